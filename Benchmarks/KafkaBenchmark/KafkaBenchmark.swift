@@ -1,0 +1,2 @@
+import Kafka
+@main struct KafkaBenchmark { static func main() async { print(KafkaLibrary.version) } }

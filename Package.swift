@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+// When librdkafka comes from the project's own build (scripts/setup.sh), its directory
+// is embedded as the run path: the system's librdkafka.so.1 (Debian's 2.0.2) has the
+// same soname and would otherwise be loaded silently in its place.
+let rdkafkaRunPath: [LinkerSetting] = {
+    guard let path = ProcessInfo.processInfo.environment["RDKAFKA_RPATH"], !path.isEmpty else { return [] }
+    return [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", path])]
+}()
+
+let package = Package(
+    name: "notification-service",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .executable(name: "notification-service", targets: ["notification-service"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: rdkafkaRunPath
+        ),
+        .executableTarget(
+            name: "notification-service",
+            dependencies: [
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: rdkafkaRunPath
+        ),
+        .executableTarget(
+            name: "kafka-benchmark",
+            dependencies: [
+                "Kafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/KafkaBenchmark",
+            linkerSettings: rdkafkaRunPath
+        ),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka"],
+            linkerSettings: rdkafkaRunPath
+        ),
+        .testTarget(
+            name: "KafkaIntegrationTests",
+            dependencies: ["Kafka"],
+            linkerSettings: rdkafkaRunPath
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

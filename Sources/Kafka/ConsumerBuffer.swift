@@ -1,0 +1,117 @@
+/// The messages a consumer has read ahead of its caller, as a state machine without
+/// I/O: the poll thread appends batches, the caller's iterator takes them, and each
+/// method returns what to do next, which the caller performs outside the lock.
+///
+/// Generic over the waiting iterator's continuation so that it can be tested without one.
+struct ConsumerBuffer<Waiter> {
+    enum NextAction {
+        /// Hand this batch to the iterator; `wakePoller` when the poll thread may now fetch.
+        case deliver([KafkaMessage], wakePoller: Bool)
+        /// Nothing buffered: park the iterator until a batch or the end arrives.
+        case suspend
+        /// The consumer has stopped; end iteration (with the error, if it failed).
+        case finished(KafkaError?)
+    }
+
+    enum AppendAction {
+        /// Resume the parked iterator with this batch.
+        case resume(Waiter, [KafkaMessage])
+        case none
+    }
+
+    enum FinishAction {
+        case resume(Waiter, KafkaError?)
+        case none
+    }
+
+    let capacity: Int
+    private var batches: [[KafkaMessage]] = []
+    private var head = 0
+    private(set) var count = 0
+    private var waiter: Waiter?
+    private var finished = false
+    private var failure: KafkaError?
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// How many more messages the poll thread may fetch now.
+    var room: Int { finished ? 0 : max(0, capacity - count) }
+
+    var isFinished: Bool { finished }
+
+    mutating func append(_ batch: [KafkaMessage]) -> AppendAction {
+        guard !finished, !batch.isEmpty else { return .none }
+        if let waiter {
+            self.waiter = nil
+            return .resume(waiter, batch)
+        }
+        batches.append(batch)
+        count += batch.count
+        return .none
+    }
+
+    mutating func next() -> NextAction {
+        if head < batches.count {
+            let batch = batches[head]
+            let wasFull = count >= capacity
+            head += 1
+            count -= batch.count
+            if head == batches.count {
+                batches.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return .deliver(batch, wakePoller: wasFull && count < capacity)
+        }
+        return finished ? .finished(failure) : .suspend
+    }
+
+    /// Parks the iterator. Only valid right after `next()` returned `.suspend`, under the same lock.
+    mutating func park(_ waiter: Waiter) {
+        precondition(self.waiter == nil, "KafkaConsumer messages are iterated by more than one task at once")
+        self.waiter = waiter
+    }
+
+    /// Takes the parked iterator back, for cancellation.
+    mutating func unpark() -> Waiter? {
+        defer { waiter = nil }
+        return waiter
+    }
+
+    /// Drops buffered messages of partitions that are no longer ours: the next owner
+    /// reads them again from the committed offset.
+    mutating func removeMessages(of partitions: Set<KafkaTopicPartition>) {
+        guard !partitions.isEmpty, count > 0 else { return }
+        var kept: [[KafkaMessage]] = []
+        var keptCount = 0
+        for batch in batches[head...] {
+            let remaining = batch.filter { !partitions.contains($0.topicPartition) }
+            if !remaining.isEmpty {
+                kept.append(remaining)
+                keptCount += remaining.count
+            }
+        }
+        batches = kept
+        head = 0
+        count = keptCount
+    }
+
+    /// Ends the sequence. Buffered messages are still delivered before the end unless
+    /// the consumer failed.
+    mutating func finish(_ error: KafkaError?) -> FinishAction {
+        guard !finished else { return .none }
+        finished = true
+        failure = error
+        if error != nil {
+            batches.removeAll()
+            head = 0
+            count = 0
+        }
+        if let waiter {
+            self.waiter = nil
+            return .resume(waiter, error)
+        }
+        return .none
+    }
+}

@@ -1,0 +1,153 @@
+import CRdKafka
+import Logging
+
+/// A member of a consumer group that delivers messages as an `AsyncSequence`.
+///
+/// librdkafka's poll loop runs on a thread of its own, never on Swift's cooperative
+/// pool, and reads ahead up to `maxBufferedMessages`. Offsets are manual: mark a message
+/// processed with `markProcessed(_:)` once its effects are durable, then commit on a
+/// timer with `commitMarked()`. What was marked is also committed on revocation (inside
+/// the rebalance, before the partitions are given up) and on `close()`.
+///
+/// Dropping the consumer (and any iterator of `messages`) without `close()` still leaves
+/// the group and frees the handle, on the poll thread, in the background.
+public final class KafkaConsumer: Sendable {
+    private let core: ConsumerCore
+
+    /// Creates the consumer. It connects and joins the group once it is subscribed.
+    /// - Parameter revocationHandler: called on the poll thread inside a rebalance, just
+    ///   before the offsets marked as processed are committed and the partitions given
+    ///   up; the place to mark work that has just completed. Must not block for long.
+    public init(
+        configuration: KafkaConsumerConfiguration, logger: Logger = Logger(label: "kafka.consumer"),
+        revocationHandler: (@Sendable ([KafkaTopicPartition]) -> Void)? = nil
+    ) throws(KafkaError) {
+        core = try ConsumerCore(configuration: configuration, logger: logger, revocationHandler: revocationHandler)
+        core.startPollThread()
+    }
+
+    deinit {
+        core.requestStop()
+    }
+
+    /// The messages, in order per partition. Iterate it from one task at a time.
+    /// Iteration ends after `close()`, and throws if the consumer failed fatally.
+    public var messages: KafkaConsumerMessages { KafkaConsumerMessages(consumer: self) }
+
+    /// Assignments, revocations, losses and errors, as they happen. Keeps the newest
+    /// 1,000 events when nobody reads them.
+    public var events: AsyncStream<KafkaConsumerEvent> { core.events }
+
+    func nextBatch() async throws -> [KafkaMessage]? { try await core.nextBatch() }
+
+    /// Subscribes to `topics` and joins the group.
+    public func subscribe(topics: [String]) throws(KafkaError) {
+        let list = TopicPartitionList.make(topics: topics)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = try core.client.withHandle("subscribe") { rd_kafka_subscribe($0, list) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "subscribe to \(topics)") }
+    }
+
+    /// Marks `message` as processed: its next offset is committed by the next
+    /// `commitMarked()`, on revocation and on close. Throws when the partition is no
+    /// longer assigned to this member.
+    public func markProcessed(_ message: KafkaMessage) throws(KafkaError) {
+        try markProcessed([message.nextOffset])
+    }
+
+    /// Marks the given next offsets (last processed + 1) for commit.
+    public func markProcessed(_ offsets: [KafkaTopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = TopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = try core.client.withHandle("store offsets") { rd_kafka_offsets_store($0, list) }
+        if let error = TopicPartitionList.firstError(list, operation: "store offset") { throw error }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "store offsets") }
+    }
+
+    /// Commits the offsets marked as processed and waits for the broker's answer.
+    /// Does nothing when nothing new was marked.
+    public func commitMarked() async throws(KafkaError) {
+        try await core.commit(nil)
+    }
+
+    /// Commits exactly these offsets (each the next offset to read) and waits for the
+    /// broker's answer, without blocking a thread.
+    public func commit(_ offsets: [KafkaTopicPartitionOffset]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        try await core.commit(offsets)
+    }
+
+    /// Commits these offsets, blocking the calling thread until the broker answers.
+    /// For code that runs on a thread of its own, such as a revocation handler;
+    /// never call it from a Swift task.
+    public func commitSynchronously(_ offsets: [KafkaTopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = TopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = try core.client.withHandle("commit") { rd_kafka_commit($0, list, 0) }
+        try ConsumerCore.commitResult(err, list, operation: "commit").get()
+    }
+
+    /// Stops fetching from these partitions; messages already read ahead are still delivered.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try changeFlow(partitions, operation: "pause", rd_kafka_pause_partitions)
+    }
+
+    /// Fetches from these partitions again.
+    public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try changeFlow(partitions, operation: "resume", rd_kafka_resume_partitions)
+    }
+
+    private func changeFlow(
+        _ partitions: [KafkaTopicPartition], operation: String,
+        _ call: (OpaquePointer?, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> rd_kafka_resp_err_t
+    ) throws(KafkaError) {
+        let list = TopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = try core.client.withHandle(operation) { call($0, list) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: operation) }
+        if let error = TopicPartitionList.firstError(list, operation: operation) { throw error }
+    }
+
+    /// The partitions currently assigned to this member.
+    public func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = try core.client.withHandle("read assignment") { rd_kafka_assignment($0, &list) }
+        defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "read assignment") }
+        return TopicPartitionList.partitions(list)
+    }
+
+    /// The group's committed offsets for these partitions (nil where none is committed).
+    public func committedOffsets(
+        for partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [KafkaTopicPartition: Int64?] {
+        let client = core.client!
+        return try await BlockingCall.run { () throws(KafkaError) -> [KafkaTopicPartition: Int64?] in
+            let list = TopicPartitionList.make(partitions)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let err = try client.withHandle("read committed offsets") {
+                rd_kafka_committed($0, list, Int32(clamping: timeout.milliseconds))
+            }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "read committed offsets") }
+            var result: [KafkaTopicPartition: Int64?] = [:]
+            for element in TopicPartitionList.read(list) {
+                result[element.offset.topicPartition] = element.offset.offset >= 0 ? element.offset.offset : nil
+            }
+            return result
+        }
+    }
+
+    /// Starts closing without waiting: iteration of `messages` ends once the group is
+    /// left. For signal handlers and other synchronous code.
+    public func requestClose() {
+        core.requestStop()
+    }
+
+    /// Commits what was marked as processed, leaves the group and frees the handle.
+    /// Iteration of `messages` ends after the messages already read ahead.
+    public func close() async {
+        await core.close()
+    }
+}

@@ -1,0 +1,163 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// Owns one `rd_kafka_t`. librdkafka documents the handle as thread-safe; this class
+/// makes sure no call uses it after `rd_kafka_destroy`: every use goes through
+/// `withHandle`, and `destroy` waits for the uses in progress before it frees it.
+final class RdKafkaClient: @unchecked Sendable {
+    private let handle: OpaquePointer
+    let kind: rd_kafka_type_t
+    /// Guards `state`; waited on by `destroy` until no call is in progress.
+    private let condition = NSCondition()
+    private var inUse = 0
+    private var closed = false
+    private var destroyed = false
+
+    /// Creates the handle. `conf` is taken over (destroyed on failure as well).
+    /// `callbacks` is installed as the conf's opaque: see `RdKafkaCallbacks`.
+    init(
+        kind: rd_kafka_type_t, properties: [(String, String)], callbacks: RdKafkaCallbacks,
+        configure: (OpaquePointer) -> Void
+    ) throws(KafkaError) {
+        try KafkaLibrary.checkVersion()
+        let conf = try RdKafkaConfig.make(properties)
+        // The callbacks object is kept alive by the client object that owns this handle
+        // (a consumer's or producer's core) for at least as long as the handle exists:
+        // each of them destroys the handle before it can be deallocated.
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
+        rd_kafka_conf_set_error_cb(conf, rdKafkaErrorCallback)
+        configure(conf)
+        var errorText = [CChar](repeating: 0, count: 512)
+        guard let handle = rd_kafka_new(kind, conf, &errorText, errorText.count) else {
+            rd_kafka_conf_destroy(conf)
+            let message = String(nulTerminated: errorText)
+            throw KafkaError(
+                category: .configuration, name: "invalid_configuration", message: message,
+                operation: "create client", property: nil)
+        }
+        self.handle = handle
+        self.kind = kind
+    }
+
+    /// Runs `body` with the handle unless the client is closing.
+    func withHandle<T>(_ operation: @autoclosure () -> String, _ body: (OpaquePointer) throws(KafkaError) -> T)
+        throws(KafkaError) -> T
+    {
+        condition.lock()
+        if closed {
+            condition.unlock()
+            throw .closed(operation: operation())
+        }
+        inUse += 1
+        condition.unlock()
+        defer {
+            condition.lock()
+            inUse -= 1
+            if inUse == 0 { condition.broadcast() }
+            condition.unlock()
+        }
+        return try body(handle)
+    }
+
+    /// The handle for the owner's own thread (the poll loop), which is the one that
+    /// destroys it and so needs no guard.
+    var ownerHandle: OpaquePointer { handle }
+
+    /// Refuses new calls from now on; calls in progress go on.
+    func markClosed() {
+        condition.lock()
+        closed = true
+        condition.unlock()
+    }
+
+    var isClosed: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return closed
+    }
+
+    /// Waits for the calls in progress, then destroys the handle. Idempotent. Blocking:
+    /// call it from the client's own thread or a blocking-safe executor.
+    func destroy() {
+        condition.lock()
+        closed = true
+        while inUse > 0 { condition.wait() }
+        let alreadyDestroyed = destroyed
+        destroyed = true
+        condition.unlock()
+        if !alreadyDestroyed { rd_kafka_destroy(handle) }
+    }
+
+    deinit {
+        destroy()
+    }
+
+    /// librdkafka's fatal error, when one has been raised.
+    func fatalError(operation: String) -> KafkaError? {
+        var text = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(handle, &text, text.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        let message = String(nulTerminated: text)
+        var error = KafkaError.broker(code, operation: operation, message: message)
+        error = KafkaError(
+            category: .broker, code: error.code, name: error.name, message: error.message,
+            operation: operation, isRetriable: false, isFatal: true)
+        return error
+    }
+}
+
+/// The object behind a handle's opaque pointer: logging and error reporting common to
+/// all clients. Consumer and producer subclasses add their own callbacks.
+class RdKafkaCallbacks: @unchecked Sendable {
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// A client-level error: a broker unreachable, authentication failed, a fatal error.
+    /// Called on a librdkafka thread or the client's poll thread.
+    func handleError(_ error: KafkaError) {
+        logger.warning("kafka client error", metadata: ["error": "\(error)"])
+    }
+
+    /// Recovers the object from a handle's opaque pointer.
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> RdKafkaCallbacks? {
+        opaque.map { Unmanaged<RdKafkaCallbacks>.fromOpaque($0).takeUnretainedValue() }
+    }
+}
+
+private func rdKafkaLogCallback(
+    _ handle: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?
+) {
+    guard let handle, let callbacks = RdKafkaCallbacks.from(rd_kafka_opaque(handle)) else { return }
+    let swiftLevel: Logger.Level =
+        switch level {
+        case ...3: .error
+        case 4: .warning
+        case 5: .notice
+        case 6: .info
+        default: .debug
+        }
+    callbacks.logger.log(
+        level: swiftLevel, "\(text.map { String(cString: $0) } ?? "")",
+        metadata: ["librdkafka.facility": "\(facility.map { String(cString: $0) } ?? "")"])
+}
+
+private func rdKafkaErrorCallback(
+    _ handle: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let callbacks = RdKafkaCallbacks.from(opaque) else { return }
+    let err = rd_kafka_resp_err_t(rawValue: code)
+    var error = KafkaError.broker(err, operation: "connect", message: reason.map { String(cString: $0) })
+    if err == RD_KAFKA_RESP_ERR__FATAL, let handle {
+        var text = [CChar](repeating: 0, count: 512)
+        let fatal = rd_kafka_fatal_error(handle, &text, text.count)
+        error = KafkaError(
+            category: .broker, code: fatal.rawValue, name: String(cString: rd_kafka_err2name(fatal)),
+            message: String(nulTerminated: text), operation: "client", isRetriable: false, isFatal: true)
+    }
+    callbacks.handleError(error)
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct NotificationServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notification-service",
+        abstract: "Delivers reminder events from Kafka to users, once, at the right local time.",
+        subcommands: [DevCommand.self]
+    )
+}

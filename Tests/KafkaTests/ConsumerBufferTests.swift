@@ -1,0 +1,108 @@
+import Testing
+
+@testable import Kafka
+
+@Suite struct ConsumerBufferTests {
+    private func messages(_ partition: Int32, _ offsets: ClosedRange<Int64>) -> [KafkaMessage] {
+        offsets.map { KafkaMessage(topic: "t", partition: partition, offset: $0, key: nil, value: nil) }
+    }
+
+    @Test func batchesComeOutInTheOrderTheyWentIn() {
+        var buffer = ConsumerBuffer<Int>(capacity: 100)
+        _ = buffer.append(messages(0, 0...2))
+        _ = buffer.append(messages(1, 0...1))
+        guard case .deliver(let first, _) = buffer.next(), case .deliver(let second, _) = buffer.next() else {
+            Issue.record("expected two batches")
+            return
+        }
+        #expect(first.map(\.offset) == [0, 1, 2])
+        #expect(second.map(\.partition) == [1, 1])
+        #expect(buffer.count == 0)
+        guard case .suspend = buffer.next() else {
+            Issue.record("an empty running buffer parks the iterator")
+            return
+        }
+    }
+
+    @Test func aParkedIteratorReceivesTheNextBatchDirectly() {
+        var buffer = ConsumerBuffer<Int>(capacity: 10)
+        guard case .suspend = buffer.next() else {
+            Issue.record("expected suspend")
+            return
+        }
+        buffer.park(7)
+        guard case .resume(let waiter, let batch) = buffer.append(messages(0, 5...6)) else {
+            Issue.record("expected the parked waiter to be resumed")
+            return
+        }
+        #expect(waiter == 7)
+        #expect(batch.map(\.offset) == [5, 6])
+        #expect(buffer.count == 0)
+    }
+
+    @Test func roomShrinksAsMessagesBufferAndThePollerIsWokenWhenItReopens() {
+        var buffer = ConsumerBuffer<Int>(capacity: 4)
+        _ = buffer.append(messages(0, 0...3))
+        #expect(buffer.room == 0)
+        _ = buffer.append(messages(0, 4...4))
+        guard case .deliver(_, let wake) = buffer.next() else {
+            Issue.record("expected a batch")
+            return
+        }
+        #expect(wake == true)
+        #expect(buffer.room == 3)
+    }
+
+    @Test func revokedPartitionsLoseTheirBufferedMessages() {
+        var buffer = ConsumerBuffer<Int>(capacity: 100)
+        _ = buffer.append(messages(0, 0...1) + messages(1, 0...1))
+        _ = buffer.append(messages(1, 2...3))
+        buffer.removeMessages(of: [KafkaTopicPartition(topic: "t", partition: 1)])
+        #expect(buffer.count == 2)
+        guard case .deliver(let batch, _) = buffer.next() else {
+            Issue.record("expected a batch")
+            return
+        }
+        #expect(batch.allSatisfy { $0.partition == 0 })
+        guard case .suspend = buffer.next() else {
+            Issue.record("the all-revoked batch is gone")
+            return
+        }
+    }
+
+    @Test func finishingDeliversWhatIsBufferedThenEnds() {
+        var buffer = ConsumerBuffer<Int>(capacity: 100)
+        _ = buffer.append(messages(0, 0...0))
+        guard case .none = buffer.finish(nil) else {
+            Issue.record("no waiter to resume")
+            return
+        }
+        guard case .deliver = buffer.next() else {
+            Issue.record("buffered messages survive a clean finish")
+            return
+        }
+        guard case .finished(nil) = buffer.next() else {
+            Issue.record("then the sequence ends")
+            return
+        }
+        #expect(buffer.room == 0)
+    }
+
+    @Test func failingDropsTheBufferAndResumesTheWaiterWithTheError() {
+        var buffer = ConsumerBuffer<Int>(capacity: 100)
+        _ = buffer.next()
+        buffer.park(3)
+        let failure = KafkaError.closed(operation: "test")
+        guard case .resume(3, let error) = buffer.finish(failure) else {
+            Issue.record("waiter resumed")
+            return
+        }
+        #expect(error == failure)
+        _ = buffer.append(messages(0, 0...0))
+        guard case .finished(let again) = buffer.next() else {
+            Issue.record("nothing after the end")
+            return
+        }
+        #expect(again == failure)
+    }
+}
