@@ -49,8 +49,8 @@ enum TestBroker {
         process.arguments = [root.appendingPathComponent("scripts/stack.sh").path, "start"]
         var environment = ProcessInfo.processInfo.environment
         environment["NS_RUN_DIR"] = runDirectory.path
-        environment["NS_KAFKA_PORT"] = environment["NS_KAFKA_PORT"] ?? "29092"
-        environment["NS_PG_PORT"] = environment["NS_PG_PORT"] ?? "25432"
+        environment["NS_KAFKA_PORT"] = environment["NS_KAFKA_PORT"] ?? "29192"
+        environment["NS_PG_PORT"] = environment["NS_PG_PORT"] ?? "25532"
         process.environment = environment
         do {
             try process.run()
