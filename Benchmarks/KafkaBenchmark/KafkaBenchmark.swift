@@ -27,8 +27,8 @@ struct KafkaBenchmark: AsyncParsableCommand {
     @Option(help: "Partitions of the benchmark topics.")
     var partitions: Int32 = 8
 
-    @Option(help: "Rounds; the best round of each side is reported.")
-    var rounds = 2
+    @Option(help: "Rounds; the median round of each measurement is reported.")
+    var rounds = 3
 
     @Flag(help: "Only run the Swift side (for leak checks under valgrind).")
     var swiftOnly = false
@@ -45,49 +45,68 @@ struct KafkaBenchmark: AsyncParsableCommand {
         print("librdkafka \(KafkaLibrary.version); \(messages) messages of \(size) bytes; \(partitions) partitions")
 
         var results: [String: [Double]] = [:]
+        func record(_ name: String, _ rate: Double) {
+            results[name, default: []].append(rate)
+            print("  \(name): \(Self.format(rate)) msg/s")
+        }
         for round in 1...rounds {
+            print("round \(round)")
             let baseTopic = "bench-\(runID)-\(round)-c"
             let swiftTopic = "bench-\(runID)-\(round)-swift"
             try await admin.createTopic(baseTopic, partitions: partitions)
             try await admin.createTopic(swiftTopic, partitions: partitions)
+            // Alternate which side goes first, so that neither always meets a warmer broker.
+            let baselineFirst = round % 2 == 1
 
-            if !swiftOnly {
-                results["produce baseline", default: []].append(
-                    try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
+            if !swiftOnly && baselineFirst {
+                record("produce baseline", try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
             }
-            results["produce Kafka module", default: []].append(try await produceSwift(client, topic: swiftTopic))
-            // Both consumers read the same topic; the baseline's when there is one.
+            record("produce Kafka module", try await produceSwift(client, topic: swiftTopic))
+            if !swiftOnly && !baselineFirst {
+                record("produce baseline", try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
+            }
+            // Every consumer reads the same topic (the baseline's when there is one).
             let source = swiftOnly ? swiftTopic : baseTopic
-            if !swiftOnly {
-                results["consume baseline", default: []].append(
-                    try runBaseline(
-                        ["consume", bootstrapServers, source, "bench-c-\(runID)-\(round)", String(messages)]
-                            + Self.consumerProperties.map { "\($0.key)=\($0.value)" }))
-            }
-            results["consume Kafka module", default: []].append(
-                try await consumeSwift(client, topic: source, group: "bench-swift-\(runID)-\(round)"))
-            print("round \(round): " + results.keys.sorted().map { "\($0) \(Self.format(results[$0]!.last!))/s" }.joined(separator: ", "))
+            let baselineConsume = ["consume", bootstrapServers, source, "bench-c-\(runID)-\(round)", String(messages)]
+                + Self.consumerProperties.map { "\($0.key)=\($0.value)" }
+            if !swiftOnly && baselineFirst { record("consume baseline", try runBaseline(baselineConsume)) }
+            record(
+                "consume Kafka module",
+                try await consumeSwift(client, topic: source, group: "bench-swift-\(runID)-\(round)", batched: false))
+            record(
+                "consume Kafka module (batches)",
+                try await consumeSwift(client, topic: source, group: "bench-swift-b-\(runID)-\(round)", batched: true))
+            if !swiftOnly && !baselineFirst { record("consume baseline", try runBaseline(baselineConsume)) }
         }
         print("")
-        print("operation   baseline msg/s   Kafka module msg/s   ratio (best of \(rounds))")
-        for operation in ["produce", "consume"] {
-            let swiftRate = results["\(operation) Kafka module"]!.max()!
-            if let base = results["\(operation) baseline"]?.max() {
-                print(
-                    operation.padding(toLength: 12, withPad: " ", startingAt: 0)
-                        + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
-                        + String(format: "%10.2f", swiftRate / base))
+        print("operation                    baseline msg/s   Kafka module msg/s   ratio (median of \(rounds))")
+        for (operation, swiftName, baseName) in [
+            ("produce", "produce Kafka module", "produce baseline"),
+            ("consume (messages)", "consume Kafka module", "consume baseline"),
+            ("consume (batches)", "consume Kafka module (batches)", "consume baseline"),
+        ] {
+            let swiftRate = Self.median(results[swiftName]!)
+            let label = operation.padding(toLength: 28, withPad: " ", startingAt: 0)
+            if let base = results[baseName].map(Self.median) {
+                print(label + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
+                    + String(format: "%10.2f", swiftRate / base))
             } else {
-                print(operation.padding(toLength: 12, withPad: " ", startingAt: 0) + "-".leftPadded(14)
-                    + Self.format(swiftRate).leftPadded(21))
+                print(label + "-".leftPadded(14) + Self.format(swiftRate).leftPadded(21))
             }
         }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     private func produceSwift(_ client: KafkaClientConfiguration, topic: String) async throws -> Double {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         let batchSize = 5_000
+        // Keys are made before the clock starts: formatting them is not the wrapper's cost.
+        let keys = (0..<10_000).map { Array("user-\($0)".utf8) }
         let start = ContinuousClock.now
         // Up to four batches in flight, so that the broker always has work queued.
         let delivered = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -97,7 +116,7 @@ struct KafkaBenchmark: AsyncParsableCommand {
             while sent < messages {
                 let count = min(batchSize, messages - sent)
                 let batch = (sent..<(sent + count)).map { index in
-                    KafkaProducerMessage(topic: topic, key: Array("user-\(index % 10_000)".utf8), value: value)
+                    KafkaProducerMessage(topic: topic, key: keys[index % 10_000], value: value)
                 }
                 sent += count
                 group.addTask {
@@ -120,7 +139,9 @@ struct KafkaBenchmark: AsyncParsableCommand {
         return Double(delivered) / seconds
     }
 
-    private func consumeSwift(_ client: KafkaClientConfiguration, topic: String, group: String) async throws -> Double {
+    private func consumeSwift(
+        _ client: KafkaClientConfiguration, topic: String, group: String, batched: Bool
+    ) async throws -> Double {
         var properties = client
         properties.properties.merge(Self.consumerProperties) { $1 }
         let consumer = try KafkaConsumer(
@@ -130,11 +151,20 @@ struct KafkaBenchmark: AsyncParsableCommand {
         var bytes = 0
         var start: ContinuousClock.Instant?
         // The clock starts at the first message, so that joining the group is not counted.
-        for try await message in consumer.messages {
-            if start == nil { start = .now }
-            received += 1
-            bytes += message.value?.count ?? 0
-            if received == messages { break }
+        if batched {
+            for try await batch in consumer.batches {
+                if start == nil { start = .now }
+                for message in batch { bytes += message.value?.count ?? 0 }
+                received += batch.count
+                if received >= messages { break }
+            }
+        } else {
+            for try await message in consumer.messages {
+                if start == nil { start = .now }
+                received += 1
+                bytes += message.value?.count ?? 0
+                if received == messages { break }
+            }
         }
         let seconds = (ContinuousClock.now - start!).seconds
         await consumer.close()

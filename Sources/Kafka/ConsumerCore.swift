@@ -291,13 +291,15 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     }
 
     /// Commits asynchronously through librdkafka's background queue. `offsets` nil
-    /// commits the offsets stored for the current assignment.
-    func commit(_ offsets: [KafkaTopicPartitionOffset]?) async throws(KafkaError) {
+    /// commits the offsets stored for the current assignment. librdkafka holds a commit
+    /// until the group coordinator is reachable, however long that takes: past `timeout`
+    /// the caller gets a retriable `_TIMED_OUT` (the request may still complete later).
+    func commit(_ offsets: [KafkaTopicPartitionOffset]?, timeout: Duration) async throws(KafkaError) {
         let operation = offsets == nil ? "commit stored offsets" : "commit"
         let result: Result<Void, KafkaError> = await withCheckedContinuation { waiter in
-            let request = CommitRequest(waiter)
-            // Retained here; released by the background event callback that delivers the
-            // result, or below when librdkafka refuses the request at once.
+            let request = CommitRequest(waiter, timeout: timeout, operation: operation)
+            // Retained for librdkafka; released by the background event callback that
+            // delivers the result, or below when librdkafka refuses the request at once.
             let opaque = Unmanaged.passRetained(request).toOpaque()
             let list = offsets.map { TopicPartitionList.make($0) }
             defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
@@ -307,11 +309,11 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
                 }
                 if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     Unmanaged<CommitRequest>.fromOpaque(opaque).release()
-                    waiter.resume(returning: Self.commitResult(err, nil, operation: operation))
+                    request.resolve(Self.commitResult(err, nil, operation: operation))
                 }
             } catch {
                 Unmanaged<CommitRequest>.fromOpaque(opaque).release()
-                waiter.resume(returning: .failure(error))
+                request.resolve(.failure(error))
             }
         }
         try result.get()
@@ -332,10 +334,36 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     }
 }
 
-/// A commit waiting for its result on librdkafka's background thread.
-final class CommitRequest: Sendable {
-    let waiter: CheckedContinuation<Result<Void, KafkaError>, Never>
-    init(_ waiter: CheckedContinuation<Result<Void, KafkaError>, Never>) { self.waiter = waiter }
+/// A commit waiting for its result on librdkafka's background thread, or for its
+/// timeout, whichever comes first.
+final class CommitRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiter: CheckedContinuation<Result<Void, KafkaError>, Never>?
+    private var timer: Task<Void, Never>?
+
+    init(_ waiter: CheckedContinuation<Result<Void, KafkaError>, Never>, timeout: Duration, operation: String) {
+        self.waiter = waiter
+        timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
+            self?.resolve(
+                .failure(
+                    .broker(
+                        RD_KAFKA_RESP_ERR__TIMED_OUT, operation: operation,
+                        message: "no answer from the group coordinator within \(timeout)")))
+        }
+    }
+
+    /// Delivers the first result; later ones are dropped.
+    func resolve(_ result: Result<Void, KafkaError>) {
+        lock.lock()
+        let waiter = self.waiter
+        self.waiter = nil
+        let timer = self.timer
+        self.timer = nil
+        lock.unlock()
+        timer?.cancel()
+        waiter?.resume(returning: result)
+    }
 }
 
 private func consumerRebalanceCallback(
@@ -355,7 +383,7 @@ private func consumerBackgroundEventCallback(
     guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT, let requestPointer = rd_kafka_event_opaque(event)
     else { return }
     let request = Unmanaged<CommitRequest>.fromOpaque(requestPointer).takeRetainedValue()
-    let result = ConsumerCore.commitResult(
-        rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event), operation: "commit")
-    request.waiter.resume(returning: result)
+    request.resolve(
+        ConsumerCore.commitResult(
+            rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event), operation: "commit"))
 }

@@ -2,17 +2,51 @@ import Foundation
 
 /// The delivery results of messages sent together: filled in by the delivery-report
 /// callback on the producer's poll thread, awaited by the sender.
+///
+/// Each message carries a pointer to its ticket (batch and index) through librdkafka as
+/// its opaque. The tickets live in one buffer owned by the batch, so a message costs no
+/// allocation of its own.
 final class DeliveryBatch: @unchecked Sendable {
     typealias Results = [Result<KafkaDeliveryReport, KafkaError>]
 
+    struct Ticket {
+        /// Unretained: the sender holds the batch until every message has its result,
+        /// and a result can only arrive through a ticket before that.
+        let batch: Unmanaged<DeliveryBatch>
+        let index: Int
+    }
+
+    let topics: [String]
+    private let tickets: UnsafeMutablePointer<Ticket>
     private let lock = NSLock()
     private var results: [Result<KafkaDeliveryReport, KafkaError>?]
     private var remaining: Int
     private var waiter: CheckedContinuation<Results, Never>?
 
-    init(count: Int) {
-        results = Array(repeating: nil, count: count)
-        remaining = count
+    init(topics: [String]) {
+        self.topics = topics
+        results = Array(repeating: nil, count: topics.count)
+        remaining = topics.count
+        tickets = .allocate(capacity: topics.count)
+        let unmanaged = Unmanaged.passUnretained(self)
+        for index in topics.indices {
+            (tickets + index).initialize(to: Ticket(batch: unmanaged, index: index))
+        }
+    }
+
+    deinit {
+        tickets.deinitialize(count: topics.count)
+        tickets.deallocate()
+    }
+
+    /// The opaque pointer to pass to librdkafka for message `index`.
+    func ticket(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(tickets + index) }
+
+    /// Records the result of the message whose ticket is `opaque`.
+    static func complete(_ opaque: UnsafeMutableRawPointer, _ result: (String) -> Result<KafkaDeliveryReport, KafkaError>) {
+        let ticket = opaque.assumingMemoryBound(to: Ticket.self).pointee
+        let batch = ticket.batch.takeUnretainedValue()
+        batch.complete(ticket.index, result(batch.topics[ticket.index]))
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
@@ -39,16 +73,5 @@ final class DeliveryBatch: @unchecked Sendable {
             self.waiter = waiter
             lock.unlock()
         }
-    }
-}
-
-/// One message's place in its batch, passed through librdkafka as the message opaque.
-final class DeliveryTicket {
-    let batch: DeliveryBatch
-    let index: Int
-
-    init(batch: DeliveryBatch, index: Int) {
-        self.batch = batch
-        self.index = index
     }
 }

@@ -34,6 +34,9 @@ public final class KafkaConsumer: Sendable {
     /// Iteration ends after `close()`, and throws if the consumer failed fatally.
     public var messages: KafkaConsumerMessages { KafkaConsumerMessages(consumer: self) }
 
+    /// The same messages in batches, for callers that work in batches.
+    public var batches: KafkaConsumerBatches { KafkaConsumerBatches(consumer: self) }
+
     /// Assignments, revocations, losses and errors, as they happen. Keeps the newest
     /// 1,000 events when nobody reads them.
     public var events: AsyncStream<KafkaConsumerEvent> { core.events }
@@ -66,16 +69,19 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits the offsets marked as processed and waits for the broker's answer.
-    /// Does nothing when nothing new was marked.
-    public func commitMarked() async throws(KafkaError) {
-        try await core.commit(nil)
+    /// Does nothing when nothing new was marked. Throws a retriable `_TIMED_OUT` when the
+    /// group coordinator does not answer within `timeout`; the marks are kept, so a
+    /// later commit writes them.
+    public func commitMarked(timeout: Duration = .seconds(30)) async throws(KafkaError) {
+        try await core.commit(nil, timeout: timeout)
     }
 
     /// Commits exactly these offsets (each the next offset to read) and waits for the
-    /// broker's answer, without blocking a thread.
-    public func commit(_ offsets: [KafkaTopicPartitionOffset]) async throws(KafkaError) {
+    /// broker's answer, without blocking a thread. Throws a retriable `_TIMED_OUT` when
+    /// the group coordinator does not answer within `timeout`.
+    public func commit(_ offsets: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(30)) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
-        try await core.commit(offsets)
+        try await core.commit(offsets, timeout: timeout)
     }
 
     /// Commits these offsets, blocking the calling thread until the broker answers.

@@ -33,13 +33,14 @@ public final class KafkaProducer: Sendable {
     /// Sends messages together and suspends until each has its own result, in order.
     /// Much cheaper per message than one `send` each: one suspension for the batch.
     public func send(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        let batch = DeliveryBatch(count: messages.count)
-        for (index, message) in messages.enumerated() {
+        let batch = DeliveryBatch(topics: messages.map(\.topic))
+        var next = 0
+        while true {
+            next = core.enqueue(messages, from: next, batch: batch)
+            if next == messages.count { break }
             // A full local queue means the broker is slower than the sender: wait for
             // delivery reports to make room instead of failing.
-            while core.enqueue(message, batch: batch, index: index) != nil {
-                try? await Task.sleep(for: .milliseconds(1))
-            }
+            try? await Task.sleep(for: .milliseconds(1))
         }
         return await batch.wait()
     }

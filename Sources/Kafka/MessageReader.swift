@@ -4,6 +4,7 @@ import CRdKafka
 /// the topic names it has seen, so that a topic name is made once, not per message.
 struct MessageReader {
     private var topicNames: [OpaquePointer: String] = [:]
+    private var lastTopic: (handle: OpaquePointer, name: String)?
 
     /// Copies everything out of `message`; the caller still destroys it.
     mutating func read(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
@@ -27,9 +28,10 @@ struct MessageReader {
 
     private mutating func topicName(_ topic: OpaquePointer?) -> String {
         guard let topic else { return "" }
-        if let name = topicNames[topic] { return name }
-        let name = String(cString: rd_kafka_topic_name(topic))
+        if let lastTopic, lastTopic.handle == topic { return lastTopic.name }
+        let name = topicNames[topic] ?? String(cString: rd_kafka_topic_name(topic))
         topicNames[topic] = name
+        lastTopic = (topic, name)
         return name
     }
 

@@ -118,34 +118,39 @@ final class ProducerCore: RdKafkaCallbacks, @unchecked Sendable {
         return topic
     }
 
-    /// Enqueues one message; its result reaches `batch` through the delivery report.
-    /// Returns `_QUEUE_FULL` without enqueuing when librdkafka's queue is full.
-    func enqueue(_ message: KafkaProducerMessage, batch: DeliveryBatch, index: Int) -> rd_kafka_resp_err_t? {
+    /// Enqueues `messages[from...]` until librdkafka's queue is full. Returns the index
+    /// of the first message not enqueued (`messages.count` when all were); the result of
+    /// every enqueued or refused message reaches `batch`.
+    func enqueue(_ messages: [KafkaProducerMessage], from start: Int, batch: DeliveryBatch) -> Int {
         do {
-            return try client.withHandle("produce to \"\(message.topic)\"") { handle throws(KafkaError) in
-                let topic = try topicHandle(message.topic, handle)
-                let headers = Self.makeHeaders(message.headers)
-                // Retained until the delivery report, which takes it back; released
-                // here when librdkafka refuses the message.
-                let ticket = Unmanaged.passRetained(DeliveryTicket(batch: batch, index: index))
-                let err = withBytes(message.key) { key, keyLength in
-                    withBytes(message.value) { value, valueLength in
-                        crdkafka_produce(
-                            handle, topic, message.partition ?? RD_KAFKA_PARTITION_UA, key, keyLength, value,
-                            valueLength, headers, ticket.toOpaque())
+            return try client.withHandle("produce") { handle throws(KafkaError) -> Int in
+                var topicName = ""
+                var topic: OpaquePointer?
+                for index in start..<messages.count {
+                    let message = messages[index]
+                    if topic == nil || message.topic != topicName {
+                        topic = try topicHandle(message.topic, handle)
+                        topicName = message.topic
                     }
-                }
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    ticket.release()
+                    let headers = Self.makeHeaders(message.headers)
+                    let err = withBytes(message.key) { key, keyLength in
+                        withBytes(message.value) { value, valueLength in
+                            crdkafka_produce(
+                                handle, topic, message.partition ?? RD_KAFKA_PARTITION_UA, key, keyLength, value,
+                                valueLength, headers, batch.ticket(index))
+                        }
+                    }
+                    guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
                     headers.map { rd_kafka_headers_destroy($0) }
-                    if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return err }
+                    if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return index }
                     batch.complete(index, .failure(.broker(err, operation: "produce to \"\(message.topic)\"")))
                 }
-                return nil
+                return messages.count
             }
         } catch {
-            batch.complete(index, .failure(error))
-            return nil
+            // Closed, or a topic handle could not be made: fail what is left.
+            for index in start..<messages.count { batch.complete(index, .failure(error)) }
+            return messages.count
         }
     }
 
@@ -162,16 +167,13 @@ final class ProducerCore: RdKafkaCallbacks, @unchecked Sendable {
 
     func handleDeliveryReport(_ message: UnsafePointer<rd_kafka_message_t>) {
         guard let opaque = message.pointee._private else { return }
-        let ticket = Unmanaged<DeliveryTicket>.fromOpaque(opaque).takeRetainedValue()
         let raw = message.pointee
-        let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            ticket.batch.complete(
-                ticket.index, .success(KafkaDeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset)))
-        } else {
-            let error = client.fatalError(operation: "produce to \"\(topic)\"")
-                ?? .broker(raw.err, operation: "produce to \"\(topic)\"")
-            ticket.batch.complete(ticket.index, .failure(error))
+        DeliveryBatch.complete(opaque) { topic in
+            if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .success(KafkaDeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset))
+            }
+            let operation = "produce to \"\(topic)\""
+            return .failure(client.fatalError(operation: operation) ?? .broker(raw.err, operation: operation))
         }
     }
 }

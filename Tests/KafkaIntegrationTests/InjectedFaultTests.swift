@@ -23,7 +23,7 @@ struct InjectedFaultTests {
         }
         await producer.close()
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(client: client, groupID: "faults", sessionTimeout: .seconds(6)))
+            configuration: KafkaConsumerConfiguration(client: client, groupID: "faults", sessionTimeout: .seconds(30)))
         try consumer.subscribe(topics: ["faults"])
         _ = try await MessageCollector(consumer).waitForCount(count, within: .seconds(30))
         return (consumer, KafkaTopicPartition(topic: "faults", partition: 0))
@@ -52,9 +52,9 @@ struct InjectedFaultTests {
         try cluster.setBroker(1, up: false)
         let started = ContinuousClock.now
         let error = await #expect(throws: KafkaError.self) {
-            try await within(.seconds(60), "the commit to fail") { try await consumer.commit([.init(partition, offset: 2)]) }
+            try await consumer.commit([.init(partition, offset: 2)], timeout: .seconds(3))
         }
-        #expect(ContinuousClock.now - started < .seconds(60))
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(error?.isRetriable == true, "a broker away is worth retrying: \(String(describing: error))")
 
         try cluster.setBroker(1, up: true)
@@ -63,7 +63,7 @@ struct InjectedFaultTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while !committed && ContinuousClock.now < deadline {
             do {
-                try await consumer.commit([.init(partition, offset: 3)])
+                try await consumer.commit([.init(partition, offset: 3)], timeout: .seconds(3))
                 committed = true
             } catch {
                 try await Task.sleep(for: .milliseconds(200))
