@@ -15,8 +15,8 @@ struct KafkaBenchmark: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers.")
     var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
 
-    @Option(help: "Path of the C baseline (Benchmarks/baseline/rdkafka_baseline.c, compiled).")
-    var baseline: String
+    @Option(help: "Path of the C baseline (Benchmarks/baseline/rdkafka_baseline.c, compiled); not needed with --swift-only.")
+    var baseline: String?
 
     @Option(help: "Messages per measurement.")
     var messages = 1_000_000
@@ -37,7 +37,14 @@ struct KafkaBenchmark: AsyncParsableCommand {
     /// each time its queue is full (../shared/design/TEST-BROKER.md).
     static let consumerProperties = ["fetch.queue.backoff.ms": "10"]
 
+    func validate() throws {
+        if baseline == nil && !swiftOnly { throw ValidationError("--baseline is required unless --swift-only is given") }
+        if messages < 1 || size < 0 || rounds < 1 { throw ValidationError("--messages and --rounds must be positive") }
+    }
+
     func run() async throws {
+        // Each line as it is printed, also when the output goes to a file.
+        setvbuf(stdout, nil, _IOLBF, 0)
         let client = KafkaClientConfiguration(
             bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "kafka-benchmark")
         let admin = try KafkaAdmin(configuration: client)
@@ -177,7 +184,7 @@ struct KafkaBenchmark: AsyncParsableCommand {
     private func runBaseline(_ arguments: [String]) throws -> Double {
         let process = Process()
         let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: baseline)
+        process.executableURL = URL(fileURLWithPath: baseline!)
         process.arguments = arguments
         process.standardOutput = output
         try process.run()
