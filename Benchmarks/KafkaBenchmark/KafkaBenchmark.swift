@@ -43,21 +43,19 @@ struct KafkaBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Each line as it is printed, also when the output goes to a file.
-        setvbuf(stdout, nil, _IOLBF, 0)
         let client = KafkaClientConfiguration(
             bootstrapServers: bootstrapServers.split(separator: ",").map(String.init), clientID: "kafka-benchmark")
         let admin = try KafkaAdmin(configuration: client)
         let runID = UUID().uuidString.prefix(8).lowercased()
-        print("librdkafka \(KafkaLibrary.version); \(messages) messages of \(size) bytes; \(partitions) partitions")
+        say("librdkafka \(KafkaLibrary.version); \(messages) messages of \(size) bytes; \(partitions) partitions")
 
         var results: [String: [Double]] = [:]
         func record(_ name: String, _ rate: Double) {
             results[name, default: []].append(rate)
-            print("  \(name): \(Self.format(rate)) msg/s")
+            say("  \(name): \(Self.format(rate)) msg/s")
         }
         for round in 1...rounds {
-            print("round \(round)")
+            say("round \(round)")
             let baseTopic = "bench-\(runID)-\(round)-c"
             let swiftTopic = "bench-\(runID)-\(round)-swift"
             try await admin.createTopic(baseTopic, partitions: partitions)
@@ -85,8 +83,8 @@ struct KafkaBenchmark: AsyncParsableCommand {
                 try await consumeSwift(client, topic: source, group: "bench-swift-b-\(runID)-\(round)", batched: true))
             if !swiftOnly && !baselineFirst { record("consume baseline", try runBaseline(baselineConsume)) }
         }
-        print("")
-        print("operation                    baseline msg/s   Kafka module msg/s   ratio (median of \(rounds))")
+        say("")
+        say("operation                    baseline msg/s   Kafka module msg/s   ratio (median of \(rounds))")
         for (operation, swiftName, baseName) in [
             ("produce", "produce Kafka module", "produce baseline"),
             ("consume (messages)", "consume Kafka module", "consume baseline"),
@@ -95,10 +93,10 @@ struct KafkaBenchmark: AsyncParsableCommand {
             let swiftRate = Self.median(results[swiftName]!)
             let label = operation.padding(toLength: 28, withPad: " ", startingAt: 0)
             if let base = results[baseName].map(Self.median) {
-                print(label + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
+                say(label + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
                     + String(format: "%10.2f", swiftRate / base))
             } else {
-                print(label + "-".leftPadded(14) + Self.format(swiftRate).leftPadded(21))
+                say(label + "-".leftPadded(14) + Self.format(swiftRate).leftPadded(21))
             }
         }
     }
@@ -212,4 +210,9 @@ extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
+}
+
+/// Writes a line unbuffered, so that progress shows also when the output goes to a file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
