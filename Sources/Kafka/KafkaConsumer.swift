@@ -12,7 +12,7 @@ import Logging
 /// Dropping the consumer (and any iterator of `messages`) without `close()` still leaves
 /// the group and frees the handle, on the poll thread, in the background.
 public final class KafkaConsumer: Sendable {
-    private let core: ConsumerCore
+    let core: ConsumerCore
 
     /// Creates the consumer. It connects and joins the group once it is subscribed.
     /// - Parameter revocationHandler: called on the poll thread inside a rebalance, just

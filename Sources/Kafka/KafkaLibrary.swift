@@ -18,8 +18,11 @@ public enum KafkaLibrary {
         if let versionError { throw versionError }
     }
 
-    private static let versionError: KafkaError? = {
-        let loaded = Int(rd_kafka_version())
+    private static let versionError = versionError(loaded: Int(rd_kafka_version()), named: version)
+
+    /// The error for a loaded librdkafka (its `rd_kafka_version()` number and name), or
+    /// nil when it is new enough.
+    static func versionError(loaded: Int, named name: String) -> KafkaError? {
         let (major, minor, patch) = ((loaded >> 24) & 0xFF, (loaded >> 16) & 0xFF, (loaded >> 8) & 0xFF)
         let minimum = minimumVersion
         if (major, minor, patch) >= (minimum.major, minimum.minor, minimum.patch) { return nil }
@@ -27,11 +30,11 @@ public enum KafkaLibrary {
             category: .unsupportedLibrary,
             name: "unsupported_librdkafka",
             message: """
-                librdkafka \(version) is loaded, but \(minimum.major).\(minimum.minor).\(minimum.patch) or newer \
+                librdkafka \(name) is loaded, but \(minimum.major).\(minimum.minor).\(minimum.patch) or newer \
                 is required (older versions fail the ApiVersions handshake with current brokers). \
                 Run scripts/setup.sh and build with its environment (source scripts/env.sh; ns_use_rdkafka) \
                 so that the binary's run path points at the newer library, or install librdkafka >= 2.2.
                 """,
             operation: "start")
-    }()
+    }
 }

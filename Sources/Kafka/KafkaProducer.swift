@@ -1,3 +1,4 @@
+import CRdKafka
 import Logging
 
 /// Produces messages and reports where each was written. Idempotent with `acks=all`
@@ -43,6 +44,16 @@ public final class KafkaProducer: Sendable {
             try? await Task.sleep(for: .milliseconds(1))
         }
         return await batch.wait()
+    }
+
+    /// Waits until every message sent so far has its delivery report, or `timeout`
+    /// passes; throws a retriable `_TIMED_OUT` then.
+    public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
+        let client = core.client!
+        try await BlockingCall.run { () throws(KafkaError) in
+            let err = try client.withHandle("flush") { rd_kafka_flush($0, Int32(clamping: timeout.milliseconds)) }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "flush") }
+        }
     }
 
     /// Delivers what is queued within `flushTimeout`, fails what is left, and frees

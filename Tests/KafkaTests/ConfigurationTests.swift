@@ -1,5 +1,6 @@
-import Kafka
 import Testing
+
+@testable import Kafka
 
 @Suite struct ConfigurationTests {
     private let client = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:1"])
@@ -52,5 +53,15 @@ import Testing
         let parts = KafkaLibrary.version.split(separator: ".").compactMap { Int($0) }
         #expect(parts.count >= 2)
         #expect(parts[0] > 2 || (parts[0] == 2 && parts[1] >= 2))
+    }
+
+    @Test func aLibraryOlderThan2_2IsRefusedNamingTheVersionAndTheFix() throws {
+        let error = try #require(KafkaLibrary.versionError(loaded: 0x0200_02ff, named: "2.0.2"))
+        #expect(error.category == .unsupportedLibrary)
+        #expect(error.message.contains("librdkafka 2.0.2 is loaded"))
+        #expect(error.message.contains("scripts/setup.sh"))
+        #expect(KafkaLibrary.versionError(loaded: 0x0201_01ff, named: "2.1.1") != nil)
+        #expect(KafkaLibrary.versionError(loaded: 0x0202_00ff, named: "2.2.0") == nil)
+        #expect(KafkaLibrary.versionError(loaded: 0x0300_00ff, named: "3.0.0") == nil)
     }
 }
