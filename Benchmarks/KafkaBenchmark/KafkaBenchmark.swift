@@ -15,7 +15,9 @@ struct KafkaBenchmark: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers.")
     var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
 
-    @Option(help: "Path of the C baseline (Benchmarks/baseline/rdkafka_baseline.c, compiled); not needed with --swift-only.")
+    @Option(
+        help: "Path of the C baseline (Benchmarks/baseline/rdkafka_baseline.c, compiled); not needed with --swift-only."
+    )
     var baseline: String?
 
     @Option(help: "Messages per measurement.")
@@ -38,7 +40,9 @@ struct KafkaBenchmark: AsyncParsableCommand {
     static let consumerProperties = ["fetch.queue.backoff.ms": "10"]
 
     func validate() throws {
-        if baseline == nil && !swiftOnly { throw ValidationError("--baseline is required unless --swift-only is given") }
+        if baseline == nil && !swiftOnly {
+            throw ValidationError("--baseline is required unless --swift-only is given")
+        }
         if messages < 1 || size < 0 || rounds < 1 { throw ValidationError("--messages and --rounds must be positive") }
     }
 
@@ -64,15 +68,20 @@ struct KafkaBenchmark: AsyncParsableCommand {
             let baselineFirst = round % 2 == 1
 
             if !swiftOnly && baselineFirst {
-                record("produce baseline", try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
+                record(
+                    "produce baseline",
+                    try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
             }
             record("produce Kafka module", try await produceSwift(client, topic: swiftTopic))
             if !swiftOnly && !baselineFirst {
-                record("produce baseline", try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
+                record(
+                    "produce baseline",
+                    try runBaseline(["produce", bootstrapServers, baseTopic, String(messages), String(size)]))
             }
             // Every consumer reads the same topic (the baseline's when there is one).
             let source = swiftOnly ? swiftTopic : baseTopic
-            let baselineConsume = ["consume", bootstrapServers, source, "bench-c-\(runID)-\(round)", String(messages)]
+            let baselineConsume =
+                ["consume", bootstrapServers, source, "bench-c-\(runID)-\(round)", String(messages)]
                 + Self.consumerProperties.map { "\($0.key)=\($0.value)" }
             if !swiftOnly && baselineFirst { record("consume baseline", try runBaseline(baselineConsume)) }
             record(
@@ -93,8 +102,9 @@ struct KafkaBenchmark: AsyncParsableCommand {
             let swiftRate = Self.median(results[swiftName]!)
             let label = operation.padding(toLength: 28, withPad: " ", startingAt: 0)
             if let base = results[baseName].map(Self.median) {
-                say(label + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
-                    + String(format: "%10.2f", swiftRate / base))
+                say(
+                    label + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
+                        + String(format: "%10.2f", swiftRate / base))
             } else {
                 say(label + "-".leftPadded(14) + Self.format(swiftRate).leftPadded(21))
             }
@@ -103,7 +113,8 @@ struct KafkaBenchmark: AsyncParsableCommand {
 
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     private func produceSwift(_ client: KafkaClientConfiguration, topic: String) async throws -> Double {

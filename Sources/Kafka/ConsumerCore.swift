@@ -135,14 +135,17 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// callback does that inside `rd_kafka_consumer_close`), then frees everything.
     private func shutDown(failure: KafkaError?) {
         let handle = client.ownerHandle
-        client.markClosed()
         if !(failure?.isFatal ?? false) {
             // Serves the final revoke on this thread, whose callback commits.
             let err = rd_kafka_consumer_close(handle)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                logger.warning("kafka consumer close failed", metadata: ["error": "\(KafkaError.broker(err, operation: "close"))"])
+                logger.warning(
+                    "kafka consumer close failed", metadata: ["error": "\(KafkaError.broker(err, operation: "close"))"])
             }
         }
+        // Calls from other threads (a revocation handler marking its last work) were
+        // still allowed during the close; from here on they fail as closed.
+        client.markClosed()
         rd_kafka_queue_destroy(consumerQueue)
         rd_kafka_queue_destroy(backgroundQueue)
         client.destroy()

@@ -43,7 +43,9 @@ final class DeliveryBatch: @unchecked Sendable {
     func ticket(_ index: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(tickets + index) }
 
     /// Records the result of the message whose ticket is `opaque`.
-    static func complete(_ opaque: UnsafeMutableRawPointer, _ result: (String) -> Result<KafkaDeliveryReport, KafkaError>) {
+    static func complete(
+        _ opaque: UnsafeMutableRawPointer, _ result: (String) -> Result<KafkaDeliveryReport, KafkaError>
+    ) {
         let ticket = opaque.assumingMemoryBound(to: Ticket.self).pointee
         let batch = ticket.batch.takeUnretainedValue()
         batch.complete(ticket.index, result(batch.topics[ticket.index]))

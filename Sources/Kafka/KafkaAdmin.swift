@@ -10,7 +10,9 @@ public final class KafkaAdmin: @unchecked Sendable {
     /// librdkafka's background queue, where admin results arrive as events.
     private let backgroundQueue: OpaquePointer
 
-    public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kafka.admin")) throws(KafkaError) {
+    public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kafka.admin"))
+        throws(KafkaError)
+    {
         try configuration.validate()
         callbacks = RdKafkaCallbacks(logger: logger)
         client = try RdKafkaClient(

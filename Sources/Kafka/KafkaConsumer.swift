@@ -31,7 +31,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The messages, in order per partition. Iterate it from one task at a time.
-    /// Iteration ends after `close()`, and throws if the consumer failed fatally.
+    /// Iteration ends with `close()` or when the task is cancelled, and throws if the
+    /// consumer failed fatally.
     public var messages: KafkaConsumerMessages { KafkaConsumerMessages(consumer: self) }
 
     /// The same messages in batches, for callers that work in batches.
@@ -79,7 +80,9 @@ public final class KafkaConsumer: Sendable {
     /// Commits exactly these offsets (each the next offset to read) and waits for the
     /// broker's answer, without blocking a thread. Throws a retriable `_TIMED_OUT` when
     /// the group coordinator does not answer within `timeout`.
-    public func commit(_ offsets: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(30)) async throws(KafkaError) {
+    public func commit(_ offsets: [KafkaTopicPartitionOffset], timeout: Duration = .seconds(30))
+        async throws(KafkaError)
+    {
         guard !offsets.isEmpty else { return }
         try await core.commit(offsets, timeout: timeout)
     }
@@ -152,7 +155,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits what was marked as processed, leaves the group and frees the handle.
-    /// Iteration of `messages` ends after the messages already read ahead.
+    /// Iteration of `messages` then ends; messages read ahead but not yet handed out
+    /// are dropped, and the partitions' next owner reads them from the committed offset.
     public func close() async {
         await core.close()
     }

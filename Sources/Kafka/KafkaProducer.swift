@@ -22,7 +22,8 @@ public final class KafkaProducer: Sendable {
     public func send(
         topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = []
     ) async throws(KafkaError) -> KafkaDeliveryReport {
-        try await send(KafkaProducerMessage(topic: topic, partition: partition, key: key, value: value, headers: headers))
+        try await send(
+            KafkaProducerMessage(topic: topic, partition: partition, key: key, value: value, headers: headers))
     }
 
     /// Sends one message and suspends until the broker acknowledged it.

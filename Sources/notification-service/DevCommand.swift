@@ -25,6 +25,9 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Partitions of the topic when it is created.")
     var partitions: Int32 = 8
 
+    @Option(help: "Consumer session timeout in seconds. The dev broker holds a group join for about half of it.")
+    var sessionTimeout = 6
+
     @Flag(help: "Do not publish the sample event at start.")
     var noSample = false
 
@@ -33,7 +36,8 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "notification-service.dev")
-        let servers = bootstrapServers ?? ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
+        let servers =
+            bootstrapServers ?? ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
         let client = KafkaClientConfiguration(bootstrapServers: servers.split(separator: ",").map(String.init))
         logger.info("librdkafka loaded", metadata: ["version": "\(KafkaLibrary.version)"])
 
@@ -55,7 +59,9 @@ struct DevCommand: AsyncParsableCommand {
         }
 
         let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(client: client, groupID: group), logger: logger)
+            configuration: KafkaConsumerConfiguration(
+                client: client, groupID: group, sessionTimeout: .seconds(sessionTimeout)),
+            logger: logger)
         try consumer.subscribe(topics: [topic])
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { consumer.requestClose() }
         defer { signals.cancel() }
@@ -74,7 +80,8 @@ struct DevCommand: AsyncParsableCommand {
                 metadata: [
                     "topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)",
                     "key_bytes": "\(message.key?.count ?? 0)", "value_bytes": "\(message.value?.count ?? 0)",
-                    "correlation_id": "\(message.header("correlation-id").flatMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } ?? "-")",
+                    "correlation_id":
+                        "\(message.header("correlation-id").flatMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } ?? "-")",
                 ])
             try consumer.markProcessed(message)
             if ContinuousClock.now - lastCommit > .seconds(1) {

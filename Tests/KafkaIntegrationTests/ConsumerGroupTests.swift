@@ -129,7 +129,9 @@ struct ConsumerGroupTests {
         let committed = try await first.committedOffsets(for: partitions)
         #expect(committed[partitions[0]] == 10)
         #expect(committed[partitions[1]] == 10)
-        try await eventually(.seconds(60), "the second member to get a partition") { !(try second.assignment().isEmpty) }
+        try await eventually(.seconds(60), "the second member to get a partition") {
+            !(try second.assignment().isEmpty)
+        }
         try await Task.sleep(for: .seconds(1))
         #expect(secondSeen.messages.isEmpty, "committed on revoke, so nothing is read twice")
         await first.close()
