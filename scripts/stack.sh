@@ -12,8 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 kafka_port="${NS_KAFKA_PORT:-9092}"
 pg_port="${NS_PG_PORT:-5432}"
-broker_pid_file="$NS_RUN_DIR/tansu.pid"
-broker_log="$NS_RUN_DIR/tansu.log"
+broker_pid_file="$NS_RUN_DIR/tansu-$kafka_port.pid"
+broker_log="$NS_RUN_DIR/tansu-$kafka_port.log"
 env_file="$NS_RUN_DIR/stack.env"
 # PostgreSQL refuses to run as root, and its user must reach the data directory:
 # a folder under the system's temporary directory works wherever the repo is.
