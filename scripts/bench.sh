@@ -1,22 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks the Kafka module against plain librdkafka on the local broker, in one run:
 # 1,000,000 messages of 300 bytes on an 8-partition topic, produced and consumed by
-# both, best of two rounds. Prints messages/s and the ratio. Extra arguments go to
+# both, three rounds. Prints each round, then the median rates and the ratio. Extra arguments go to
 # kafka-benchmark (see --help), for example --messages 200000.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$NS_ROOT/scripts/setup.sh"
 ns_use_rdkafka
+ns_private_stack bench 39092 35432 kafka-only
 
-export NS_RUN_DIR="$NS_ROOT/.run/bench"
-export NS_KAFKA_PORT="${NS_KAFKA_PORT:-39092}" NS_PG_PORT="${NS_PG_PORT:-35432}"
-if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
-    "$NS_ROOT/scripts/stack.sh" start
-    trap '"$NS_ROOT/scripts/stack.sh" stop' EXIT
-    source "$NS_RUN_DIR/stack.env"
-fi
-
-mkdir -p "$NS_RUN_DIR"
 # shellcheck disable=SC2046
 cc -O2 -Wall -o "$NS_RUN_DIR/rdkafka_baseline" "$NS_ROOT/Benchmarks/baseline/rdkafka_baseline.c" \
     $(pkg-config --cflags --libs rdkafka) ${RDKAFKA_RPATH:+-Wl,-rpath,$RDKAFKA_RPATH}

@@ -44,3 +44,23 @@ ns_use_rdkafka() {
         export NS_SCRATCH_PATH="$NS_ROOT/.build"
     fi
 }
+
+# ns_private_stack NAME KAFKA_PORT PG_PORT [kafka-only]: uses $NS_ROOT/.run/NAME as
+# the run directory and, unless KAFKA_BOOTSTRAP_SERVERS (and DATABASE_URL, when the
+# caller is not kafka-only) are already set, starts a broker and a database of the
+# caller's own there on the given ports (NS_KAFKA_PORT and NS_PG_PORT override them),
+# exports their addresses, and stops them when the calling script exits.
+ns_private_stack() {
+    local name=$1 kafka_port=$2 pg_port=$3 kafka_only=${4:-}
+    export NS_RUN_DIR="$NS_ROOT/.run/$name"
+    mkdir -p "$NS_RUN_DIR"
+    if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && { [ -n "$kafka_only" ] || [ -n "${DATABASE_URL:-}" ]; }; then
+        return
+    fi
+    export NS_KAFKA_PORT="${NS_KAFKA_PORT:-$kafka_port}" NS_PG_PORT="${NS_PG_PORT:-$pg_port}"
+    "$NS_ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
+    "$NS_ROOT/scripts/stack.sh" start
+    trap '"$NS_ROOT/scripts/stack.sh" stop' EXIT
+    # shellcheck disable=SC1091
+    source "$NS_RUN_DIR/stack.env"
+}

@@ -10,15 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$NS_ROOT/scripts/setup.sh"
 ns_use_rdkafka
-
-export NS_RUN_DIR="$NS_ROOT/.run/leak-check"
-export NS_KAFKA_PORT="${NS_KAFKA_PORT:-49092}" NS_PG_PORT="${NS_PG_PORT:-45432}"
-if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
-    "$NS_ROOT/scripts/stack.sh" start
-    trap '"$NS_ROOT/scripts/stack.sh" stop' EXIT
-    # shellcheck disable=SC1091
-    source "$NS_RUN_DIR/stack.env"
-fi
+ns_private_stack leak-check 49092 45432 kafka-only
 
 cd "$NS_ROOT"
 scratch="${NS_SCRATCH_PATH}-asan"

@@ -4,6 +4,10 @@ import Foundation
 /// A commit waiting for its result on librdkafka's background thread, or for its
 /// timeout, whichever comes first.
 final class CommitRequest: @unchecked Sendable {
+    /// Opens when librdkafka is done with this commit, or when it was never given to
+    /// librdkafka: the next commit is sent only then, so that a commit the caller gave
+    /// up on can never land after a newer one.
+    let settled = Latch()
     private let lock = NSLock()
     private var waiter: CheckedContinuation<Result<Void, KafkaError>, Never>?
     private var timer: Task<Void, Never>?
@@ -18,6 +22,13 @@ final class CommitRequest: @unchecked Sendable {
                         RD_KAFKA_RESP_ERR__TIMED_OUT, operation: operation,
                         message: "no answer from the group coordinator within \(timeout)")))
         }
+    }
+
+    /// True while the caller still waits for the result.
+    var isAwaited: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return waiter != nil
     }
 
     /// Delivers the first result; later ones are dropped.

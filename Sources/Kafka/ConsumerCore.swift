@@ -18,13 +18,15 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     private let eventsContinuation: AsyncStream<KafkaConsumerEvent>.Continuation
     private let revocationHandler: (@Sendable ([KafkaTopicPartition]) -> Void)?
 
-    /// Guards `buffer`, `stopRequested` and `closeWaiters`; the poll thread waits on it
+    /// Guards `buffer` and `stopRequested`; the poll thread waits on it
     /// for room in the buffer.
     private let condition = NSCondition()
     private var buffer: ConsumerBuffer<Waiter>
     private var stopRequested = false
-    private var stopped = false
-    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    private let closed = Latch()
+    /// Guards `lastCommit`, the most recent commit, which the next one waits for.
+    private let commitLock = NSLock()
+    private var lastCommit: CommitRequest?
 
     init(
         configuration: KafkaConsumerConfiguration, logger: Logger,
@@ -149,18 +151,16 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         rd_kafka_queue_destroy(consumerQueue)
         rd_kafka_queue_destroy(backgroundQueue)
         client.destroy()
+        settleCommitsAfterDestroy()
 
         condition.lock()
-        stopped = true
         let finishAction = buffer.finish(failure)
-        let waiters = closeWaiters
-        closeWaiters = []
         condition.unlock()
         if case .resume(let waiter, let error) = finishAction {
             if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
         }
         eventsContinuation.finish()
-        for waiter in waiters { waiter.resume() }
+        closed.open()
         logger.debug("kafka consumer closed")
     }
 
@@ -279,47 +279,65 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
 
     /// Stops and waits until the group is left and the handle destroyed.
     func close() async {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            condition.lock()
-            stopRequested = true
-            condition.broadcast()
-            if stopped {
-                condition.unlock()
-                waiter.resume()
-                return
-            }
-            closeWaiters.append(waiter)
-            condition.unlock()
-        }
+        requestStop()
+        await closed.wait()
     }
 
     /// Commits asynchronously through librdkafka's background queue. `offsets` nil
     /// commits the offsets stored for the current assignment. librdkafka holds a commit
     /// until the group coordinator is reachable, however long that takes: past `timeout`
-    /// the caller gets a retriable `_TIMED_OUT` (the request may still complete later).
+    /// the caller gets a retriable `_TIMED_OUT`. Commits reach librdkafka one at a time,
+    /// in call order, so one that was given up on never overwrites a newer one.
     func commit(_ offsets: [KafkaTopicPartitionOffset]?, timeout: Duration) async throws(KafkaError) {
         let operation = offsets == nil ? "commit stored offsets" : "commit"
         let result: Result<Void, KafkaError> = await withCheckedContinuation { waiter in
             let request = CommitRequest(waiter, timeout: timeout, operation: operation)
-            // Retained for librdkafka; released by the background event callback that
-            // delivers the result, or below when librdkafka refuses the request at once.
-            let opaque = Unmanaged.passRetained(request).toOpaque()
-            let list = offsets.map { TopicPartitionList.make($0) }
-            defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
-            do throws(KafkaError) {
-                let err = try client.withHandle(operation) { handle in
-                    rd_kafka_commit_queue(handle, list, backgroundQueue, nil, opaque)
-                }
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    Unmanaged<CommitRequest>.fromOpaque(opaque).release()
-                    request.resolve(Self.commitResult(err, nil, operation: operation))
-                }
-            } catch {
-                Unmanaged<CommitRequest>.fromOpaque(opaque).release()
-                request.resolve(.failure(error))
+            commitLock.lock()
+            let previous = lastCommit
+            lastCommit = request
+            commitLock.unlock()
+            Task {
+                await previous?.settled.wait()
+                self.send(request, offsets: offsets, operation: operation)
             }
         }
         try result.get()
+    }
+
+    private func send(_ request: CommitRequest, offsets: [KafkaTopicPartitionOffset]?, operation: String) {
+        // A caller that gave up has retried or will retry with newer offsets.
+        guard request.isAwaited else {
+            request.settled.open()
+            return
+        }
+        // Retained for librdkafka; released by the background event callback that
+        // delivers the result, or below when librdkafka refuses the request at once.
+        let opaque = Unmanaged.passRetained(request).toOpaque()
+        let list = offsets.map { TopicPartitionList.make($0) }
+        defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
+        let refusal: KafkaError?
+        do throws(KafkaError) {
+            let err = try client.withHandle(operation) { handle in
+                rd_kafka_commit_queue(handle, list, backgroundQueue, nil, opaque)
+            }
+            refusal = err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : .broker(err, operation: operation)
+        } catch {
+            refusal = error
+        }
+        guard let refusal else { return }
+        Unmanaged<CommitRequest>.fromOpaque(opaque).release()
+        request.resolve(refusal.hasCode(RD_KAFKA_RESP_ERR__NO_OFFSET) ? .success(()) : .failure(refusal))
+        request.settled.open()
+    }
+
+    /// After the handle is destroyed no commit result can arrive: answers the last
+    /// commit, if it is still open, so that no caller or queued commit waits forever.
+    private func settleCommitsAfterDestroy() {
+        commitLock.lock()
+        let last = lastCommit
+        commitLock.unlock()
+        last?.resolve(.failure(.closed(operation: "commit")))
+        last?.settled.open()
     }
 
     static func commitResult(
@@ -357,4 +375,5 @@ private func consumerBackgroundEventCallback(
     request.resolve(
         ConsumerCore.commitResult(
             rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event), operation: "commit"))
+    request.settled.open()
 }

@@ -8,14 +8,13 @@ final class ProducerCore: RdKafkaCallbacks, @unchecked Sendable {
     let configuration: KafkaProducerConfiguration
     private(set) var client: RdKafkaClient!
 
-    /// Guards `topics`, `stopRequested`, `flushTimeout`, `stopped` and `closeWaiters`.
+    /// Guards `topics`, `stopRequested` and `flushTimeout`.
     private let lock = NSLock()
     /// Topic handles by name, made once and destroyed before the client handle.
     private var topics: [String: OpaquePointer] = [:]
     private var stopRequested = false
     private var flushTimeout: Duration = .zero
-    private var stopped = false
-    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    private let closed = Latch()
 
     init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
         try configuration.validate()
@@ -75,12 +74,7 @@ final class ProducerCore: RdKafkaCallbacks, @unchecked Sendable {
         topicHandles.forEach { rd_kafka_topic_destroy($0) }
         client.destroy()
 
-        lock.lock()
-        stopped = true
-        let waiters = closeWaiters
-        closeWaiters = []
-        lock.unlock()
-        waiters.forEach { $0.resume() }
+        closed.open()
         logger.debug("kafka producer closed")
     }
 
@@ -92,18 +86,8 @@ final class ProducerCore: RdKafkaCallbacks, @unchecked Sendable {
     }
 
     func close(flushTimeout: Duration) async {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if !stopRequested { self.flushTimeout = flushTimeout }
-            stopRequested = true
-            if stopped {
-                lock.unlock()
-                waiter.resume()
-                return
-            }
-            closeWaiters.append(waiter)
-            lock.unlock()
-        }
+        requestStop(flushTimeout: flushTimeout)
+        await closed.wait()
     }
 
     /// The topic handle for `name`, made on first use.
