@@ -29,7 +29,7 @@ struct KafkaBenchmark: AsyncParsableCommand {
     @Option(help: "Partitions of the benchmark topics.")
     var partitions: Int32 = 8
 
-    @Option(help: "Rounds; the median round of each measurement is reported.")
+    @Option(help: "Rounds; the median of each measurement and of the per-round ratios is reported.")
     var rounds = 3
 
     @Flag(help: "Only run the Swift side (for leak checks under valgrind).")
@@ -93,21 +93,27 @@ struct KafkaBenchmark: AsyncParsableCommand {
             if !swiftOnly && !baselineFirst { record("consume baseline", try runBaseline(baselineConsume)) }
         }
         say("")
-        say("operation                    baseline msg/s   Kafka module msg/s   ratio (median of \(rounds))")
+        // Each round's ratio compares two runs made moments apart on the same broker; the
+        // median of those ratios is steadier than a ratio of medians taken from different rounds.
+        say("operation                 baseline msg/s  Kafka module msg/s  ratio per round    median ratio")
         for (operation, swiftName, baseName) in [
             ("produce", "produce Kafka module", "produce baseline"),
             ("consume (messages)", "consume Kafka module", "consume baseline"),
             ("consume (batches)", "consume Kafka module (batches)", "consume baseline"),
         ] {
-            let swiftRate = Self.median(results[swiftName]!)
-            let label = operation.padding(toLength: 28, withPad: " ", startingAt: 0)
-            if let base = results[baseName].map(Self.median) {
-                say(
-                    label + Self.format(base).leftPadded(14) + Self.format(swiftRate).leftPadded(21)
-                        + String(format: "%10.2f", swiftRate / base))
-            } else {
-                say(label + "-".leftPadded(14) + Self.format(swiftRate).leftPadded(21))
+            let swiftRates = results[swiftName]!
+            let label = operation.padding(toLength: 25, withPad: " ", startingAt: 0)
+            guard let baseRates = results[baseName] else {
+                say(label + "-".leftPadded(15) + Self.format(Self.median(swiftRates)).leftPadded(20))
+                continue
             }
+            let ratios = zip(swiftRates, baseRates).map { $0 / $1 }
+            say(
+                label + Self.format(Self.median(baseRates)).leftPadded(15)
+                    + Self.format(Self.median(swiftRates)).leftPadded(20) + "  "
+                    + ratios.map { String(format: "%.2f", $0) }.joined(separator: " ").padding(
+                        toLength: 17, withPad: " ", startingAt: 0)
+                    + String(format: "%14.2f", Self.median(ratios)))
         }
     }
 
