@@ -35,6 +35,7 @@ let package = Package(
             ],
             linkerSettings: rdkafkaRunPath
         ),
+        .target(name: "ReminderCore"),
         .executableTarget(
             name: "notification-service",
             dependencies: [
@@ -57,6 +58,10 @@ let package = Package(
             name: "KafkaTests",
             dependencies: ["Kafka"],
             linkerSettings: rdkafkaRunPath
+        ),
+        .testTarget(
+            name: "ReminderCoreTests",
+            dependencies: ["ReminderCore"]
         ),
         .testTarget(
             name: "KafkaIntegrationTests",

@@ -16,26 +16,31 @@ final class DeliveryBatch: @unchecked Sendable {
         let index: Int
     }
 
-    let topics: [String]
+    /// The messages themselves (shared with the sender's array, not copied), for the
+    /// topic of each report.
+    private let messages: [KafkaProducerMessage]
     private let tickets: UnsafeMutablePointer<Ticket>
     private let lock = NSLock()
-    private var results: [Result<KafkaDeliveryReport, KafkaError>?]
+    /// Every slot starts as a placeholder failure; `reported` says which are real.
+    private var results: Results
+    private var reported: [Bool]
     private var remaining: Int
     private var waiter: CheckedContinuation<Results, Never>?
 
-    init(topics: [String]) {
-        self.topics = topics
-        results = Array(repeating: nil, count: topics.count)
-        remaining = topics.count
-        tickets = .allocate(capacity: topics.count)
+    init(_ messages: [KafkaProducerMessage]) {
+        self.messages = messages
+        results = Array(repeating: .failure(.closed(operation: "produce")), count: messages.count)
+        reported = Array(repeating: false, count: messages.count)
+        remaining = messages.count
+        tickets = .allocate(capacity: messages.count)
         let unmanaged = Unmanaged.passUnretained(self)
-        for index in topics.indices {
+        for index in messages.indices {
             (tickets + index).initialize(to: Ticket(batch: unmanaged, index: index))
         }
     }
 
     deinit {
-        tickets.deinitialize(count: topics.count)
+        tickets.deinitialize(count: messages.count)
         tickets.deallocate()
     }
 
@@ -48,18 +53,19 @@ final class DeliveryBatch: @unchecked Sendable {
     ) {
         let ticket = opaque.assumingMemoryBound(to: Ticket.self).pointee
         let batch = ticket.batch.takeUnretainedValue()
-        batch.complete(ticket.index, result(batch.topics[ticket.index]))
+        batch.complete(ticket.index, result(batch.messages[ticket.index].topic))
     }
 
     func complete(_ index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
         lock.lock()
-        precondition(results[index] == nil, "delivery report for message \(index) arrived twice")
+        precondition(!reported[index], "delivery report for message \(index) arrived twice")
+        reported[index] = true
         results[index] = result
         remaining -= 1
         let waiter = remaining == 0 ? self.waiter : nil
         if waiter != nil { self.waiter = nil }
         lock.unlock()
-        waiter?.resume(returning: results.map { $0! })
+        waiter?.resume(returning: results)
     }
 
     /// Waits until every message has its result.
@@ -67,7 +73,7 @@ final class DeliveryBatch: @unchecked Sendable {
         await withCheckedContinuation { waiter in
             lock.lock()
             if remaining == 0 {
-                let done = results.map { $0! }
+                let done = results
                 lock.unlock()
                 waiter.resume(returning: done)
                 return

@@ -35,7 +35,7 @@ public final class KafkaProducer: Sendable {
     /// Sends messages together and suspends until each has its own result, in order.
     /// Much cheaper per message than one `send` each: one suspension for the batch.
     public func send(_ messages: [KafkaProducerMessage]) async -> [Result<KafkaDeliveryReport, KafkaError>] {
-        let batch = DeliveryBatch(topics: messages.map(\.topic))
+        let batch = DeliveryBatch(messages)
         var next = 0
         while true {
             next = core.enqueue(messages, from: next, batch: batch)

@@ -1,0 +1,71 @@
+/// A validated reminder event, version 1 of the contract in
+/// `schemas/reminder-event.v1.json`.
+public struct ReminderEvent: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        /// Create the reminder, or replace one with the same `reminderID` not yet sent.
+        case schedule(ReminderSchedule)
+        /// Cancel the reminder named by `reminderID` unless it is already being sent.
+        case cancel
+    }
+
+    public var idempotencyKey: String
+    public var reminderID: String
+    public var userID: String
+    public var correlationID: String?
+    public var action: Action
+}
+
+/// What a `schedule` event asks for.
+public struct ReminderSchedule: Sendable, Equatable {
+    /// The user's IANA time zone (`UTC` when the event names none).
+    public var timeZone: String
+    public var deliverAt: DeliveryTime
+    /// In fallback order; never empty.
+    public var channels: [Channel]
+    public var content: Content
+    public var quietHours: QuietHours?
+    public var expiresAt: Instant?
+}
+
+/// When to deliver: an absolute instant, or a wall-clock time in the user's zone.
+public enum DeliveryTime: Sendable, Equatable {
+    case instant(Instant)
+    case local(LocalDateTime)
+}
+
+/// A way to reach the user. The values are personal data: never log them.
+public enum Channel: Sendable, Equatable {
+    case email(to: String)
+    case sms(to: String)
+    case push(platform: PushPlatform, token: String)
+    case webhook(url: String)
+
+    public enum PushPlatform: String, Sendable, Equatable {
+        case fcm, apns
+    }
+
+    /// The channel's type as the contract names it (safe to log).
+    public var type: String {
+        switch self {
+        case .email: "email"
+        case .sms: "sms"
+        case .push: "push"
+        case .webhook: "webhook"
+        }
+    }
+}
+
+/// The reminder's text. Personal data: never log it.
+public struct Content: Sendable, Equatable {
+    public var title: String
+    public var body: String
+    /// `content.data` as compact JSON text, when given.
+    public var data: String?
+}
+
+/// A daily window in the user's zone in which nothing is delivered; it may cross
+/// midnight (start after end).
+public struct QuietHours: Sendable, Equatable {
+    public var start: LocalTime
+    public var end: LocalTime
+}

@@ -1,0 +1,58 @@
+import ReminderCore
+import Testing
+
+@Suite struct JSONParserTests {
+    private func parse(_ text: String) throws(JSONParser.Failure) -> JSONValue {
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try parse(#" {"a": [1, -2.5e3, true, false, null, "x\u00e9\ud83d\ude00\n"], "b": {}} "#)
+        #expect(value["a"] == .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null, .string("xé😀\n")]))
+        #expect(value["b"] == .object([]))
+    }
+
+    @Test(arguments: [
+        (#"{"a":1,"a":2}"#, "duplicate key \"a\""),
+        (#"{"a":{"b":1,"b":1}}"#, "duplicate key \"b\""),
+        ("[1,]", "unexpected character"),
+        ("{\"a\":1} x", "unexpected content after the JSON value"),
+        ("01", "unexpected content after the JSON value"),
+        ("1.", "invalid number"),
+        ("-", "invalid number"),
+        (#""\ud800""#, "unpaired surrogate"),
+        (#""\udc00x""#, "unpaired surrogate"),
+        (#""\x""#, "invalid escape"),
+        ("\"a\tb\"", "control character in string"),
+        ("\"abc", "unterminated string"),
+        ("tru", "invalid literal"),
+        ("", "unexpected end of input"),
+        ("{\"a\" 1}", "expected ':'"),
+        ("{1:2}", "expected a member name"),
+    ])
+    func refusesWhatALenientParserWouldAccept(text: String, message: String) {
+        let error = #expect(throws: JSONParser.Failure.self) { try parse(text) }
+        #expect(error?.message.contains(message) == true, "\(text): \(String(describing: error))")
+    }
+
+    @Test func refusesInvalidUTF8() {
+        let error = #expect(throws: JSONParser.Failure.self) {
+            try JSONParser.parse([UInt8(ascii: "\""), 0xC3, 0x28, UInt8(ascii: "\"")])
+        }
+        #expect(error?.message == "invalid UTF-8 in string")
+    }
+
+    @Test func refusesNestingPastTheLimitAndNamesWhere() throws {
+        let deep = String(repeating: "[", count: 40) + String(repeating: "]", count: 40)
+        let error = #expect(throws: JSONParser.Failure.self) { try parse(#"{"data":"# + deep + "}") }
+        #expect(error?.message.contains("nesting deeper than 32") == true)
+        #expect(error?.path.hasPrefix("$.data[0][0]") == true)
+        _ = try parse(String(repeating: "[", count: 32) + String(repeating: "]", count: 32))
+    }
+
+    @Test func serializesBackToEquivalentCompactJSON() throws {
+        let value = try parse(#"{ "k" : [ 1 , "a\"b\\c\u0001" , {"n":null} ] }"#)
+        #expect(value.serialized == #"{"k":[1,"a\"b\\c\u0001",{"n":null}]}"#)
+        #expect(try parse(value.serialized) == value)
+    }
+}
