@@ -22,7 +22,7 @@ public enum RFC3339 {
             }
             let count = index - start
             guard count > 0, count <= 9 else { return nil }
-            for _ in count..<6 { micros *= 10 }
+            for _ in min(count, 6)..<6 { micros *= 10 }
         }
         guard index < bytes.count else { return nil }
         var offsetSeconds: Int64 = 0
