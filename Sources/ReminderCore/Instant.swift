@@ -22,7 +22,8 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         let days = seconds.floorDivided(by: 86_400)
         let secondOfDay = seconds - days * 86_400
         let date = CivilDate(daysSinceEpoch: days)
-        var text = date.description + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
+        var text =
+            date.description + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
             + pad2(secondOfDay % 60)
         if micros > 0 {
             let digits = String(micros)

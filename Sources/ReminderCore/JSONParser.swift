@@ -55,7 +55,8 @@ public struct JSONParser {
         var text = "$"
         for component in path {
             switch component {
-            case .key(let key): text += key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) ? ".\(key)" : "[\"\(key)\"]"
+            case .key(let key):
+                text += key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) ? ".\(key)" : "[\"\(key)\"]"
             case .index(let index): text += "[\(index)]"
             }
         }
@@ -167,7 +168,9 @@ public struct JSONParser {
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             position += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
-            guard let byte = current, Self.isDigit(byte) else { throw fail("invalid number: digits must follow the exponent") }
+            guard let byte = current, Self.isDigit(byte) else {
+                throw fail("invalid number: digits must follow the exponent")
+            }
             while let byte = current, Self.isDigit(byte) { position += 1 }
         }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
@@ -233,7 +236,8 @@ public struct JSONParser {
         case UInt8(ascii: "u"):
             let first = try parseHex4()
             if (0xD800..<0xDC00).contains(first) {
-                guard current == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+                guard current == UInt8(ascii: "\\"), position + 1 < bytes.count,
+                    bytes[position + 1] == UInt8(ascii: "u")
                 else { throw fail("unpaired surrogate in \\u escape") }
                 position += 2
                 let second = try parseHex4()

@@ -68,4 +68,9 @@ public struct Content: Sendable, Equatable {
 public struct QuietHours: Sendable, Equatable {
     public var start: LocalTime
     public var end: LocalTime
+
+    public init(start: LocalTime, end: LocalTime) {
+        self.start = start
+        self.end = end
+    }
 }

@@ -57,7 +57,8 @@ public enum ReminderEventDecoder {
         switch (deliverAt, deliverAtLocal) {
         case (let text?, nil):
             guard let instant = RFC3339.parse(text) else {
-                throw invalid("deliver_at", "must be an RFC 3339 date-time with an offset, e.g. 2026-03-29T09:30:00+02:00")
+                throw invalid(
+                    "deliver_at", "must be an RFC 3339 date-time with an offset, e.g. 2026-03-29T09:30:00+02:00")
             }
             time = .instant(instant)
         case (nil, let text?):
@@ -87,7 +88,9 @@ public enum ReminderEventDecoder {
         let body = try contentFields.string("body", required: true, length: 0...4000)!
         var data: String?
         if let dataValue = contentFields.value("data") {
-            guard case .object = dataValue else { throw invalid("content.data", "must be an object, not \(dataValue.kindName)") }
+            guard case .object = dataValue else {
+                throw invalid("content.data", "must be an object, not \(dataValue.kindName)")
+            }
             let text = dataValue.serialized
             guard text.utf8.count <= maximumDataBytes else {
                 throw invalid("content.data", "is larger than \(maximumDataBytes) bytes as JSON")
@@ -122,7 +125,9 @@ public enum ReminderEventDecoder {
         switch try fields.string("type", required: true)! {
         case "email":
             let address = try fields.string("to", required: true, length: 3...254)!
-            guard ContactFormats.isEmailAddress(address) else { throw invalid("\(path).to", "must be an email address") }
+            guard ContactFormats.isEmailAddress(address) else {
+                throw invalid("\(path).to", "must be an email address")
+            }
             return .email(to: address)
         case "sms":
             let number = try fields.string("to", required: true)!
@@ -191,7 +196,8 @@ private struct Fields {
             let count = text.unicodeScalars.count
             guard length.contains(count) else {
                 throw ReminderEventDecoder.invalid(
-                    fieldPath(key), "must be \(length.lowerBound) to \(length.upperBound) characters long, not \(count)")
+                    fieldPath(key), "must be \(length.lowerBound) to \(length.upperBound) characters long, not \(count)"
+                )
             }
         }
         return text

@@ -35,7 +35,9 @@ import Testing
 
     @Test func theHappyPathAndTheRetryLoopEndDelivered() throws {
         var state = ReminderState.pending
-        for event: ReminderEventKind in [.schedule, .claim, .fail, .scheduleRetry, .claim, .fail, .scheduleRetry, .claim, .deliver] {
+        for event: ReminderEventKind in [
+            .schedule, .claim, .fail, .scheduleRetry, .claim, .fail, .scheduleRetry, .claim, .deliver,
+        ] {
             state = try ReminderStateMachine.transition(from: state, on: event)
         }
         #expect(state == .delivered)
@@ -51,8 +53,9 @@ import Testing
     }
 
     @Test func storedNamesAreTheDesignsNames() {
-        #expect(ReminderState.allCases.map(\.rawValue) == [
-            "PENDING", "SCHEDULED", "SENDING", "DELIVERED", "FAILED", "RETRY", "DEAD_LETTER", "CANCELLED",
-        ])
+        #expect(
+            ReminderState.allCases.map(\.rawValue) == [
+                "PENDING", "SCHEDULED", "SENDING", "DELIVERED", "FAILED", "RETRY", "DEAD_LETTER", "CANCELLED",
+            ])
     }
 }

@@ -32,7 +32,9 @@ import Testing
         let minutes = try #require(LocalDateTime(parsing: "2026-10-25T02:30"))
         #expect(minutes.description == "2026-10-25T02:30:00")
         #expect(LocalDateTime(parsing: "2026-10-25T02:30:15")?.second == 15)
-        for bad in ["2026-10-25T02:30+01:00", "2026-10-25 02:30", "2026-02-29T10:00", "2026-10-25T2:30", "2026-10-25T02:30:61"] {
+        for bad in [
+            "2026-10-25T02:30+01:00", "2026-10-25 02:30", "2026-02-29T10:00", "2026-10-25T2:30", "2026-10-25T02:30:61",
+        ] {
             #expect(LocalDateTime(parsing: bad) == nil, "\(bad)")
         }
     }

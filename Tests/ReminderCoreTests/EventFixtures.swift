@@ -1,0 +1,199 @@
+import Foundation
+
+/// Reminder events, valid and invalid, shared by the decoder tests and the test that
+/// checks the JSON Schema agrees with the decoder. Each invalid one breaks one rule and
+/// names the field the error must point at.
+struct EventFixture: Sendable, CustomStringConvertible {
+    let name: String
+    let bytes: [UInt8]?
+    /// Nil for a valid event.
+    let invalidField: String?
+
+    var description: String { name }
+}
+
+enum EventFixtures {
+    /// A schedule that uses every field of the contract.
+    static func fullEvent() -> [String: Any] {
+        [
+            "schema_version": 1, "type": "schedule", "idempotency_key": "key-1", "reminder_id": "reminder-1",
+            "user_id": "user-1", "timezone": "Europe/Berlin", "deliver_at": "2026-03-29T09:30:00+02:00",
+            "channels": [
+                ["type": "email", "to": "ada@example.com"],
+                ["type": "sms", "to": "+4915112345678"],
+                ["type": "push", "platform": "fcm", "token": "device-token"],
+                ["type": "webhook", "url": "https://hooks.example.com/reminders?x=1"],
+            ],
+            "content": ["title": "Dentist", "body": "Tomorrow at 9:30", "data": ["room": 3, "tags": ["a"]]],
+            "quiet_hours": ["start": "22:00", "end": "07:00"],
+            "expires_at": "2026-03-30T00:00:00Z", "correlation_id": "corr-1",
+        ]
+    }
+
+    static func json(_ object: Any) -> [UInt8] {
+        Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+
+    static func changed(_ change: (inout [String: Any]) -> Void) -> [UInt8] {
+        var event = fullEvent()
+        change(&event)
+        return json(event)
+    }
+
+    static func channel(_ index: Int, _ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
+        changed { event in
+            var channels = event["channels"] as! [[String: Any]]
+            change(&channels[index])
+            event["channels"] = channels
+        }
+    }
+
+    static func content(_ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
+        changed { event in
+            var content = event["content"] as! [String: Any]
+            change(&content)
+            event["content"] = content
+        }
+    }
+
+    static func valid(_ name: String, _ bytes: [UInt8]) -> EventFixture {
+        EventFixture(name: name, bytes: bytes, invalidField: nil)
+    }
+
+    static func invalid(_ name: String, _ field: String, _ bytes: [UInt8]?) -> EventFixture {
+        EventFixture(name: name, bytes: bytes, invalidField: field)
+    }
+
+    static let all: [EventFixture] = validOnes + invalidOnes
+
+    static let validOnes: [EventFixture] = [
+        valid("every field", json(fullEvent())),
+        valid(
+            "minimal schedule",
+            json([
+                "schema_version": 1, "type": "schedule", "idempotency_key": "k", "reminder_id": "r", "user_id": "u",
+                "deliver_at": "2026-01-01T00:00:00Z", "channels": [["type": "email", "to": "a@b.co"]],
+                "content": ["title": "T", "body": ""],
+            ])),
+        valid(
+            "local time in a zone",
+            changed {
+                $0["deliver_at"] = nil
+                $0["deliver_at_local"] = "2026-10-25T02:30"
+                $0["timezone"] = "America/New_York"
+            }),
+        valid(
+            "cancel",
+            json([
+                "schema_version": 1, "type": "cancel", "idempotency_key": "k2", "reminder_id": "r", "user_id": "u",
+            ])),
+        valid(
+            "unknown fields are ignored",
+            changed {
+                $0["future_field"] = ["x": 1]; $0["priority"] = "high"
+            }),
+        valid(
+            "null optional fields",
+            changed {
+                $0["quiet_hours"] = NSNull(); $0["expires_at"] = NSNull(); $0["correlation_id"] = NSNull()
+            }),
+        valid(
+            "schema_version written as 1.0",
+            Array(
+                String(decoding: json(fullEvent()), as: UTF8.self).replacingOccurrences(
+                    of: "\"schema_version\":1", with: "\"schema_version\":1.0"
+                ).utf8)),
+        valid("title of 200 characters beyond ASCII", content { $0["title"] = String(repeating: "é", count: 200) }),
+        valid("body of 4,000 characters", content { $0["body"] = String(repeating: "b", count: 4000) }),
+        valid(
+            "fractional seconds and a negative offset",
+            changed { $0["deliver_at"] = "2026-03-29T01:45:00.123456-05:45" }),
+        valid("Kathmandu", changed { $0["timezone"] = "Asia/Kathmandu" }),
+    ]
+
+    static let invalidOnes: [EventFixture] = [
+        invalid("no value (tombstone)", "$", nil),
+        invalid("empty value", "$", []),
+        invalid("binary garbage", "$", [0x00, 0xFF, 0x13, 0x37, 0x80, 0x7F]),
+        invalid(
+            "invalid UTF-8 in a string", "content.title",
+            Array(#"{"content":{"title":""#.utf8) + [0xC3, 0x28] + Array(#""}}"#.utf8)),
+        invalid("truncated JSON", "$", Array(json(fullEvent()).dropLast(1))),
+        invalid(
+            "duplicated key", "$",
+            Array(
+                #"{"schema_version":1,"type":"cancel","idempotency_key":"a","idempotency_key":"b","reminder_id":"r","user_id":"u"}"#
+                    .utf8)),
+        invalid("byte order mark", "$", [0xEF, 0xBB, 0xBF] + json(fullEvent())),
+        invalid("an array, not an object", "$", json([fullEvent()])),
+        invalid("a 2 MiB value", "$", content { $0["body"] = String(repeating: "x", count: 2 * 1_048_576) }),
+        invalid(
+            "deeply nested data", "content.data",
+            Array(
+                #"{"schema_version":1,"type":"schedule","idempotency_key":"k","reminder_id":"r","user_id":"u","deliver_at":"2026-01-01T00:00:00Z","channels":[{"type":"email","to":"a@b.co"}],"content":{"title":"T","body":"","data":{"d":"#
+                    .utf8) + Array(String(repeating: "[", count: 40).utf8)
+                + Array(String(repeating: "]", count: 40).utf8) + Array("}}}".utf8)),
+        invalid("schema_version missing", "schema_version", changed { $0["schema_version"] = nil }),
+        invalid("schema_version 2", "schema_version", changed { $0["schema_version"] = 2 }),
+        invalid("schema_version as a string", "schema_version", changed { $0["schema_version"] = "1" }),
+        invalid("unknown type", "type", changed { $0["type"] = "remind" }),
+        invalid("idempotency_key missing", "idempotency_key", changed { $0["idempotency_key"] = nil }),
+        invalid("idempotency_key empty", "idempotency_key", changed { $0["idempotency_key"] = "" }),
+        invalid(
+            "idempotency_key of 256 characters", "idempotency_key",
+            changed { $0["idempotency_key"] = String(repeating: "k", count: 256) }),
+        invalid(
+            "reminder_id of 129 characters", "reminder_id",
+            changed { $0["reminder_id"] = String(repeating: "r", count: 129) }),
+        invalid("user_id a number", "user_id", changed { $0["user_id"] = 42 }),
+        invalid("unknown time zone", "timezone", changed { $0["timezone"] = "Mars/Olympus_Mons" }),
+        invalid(
+            "deliver_at_local without a zone", "timezone",
+            changed {
+                $0["deliver_at"] = nil; $0["timezone"] = nil; $0["quiet_hours"] = nil;
+                $0["deliver_at_local"] = "2026-10-25T02:30"
+            }),
+        invalid("quiet hours without a zone", "timezone", changed { $0["timezone"] = nil }),
+        invalid(
+            "deliver_at and deliver_at_local both", "deliver_at_local",
+            changed { $0["deliver_at_local"] = "2026-10-25T02:30" }),
+        invalid("no delivery time", "deliver_at", changed { $0["deliver_at"] = nil }),
+        invalid("deliver_at without offset", "deliver_at", changed { $0["deliver_at"] = "2026-03-29T09:30:00" }),
+        invalid(
+            "deliver_at on a day that does not exist", "deliver_at",
+            changed { $0["deliver_at"] = "2026-02-30T09:30:00Z" }),
+        invalid(
+            "deliver_at_local with an offset", "deliver_at_local",
+            changed {
+                $0["deliver_at"] = nil; $0["deliver_at_local"] = "2026-10-25T02:30+01:00"
+            }),
+        invalid("no channels", "channels", changed { $0["channels"] = [Any]() }),
+        invalid("channels not a list", "channels", changed { $0["channels"] = ["type": "email", "to": "a@b.co"] }),
+        invalid(
+            "eleven channels", "channels",
+            changed { $0["channels"] = Array(repeating: ["type": "email", "to": "a@b.co"], count: 11) }),
+        invalid("unknown channel type", "channels[0].type", channel(0) { $0["type"] = "pigeon" }),
+        invalid("email without @", "channels[0].to", channel(0) { $0["to"] = "ada.example.com" }),
+        invalid("sms not E.164", "channels[1].to", channel(1) { $0["to"] = "0151 12345678" }),
+        invalid("push platform unknown", "channels[2].platform", channel(2) { $0["platform"] = "windows" }),
+        invalid("push without token", "channels[2].token", channel(2) { $0["token"] = nil }),
+        invalid("webhook over http", "channels[3].url", channel(3) { $0["url"] = "http://hooks.example.com/r" }),
+        invalid("content missing", "content", changed { $0["content"] = nil }),
+        invalid("title empty", "content.title", content { $0["title"] = "" }),
+        invalid(
+            "title of 201 characters", "content.title", content { $0["title"] = String(repeating: "t", count: 201) }),
+        invalid(
+            "body of 4,001 characters", "content.body", content { $0["body"] = String(repeating: "b", count: 4001) }),
+        invalid("data an array", "content.data", content { $0["data"] = [1, 2] }),
+        invalid(
+            "data over 16 KiB", "content.data", content { $0["data"] = ["blob": String(repeating: "d", count: 17_000)] }
+        ),
+        invalid(
+            "quiet hours start 25:00", "quiet_hours.start",
+            changed { $0["quiet_hours"] = ["start": "25:00", "end": "07:00"] }),
+        invalid("expires_at not a date-time", "expires_at", changed { $0["expires_at"] = "tomorrow" }),
+        invalid(
+            "correlation_id of 129 characters", "correlation_id",
+            changed { $0["correlation_id"] = String(repeating: "c", count: 129) }),
+    ]
+}
