@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -36,6 +37,14 @@ let package = Package(
             linkerSettings: rdkafkaRunPath
         ),
         .target(name: "ReminderCore"),
+        .target(
+            name: "ReminderStore",
+            dependencies: [
+                "ReminderCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "notification-service",
             dependencies: [
@@ -62,6 +71,10 @@ let package = Package(
         .testTarget(
             name: "ReminderCoreTests",
             dependencies: ["ReminderCore"]
+        ),
+        .testTarget(
+            name: "ReminderStoreTests",
+            dependencies: ["ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "KafkaIntegrationTests",

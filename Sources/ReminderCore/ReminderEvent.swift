@@ -13,6 +13,14 @@ public struct ReminderEvent: Sendable, Equatable {
     public var userID: String
     public var correlationID: String?
     public var action: Action
+
+    public init(idempotencyKey: String, reminderID: String, userID: String, correlationID: String?, action: Action) {
+        self.idempotencyKey = idempotencyKey
+        self.reminderID = reminderID
+        self.userID = userID
+        self.correlationID = correlationID
+        self.action = action
+    }
 }
 
 /// What a `schedule` event asks for.
@@ -25,6 +33,18 @@ public struct ReminderSchedule: Sendable, Equatable {
     public var content: Content
     public var quietHours: QuietHours?
     public var expiresAt: Instant?
+
+    public init(
+        timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
+        expiresAt: Instant?
+    ) {
+        self.timeZone = timeZone
+        self.deliverAt = deliverAt
+        self.channels = channels
+        self.content = content
+        self.quietHours = quietHours
+        self.expiresAt = expiresAt
+    }
 }
 
 /// When to deliver: an absolute instant, or a wall-clock time in the user's zone.
@@ -61,6 +81,12 @@ public struct Content: Sendable, Equatable {
     public var body: String
     /// `content.data` as compact JSON text, when given.
     public var data: String?
+
+    public init(title: String, body: String, data: String?) {
+        self.title = title
+        self.body = body
+        self.data = data
+    }
 }
 
 /// A daily window in the user's zone in which nothing is delivered; it may cross

@@ -1,0 +1,107 @@
+/// Decides, without I/O, what a batch of new events does to the reminders they name:
+/// events for one reminder are applied in the order they were published, so
+/// schedule → replace → cancel ends cancelled wherever the batch boundaries fall.
+public enum IngestPlanner {
+    /// A new (not duplicate) valid event, at its position in the batch.
+    public struct Input: Sendable {
+        public let position: Int
+        public let event: ReminderEvent
+
+        public init(position: Int, event: ReminderEvent) {
+            self.position = position
+            self.event = event
+        }
+    }
+
+    /// A reminder as stored before the batch.
+    public struct Stored: Sendable, Equatable {
+        public let id: Int64
+        public let state: ReminderState
+
+        public init(id: Int64, state: ReminderState) {
+            self.id = id
+            self.state = state
+        }
+    }
+
+    public struct Transition: Sendable, Equatable {
+        public let from: ReminderState
+        public let to: ReminderState
+        public let event: ReminderEventKind
+        /// The batch position of the event that caused it.
+        public let position: Int
+    }
+
+    /// What to write for one reminder.
+    public struct Write: Sendable, Equatable {
+        public let reminderID: String
+        /// The stored row to update; nil to insert a new one.
+        public let existing: Int64?
+        public let finalState: ReminderState
+        /// The position of the schedule whose content the row takes; nil to keep the row's.
+        public let contentFrom: Int?
+        public let transitions: [Transition]
+    }
+
+    /// An event that changes nothing, and why (logged and counted, never silent).
+    public struct Skipped: Sendable, Equatable {
+        public let position: Int
+        public let reason: String
+
+        public init(position: Int, reason: String) {
+            self.position = position
+            self.reason = reason
+        }
+    }
+
+    public struct Plan: Sendable, Equatable {
+        public var writes: [Write] = []
+        public var skipped: [Skipped] = []
+    }
+
+    /// - Parameters:
+    ///   - inputs: new events in batch (partition) order.
+    ///   - stored: the current state of the reminders they name, by reminder id.
+    public static func plan(_ inputs: [Input], stored: [String: Stored]) -> Plan {
+        var order: [String] = []
+        var byReminder: [String: [Input]] = [:]
+        for input in inputs {
+            if byReminder[input.event.reminderID] == nil { order.append(input.event.reminderID) }
+            byReminder[input.event.reminderID, default: []].append(input)
+        }
+        var plan = Plan()
+        for reminderID in order {
+            let existing = stored[reminderID]
+            var state = existing?.state
+            var contentFrom: Int?
+            var transitions: [Transition] = []
+            for input in byReminder[reminderID]! {
+                let kind: ReminderEventKind
+                switch input.event.action {
+                case .schedule: kind = state == nil ? .schedule : .replace
+                case .cancel: kind = .cancel
+                }
+                let from = state ?? .pending
+                if state == nil && kind == .cancel {
+                    plan.skipped.append(Skipped(position: input.position, reason: "cancel for a reminder never scheduled"))
+                    continue
+                }
+                do {
+                    let to = try ReminderStateMachine.transition(from: from, on: kind)
+                    transitions.append(Transition(from: from, to: to, event: kind, position: input.position))
+                    state = to
+                    if kind != .cancel { contentFrom = input.position }
+                } catch {
+                    plan.skipped.append(
+                        Skipped(position: input.position, reason: "the reminder is \(from.rawValue): cannot \(kind.rawValue)"))
+                }
+            }
+            guard let finalState = state, !transitions.isEmpty else { continue }
+            plan.writes.append(
+                Write(
+                    reminderID: reminderID, existing: existing?.id, finalState: finalState, contentFrom: contentFrom,
+                    transitions: transitions))
+        }
+        return plan
+    }
+}
