@@ -72,13 +72,16 @@ let package = Package(
             name: "ReminderCoreTests",
             dependencies: ["ReminderCore"]
         ),
+        .target(name: "LocalStack", path: "Tests/LocalStack"),
         .testTarget(
             name: "ReminderStoreTests",
-            dependencies: ["ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "ReminderStore", "ReminderCore", "LocalStack", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["Kafka"],
+            dependencies: ["Kafka", "LocalStack"],
             linkerSettings: rdkafkaRunPath
         ),
     ],

@@ -83,7 +83,8 @@ public enum IngestPlanner {
                 }
                 let from = state ?? .pending
                 if state == nil && kind == .cancel {
-                    plan.skipped.append(Skipped(position: input.position, reason: "cancel for a reminder never scheduled"))
+                    plan.skipped.append(
+                        Skipped(position: input.position, reason: "cancel for a reminder never scheduled"))
                     continue
                 }
                 do {
@@ -93,7 +94,9 @@ public enum IngestPlanner {
                     if kind != .cancel { contentFrom = input.position }
                 } catch {
                     plan.skipped.append(
-                        Skipped(position: input.position, reason: "the reminder is \(from.rawValue): cannot \(kind.rawValue)"))
+                        Skipped(
+                            position: input.position,
+                            reason: "the reminder is \(from.rawValue): cannot \(kind.rawValue)"))
                 }
             }
             guard let finalState = state, !transitions.isEmpty else { continue }

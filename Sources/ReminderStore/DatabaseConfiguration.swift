@@ -21,7 +21,8 @@ public struct DatabaseConfiguration: Sendable, CustomStringConvertible {
         func invalid(_ message: String) -> StoreError {
             StoreError(code: .configuration, operation: "read DATABASE_URL", message: message)
         }
-        guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgres", "postgresql"].contains(scheme)
+        guard let url = URLComponents(string: text), let scheme = url.scheme,
+            ["postgres", "postgresql"].contains(scheme)
         else { throw invalid("must look like postgres://user:password@host:port/database") }
         guard let host = url.host, !host.isEmpty else { throw invalid("has no host") }
         guard let username = url.user, !username.isEmpty else { throw invalid("has no user name") }

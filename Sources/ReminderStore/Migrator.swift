@@ -99,7 +99,9 @@ public struct Migrator: Sendable {
             }
             do {
                 try await connection.query("BEGIN", logger: logger)
-                _ = try await connection.simpleQuery(migration.sql).get()
+                for statement in SQLScript.statements(migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
                 try await connection.query(
                     """
                     INSERT INTO schema_migrations (version, file_name, checksum)
@@ -108,9 +110,11 @@ public struct Migrator: Sendable {
                 try await connection.query("COMMIT", logger: logger)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
-                let wrapped = StoreError.wrapping(error, code: .migration, operation: "apply migration \(migration.fileName)")
+                let wrapped = StoreError.wrapping(
+                    error, code: .migration, operation: "apply migration \(migration.fileName)")
                 throw StoreError(
-                    code: .migration, operation: wrapped.operation, message: wrapped.message, sqlState: wrapped.sqlState)
+                    code: .migration, operation: wrapped.operation, message: wrapped.message, sqlState: wrapped.sqlState
+                )
             }
             logger.info("migration applied", metadata: ["migration": "\(migration.fileName)"])
             applied.append(migration.fileName)

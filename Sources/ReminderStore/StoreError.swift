@@ -48,7 +48,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
             // Class 08 (connection), 40 (transaction rollback: serialization, deadlock),
             // 53 (insufficient resources), 57P (shutdown) are worth retrying.
             let retriable = state.map { ["08", "40", "53", "57"].contains(String($0.prefix(2))) } ?? false
-            return StoreError(code: code, operation: operation, message: message, sqlState: state, isRetriable: retriable)
+            return StoreError(
+                code: code, operation: operation, message: message, sqlState: state, isRetriable: retriable)
         }
         return StoreError(
             code: .connection, operation: operation, message: "no usable connection to PostgreSQL (\(psql.code))",

@@ -1,17 +1,13 @@
 import Foundation
 import Kafka
+import LocalStack
 import Testing
 
 /// The broker the integration tests run against: `KAFKA_BOOTSTRAP_SERVERS` when set
 /// (any Kafka-compatible cluster), otherwise a local Tansu started through
 /// `scripts/stack.sh` on ports of its own and left running for the next run.
 enum TestBroker {
-    static let bootstrapServers: String = {
-        if let servers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"], !servers.isEmpty {
-            return servers
-        }
-        return startLocalStack()
-    }()
+    static var bootstrapServers: String { LocalStack.kafkaBootstrapServers }
 
     static var client: KafkaClientConfiguration {
         KafkaClientConfiguration(
@@ -38,30 +34,6 @@ enum TestBroker {
 
     static func uniqueGroup(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-    }
-
-    private static func startLocalStack() -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let runDirectory = root.appendingPathComponent(".run/swift-test")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root.appendingPathComponent("scripts/stack.sh").path, "start"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NS_RUN_DIR"] = runDirectory.path
-        environment["NS_KAFKA_PORT"] = environment["NS_KAFKA_PORT"] ?? "29192"
-        environment["NS_PG_PORT"] = environment["NS_PG_PORT"] ?? "25532"
-        process.environment = environment
-        do {
-            try process.run()
-            process.waitUntilExit()
-        } catch {
-            fatalError("could not run scripts/stack.sh: \(error); set KAFKA_BOOTSTRAP_SERVERS or run scripts/setup.sh")
-        }
-        guard process.terminationStatus == 0 else {
-            fatalError("scripts/stack.sh start failed; set KAFKA_BOOTSTRAP_SERVERS or run scripts/setup.sh")
-        }
-        return "127.0.0.1:\(environment["NS_KAFKA_PORT"]!)"
     }
 }
 

@@ -68,6 +68,8 @@ import Testing
     ])
     func quietHoursDeferToTheirEndInTheUsersZone(at: String, quiet: (String, String), expected: String) {
         let requested = RFC3339.parse(at)!
-        #expect(DeliveryTimeCalculator.dueInstant(for: schedule(at: .instant(requested), quiet: quiet))?.description == expected)
+        #expect(
+            DeliveryTimeCalculator.dueInstant(for: schedule(at: .instant(requested), quiet: quiet))?.description
+                == expected)
     }
 }

@@ -43,7 +43,7 @@ import Testing
         let second = IngestPlanner.plan([schedule(0)], stored: ["r": .init(id: 7, state: first.writes[0].finalState)])
         let third = IngestPlanner.plan([cancel(0)], stored: ["r": .init(id: 7, state: second.writes[0].finalState)])
         #expect(second.writes[0].transitions.map(\.event) == [.replace])
-        #expect(third.writes[0] .existing == 7)
+        #expect(third.writes[0].existing == 7)
         #expect(third.writes[0].finalState == .cancelled)
         #expect(third.writes[0].contentFrom == nil)
     }

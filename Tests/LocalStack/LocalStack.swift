@@ -1,0 +1,49 @@
+import Foundation
+
+/// The broker and database the integration tests use: `KAFKA_BOOTSTRAP_SERVERS` and
+/// `DATABASE_URL` when set (any Kafka-compatible cluster, any PostgreSQL), otherwise a
+/// local Tansu and PostgreSQL started through `scripts/stack.sh` on ports of their own
+/// and left running for the next run.
+public enum LocalStack {
+    public static var kafkaBootstrapServers: String { environment.kafka }
+    public static var databaseURL: String { environment.database }
+
+    private static let environment: (kafka: String, database: String) = {
+        let given = ProcessInfo.processInfo.environment
+        if let kafka = given["KAFKA_BOOTSTRAP_SERVERS"], !kafka.isEmpty, let database = given["DATABASE_URL"],
+            !database.isEmpty
+        {
+            return (kafka, database)
+        }
+        return start()
+    }()
+
+    private static func start() -> (String, String) {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [root.appendingPathComponent("scripts/stack.sh").path, "start"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NS_RUN_DIR"] = root.appendingPathComponent(".run/swift-test").path
+        let kafkaPort = environment["NS_KAFKA_PORT"] ?? "29192"
+        let databasePort = environment["NS_PG_PORT"] ?? "25532"
+        environment["NS_KAFKA_PORT"] = kafkaPort
+        environment["NS_PG_PORT"] = databasePort
+        process.environment = environment
+        do {
+            try process.run()
+            process.waitUntilExit()
+        } catch {
+            fatalError("could not run scripts/stack.sh: \(error); set KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+        }
+        guard process.terminationStatus == 0 else {
+            fatalError(
+                "scripts/stack.sh start failed; run scripts/setup.sh or set KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL")
+        }
+        return (
+            "127.0.0.1:\(kafkaPort)",
+            "postgres://notification:notification@127.0.0.1:\(databasePort)/notification"
+        )
+    }
+}

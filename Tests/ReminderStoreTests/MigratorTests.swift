@@ -1,0 +1,108 @@
+import Foundation
+import PostgresNIO
+import ReminderStore
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct MigratorTests {
+    private func tables(_ client: PostgresClient) async throws -> Set<String> {
+        var names = Set<String>()
+        for try await name in try await client.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'", logger: TestDatabase.logger
+        ).decode(String.self) {
+            names.insert(name)
+        }
+        return names
+    }
+
+    @Test func aFreshDatabaseGetsEveryTableAndASecondRunAppliesNothing() async throws {
+        try await TestDatabase.withDatabase(migrated: false) { client, _ in
+            let migrator = try Migrator(directory: TestDatabase.migrations)
+            #expect(try await migrator.migrate(client, logger: TestDatabase.logger) == ["0001_initial.sql"])
+            #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
+            let names = try await tables(client)
+            for table in [
+                "schema_migrations", "inbox", "reminders", "reminder_transitions", "dead_letters",
+                "dead_letter_replays",
+            ] {
+                #expect(names.contains(table), "\(table)")
+            }
+        }
+    }
+
+    @Test func instancesStartingTogetherApplyEachMigrationOnce() async throws {
+        try await TestDatabase.withDatabase(migrated: false) { _, configuration in
+            let migrator = try Migrator(directory: TestDatabase.migrations)
+            let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await TestDatabase.withClient(configuration) { client in
+                            try await migrator.migrate(client, logger: TestDatabase.logger)
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(applied == ["0001_initial.sql"])
+        }
+    }
+
+    @Test func aFailedMigrationLeavesTheDatabaseAsItWasAndNamesTheFile() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "CREATE TABLE first (id int);".write(
+            to: folder.appendingPathComponent("0001_first.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE second (id int);\nSELECT no_such_column FROM first;"
+            .write(to: folder.appendingPathComponent("0002_broken.sql"), atomically: true, encoding: .utf8)
+
+        try await TestDatabase.withDatabase(migrated: false) { client, _ in
+            let error = await #expect(throws: StoreError.self) {
+                try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger)
+            }
+            #expect(error?.code == .migration)
+            #expect(error?.description.contains("0002_broken.sql") == true)
+            #expect(error?.description.contains("no_such_column") == true)
+            #expect(error?.sqlState == "42703")
+            let names = try await tables(client)
+            #expect(names.contains("first"))
+            #expect(!names.contains("second"), "the failed migration's first statement was rolled back")
+        }
+    }
+
+    @Test func aMigrationChangedAfterItWasAppliedStopsStartUp() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("0001_first.sql")
+        try "CREATE TABLE first (id int);".write(to: file, atomically: true, encoding: .utf8)
+        try await TestDatabase.withDatabase(migrated: false) { client, _ in
+            try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger)
+            try "CREATE TABLE first (id bigint);".write(to: file, atomically: true, encoding: .utf8)
+            let error = await #expect(throws: StoreError.self) {
+                try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger)
+            }
+            #expect(error?.description.contains("changed after it was applied") == true)
+        }
+    }
+
+    @Test func aMigrationsFolderWithoutSQLIsRefused() throws {
+        let error = #expect(throws: StoreError.self) {
+            try Migrator(directory: URL(fileURLWithPath: "/nonexistent-\(UUID())"))
+        }
+        #expect(error?.description.contains("cannot be read") == true)
+    }
+
+    @Test func databaseURLsAreParsedAndBadOnesNamed() throws {
+        let configuration = try DatabaseConfiguration(url: "postgres://u%40x:p%2Fw@db.local:6543/app?sslmode=require")
+        #expect(configuration.username == "u@x")
+        #expect(configuration.password == "p/w")
+        #expect(configuration.port == 6543)
+        #expect(configuration.tls == .require)
+        #expect(!configuration.description.contains("p/w"))
+        for bad in ["mysql://u@h/db", "postgres://h/db", "postgres://u@h/", "postgres://u@h/db?sslmode=maybe"] {
+            let error = #expect(throws: StoreError.self) { try DatabaseConfiguration(url: bad) }
+            #expect(error?.code == .configuration, "\(bad)")
+        }
+    }
+}

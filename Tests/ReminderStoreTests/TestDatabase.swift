@@ -1,0 +1,49 @@
+import Foundation
+import LocalStack
+import Logging
+import PostgresNIO
+import ReminderStore
+
+/// A fresh database per test, created on the test PostgreSQL (see `LocalStack`) and
+/// dropped afterwards. The user of `DATABASE_URL` needs the CREATEDB privilege.
+enum TestDatabase {
+    static let logger = Logger(label: "store-tests")
+    static let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("migrations")
+
+    static func withDatabase<T: Sendable>(
+        migrated: Bool = true, _ body: (PostgresClient, DatabaseConfiguration) async throws -> T
+    ) async throws -> T {
+        let admin = try DatabaseConfiguration(url: LocalStack.databaseURL)
+        let name = "test_\(UUID().uuidString.prefix(8).lowercased())"
+        _ = try await withClient(admin) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+        }
+        var configuration = admin
+        configuration.database = name
+        let outcome: Result<T, any Error>
+        do {
+            outcome = .success(
+                try await withClient(configuration) { client in
+                    if migrated { try await Migrator(directory: migrations).migrate(client, logger: logger) }
+                    return try await body(client, configuration)
+                })
+        } catch {
+            outcome = .failure(error)
+        }
+        _ = try? await withClient(admin) { client in
+            try await client.query(
+                PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        }
+        return try outcome.get()
+    }
+
+    static func withClient<T: Sendable>(
+        _ configuration: DatabaseConfiguration, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = configuration.makeClient()
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        return try await body(client)
+    }
+}
