@@ -1,0 +1,59 @@
+import ReminderCore
+
+/// One message of a batch as the ingest path hands it to the store: where it came
+/// from, its bytes (kept for dead letters and replay), and what decoding made of it.
+public struct IngestRecord: Sendable {
+    public enum Decoded: Sendable {
+        case valid(ReminderEvent)
+        case invalid(EventValidationError)
+    }
+
+    public struct Header: Sendable, Equatable {
+        public var key: String
+        public var value: [UInt8]?
+
+        public init(key: String, value: [UInt8]?) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [Header]
+    public var decoded: Decoded
+
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [Header],
+        decoded: Decoded
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.decoded = decoded
+    }
+}
+
+/// What one batch did.
+public struct IngestSummary: Sendable, Equatable {
+    /// Events whose key was new.
+    public var accepted = 0
+    /// Events whose key and payload were seen before: dropped.
+    public var duplicates = 0
+    /// Events whose key was seen before with another payload: dead-lettered.
+    public var conflicts = 0
+    /// Invalid events: dead-lettered.
+    public var invalid = 0
+    /// New events that changed nothing (a cancel too late, a schedule for a sent reminder).
+    public var skipped: [IngestPlanner.Skipped] = []
+    /// Reminders created.
+    public var created = 0
+
+    public init() {}
+}

@@ -1,0 +1,142 @@
+import Foundation
+import PostgresNIO
+import ReminderCore
+import ReminderStore
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct IngestStoreTests {
+
+    private func record(_ json: String, partition: Int32 = 0, offset: Int64) -> IngestRecord {
+        let bytes = Array(json.utf8)
+        let decoded: IngestRecord.Decoded
+        do {
+            decoded = .valid(try ReminderEventDecoder.decode(bytes))
+        } catch {
+            decoded = .invalid(error)
+        }
+        return IngestRecord(
+            topic: "reminders", partition: partition, offset: offset, key: Array("user-1".utf8), value: bytes,
+            headers: [.init(key: "x-trace", value: [1, 2])], decoded: decoded)
+    }
+
+    private func schedule(key: String, reminder: String = "r-1", title: String = "Dentist") -> String {
+        """
+        {"schema_version":1,"type":"schedule","idempotency_key":"\(key)","reminder_id":"\(reminder)","user_id":"user-1",\
+        "timezone":"Europe/Berlin","deliver_at_local":"2026-03-29T02:30","channels":[{"type":"email","to":"a@b.co"}],\
+        "content":{"title":"\(title)","body":"b","data":{"n":1}}}
+        """
+    }
+
+    private func cancel(key: String, reminder: String = "r-1") -> String {
+        #"{"schema_version":1,"type":"cancel","idempotency_key":"\#(key)","reminder_id":"\#(reminder)","user_id":"user-1"}"#
+    }
+
+    private func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).collect().first!.decode(
+            Int.self)
+    }
+
+    @Test func aNewScheduleIsStoredScheduledAtItsDueTimeWithItsHistory() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            let summary = try await store.ingest([record(schedule(key: "k1"), offset: 7)])
+            #expect(summary.accepted == 1)
+            #expect(summary.created == 1)
+            let row = try await client.query(
+                """
+                SELECT state, to_char(due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS'), content->>'title',
+                       content->'data'->>'n', source_offset, channels->0->>'type'
+                FROM reminders WHERE reminder_id = 'r-1'
+                """, logger: TestDatabase.logger
+            ).collect().first!.decode((String, String, String, String, Int64, String).self)
+            #expect(row.0 == "SCHEDULED")
+            // 02:30 on the spring-forward day does not exist in Berlin: 03:30 CEST.
+            #expect(row.1 == "2026-03-29T01:30:00")
+            #expect(row.2 == "Dentist")
+            #expect(row.3 == "1")
+            #expect(row.4 == 7)
+            #expect(row.5 == "email")
+            #expect(try await count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            #expect(try await count(client, "SELECT count(*)::int8 FROM inbox") == 1)
+        }
+    }
+
+    @Test func aRepeatedKeyWithTheSamePayloadIsStoredOnce() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            let event = schedule(key: "same")
+            let first = try await store.ingest([record(event, offset: 0), record(event, partition: 1, offset: 0)])
+            let second = try await store.ingest([record(event, offset: 1)])
+            #expect(first.accepted == 1)
+            #expect(first.duplicates == 1)
+            #expect(second.duplicates == 1)
+            #expect(second.accepted == 0)
+            #expect(try await count(client, "SELECT count(*)::int8 FROM reminders") == 1)
+            #expect(try await count(client, "SELECT count(*)::int8 FROM inbox") == 1)
+            #expect(try await count(client, "SELECT count(*)::int8 FROM dead_letters") == 0)
+        }
+    }
+
+    @Test func aRepeatedKeyWithAnotherPayloadIsDeadLetteredNotApplied() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            _ = try await store.ingest([record(schedule(key: "k"), offset: 0)])
+            let summary = try await store.ingest([
+                record(schedule(key: "k", title: "Changed"), offset: 1),
+                record(schedule(key: "k2", title: "In batch"), offset: 2),
+                record(schedule(key: "k2", title: "Changed in batch"), offset: 3),
+            ])
+            #expect(summary.conflicts == 2)
+            let titles = try await client.query("SELECT content->>'title' FROM reminders", logger: TestDatabase.logger)
+                .collect().map { try $0.decode(String.self) }
+            #expect(titles == ["In batch"])
+            let letters = try await client.query(
+                "SELECT reason, idempotency_key, original_offset FROM dead_letters ORDER BY original_offset",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, Int64).self) }
+            #expect(letters.map(\.0) == ["idempotency_conflict", "idempotency_conflict"])
+            #expect(letters.map(\.2) == [1, 3])
+        }
+    }
+
+    @Test func invalidEventsBecomeDeadLettersOnceEvenWhenReadTwice() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            let bad = record(#"{"schema_version":1,"type":"schedule","idempotency_key":"k"}"#, offset: 5)
+            #expect(try await store.ingest([bad]).invalid == 1)
+            #expect(try await store.ingest([bad]).invalid == 1)
+            let letters = try await client.query(
+                "SELECT reason, error, message_value, message_headers->0->>'value' FROM dead_letters",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, ByteBuffer, String).self) }
+            #expect(letters.count == 1)
+            #expect(letters.first?.0 == "invalid_event")
+            #expect(letters.first?.1 == "reminder_id: is required")
+            #expect(letters.first.map { Array($0.2.readableBytesView) } == bad.value)
+            #expect(letters.first?.3 == Data([1, 2]).base64EncodedString())
+        }
+    }
+
+    @Test func scheduleReplaceCancelAcrossBatchesEndsCancelledWithEveryTransition() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            _ = try await store.ingest([record(schedule(key: "a"), offset: 0)])
+            _ = try await store.ingest([
+                record(schedule(key: "b", title: "Moved"), offset: 1), record(cancel(key: "c"), offset: 2),
+            ])
+            let late = try await store.ingest([record(cancel(key: "d"), offset: 3)])
+            #expect(late.skipped.first?.reason == "the reminder is CANCELLED: cannot cancel")
+            let state = try await client.query(
+                "SELECT state, content->>'title' FROM reminders", logger: TestDatabase.logger
+            )
+            .collect().first!.decode((String, String).self)
+            #expect(state.0 == "CANCELLED")
+            #expect(state.1 == "Moved")
+            let events = try await client.query(
+                "SELECT event FROM reminder_transitions ORDER BY id", logger: TestDatabase.logger
+            ).collect().map { try $0.decode(String.self) }
+            #expect(events == ["schedule", "replace", "cancel"])
+        }
+    }
+}
