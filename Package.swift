@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,10 +48,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "NotificationService",
+            dependencies: [
+                "Kafka", "ReminderCore", "ReminderStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: rdkafkaRunPath
+        ),
         .executableTarget(
             name: "notification-service",
             dependencies: [
-                "Kafka",
+                "Kafka", "NotificationService", "ReminderStore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -72,18 +84,31 @@ let package = Package(
         ),
         .testTarget(
             name: "ReminderCoreTests",
-            dependencies: ["ReminderCore"]
+            dependencies: ["ReminderCore", "TestSupport"]
         ),
-        .target(name: "LocalStack", path: "Tests/LocalStack"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["ReminderStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "ReminderStoreTests",
             dependencies: [
-                "ReminderStore", "ReminderCore", "LocalStack", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ReminderStore", "ReminderCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
+            name: "NotificationServiceTests",
+            dependencies: [
+                "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            linkerSettings: rdkafkaRunPath
+        ),
+        .testTarget(
             name: "KafkaIntegrationTests",
-            dependencies: ["Kafka", "LocalStack"],
+            dependencies: ["Kafka", "TestSupport"],
             linkerSettings: rdkafkaRunPath
         ),
     ],

@@ -1,6 +1,6 @@
 import Foundation
 import Kafka
-import LocalStack
+import TestSupport
 import Testing
 
 /// The broker the integration tests run against: `KAFKA_BOOTSTRAP_SERVERS` when set

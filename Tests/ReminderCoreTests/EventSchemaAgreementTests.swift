@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The JSON Schema in `schemas/` and the Swift decoder must accept and refuse the same

@@ -1,5 +1,6 @@
 import Foundation
 import ReminderCore
+import TestSupport
 import Testing
 
 @Suite struct ReminderEventDecoderTests {

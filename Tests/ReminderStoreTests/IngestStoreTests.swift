@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import ReminderCore
 import ReminderStore
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(2)))

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import ReminderStore
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(2)))

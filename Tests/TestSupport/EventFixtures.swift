@@ -3,18 +3,18 @@ import Foundation
 /// Reminder events, valid and invalid, shared by the decoder tests and the test that
 /// checks the JSON Schema agrees with the decoder. Each invalid one breaks one rule and
 /// names the field the error must point at.
-struct EventFixture: Sendable, CustomStringConvertible {
-    let name: String
-    let bytes: [UInt8]?
+public struct EventFixture: Sendable, CustomStringConvertible {
+    public let name: String
+    public let bytes: [UInt8]?
     /// Nil for a valid event.
-    let invalidField: String?
+    public let invalidField: String?
 
-    var description: String { name }
+    public var description: String { name }
 }
 
-enum EventFixtures {
+public enum EventFixtures {
     /// A schedule that uses every field of the contract.
-    static func fullEvent() -> [String: Any] {
+    public static func fullEvent() -> [String: Any] {
         [
             "schema_version": 1, "type": "schedule", "idempotency_key": "key-1", "reminder_id": "reminder-1",
             "user_id": "user-1", "timezone": "Europe/Berlin", "deliver_at": "2026-03-29T09:30:00+02:00",
@@ -30,17 +30,17 @@ enum EventFixtures {
         ]
     }
 
-    static func json(_ object: Any) -> [UInt8] {
+    public static func json(_ object: Any) -> [UInt8] {
         Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
     }
 
-    static func changed(_ change: (inout [String: Any]) -> Void) -> [UInt8] {
+    public static func changed(_ change: (inout [String: Any]) -> Void) -> [UInt8] {
         var event = fullEvent()
         change(&event)
         return json(event)
     }
 
-    static func channel(_ index: Int, _ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
+    public static func channel(_ index: Int, _ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
         changed { event in
             var channels = event["channels"] as! [[String: Any]]
             change(&channels[index])
@@ -48,7 +48,7 @@ enum EventFixtures {
         }
     }
 
-    static func content(_ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
+    public static func content(_ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
         changed { event in
             var content = event["content"] as! [String: Any]
             change(&content)
@@ -56,17 +56,17 @@ enum EventFixtures {
         }
     }
 
-    static func valid(_ name: String, _ bytes: [UInt8]) -> EventFixture {
+    public static func valid(_ name: String, _ bytes: [UInt8]) -> EventFixture {
         EventFixture(name: name, bytes: bytes, invalidField: nil)
     }
 
-    static func invalid(_ name: String, _ field: String, _ bytes: [UInt8]?) -> EventFixture {
+    public static func invalid(_ name: String, _ field: String, _ bytes: [UInt8]?) -> EventFixture {
         EventFixture(name: name, bytes: bytes, invalidField: field)
     }
 
-    static let all: [EventFixture] = validOnes + invalidOnes
+    public static let all: [EventFixture] = validOnes + invalidOnes
 
-    static let validOnes: [EventFixture] = [
+    public static let validOnes: [EventFixture] = [
         valid("every field", json(fullEvent())),
         valid(
             "minimal schedule",
@@ -111,7 +111,7 @@ enum EventFixtures {
         valid("Kathmandu", changed { $0["timezone"] = "Asia/Kathmandu" }),
     ]
 
-    static let invalidOnes: [EventFixture] = [
+    public static let invalidOnes: [EventFixture] = [
         invalid("no value (tombstone)", "$", nil),
         invalid("empty value", "$", []),
         invalid("binary garbage", "$", [0x00, 0xFF, 0x13, 0x37, 0x80, 0x7F]),

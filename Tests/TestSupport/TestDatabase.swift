@@ -1,17 +1,17 @@
 import Foundation
-import LocalStack
 import Logging
 import PostgresNIO
 import ReminderStore
 
 /// A fresh database per test, created on the test PostgreSQL (see `LocalStack`) and
 /// dropped afterwards. The user of `DATABASE_URL` needs the CREATEDB privilege.
-enum TestDatabase {
-    static let logger = Logger(label: "store-tests")
-    static let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum TestDatabase {
+    public static let logger = Logger(label: "store-tests")
+    public static let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("migrations")
 
-    static func withDatabase<T: Sendable>(
+    public static func withDatabase<T: Sendable>(
         migrated: Bool = true, _ body: (PostgresClient, DatabaseConfiguration) async throws -> T
     ) async throws -> T {
         let admin = try DatabaseConfiguration(url: LocalStack.databaseURL)
@@ -38,7 +38,7 @@ enum TestDatabase {
         return try outcome.get()
     }
 
-    static func withClient<T: Sendable>(
+    public static func withClient<T: Sendable>(
         _ configuration: DatabaseConfiguration, _ body: (PostgresClient) async throws -> T
     ) async throws -> T {
         let client = configuration.makeClient()

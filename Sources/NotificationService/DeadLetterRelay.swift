@@ -1,0 +1,128 @@
+import Foundation
+import Kafka
+import Logging
+import ReminderStore
+import ServiceLifecycle
+
+/// Publishes the dead-letter outbox to the dead-letter topic: each record keyed and
+/// valued as the original message, with `x-dlq-*` headers, acknowledged by the broker
+/// before it is marked published. Records wait in the table while the broker is away;
+/// a crash between publish and mark publishes a record again with the same `x-dlq-id`.
+public final class DeadLetterRelay: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var topic: String
+        public var batchSize: Int
+        /// How long to wait before looking again when the outbox is empty.
+        public var idleInterval: Duration
+        public var retry: Backoff
+
+        public init(
+            topic: String = "reminders.dlq", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
+            retry: Backoff = Backoff()
+        ) {
+            self.topic = topic
+            self.batchSize = batchSize
+            self.idleInterval = idleInterval
+            self.retry = retry
+        }
+    }
+
+    private let store: DeadLetterStore
+    private let producer: KafkaProducer
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(store: DeadLetterStore, producer: KafkaProducer, configuration: Configuration, logger: Logger) {
+        self.store = store
+        self.producer = producer
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var failures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let published = try await relayOnce()
+                failures = 0
+                if published == 0 { try? await Task.sleep(for: configuration.idleInterval) }
+            } catch {
+                failures += 1
+                let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
+                logger.warning(
+                    "dead-letter relay failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        await producer.close(flushTimeout: .seconds(5))
+    }
+
+    /// Publishes one batch of the outbox; returns how many records it published.
+    @discardableResult
+    public func relayOnce() async throws -> Int {
+        let records = try await store.unpublished(limit: configuration.batchSize)
+        guard !records.isEmpty else { return 0 }
+        var results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
+        // A record too large for the topic will never fit: publish it without its value
+        // (the original bytes stay in the database for inspection) rather than let it
+        // wait forever.
+        let tooLarge = results.indices.filter { index in
+            if case .failure(let error) = results[index], Self.isTooLarge(error) { return true }
+            return false
+        }
+        if !tooLarge.isEmpty {
+            let retried = await producer.send(
+                tooLarge.map { Self.message(records[$0], topic: configuration.topic, includeValue: false) })
+            for (index, result) in zip(tooLarge, retried) { results[index] = result }
+            logger.warning(
+                "dead letters too large for the topic published without their value",
+                metadata: ["count": "\(tooLarge.count)"])
+        }
+        var published: [UUID] = []
+        var firstError: KafkaError?
+        for (record, result) in zip(records, results) {
+            switch result {
+            case .success: published.append(record.id)
+            case .failure(let error): firstError = firstError ?? error
+            }
+        }
+        try await store.markPublished(published)
+        if !published.isEmpty {
+            logger.info(
+                "dead letters published", metadata: ["count": "\(published.count)", "topic": "\(configuration.topic)"])
+        }
+        if let firstError { throw firstError }
+        return published.count
+    }
+
+    private static func isTooLarge(_ error: KafkaError) -> Bool {
+        ["MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE"].contains(error.name)
+    }
+
+    static func message(_ record: DeadLetterStore.Record, topic: String, includeValue: Bool = true)
+        -> KafkaProducerMessage
+    {
+        var headers = record.headers.filter { !$0.key.hasPrefix("x-dlq-") }.map {
+            KafkaHeader(key: $0.key, value: $0.value)
+        }
+        headers += [
+            KafkaHeader(key: "x-dlq-id", value: record.id.uuidString.lowercased()),
+            KafkaHeader(key: "x-dlq-reason", value: record.reason),
+            KafkaHeader(key: "x-dlq-error", value: record.error),
+            KafkaHeader(key: "x-dlq-attempts", value: String(record.attempts)),
+            KafkaHeader(key: "x-original-topic", value: record.originalTopic),
+            KafkaHeader(key: "x-original-partition", value: String(record.originalPartition)),
+            KafkaHeader(key: "x-original-offset", value: String(record.originalOffset)),
+            KafkaHeader(key: "x-failed-at", value: record.failedAt),
+        ]
+        if let key = record.idempotencyKey { headers.append(KafkaHeader(key: "x-idempotency-key", value: key)) }
+        if let id = record.correlationID { headers.append(KafkaHeader(key: "x-correlation-id", value: id)) }
+        if !includeValue {
+            headers.append(
+                KafkaHeader(
+                    key: "x-dlq-value-omitted", value: "\(record.value?.count ?? 0) bytes, too large for the topic"))
+        }
+        return KafkaProducerMessage(
+            topic: topic, key: record.key, value: includeValue ? record.value : nil, headers: headers)
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The dead-letter outbox as the relay sees it: records not yet published, and marking
+/// them published once the broker has acknowledged them.
+public struct DeadLetterStore: Sendable {
+    /// A dead letter with everything its Kafka record needs.
+    public struct Record: Sendable, Equatable {
+        public let id: UUID
+        public let reason: String
+        public let error: String
+        public let attempts: Int
+        public let originalTopic: String
+        public let originalPartition: Int32
+        public let originalOffset: Int64
+        public let key: [UInt8]?
+        public let value: [UInt8]?
+        /// The original message's headers, as stored.
+        public let headers: [IngestRecord.Header]
+        public let idempotencyKey: String?
+        public let correlationID: String?
+        /// RFC 3339, UTC.
+        public let failedAt: String
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// The oldest unpublished records, up to `limit`.
+    public func unpublished(limit: Int) async throws(StoreError) -> [Record] {
+        do {
+            let rows = try await client.query(
+                """
+                SELECT id, reason, error, attempts, original_topic, original_partition, original_offset,
+                    message_key, message_value, message_headers::text, idempotency_key, correlation_id,
+                    to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                FROM dead_letters WHERE published_at IS NULL ORDER BY seq LIMIT \(limit)
+                """, logger: logger)
+            var records: [Record] = []
+            for try await row in rows.decode(
+                (
+                    UUID, String, String, Int, String, Int32, Int64, ByteBuffer?, ByteBuffer?, String, String?, String?,
+                    String
+                )
+                .self)
+            {
+                records.append(
+                    Record(
+                        id: row.0, reason: row.1, error: row.2, attempts: row.3, originalTopic: row.4,
+                        originalPartition: row.5, originalOffset: row.6, key: row.7.map { Array($0.readableBytesView) },
+                        value: row.8.map { Array($0.readableBytesView) }, headers: Self.headers(fromJSON: row.9),
+                        idempotencyKey: row.10, correlationID: row.11, failedAt: row.12))
+            }
+            return records
+        } catch {
+            throw StoreError.wrapping(error, operation: "read unpublished dead letters")
+        }
+    }
+
+    public func markPublished(_ ids: [UUID]) async throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        do {
+            try await client.query(
+                "UPDATE dead_letters SET published_at = now() WHERE id = ANY(\(ids)) AND published_at IS NULL",
+                logger: logger)
+        } catch {
+            throw StoreError.wrapping(error, operation: "mark \(ids.count) dead letters published")
+        }
+    }
+
+    static func headers(fromJSON text: String) -> [IngestRecord.Header] {
+        guard let data = text.data(using: .utf8),
+            let items = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else { return [] }
+        return items.compactMap { item in
+            guard let key = item["key"] as? String else { return nil }
+            let value = (item["value"] as? String).flatMap { Data(base64Encoded: $0) }.map { Array($0) }
+            return IngestRecord.Header(key: key, value: value)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Kafka
+import Logging
+import NotificationService
+import PostgresNIO
+import ReminderStore
+import ServiceLifecycle
+import TestSupport
+
+/// The ingest pipeline and the dead-letter relay of one service instance, run in a
+/// service group against the test broker and a test database, as `serve` runs them.
+final class ServiceInstance: Sendable {
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    init(database: PostgresClient, topic: String, dlqTopic: String, groupID: String) throws {
+        var logger = Logger(label: "instance")
+        logger.logLevel = .info
+        let client = KafkaClientConfiguration(
+            bootstrapServers: LocalStack.kafkaBootstrapServers.split(separator: ",").map(String.init))
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(client: client, groupID: groupID, sessionTimeout: .seconds(6)),
+            logger: logger)
+        let pipeline = IngestPipeline(
+            consumer: consumer, store: IngestStore(client: database, logger: logger),
+            configuration: .init(topic: topic, commitInterval: .milliseconds(200)), logger: logger)
+        let relay = DeadLetterRelay(
+            store: DeadLetterStore(client: database, logger: logger),
+            producer: try KafkaProducer(configuration: KafkaProducerConfiguration(client: client)),
+            configuration: .init(topic: dlqTopic, idleInterval: .milliseconds(100)), logger: logger)
+        group = ServiceGroup(services: [relay, pipeline], logger: logger)
+        let group = self.group
+        task = Task { try await group.run() }
+    }
+
+    /// Graceful shutdown, as on SIGTERM: waits until every service has stopped.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+    }
+}
+
+enum Topics {
+    static func make(_ prefix: String, partitions: Int32) async throws -> (String, String) {
+        let admin = try KafkaAdmin(
+            configuration: KafkaClientConfiguration(
+                bootstrapServers: LocalStack.kafkaBootstrapServers.split(separator: ",").map(String.init)))
+        let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+        try await admin.createTopic(name, partitions: partitions)
+        try await admin.createTopic(name + ".dlq", partitions: partitions)
+        return (name, name + ".dlq")
+    }
+
+    static func producer() throws -> KafkaProducer {
+        try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                client: KafkaClientConfiguration(
+                    bootstrapServers: LocalStack.kafkaBootstrapServers.split(separator: ",").map(String.init),
+                    properties: ["message.max.bytes": "4000000"])))
+    }
+}
+
+func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
+    try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).collect().first!.decode(Int.self)
+}
+
+/// Polls `condition` every 200 ms until it holds or `limit` passes.
+func waitUntil(_ limit: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    throw WaitTimedOut(what: what)
+}
+
+struct WaitTimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
