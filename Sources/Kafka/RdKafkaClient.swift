@@ -13,6 +13,11 @@ final class RdKafkaClient: @unchecked Sendable {
     private var inUse = 0
     private var closed = false
     private var destroyed = false
+    /// The object behind the handle's opaque pointer. librdkafka calls back into it
+    /// (logs from its own threads among them) until `rd_kafka_destroy` returns, so the
+    /// client keeps it alive until then, and lets go after: for a consumer or producer
+    /// the callbacks object owns this client, and the cycle ends here.
+    private var callbacks: RdKafkaCallbacks?
 
     /// Creates the handle. `conf` is taken over (destroyed on failure as well).
     /// `callbacks` is installed as the conf's opaque: see `RdKafkaCallbacks`.
@@ -22,9 +27,7 @@ final class RdKafkaClient: @unchecked Sendable {
     ) throws(KafkaError) {
         try KafkaLibrary.checkVersion()
         let conf = try RdKafkaConfig.make(properties)
-        // The callbacks object is kept alive by the client object that owns this handle
-        // (a consumer's or producer's core) for at least as long as the handle exists:
-        // each of them destroys the handle before it can be deallocated.
+        // Unretained in the handle; `self.callbacks` keeps it alive until the handle is destroyed.
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
         rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
         rd_kafka_conf_set_error_cb(conf, rdKafkaErrorCallback)
@@ -39,6 +42,7 @@ final class RdKafkaClient: @unchecked Sendable {
         }
         self.handle = handle
         self.kind = kind
+        self.callbacks = callbacks
     }
 
     /// Runs `body` with the handle unless the client is closing.
@@ -87,7 +91,11 @@ final class RdKafkaClient: @unchecked Sendable {
         let alreadyDestroyed = destroyed
         destroyed = true
         condition.unlock()
-        if !alreadyDestroyed { rd_kafka_destroy(handle) }
+        guard !alreadyDestroyed else { return }
+        rd_kafka_destroy(handle)
+        condition.lock()
+        callbacks = nil
+        condition.unlock()
     }
 
     deinit {
