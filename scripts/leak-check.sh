@@ -17,6 +17,7 @@ scratch="${NS_SCRATCH_PATH}-asan"
 swift build --scratch-path "$scratch" --sanitize=address --product kafka-benchmark
 log="$NS_RUN_DIR/sanitizer.log"
 ns_log "producing and consuming through the Kafka module with AddressSanitizer and LeakSanitizer"
+rm -f "$log".*
 status=0
 ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:log_path=$log" \
     "$scratch/debug/kafka-benchmark" --swift-only --rounds 1 --messages 100000 \
