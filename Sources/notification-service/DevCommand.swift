@@ -2,106 +2,75 @@ import ArgumentParser
 import Foundation
 import Kafka
 import Logging
+import NotificationService
 
-/// Runs against the local broker: makes sure the topics exist, publishes a sample
-/// reminder event, and consumes the topic, logging each message it reads and
-/// committing as it goes. The ingest pipeline replaces the logging in a later step.
+/// The embedded default, for trying the service out: makes sure the topics exist,
+/// publishes sample events (a valid reminder and an invalid one), then runs the
+/// service as `serve` does, so both can be followed through the logs, the database
+/// and the dead-letter topic.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Consume the reminders topic of a local broker and log what arrives.",
-        discussion: "Started by scripts/dev.sh, which starts the local broker and database first."
+        abstract: "Create the topics, publish sample events, and serve (for local development).",
+        discussion: "Started by scripts/dev.sh, which starts the local broker and database and sets the environment."
     )
 
-    @Option(help: "Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:9092).")
-    var bootstrapServers: String?
-
-    @Option(help: "Topic to consume.")
-    var topic = "reminders"
-
-    @Option(help: "Consumer group id.")
-    var group = "notification-service"
-
-    @Option(help: "Partitions of the topic when it is created.")
+    @Option(help: "Partitions of the topics when they are created.")
     var partitions: Int32 = 8
 
-    @Option(help: "Consumer session timeout in seconds. The dev broker holds a group join for about half of it.")
-    var sessionTimeout = 6
-
-    @Flag(help: "Do not publish the sample event at start.")
+    @Flag(help: "Do not publish the sample events.")
     var noSample = false
-
-    @Option(help: "Stop after this many messages (0: run until interrupted).")
-    var maxMessages = 0
 
     func run() async throws {
         let logger = Logger(label: "notification-service.dev")
-        let servers =
-            bootstrapServers ?? ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
-        let client = KafkaClientConfiguration(bootstrapServers: servers.split(separator: ",").map(String.init))
+        var settings: ServiceSettings
+        do {
+            settings = try ServiceSettings.fromEnvironment()
+        } catch {
+            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
+            throw ExitCode(78)
+        }
+        if ProcessInfo.processInfo.environment["KAFKA_SESSION_TIMEOUT_MS"] == nil {
+            // The dev broker holds a group join for about half the session timeout.
+            settings.sessionTimeout = .seconds(6)
+        }
         logger.info("librdkafka loaded", metadata: ["version": "\(KafkaLibrary.version)"])
-
-        let admin = try KafkaAdmin(configuration: client)
-        for name in [topic, "\(topic).dlq"] {
+        let admin = try KafkaAdmin(configuration: settings.kafka)
+        for name in [settings.remindersTopic, settings.deadLetterTopic] {
             let created = try await admin.createTopic(name, partitions: partitions)
             logger.info("topic ready", metadata: ["topic": "\(name)", "created": "\(created)"])
         }
-
         if !noSample {
-            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
-            let report = try await producer.send(
-                topic: topic, key: Array("user-42".utf8), value: Array(Self.sampleEvent().utf8),
-                headers: [KafkaHeader(key: "correlation-id", value: UUID().uuidString)])
-            logger.info(
-                "sample event published",
-                metadata: ["partition": "\(report.partition)", "offset": "\(report.offset)"])
+            let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka))
+            for (label, event) in [("valid", Self.sampleEvent()), ("invalid", Self.invalidSampleEvent())] {
+                let report = try await producer.send(
+                    topic: settings.remindersTopic, key: Array("user-42".utf8), value: Array(event.utf8))
+                logger.info(
+                    "sample event published",
+                    metadata: ["kind": "\(label)", "partition": "\(report.partition)", "offset": "\(report.offset)"])
+            }
             await producer.close()
         }
-
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                client: client, groupID: group, sessionTimeout: .seconds(sessionTimeout)),
-            logger: logger)
-        try consumer.subscribe(topics: [topic])
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { consumer.requestClose() }
-        defer { signals.cancel() }
-        let events = Task {
-            for await event in consumer.events { logger.info("consumer event", metadata: ["event": "\(event)"]) }
-        }
-        logger.info("consuming", metadata: ["topic": "\(topic)", "group": "\(group)", "bootstrap": "\(servers)"])
-
-        var count = 0
-        var lastCommit = ContinuousClock.now
-        for try await message in consumer.messages {
-            count += 1
-            // Only positions and sizes: a message's content may hold personal data.
-            logger.info(
-                "message received",
-                metadata: [
-                    "topic": "\(message.topic)", "partition": "\(message.partition)", "offset": "\(message.offset)",
-                    "key_bytes": "\(message.key?.count ?? 0)", "value_bytes": "\(message.value?.count ?? 0)",
-                    "correlation_id":
-                        "\(message.header("correlation-id").flatMap { $0.value.map { String(decoding: $0, as: UTF8.self) } } ?? "-")",
-                ])
-            try consumer.markProcessed(message)
-            if ContinuousClock.now - lastCommit > .seconds(1) {
-                try await consumer.commitMarked()
-                lastCommit = .now
-            }
-            if maxMessages > 0 && count >= maxMessages { break }
-        }
-        await consumer.close()
-        events.cancel()
-        logger.info("stopped", metadata: ["messages": "\(count)"])
+        try await ServeCommand.runService(settings: settings, migrate: true, logger: logger)
     }
 
     static func sampleEvent() -> String {
-        let deliverAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(60))
+        let deliverAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
         return """
             {"schema_version":1,"type":"schedule","idempotency_key":"sample-\(UUID().uuidString)",\
-            "reminder_id":"sample-reminder","user_id":"user-42","deliver_at":"\(deliverAt)",\
-            "channels":[{"type":"email","to":"someone@example.invalid"}],\
-            "content":{"title":"Sample reminder","body":"Sent by notification-service dev"}}
+            "reminder_id":"sample-\(UUID().uuidString.prefix(8))","user_id":"user-42","timezone":"Europe/Berlin",\
+            "deliver_at":"\(deliverAt)","channels":[{"type":"email","to":"someone@example.invalid"}],\
+            "content":{"title":"Sample reminder","body":"Sent by notification-service dev"},\
+            "correlation_id":"sample-\(UUID().uuidString.prefix(8))"}
             """
+    }
+
+    /// Misses its channels: it goes to the dead-letter topic with reason invalid_event.
+    static func invalidSampleEvent() -> String {
+        """
+        {"schema_version":1,"type":"schedule","idempotency_key":"sample-invalid-\(UUID().uuidString)",\
+        "reminder_id":"sample-invalid","user_id":"user-42","deliver_at":"2030-01-01T09:00:00Z",\
+        "content":{"title":"No channels","body":"This one is dead-lettered"}}
+        """
     }
 }

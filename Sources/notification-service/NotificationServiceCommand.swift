@@ -5,6 +5,6 @@ struct NotificationServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notification-service",
         abstract: "Delivers reminder events from Kafka to users, once, at the right local time.",
-        subcommands: [DevCommand.self]
+        subcommands: [ServeCommand.self, MigrateCommand.self, DevCommand.self]
     )
 }

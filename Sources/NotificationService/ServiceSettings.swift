@@ -1,0 +1,87 @@
+import Foundation
+import Kafka
+import ReminderStore
+
+/// The service's settings, read from the environment and validated at start: a bad
+/// value stops start-up with a message that names the variable.
+public struct ServiceSettings: Sendable {
+    public var kafka: KafkaClientConfiguration
+    public var groupID: String
+    public var sessionTimeout: Duration
+    public var remindersTopic: String
+    public var deadLetterTopic: String
+    public var database: DatabaseConfiguration
+    public var migrations: URL
+    public var commitInterval: Duration
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let variable: String
+        public let message: String
+        public var description: String { "\(variable): \(message)" }
+    }
+
+    public static func fromEnvironment(
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ServiceSettings {
+        func value(_ name: String, _ fallback: String) -> String {
+            guard let text = environment[name], !text.isEmpty else { return fallback }
+            return text
+        }
+        func milliseconds(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Duration {
+            let text = value(name, String(fallback))
+            guard let number = Int(text), range.contains(number) else {
+                throw Invalid(
+                    variable: name, message: "must be a whole number of milliseconds in \(range), not \"\(text)\"")
+            }
+            return .milliseconds(number)
+        }
+        let servers = value("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard !servers.isEmpty, servers.allSatisfy({ $0.contains(":") && !$0.hasSuffix(":") }) else {
+            throw Invalid(variable: "KAFKA_BOOTSTRAP_SERVERS", message: "must be host:port[,host:port…]")
+        }
+        let databaseURL = value("DATABASE_URL", "postgres://notification:notification@127.0.0.1:5432/notification")
+        let database: DatabaseConfiguration
+        do {
+            database = try DatabaseConfiguration(url: databaseURL)
+        } catch {
+            throw Invalid(variable: "DATABASE_URL", message: error.message)
+        }
+        let topic = value("REMINDERS_TOPIC", "reminders")
+        let deadLetterTopic = value("DEAD_LETTER_TOPIC", "\(topic).dlq")
+        guard topic != deadLetterTopic else {
+            throw Invalid(variable: "DEAD_LETTER_TOPIC", message: "must differ from REMINDERS_TOPIC")
+        }
+        let migrations = try migrationsFolder(environment["NOTIFICATION_MIGRATIONS_DIR"])
+        return ServiceSettings(
+            kafka: KafkaClientConfiguration(
+                bootstrapServers: servers, clientID: value("KAFKA_CLIENT_ID", "notification-service")),
+            groupID: value("KAFKA_GROUP_ID", "notification-service"),
+            sessionTimeout: try milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
+            remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
+            commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000))
+    }
+
+    /// The migrations folder: the one given, else `migrations` in the working directory
+    /// or beside (or above) the executable.
+    static func migrationsFolder(_ given: String?) throws -> URL {
+        if let given, !given.isEmpty {
+            return URL(fileURLWithPath: given)
+        }
+        var candidates = [
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("migrations")
+        ]
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(directory.appendingPathComponent("migrations"))
+            candidates.append(directory.appendingPathComponent("share/notification-service/migrations"))
+            directory.deleteLastPathComponent()
+        }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+            throw Invalid(variable: "NOTIFICATION_MIGRATIONS_DIR", message: "not set, and no migrations folder found")
+        }
+        return found
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NotificationService
+import ReminderStore
+
+/// Applies the database migrations and exits.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply the database migrations that are missing, then exit.",
+        discussion: "Uses DATABASE_URL and NOTIFICATION_MIGRATIONS_DIR (default: the repository's migrations folder)."
+    )
+
+    func run() async throws {
+        let logger = Logger(label: "notification-service.migrate")
+        let settings: ServiceSettings
+        do {
+            settings = try ServiceSettings.fromEnvironment()
+        } catch {
+            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
+            throw ExitCode(78)
+        }
+        let client = settings.database.makeClient(logger: logger)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        do {
+            let applied = try await Migrator(directory: settings.migrations).migrate(client, logger: logger)
+            logger.info("database up to date", metadata: ["applied": "\(applied)"])
+        } catch {
+            logger.critical("migration failed", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}

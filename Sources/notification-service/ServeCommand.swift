@@ -1,0 +1,66 @@
+import ArgumentParser
+import Kafka
+import Logging
+import NotificationService
+import ReminderStore
+import ServiceLifecycle
+
+/// Runs the service: applies migrations, then ingest and the dead-letter relay until
+/// SIGTERM or SIGINT, on which it finishes the batch in hand, commits and exits 0.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Consume reminder events, store them once, and publish dead letters.",
+        discussion: """
+            Settings come from the environment: KAFKA_BOOTSTRAP_SERVERS, KAFKA_GROUP_ID, KAFKA_CLIENT_ID,
+            KAFKA_SESSION_TIMEOUT_MS, REMINDERS_TOPIC, DEAD_LETTER_TOPIC, DATABASE_URL,
+            NOTIFICATION_MIGRATIONS_DIR, INGEST_COMMIT_INTERVAL_MS (see the README).
+            """
+    )
+
+    @Flag(help: "Do not apply database migrations at start.")
+    var noMigrate = false
+
+    func run() async throws {
+        let logger = Logger(label: "notification-service")
+        let settings: ServiceSettings
+        do {
+            settings = try ServiceSettings.fromEnvironment()
+        } catch {
+            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
+            throw ExitCode(78)
+        }
+        try await Self.runService(settings: settings, migrate: !noMigrate, logger: logger)
+    }
+
+    /// Migrations, then ingest and the dead-letter relay in one service group.
+    static func runService(settings: ServiceSettings, migrate: Bool, logger: Logger) async throws {
+        let database = settings.database.makeClient(logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: settings.kafka, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout),
+            logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
+        let pipeline = IngestPipeline(
+            consumer: consumer, store: IngestStore(client: database, logger: logger),
+            configuration: .init(topic: settings.remindersTopic, commitInterval: settings.commitInterval),
+            logger: logger)
+        let relay = DeadLetterRelay(
+            store: DeadLetterStore(client: database, logger: logger), producer: producer,
+            configuration: .init(topic: settings.deadLetterTopic), logger: logger)
+        logger.info(
+            "starting",
+            metadata: [
+                "kafka": "\(settings.kafka.bootstrapServers.joined(separator: ","))", "group": "\(settings.groupID)",
+                "topic": "\(settings.remindersTopic)", "database": "\(settings.database)",
+            ])
+        let application = ApplicationServices(services: [relay, pipeline]) {
+            if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
+        }
+        // Shut down in reverse order: the application first, then the database pool.
+        let group = ServiceGroup(
+            services: [database, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
