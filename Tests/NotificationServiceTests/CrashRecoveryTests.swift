@@ -1,0 +1,80 @@
+import Foundation
+import Kafka
+import PostgresNIO
+import ReminderStore
+import TestSupport
+import Testing
+
+/// The service as a process: killed with SIGKILL after storing but before committing
+/// offsets, then started again.
+@Suite(.timeLimit(.minutes(4)))
+struct CrashRecoveryTests {
+    static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("notification-service")
+
+    private func launch(topic: String, group: String, databaseURL: String, commitInterval: Int) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = LocalStack.kafkaBootstrapServers
+        environment["DATABASE_URL"] = databaseURL
+        environment["REMINDERS_TOPIC"] = topic
+        environment["KAFKA_GROUP_ID"] = group
+        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+        environment["INGEST_COMMIT_INTERVAL_MS"] = String(commitInterval)
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = TestDatabase.migrations.path
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test func aProcessKilledBetweenStoreAndCommitLosesNothingAndDoublesNothing() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build the executable first")
+        let total = 2_000
+        let (topic, _) = try await Topics.make("crash", partitions: 4)
+        let group = "crash-\(UUID().uuidString.prefix(8))"
+        try await TestDatabase.withDatabase { database, configuration in
+            var url = URLComponents(string: LocalStack.databaseURL)!
+            url.path = "/" + configuration.database
+            let producer = try Topics.producer()
+            let messages = (0..<total).map { index in
+                var message = GroupRestartTests.event(index)
+                message.topic = topic
+                return message
+            }
+            for result in await producer.send(messages) { _ = try result.get() }
+            await producer.close()
+
+            // Offsets are committed only once an hour: everything is stored, nothing committed.
+            let first = try launch(topic: topic, group: group, databaseURL: url.string!, commitInterval: 3_600_000)
+            try await waitUntil(.seconds(90), "all events to be stored") {
+                try await count(database, "SELECT count(*)::int8 FROM inbox") == total
+            }
+            let reader = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]), groupID: group))
+            let partitions = (0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+            #expect(try await reader.committedOffsets(for: partitions).values.allSatisfy { $0 == nil })
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+
+            // The next run reads everything again and finds it all in the inbox.
+            let second = try launch(topic: topic, group: group, databaseURL: url.string!, commitInterval: 200)
+            try await waitUntil(.seconds(120), "every offset to be committed after the restart") {
+                try await reader.committedOffsets(for: partitions).values.reduce(0) { $0 + Int($1 ?? 0) } == total
+            }
+            kill(second.processIdentifier, SIGTERM)
+            second.waitUntilExit()
+            #expect(second.terminationStatus == 0, "SIGTERM ends the service cleanly")
+            await reader.close()
+
+            #expect(try await count(database, "SELECT count(*)::int8 FROM inbox") == total)
+            #expect(try await count(database, "SELECT count(*)::int8 FROM reminders") == total)
+            #expect(try await count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
+            #expect(try await count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
+        }
+    }
+}
