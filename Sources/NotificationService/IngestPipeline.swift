@@ -16,13 +16,19 @@ public final class IngestPipeline: Service, Sendable {
         /// revocation and shutdown).
         public var commitInterval: Duration
         public var retry: Backoff
+        /// How long one attempt to store a batch may take, waiting for a connection
+        /// included, before it counts as failed (and is retried; the inbox makes a retry
+        /// of a transaction that did commit harmless).
+        public var storeTimeout: Duration
 
         public init(
-            topic: String = "reminders", commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff()
+            topic: String = "reminders", commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
+            storeTimeout: Duration = .seconds(10)
         ) {
             self.topic = topic
             self.commitInterval = commitInterval
             self.retry = retry
+            self.storeTimeout = storeTimeout
         }
     }
 
@@ -73,7 +79,7 @@ public final class IngestPipeline: Service, Sendable {
         var paused: [KafkaTopicPartition] = []
         while true {
             do {
-                let summary = try await store.ingest(records)
+                let summary = try await storeWithTimeout(records)
                 report(summary, records)
                 break
             } catch {
@@ -114,6 +120,25 @@ public final class IngestPipeline: Service, Sendable {
         }
     }
 
+    private func storeWithTimeout(_ records: [IngestRecord]) async throws -> IngestSummary {
+        let store = self.store
+        let timeout = configuration.storeTimeout
+        return try await withThrowingTaskGroup(of: IngestSummary?.self) { group in
+            group.addTask { try await store.ingest(records) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let summary = try await group.next() ?? nil else {
+                throw StoreError(
+                    code: .connection, operation: "store a batch", message: "no answer within \(timeout)",
+                    isRetriable: true)
+            }
+            return summary
+        }
+    }
+
     private func report(_ summary: IngestSummary, _ records: [IngestRecord]) {
         for skipped in summary.skipped {
             let record = records[skipped.position]
@@ -136,6 +161,8 @@ public final class IngestPipeline: Service, Sendable {
         while (try? await Task.sleep(for: configuration.commitInterval)) != nil {
             do {
                 try await consumer.commitMarked(timeout: .seconds(10))
+            } catch  where error.category == .closed {
+                return
             } catch {
                 logger.warning("offset commit failed; retried with the next one", metadata: ["error": "\(error)"])
             }

@@ -55,7 +55,8 @@ struct CrashRecoveryTests {
             }
             let reader = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]), groupID: group))
+                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
+                    groupID: group))
             let partitions = (0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
             #expect(try await reader.committedOffsets(for: partitions).values.allSatisfy { $0 == nil })
             kill(first.processIdentifier, SIGKILL)

@@ -42,7 +42,8 @@ struct GroupRestartTests {
 
             let reader = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]), groupID: "restart"))
+                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
+                    groupID: "restart"))
             let partitions = (0..<8).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
             try await waitUntil(.seconds(240), "every offset to be committed") {
                 let committed = try await reader.committedOffsets(for: partitions)

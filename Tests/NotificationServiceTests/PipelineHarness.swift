@@ -23,7 +23,8 @@ final class ServiceInstance: Sendable {
             logger: logger)
         let pipeline = IngestPipeline(
             consumer: consumer, store: IngestStore(client: database, logger: logger),
-            configuration: .init(topic: topic, commitInterval: .milliseconds(200)), logger: logger)
+            configuration: .init(topic: topic, commitInterval: .milliseconds(200), storeTimeout: .seconds(3)),
+            logger: logger)
         let relay = DeadLetterRelay(
             store: DeadLetterStore(client: database, logger: logger),
             producer: try KafkaProducer(configuration: KafkaProducerConfiguration(client: client)),

@@ -47,3 +47,14 @@ public enum LocalStack {
         )
     }
 }
+
+extension LocalStack {
+    /// The project's Python (the virtual environment of scripts/setup.sh): a real
+    /// interpreter, not a version-manager shim, so that signals sent to it arrive.
+    public static var python: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return ProcessInfo.processInfo.environment["NS_VENV"].map { "\($0)/bin/python" }
+            ?? root.appendingPathComponent(".cache/venv/bin/python").path
+    }
+}

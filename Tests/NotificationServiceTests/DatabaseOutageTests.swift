@@ -1,0 +1,99 @@
+import Foundation
+import Kafka
+import NotificationService
+import PostgresNIO
+import ReminderStore
+import TestSupport
+import Testing
+
+/// PostgreSQL out of reach for 15 seconds in the middle of a stream: the pipeline pauses,
+/// retries, commits nothing it has not stored, and resumes; nothing is lost or doubled.
+@Suite(.timeLimit(.minutes(3)))
+struct DatabaseOutageTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// A proxy in front of the test PostgreSQL that can be cut and restored.
+    final class Proxy: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+
+        init(targetPort: Int) throws {
+            let output = Pipe()
+            process.executableURL = URL(fileURLWithPath: LocalStack.python)
+            process.arguments = [
+                DatabaseOutageTests.root.appendingPathComponent("scripts/tcp_proxy.py").path, String(targetPort),
+            ]
+            process.standardOutput = output
+            try process.run()
+            var line = Data()
+            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8)
+            {
+                line.append(byte)
+            }
+            port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+        }
+
+        func cut() { kill(process.processIdentifier, SIGUSR1) }
+        func restore() { kill(process.processIdentifier, SIGUSR2) }
+
+        deinit {
+            process.terminate()
+        }
+    }
+
+    @Test func aFifteenSecondOutageMidStreamLosesNothingAndDoublesNothing() async throws {
+        let (topic, dlq) = try await Topics.make("outage", partitions: 4)
+        try await TestDatabase.withDatabase { database, configuration in
+            let proxy = try Proxy(targetPort: configuration.port)
+            try #require(proxy.port > 0)
+            var viaProxy = configuration
+            viaProxy.port = proxy.port
+            try await TestDatabase.withClient(viaProxy) { proxied in
+                let producer = try Topics.producer()
+                func publish(_ range: Range<Int>) async throws {
+                    let messages = range.map { index in
+                        var message = GroupRestartTests.event(index)
+                        message.topic = topic
+                        return message
+                    }
+                    for result in await producer.send(messages) { _ = try result.get() }
+                }
+                let reader = try KafkaConsumer(
+                    configuration: KafkaConsumerConfiguration(
+                        client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
+                        groupID: "outage"))
+                let partitions = (0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+                func committed() async throws -> Int {
+                    try await reader.committedOffsets(for: partitions).values.reduce(0) { $0 + Int($1 ?? 0) }
+                }
+
+                try await publish(0..<1_000)
+                let instance = try ServiceInstance(database: proxied, topic: topic, dlqTopic: dlq, groupID: "outage")
+                try await waitUntil(.seconds(60), "the first 1,000 to be committed") { try await committed() == 1_000 }
+
+                proxy.cut()
+                try await publish(1_000..<2_000)
+                try await Task.sleep(for: .seconds(15))
+                // Nothing was stored through the cut proxy, and nothing committed for it.
+                let storedDuringOutage = try await count(database, "SELECT count(*)::int8 FROM inbox")
+                let committedDuringOutage = try await committed()
+                #expect(storedDuringOutage == 1_000)
+                #expect(committedDuringOutage == 1_000)
+
+                proxy.restore()
+                try await publish(2_000..<3_000)
+                try await waitUntil(.seconds(90), "all 3,000 to be committed after the outage") {
+                    try await committed() == 3_000
+                }
+                try await instance.stop()
+                await reader.close()
+                await producer.close()
+                #expect(try await count(database, "SELECT count(*)::int8 FROM inbox") == 3_000)
+                #expect(try await count(database, "SELECT count(*)::int8 FROM reminders") == 3_000)
+                #expect(try await count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 3_000)
+                #expect(try await count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
+            }
+        }
+    }
+}
