@@ -77,6 +77,17 @@ let package = Package(
             path: "Benchmarks/KafkaBenchmark",
             linkerSettings: rdkafkaRunPath
         ),
+        .executableTarget(
+            name: "ingest-benchmark",
+            dependencies: [
+                "Kafka", "ReminderStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/IngestBenchmark",
+            linkerSettings: rdkafkaRunPath
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],

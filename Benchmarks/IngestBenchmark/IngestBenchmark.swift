@@ -1,0 +1,222 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import NIOCore
+import PostgresNIO
+import ReminderStore
+
+/// Measures the ingest path as it runs in production, a `notification-service serve`
+/// process, against a plain batched `INSERT … ON CONFLICT DO NOTHING` of the same rows
+/// into the same database, measured in the same run; prints both, the ratio, and the
+/// service's peak RSS.
+@main
+struct IngestBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest-benchmark",
+        abstract: "Ingest throughput of the service against raw batched inserts, and its peak memory.",
+        discussion:
+            "Run it through scripts/bench-ingest.sh, which starts the broker and database and builds in release mode."
+    )
+
+    @Option(help: "Kafka bootstrap servers.")
+    var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
+
+    @Option(help: "PostgreSQL URL of a user that may create databases.")
+    var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+
+    @Option(help: "The notification-service executable to measure.")
+    var service: String
+
+    @Option(help: "The migrations folder.")
+    var migrations: String
+
+    @Option(help: "Events to publish (one in ten repeats the previous event's key and bytes).")
+    var events = 1_000_000
+
+    @Option(help: "Partitions of the topic.")
+    var partitions: Int32 = 8
+
+    @Option(help: "Events per INSERT batch of the baseline.")
+    var baselineBatch = 500
+
+    func run() async throws {
+        let logger = Logger(label: "ingest-benchmark")
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        let topic = "ingest-bench-\(runID)"
+        let client = KafkaClientConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init))
+        try await KafkaAdmin(configuration: client).createTopic(topic, partitions: partitions)
+        try await KafkaAdmin(configuration: client).createTopic(topic + ".dlq", partitions: partitions)
+
+        let unique = try await publish(topic: topic, client: client)
+        say("published \(events) events (\(unique) distinct keys) to \(topic)")
+
+        var admin = try DatabaseConfiguration(url: databaseURL)
+        let database = "bench_\(runID)"
+        _ = try await withClient(admin) {
+            try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger)
+        }
+        admin.database = database
+        var url = URLComponents(string: databaseURL)!
+        url.path = "/" + database
+
+        let (serviceRate, peakRSS) = try await measureService(
+            topic: topic, databaseURL: url.string!, client: client, admin: admin, unique: unique)
+        let baselineRate = try await measureBaseline(admin, logger: logger)
+        say("")
+        say("service ingest:            \(Int(serviceRate)) events/s (\(events) events, \(unique) distinct keys)")
+        say(
+            "baseline batched insert:   \(Int(baselineRate)) events/s (inbox + reminder rows, \(baselineBatch) per INSERT, one connection)"
+        )
+        say(String(format: "ratio service / baseline:  %.2f  (target ≥ 0.5)", serviceRate / baselineRate))
+        say(String(format: "service peak RSS:          %.1f MiB  (target < 150 MiB)", Double(peakRSS) / 1024))
+    }
+
+    static func event(_ index: Int) -> [UInt8] {
+        Array(
+            """
+            {"schema_version":1,"type":"schedule","idempotency_key":"bench-\(index)","reminder_id":"reminder-\(index)",\
+            "user_id":"user-\(index % 10_000)","timezone":"Europe/Berlin","deliver_at":"2030-01-01T09:00:00+01:00",\
+            "channels":[{"type":"push","platform":"fcm","token":"token-\(index)"},{"type":"email","to":"user\(index)@example.com"}],\
+            "content":{"title":"Reminder number \(index)","body":"Your appointment is tomorrow at nine.","data":{"id":\(index)}}}
+            """.utf8)
+    }
+
+    /// Event `index`, except that every tenth repeats the previous one.
+    static func source(_ index: Int) -> Int { index % 10 == 9 ? index - 1 : index }
+
+    private func publish(topic: String, client: KafkaClientConfiguration) async throws -> Int {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        var distinct = 0
+        for start in stride(from: 0, to: events, by: 10_000) {
+            let batch = (start..<min(start + 10_000, events)).map { index -> KafkaProducerMessage in
+                let source = Self.source(index)
+                if source == index { distinct += 1 }
+                return KafkaProducerMessage(
+                    topic: topic, key: Array("user-\(source % 10_000)".utf8), value: Self.event(source))
+            }
+            for result in await producer.send(batch) { _ = try result.get() }
+        }
+        await producer.close()
+        return distinct
+    }
+
+    private func measureService(
+        topic: String, databaseURL: String, client: KafkaClientConfiguration, admin: DatabaseConfiguration, unique: Int
+    ) async throws -> (Double, Int) {
+        let group = "ingest-bench-\(UUID().uuidString.prefix(8))"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: service)
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers
+        environment["DATABASE_URL"] = databaseURL
+        environment["REMINDERS_TOPIC"] = topic
+        environment["KAFKA_GROUP_ID"] = group
+        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = migrations
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: group))
+        let topicPartitions = (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        var start: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now + .seconds(900)
+        var stored = 0
+        try await withClient(admin) { database in
+            while ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                stored =
+                    (try? await database.query("SELECT count(*)::int8 FROM inbox", logger: Logger(label: "bench"))
+                        .collect().first?.decode(Int.self)) ?? 0
+                // The clock starts with the first stored event: the group join is not counted.
+                if start == nil && stored > 0 { start = .now }
+                let committed = try await reader.committedOffsets(for: topicPartitions).values.reduce(0) {
+                    $0 + Int($1 ?? 0)
+                }
+                if committed == events { break }
+            }
+        }
+        let elapsed = ContinuousClock.now - (start ?? .now)
+        let peak = Self.peakRSSKiB(of: process.processIdentifier)
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        await reader.close()
+        guard stored == unique else { throw ValidationError("stored \(stored) distinct keys, expected \(unique)") }
+        return (
+            Double(events) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18), peak
+        )
+    }
+
+    /// The same rows in plain batched inserts: an inbox row and a reminder row per event.
+    private func measureBaseline(_ configuration: DatabaseConfiguration, logger: Logger) async throws -> Double {
+        try await withClient(configuration) { database in
+            try await database.query(
+                "CREATE TABLE raw_inbox (LIKE inbox INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
+                logger: logger)
+            try await database.query(
+                "CREATE TABLE raw_reminders (LIKE reminders INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
+                logger: logger)
+            let started = ContinuousClock.now
+            try await database.withConnection { connection in
+                for batchStart in stride(from: 0, to: events, by: baselineBatch) {
+                    let indices = (batchStart..<min(batchStart + baselineBatch, events)).map(Self.source)
+                    let keys = indices.map { "bench-\($0)" }
+                    let reminders = indices.map { "reminder-\($0)" }
+                    let users = indices.map { "user-\($0 % 10_000)" }
+                    let values = indices.map { ByteBuffer(bytes: Self.event($0)) }
+                    let channels = indices.map {
+                        #"[{"type":"push","platform":"fcm","token":"token-\#($0)"},{"type":"email","to":"user\#($0)@example.com"}]"#
+                    }
+                    let contents = indices.map {
+                        #"{"title":"Reminder number \#($0)","body":"Your appointment is tomorrow at nine.","data":{"id":\#($0)}}"#
+                    }
+                    let offsets = indices.map { Int64($0) }
+                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query(
+                        """
+                        INSERT INTO raw_inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
+                        SELECT k, sha256(v), r, 0, o FROM unnest(\(keys)::text[], \(values)::bytea[], \(reminders)::text[],
+                            \(offsets)::int8[]) AS t(k, v, r, o)
+                        ON CONFLICT DO NOTHING
+                        """, logger: logger)
+                    try await connection.query(
+                        """
+                        INSERT INTO raw_reminders (reminder_id, user_id, state, time_zone, deliver_at, due_at, channels,
+                            content, idempotency_key, source_topic, source_partition, source_offset, source_value)
+                        SELECT r, u, 'SCHEDULED', 'Europe/Berlin', '2030-01-01T08:00:00Z', '2030-01-01T08:00:00Z',
+                            c::jsonb, x::jsonb, k, 'reminders', 0, o, v
+                        FROM unnest(\(reminders)::text[], \(users)::text[], \(channels)::text[], \(contents)::text[],
+                            \(keys)::text[], \(offsets)::int8[], \(values)::bytea[]) AS t(r, u, c, x, k, o, v)
+                        ON CONFLICT DO NOTHING
+                        """, logger: logger)
+                    try await connection.query("COMMIT", logger: logger)
+                }
+            }
+            let elapsed = ContinuousClock.now - started
+            return Double(events) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+    }
+
+    private func withClient<T: Sendable>(
+        _ configuration: DatabaseConfiguration, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = configuration.makeClient()
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        return try await body(client)
+    }
+
+    /// The peak resident set (VmHWM) of a process, in KiB.
+    static func peakRSSKiB(of pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+}
+
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
