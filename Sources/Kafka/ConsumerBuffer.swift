@@ -67,6 +67,19 @@ struct ConsumerBuffer<Waiter> {
         return finished ? .finished(failure) : .suspend
     }
 
+    /// Everything buffered now, without waiting; empty when nothing is.
+    mutating func takeAll() -> (messages: [KafkaMessage], wakePoller: Bool) {
+        guard head < batches.count else { return ([], false) }
+        let wasFull = count >= capacity
+        var messages: [KafkaMessage] = []
+        messages.reserveCapacity(count)
+        for batch in batches[head...] { messages += batch }
+        batches.removeAll(keepingCapacity: true)
+        head = 0
+        count = 0
+        return (messages, wasFull)
+    }
+
     /// Parks the iterator. Only valid right after `next()` returned `.suspend`, under the same lock.
     mutating func park(_ waiter: Waiter) {
         precondition(self.waiter == nil, "KafkaConsumer messages are iterated by more than one task at once")

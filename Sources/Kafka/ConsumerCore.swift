@@ -269,6 +269,15 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         }
     }
 
+    /// The messages buffered now, without waiting.
+    func takeBuffered() -> [KafkaMessage] {
+        condition.lock()
+        let (messages, wake) = buffer.takeAll()
+        if wake { condition.signal() }
+        condition.unlock()
+        return messages
+    }
+
     /// Asks the poll thread to leave the group and stop. Does not wait.
     func requestStop() {
         condition.lock()

@@ -12,6 +12,9 @@ import ServiceLifecycle
 public final class IngestPipeline: Service, Sendable {
     public struct Configuration: Sendable {
         public var topic: String
+        /// How many messages a transaction aims at: while a batch taken from the consumer
+        /// is smaller, it is topped up with what is already read ahead.
+        public var batchSize: Int
         /// How often marked offsets are committed (they are also committed on
         /// revocation and shutdown).
         public var commitInterval: Duration
@@ -22,10 +25,11 @@ public final class IngestPipeline: Service, Sendable {
         public var storeTimeout: Duration
 
         public init(
-            topic: String = "reminders", commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
-            storeTimeout: Duration = .seconds(10)
+            topic: String = "reminders", batchSize: Int = 5_000, commitInterval: Duration = .milliseconds(500),
+            retry: Backoff = Backoff(), storeTimeout: Duration = .seconds(10)
         ) {
             self.topic = topic
+            self.batchSize = batchSize
             self.commitInterval = commitInterval
             self.retry = retry
             self.storeTimeout = storeTimeout
@@ -56,7 +60,12 @@ public final class IngestPipeline: Service, Sendable {
                 group.addTask { await self.commitPeriodically() }
                 var batches = consumer.batches.makeAsyncIterator()
                 while state.beginWaiting() {
-                    guard let batch = try await batches.next() else { break }
+                    guard var batch = try await batches.next() else { break }
+                    while batch.count < configuration.batchSize {
+                        let more = consumer.takeBuffered()
+                        if more.isEmpty { break }
+                        batch += more
+                    }
                     guard state.beginProcessing() else {
                         // Shutting down: this batch is not stored; the next owner reads it again.
                         break

@@ -105,4 +105,15 @@ import Testing
         }
         #expect(again == failure)
     }
+
+    @Test func takingEverythingEmptiesTheBufferInOrderAndReopensRoom() {
+        var buffer = ConsumerBuffer<Int>(capacity: 3)
+        _ = buffer.append(messages(0, 0...1))
+        _ = buffer.append(messages(1, 0...1))
+        let (taken, wake) = buffer.takeAll()
+        #expect(taken.map(\.partition) == [0, 0, 1, 1])
+        #expect(wake)
+        #expect(buffer.count == 0)
+        #expect(buffer.takeAll().messages.isEmpty)
+    }
 }
