@@ -7,7 +7,7 @@ import Foundation
 public enum DeliveryTimeCalculator {
     /// Nil only when the zone is not in the tz database (the decoder refuses such events).
     public static func dueInstant(for schedule: ReminderSchedule) -> Instant? {
-        guard let zone = TimeZone(identifier: schedule.timeZone) else { return nil }
+        guard let zone = TimeZones.zone(named: schedule.timeZone) else { return nil }
         let requested: Instant =
             switch schedule.deliverAt {
             case .instant(let instant): instant
