@@ -35,13 +35,12 @@ struct ReminderRow {
         // The decoder accepts only zones of the tz database, so a due time exists.
         dueAt = DeliveryTimeCalculator.dueInstant(for: schedule)?.description ?? ""
         channels = JSONValue.array(schedule.channels.map(Self.json)).serialized
-        var content: [(key: String, value: JSONValue)] = [
-            ("title", .string(schedule.content.title)), ("body", .string(schedule.content.body)),
-        ]
-        if let data = schedule.content.data, let parsed = try? JSONParser.parse(Array(data.utf8)) {
-            content.append(("data", parsed))
-        }
-        self.content = JSONValue.object(content).serialized
+        // `data` is already compact JSON text: it goes in as it is, not parsed again.
+        var content =
+            #"{"title":"# + JSONValue.string(schedule.content.title).serialized + #","body":"#
+            + JSONValue.string(schedule.content.body).serialized
+        if let data = schedule.content.data { content += #","data":"# + data }
+        self.content = content + "}"
         correlationID = event.correlationID ?? ""
         idempotencyKey = event.idempotencyKey
     }

@@ -22,6 +22,7 @@ struct DevCommand: AsyncParsableCommand {
     var noSample = false
 
     func run() async throws {
+        MemoryTuning.limitMallocArenas()
         let logger = Logger(label: "notification-service.dev")
         var settings: ServiceSettings
         do {

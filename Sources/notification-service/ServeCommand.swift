@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var noMigrate = false
 
     func run() async throws {
+        MemoryTuning.limitMallocArenas()
         let logger = Logger(label: "notification-service")
         let settings: ServiceSettings
         do {
