@@ -15,6 +15,9 @@ public final class IngestPipeline: Service, Sendable {
         /// How many messages a transaction aims at: while a batch taken from the consumer
         /// is smaller, it is topped up with what is already read ahead.
         public var batchSize: Int
+        /// How long a batch smaller than `batchSize` waits for more messages before it
+        /// is stored: a little latency for fewer, larger transactions under light load.
+        public var linger: Duration
         /// How often marked offsets are committed (they are also committed on
         /// revocation and shutdown).
         public var commitInterval: Duration
@@ -25,11 +28,13 @@ public final class IngestPipeline: Service, Sendable {
         public var storeTimeout: Duration
 
         public init(
-            topic: String = "reminders", batchSize: Int = 5_000, commitInterval: Duration = .milliseconds(500),
-            retry: Backoff = Backoff(), storeTimeout: Duration = .seconds(10)
+            topic: String = "reminders", batchSize: Int = 5_000, linger: Duration = .milliseconds(5),
+            commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
+            storeTimeout: Duration = .seconds(10)
         ) {
             self.topic = topic
             self.batchSize = batchSize
+            self.linger = linger
             self.commitInterval = commitInterval
             self.retry = retry
             self.storeTimeout = storeTimeout
@@ -61,10 +66,10 @@ public final class IngestPipeline: Service, Sendable {
                 var batches = consumer.batches.makeAsyncIterator()
                 while state.beginWaiting() {
                     guard var batch = try await batches.next() else { break }
-                    while batch.count < configuration.batchSize {
-                        let more = consumer.takeBuffered()
-                        if more.isEmpty { break }
-                        batch += more
+                    batch += consumer.takeBuffered()
+                    if batch.count < configuration.batchSize && configuration.linger > .zero {
+                        try? await Task.sleep(for: configuration.linger)
+                        batch += consumer.takeBuffered()
                     }
                     guard state.beginProcessing() else {
                         // Shutting down: this batch is not stored; the next owner reads it again.

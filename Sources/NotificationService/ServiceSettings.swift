@@ -13,6 +13,8 @@ public struct ServiceSettings: Sendable {
     public var database: DatabaseConfiguration
     public var migrations: URL
     public var commitInterval: Duration
+    public var batchSize: Int
+    public var linger: Duration
 
     public struct Invalid: Error, CustomStringConvertible {
         public let variable: String
@@ -34,6 +36,13 @@ public struct ServiceSettings: Sendable {
                     variable: name, message: "must be a whole number of milliseconds in \(range), not \"\(text)\"")
             }
             return .milliseconds(number)
+        }
+        func count(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
+            let text = value(name, String(fallback))
+            guard let number = Int(text), range.contains(number) else {
+                throw Invalid(variable: name, message: "must be a whole number in \(range), not \"\(text)\"")
+            }
+            return number
         }
         let servers = value("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -60,7 +69,9 @@ public struct ServiceSettings: Sendable {
             groupID: value("KAFKA_GROUP_ID", "notification-service"),
             sessionTimeout: try milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
             remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
-            commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000))
+            commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
+            batchSize: try count("INGEST_BATCH_SIZE", 5_000, 1...100_000),
+            linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000))
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

@@ -45,7 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
         let pipeline = IngestPipeline(
             consumer: consumer, store: IngestStore(client: database, logger: logger),
-            configuration: .init(topic: settings.remindersTopic, commitInterval: settings.commitInterval),
+            configuration: .init(
+                topic: settings.remindersTopic, batchSize: settings.batchSize, linger: settings.linger,
+                commitInterval: settings.commitInterval),
             logger: logger)
         let relay = DeadLetterRelay(
             store: DeadLetterStore(client: database, logger: logger), producer: producer,
