@@ -43,7 +43,14 @@ ns_use_rdkafka() {
         # compiled against the other headers.
         export NS_SCRATCH_PATH="$NS_ROOT/.build-rdkafka-${NS_RDKAFKA_SOURCE_VERSION}"
     else
-        unset RDKAFKA_RPATH
+        # A librdkafka found through pkg-config outside the linker's default folders
+        # (a PKG_CONFIG_PATH of one's own) needs the run path as well.
+        local libdir
+        libdir=$(pkg-config --variable=libdir rdkafka 2>/dev/null || true)
+        case "$libdir" in
+            "" | /usr/lib | /usr/lib/* | /lib | /lib/*) unset RDKAFKA_RPATH ;;
+            *) export RDKAFKA_RPATH="$libdir" ;;
+        esac
         export NS_SCRATCH_PATH="$NS_ROOT/.build"
     fi
 }
