@@ -24,13 +24,7 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.limitMallocArenas()
         let logger = Logger(label: "notification-service.dev")
-        var settings: ServiceSettings
-        do {
-            settings = try ServiceSettings.fromEnvironment()
-        } catch {
-            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
-            throw ExitCode(78)
-        }
+        var settings = try ServiceSettings.loadOrExit(logger: logger)
         if ProcessInfo.processInfo.environment["KAFKA_SESSION_TIMEOUT_MS"] == nil {
             // The dev broker holds a group join for about half the session timeout.
             settings.sessionTimeout = .seconds(6)

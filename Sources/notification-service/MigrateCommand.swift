@@ -14,13 +14,7 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "notification-service.migrate")
-        let settings: ServiceSettings
-        do {
-            settings = try ServiceSettings.fromEnvironment()
-        } catch {
-            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
-            throw ExitCode(78)
-        }
+        let settings = try ServiceSettings.loadOrExit(logger: logger)
         let client = settings.database.makeClient(logger: logger)
         let runner = Task { await client.run() }
         defer { runner.cancel() }

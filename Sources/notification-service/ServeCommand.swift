@@ -24,13 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.limitMallocArenas()
         let logger = Logger(label: "notification-service")
-        let settings: ServiceSettings
-        do {
-            settings = try ServiceSettings.fromEnvironment()
-        } catch {
-            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
-            throw ExitCode(78)
-        }
+        let settings = try ServiceSettings.loadOrExit(logger: logger)
         try await Self.runService(settings: settings, migrate: !noMigrate, logger: logger)
     }
 
