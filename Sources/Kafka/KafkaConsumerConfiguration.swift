@@ -50,11 +50,6 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
             ("enable.partition.eof", "false"),
-            // librdkafka pre-fetches, besides this client's own read-ahead, up to
-            // 100,000 messages per partition by default: hundreds of MiB for a topic
-            // with a few partitions. Bound it; `properties` can raise it again.
-            ("queued.min.messages", "10000"),
-            ("queued.max.messages.kbytes", "16384"),
         ])
     }
 

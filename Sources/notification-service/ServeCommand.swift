@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         let database = settings.database.makeClient(logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                client: settings.kafka, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout),
+                client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout),
             logger: logger)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
