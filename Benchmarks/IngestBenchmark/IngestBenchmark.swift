@@ -53,7 +53,7 @@ struct IngestBenchmark: AsyncParsableCommand {
 
         var admin = try DatabaseConfiguration(url: databaseURL)
         let database = "bench_\(runID)"
-        _ = try await withClient(admin) {
+        _ = try await admin.withClient {
             try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger)
         }
         admin.database = database
@@ -124,7 +124,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         var start: ContinuousClock.Instant?
         let deadline = ContinuousClock.now + .seconds(900)
         var stored = 0
-        try await withClient(admin) { database in
+        try await admin.withClient { database in
             while ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(250))
                 stored =
@@ -151,7 +151,7 @@ struct IngestBenchmark: AsyncParsableCommand {
 
     /// The same rows in plain batched inserts: an inbox row and a reminder row per event.
     private func measureBaseline(_ configuration: DatabaseConfiguration, logger: Logger) async throws -> Double {
-        try await withClient(configuration) { database in
+        try await configuration.withClient { database in
             try await database.query(
                 "CREATE TABLE raw_inbox (LIKE inbox INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
                 logger: logger)
@@ -197,15 +197,6 @@ struct IngestBenchmark: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - started
             return Double(events) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
-    }
-
-    private func withClient<T: Sendable>(
-        _ configuration: DatabaseConfiguration, _ body: (PostgresClient) async throws -> T
-    ) async throws -> T {
-        let client = configuration.makeClient()
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
-        return try await body(client)
     }
 
     /// The peak resident set (VmHWM) of a process, in KiB.

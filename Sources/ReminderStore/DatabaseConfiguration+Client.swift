@@ -8,3 +8,16 @@ extension DatabaseConfiguration {
         PostgresClient(configuration: clientConfiguration(), backgroundLogger: logger)
     }
 }
+
+extension DatabaseConfiguration {
+    /// Runs `body` with a connection pool that runs for exactly that long: for commands
+    /// and tools that use the database once, outside a service group.
+    public func withClient<T: Sendable>(
+        logger: Logger = Logger(label: "postgres"), _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = makeClient(logger: logger)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        return try await body(client)
+    }
+}

@@ -15,11 +15,11 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "notification-service.migrate")
         let settings = try ServiceSettings.loadOrExit(logger: logger)
-        let client = settings.database.makeClient(logger: logger)
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
         do {
-            let applied = try await Migrator(directory: settings.migrations).migrate(client, logger: logger)
+            let migrator = try Migrator(directory: settings.migrations)
+            let applied = try await settings.database.withClient(logger: logger) { client in
+                try await migrator.migrate(client, logger: logger)
+            }
             logger.info("database up to date", metadata: ["applied": "\(applied)"])
         } catch {
             logger.critical("migration failed", metadata: ["error": "\(error)"])

@@ -41,9 +41,6 @@ public enum TestDatabase {
     public static func withClient<T: Sendable>(
         _ configuration: DatabaseConfiguration, _ body: (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = configuration.makeClient()
-        let runner = Task { await client.run() }
-        defer { runner.cancel() }
-        return try await body(client)
+        try await configuration.withClient(logger: logger, body)
     }
 }
