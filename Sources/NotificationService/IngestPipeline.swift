@@ -75,7 +75,8 @@ public final class IngestPipeline: Service, Sendable {
                         // Shutting down: this batch is not stored; the next owner reads it again.
                         break
                     }
-                    try await ingest(batch)
+                    // False when shutdown came while the batch could not be stored.
+                    guard try await ingest(batch) else { break }
                 }
                 group.cancelAll()
             }
@@ -87,7 +88,8 @@ public final class IngestPipeline: Service, Sendable {
         logger.info("ingest stopped")
     }
 
-    private func ingest(_ batch: [KafkaMessage]) async throws {
+    /// Stores the batch and marks its offsets; returns false when shutdown came first.
+    private func ingest(_ batch: [KafkaMessage]) async throws -> Bool {
         let records = batch.map(IngestRecord.init)
         var attempt = 0
         var paused: [KafkaTopicPartition] = []
@@ -110,8 +112,9 @@ public final class IngestPipeline: Service, Sendable {
                         "messages": "\(records.count)",
                     ])
                 if state.isStopping {
-                    // Shutting down with the database away: leave the batch uncommitted.
-                    throw CancellationError()
+                    // Shutting down with the database away: leave the batch uncommitted;
+                    // the partitions' next owner reads it again.
+                    return false
                 }
                 try await Task.sleep(for: delay)
             }
@@ -132,6 +135,7 @@ public final class IngestPipeline: Service, Sendable {
         } catch {
             logger.info("offsets of a stored batch not marked (partition moved)", metadata: ["error": "\(error)"])
         }
+        return true
     }
 
     private func storeWithTimeout(_ records: [IngestRecord]) async throws -> IngestSummary {

@@ -69,7 +69,8 @@ struct DatabaseOutageTests {
                 }
 
                 try await publish(0..<1_000)
-                let instance = try ServiceInstance(database: proxied, topic: topic, dlqTopic: dlq, groupID: "outage")
+                let instance = try ServiceInstance(
+                    database: proxied, topic: topic, dlqTopic: dlq, groupID: "outage", storeTimeout: .seconds(3))
                 try await waitUntil(.seconds(60), "the first 1,000 to be committed") { try await committed() == 1_000 }
 
                 proxy.cut()

@@ -13,7 +13,11 @@ final class ServiceInstance: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    init(database: PostgresClient, topic: String, dlqTopic: String, groupID: String) throws {
+    /// - Parameter storeTimeout: short in the outage test, so that it sees partitions paused quickly.
+    init(
+        database: PostgresClient, topic: String, dlqTopic: String, groupID: String,
+        storeTimeout: Duration = .seconds(10)
+    ) throws {
         var logger = Logger(label: "instance")
         logger.logLevel = .info
         let client = KafkaClientConfiguration(
@@ -23,7 +27,7 @@ final class ServiceInstance: Sendable {
             logger: logger)
         let pipeline = IngestPipeline(
             consumer: consumer, store: IngestStore(client: database, logger: logger),
-            configuration: .init(topic: topic, commitInterval: .milliseconds(200), storeTimeout: .seconds(3)),
+            configuration: .init(topic: topic, commitInterval: .milliseconds(200), storeTimeout: storeTimeout),
             logger: logger)
         let relay = DeadLetterRelay(
             store: DeadLetterStore(client: database, logger: logger),
