@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import Foundation
 import Kafka
 import Logging
@@ -5,19 +6,24 @@ import ReminderStore
 import ServiceLifecycle
 
 /// Consumes the reminders topic in batches, stores each batch in one transaction, and
-/// only then marks its offsets for commit. While the database fails, it pauses the
-/// assignment and retries the same batch with backoff; nothing is committed for
-/// messages not stored. On graceful shutdown it finishes the batch in hand, commits and
+/// only then marks its offsets for commit. Partitions are spread over store lanes
+/// (partition modulo the lane count); each lane stores its share of the batches one
+/// after another, so a partition's events are stored in order while the lanes decode
+/// and write in parallel. While the database fails, a lane pauses its partitions and
+/// retries the same batch with backoff; nothing is committed for messages not stored.
+/// On graceful shutdown the batches in hand are finished, committed, and the consumer
 /// leaves the group.
 public final class IngestPipeline: Service, Sendable {
     public struct Configuration: Sendable {
         public var topic: String
-        /// How many messages a transaction aims at: while a batch taken from the consumer
-        /// is smaller, it is topped up with what is already read ahead.
+        /// How many messages a batch taken from the consumer aims at (while smaller, it
+        /// is topped up with what is already read ahead); the lanes share it out.
         public var batchSize: Int
-        /// How long a batch smaller than `batchSize` waits for more messages before it
-        /// is stored: a little latency for fewer, larger transactions under light load.
+        /// How long a smaller batch waits for more messages before it is stored: a
+        /// little latency for fewer, larger transactions under light load.
         public var linger: Duration
+        /// Transactions in flight at once, each for its own partitions.
+        public var lanes: Int
         /// How often marked offsets are committed (they are also committed on
         /// revocation and shutdown).
         public var commitInterval: Duration
@@ -28,13 +34,14 @@ public final class IngestPipeline: Service, Sendable {
         public var storeTimeout: Duration
 
         public init(
-            topic: String = "reminders", batchSize: Int = 5_000, linger: Duration = .milliseconds(5),
+            topic: String = "reminders", batchSize: Int = 5_000, linger: Duration = .milliseconds(5), lanes: Int = 2,
             commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
             storeTimeout: Duration = .seconds(10)
         ) {
             self.topic = topic
             self.batchSize = batchSize
             self.linger = linger
+            self.lanes = max(1, lanes)
             self.commitInterval = commitInterval
             self.retry = retry
             self.storeTimeout = storeTimeout
@@ -56,40 +63,71 @@ public final class IngestPipeline: Service, Sendable {
 
     public func run() async throws {
         try consumer.subscribe(topics: [configuration.topic])
-        logger.info("ingest started", metadata: ["topic": "\(configuration.topic)"])
+        logger.info(
+            "ingest started", metadata: ["topic": "\(configuration.topic)", "lanes": "\(configuration.lanes)"])
         let consumer = self.consumer
         let state = self.state
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Commits on a timer, whether or not more messages arrive.
                 group.addTask { await self.commitPeriodically() }
-                var batches = consumer.batches.makeAsyncIterator()
-                while state.beginWaiting() {
-                    guard var batch = try await batches.next() else { break }
-                    batch += consumer.takeBuffered()
-                    if batch.count < configuration.batchSize && configuration.linger > .zero {
-                        try? await Task.sleep(for: configuration.linger)
-                        batch += consumer.takeBuffered()
+                let lanes = (0..<configuration.lanes).map { _ in AsyncChannel<[KafkaMessage]>() }
+                try await withThrowingTaskGroup(of: Void.self) { laneGroup in
+                    for (number, lane) in lanes.enumerated() {
+                        laneGroup.addTask { try await self.runLane(number, lane) }
                     }
-                    guard state.beginProcessing() else {
-                        // Shutting down: this batch is not stored; the next owner reads it again.
-                        break
-                    }
-                    // False when shutdown came while the batch could not be stored.
-                    guard try await ingest(batch) else { break }
+                    defer { lanes.forEach { $0.finish() } }
+                    try await dispatch(to: lanes)
+                    lanes.forEach { $0.finish() }
+                    try await laneGroup.waitForAll()
                 }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            // Stop fetching; the batch in hand (if any) is finished first.
+            // Stop fetching; the batches in hand (if any) are finished first.
             if state.requestStop() { consumer.requestClose() }
         }
         await consumer.close()
         logger.info("ingest stopped")
     }
 
+    /// Takes batches from the consumer and hands each lane its share, in order.
+    private func dispatch(to lanes: [AsyncChannel<[KafkaMessage]>]) async throws {
+        let target = configuration.batchSize * lanes.count
+        var batches = consumer.batches.makeAsyncIterator()
+        while state.beginWaiting() {
+            guard var batch = try await batches.next() else { break }
+            batch += consumer.takeBuffered()
+            if batch.count < target && configuration.linger > .zero {
+                try? await Task.sleep(for: configuration.linger)
+                batch += consumer.takeBuffered()
+            }
+            var shares = [[KafkaMessage]](repeating: [], count: lanes.count)
+            for message in batch { shares[Self.lane(of: message.partition, lanes: lanes.count)].append(message) }
+            batch = []
+            for (lane, share) in zip(lanes, shares) where !share.isEmpty {
+                // Shutting down: the rest is not stored; the next owner reads it again.
+                guard state.handOff() else { return }
+                await lane.send(share)
+            }
+        }
+    }
+
+    static func lane(of partition: Int32, lanes: Int) -> Int { Int(partition) % lanes }
+
+    /// Stores the batches of one lane in the order they come. After shutdown began,
+    /// batches not yet started are left unstored (and uncommitted).
+    private func runLane(_ number: Int, _ batches: AsyncChannel<[KafkaMessage]>) async throws {
+        for await batch in batches {
+            // False when shutdown came while the batch could not be stored: the later
+            // ones are not started either.
+            if state.beginProcessing() { _ = try await ingest(batch, lane: number) }
+            if state.endProcessing() { consumer.requestClose() }
+        }
+    }
+
     /// Stores the batch and marks its offsets; returns false when shutdown came first.
-    private func ingest(_ batch: [KafkaMessage]) async throws -> Bool {
+    private func ingest(_ batch: [KafkaMessage], lane: Int) async throws -> Bool {
         let records = batch.map(IngestRecord.init)
         var attempt = 0
         var paused: [KafkaTopicPartition] = []
@@ -101,7 +139,10 @@ public final class IngestPipeline: Service, Sendable {
             } catch {
                 attempt += 1
                 if attempt == 1 {
-                    paused = (try? consumer.assignment()) ?? []
+                    let lanes = configuration.lanes
+                    paused = ((try? consumer.assignment()) ?? []).filter {
+                        Self.lane(of: $0.partition, lanes: lanes) == lane
+                    }
                     try? consumer.pause(paused)
                 }
                 let delay = configuration.retry.delay(attempt: attempt, random: Double.random(in: 0..<1))
@@ -109,7 +150,7 @@ public final class IngestPipeline: Service, Sendable {
                     "storing a batch failed; partitions paused, retrying",
                     metadata: [
                         "error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)",
-                        "messages": "\(records.count)",
+                        "messages": "\(records.count)", "lane": "\(lane)",
                     ])
                 if state.isStopping {
                     // Shutting down with the database away: leave the batch uncommitted;
@@ -121,7 +162,8 @@ public final class IngestPipeline: Service, Sendable {
         }
         if !paused.isEmpty {
             try? consumer.resume(paused)
-            logger.info("storing works again; partitions resumed", metadata: ["attempts": "\(attempt + 1)"])
+            logger.info(
+                "storing works again; partitions resumed", metadata: ["attempts": "\(attempt + 1)", "lane": "\(lane)"])
         }
         // The batch is stored: its offsets may be committed. Marks for partitions this
         // member no longer owns fail, which is right: their new owner re-reads and
@@ -188,34 +230,54 @@ public final class IngestPipeline: Service, Sendable {
     }
 }
 
-/// Whether the pipeline waits for messages, processes a batch, or stops: a stop that
-/// arrives while a batch is processed lets it finish first.
+/// Whether the pipeline waits for messages, has batches in hand, or stops: a stop lets
+/// the batches in hand finish first, and the consumer is closed (to wake a dispatcher
+/// waiting for messages) only once none is left.
 final class PipelineState: @unchecked Sendable {
     private let lock = NSLock()
     private var stopping = false
-    private var processing = false
+    private var waiting = false
+    /// Batches handed to a lane and not yet finished or dropped.
+    private var inHand = 0
 
     /// False when the pipeline should stop instead of waiting for more.
     func beginWaiting() -> Bool {
         lock.withLock {
-            processing = false
-            return !stopping
+            waiting = !stopping
+            return waiting
         }
     }
 
-    func beginProcessing() -> Bool {
+    /// Before a batch goes to a lane; false when stopping (the batch is dropped).
+    func handOff() -> Bool {
         lock.withLock {
-            processing = !stopping
-            return processing
+            waiting = false
+            guard !stopping else { return false }
+            inHand += 1
+            return true
         }
     }
 
-    /// Returns true when the pipeline is waiting for messages and the consumer must be
-    /// closed to wake it.
+    /// A lane starts a batch handed to it; false when stopping (it is left unstored).
+    func beginProcessing() -> Bool {
+        lock.withLock { !stopping }
+    }
+
+    /// A lane is done with a batch. True when the consumer must now be closed: stopping,
+    /// nothing else in hand, and the dispatcher waits for messages.
+    func endProcessing() -> Bool {
+        lock.withLock {
+            inHand -= 1
+            return stopping && waiting && inHand == 0
+        }
+    }
+
+    /// Returns true when the consumer must be closed at once to wake the dispatcher: it
+    /// waits for messages and no batch is in hand.
     func requestStop() -> Bool {
         lock.withLock {
             stopping = true
-            return !processing
+            return waiting && inHand == 0
         }
     }
 

@@ -15,6 +15,7 @@ public struct ServiceSettings: Sendable {
     public var commitInterval: Duration
     public var batchSize: Int
     public var linger: Duration
+    public var lanes: Int
 
     /// librdkafka pre-fetches up to 100,000 messages per partition by default: hundreds
     /// of MiB for a topic of a few partitions, far ahead of what ingest stores per
@@ -86,7 +87,8 @@ public struct ServiceSettings: Sendable {
             remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
             commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
             batchSize: try count("INGEST_BATCH_SIZE", 5_000, 1...100_000),
-            linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000))
+            linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
+            lanes: try count("INGEST_LANES", 2, 1...16))
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

@@ -102,6 +102,7 @@ public struct IngestStore: Sendable {
         var reminderIDs: [String] = []
         var partitions: [Int32] = []
         var offsets: [Int64] = []
+        var positionByKey: [String: Int] = [:]
         for position in positions {
             guard case .valid(let event) = records[position].decoded else { continue }
             keys.append(event.idempotencyKey)
@@ -109,58 +110,47 @@ public struct IngestStore: Sendable {
             reminderIDs.append(event.reminderID)
             partitions.append(records[position].partition)
             offsets.append(records[position].offset)
+            positionByKey[event.idempotencyKey] = position
         }
-        let rows = try await connection.query(
+        let inserted = try await connection.query(
             """
-            WITH input AS (
-                SELECT * FROM unnest(\(keys)::text[], \(values)::bytea[], \(reminderIDs)::text[], \(partitions)::int4[],
-                                     \(offsets)::int8[]) WITH ORDINALITY AS t(key, value, reminder_id, part, off, ord)),
-            inserted AS (
-                INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
-                SELECT key, sha256(value), reminder_id, part, off FROM input
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING idempotency_key)
-            SELECT input.ord::int8, inserted.idempotency_key IS NOT NULL,
-                   inbox.idempotency_key IS NOT NULL, coalesce(inbox.payload_sha256 = sha256(input.value), false)
-            FROM input
-            LEFT JOIN inserted ON inserted.idempotency_key = input.key
-            LEFT JOIN inbox ON inbox.idempotency_key = input.key
-            ORDER BY input.ord
+            INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
+            SELECT key, sha256(value), reminder_id, part, off
+            FROM unnest(\(keys)::text[], \(values)::bytea[], \(reminderIDs)::text[], \(partitions)::int4[],
+                        \(offsets)::int8[]) AS t(key, value, reminder_id, part, off)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING idempotency_key
             """, logger: logger)
-        var fresh: [Int] = []
-        var unseen: [Int] = []
-        for try await (ordinal, isNew, visible, samePayload) in rows.decode((Int64, Bool, Bool, Bool).self) {
-            let position = positions[Int(ordinal) - 1]
-            if isNew {
-                fresh.append(position)
-            } else if !visible {
-                // Inserted by another instance after this statement's snapshot: look again.
-                unseen.append(position)
-            } else if samePayload {
-                summary.duplicates += 1
-            } else {
-                summary.conflicts += 1
-                if case .valid(let event) = records[position].decoded {
+        var fresh = Set<Int>()
+        for try await key in inserted.decode(String.self) {
+            if let position = positionByKey.removeValue(forKey: key) { fresh.insert(position) }
+        }
+        if !positionByKey.isEmpty {
+            // Keys stored before, by an earlier batch or another instance. A conflicting
+            // insert waits for the other transaction to end, so its row is committed and
+            // this statement's snapshot sees it.
+            let seenKeys = Array(positionByKey.keys)
+            let seenValues = seenKeys.map { ByteBuffer(bytes: records[positionByKey[$0]!].value ?? []) }
+            let rows = try await connection.query(
+                """
+                SELECT t.key, coalesce(inbox.payload_sha256 = sha256(t.value), false)
+                FROM unnest(\(seenKeys)::text[], \(seenValues)::bytea[]) AS t(key, value)
+                LEFT JOIN inbox ON inbox.idempotency_key = t.key
+                """, logger: logger)
+            var samePayload: [String: Bool] = [:]
+            for try await (key, same) in rows.decode((String, Bool).self) { samePayload[key] = same }
+            for position in positions {
+                guard case .valid(let event) = records[position].decoded, positionByKey[event.idempotencyKey] != nil
+                else { continue }
+                if samePayload[event.idempotencyKey] == true {
+                    summary.duplicates += 1
+                } else {
+                    summary.conflicts += 1
                     deadLetters.append(Self.conflict(records[position], event))
                 }
             }
         }
-        for position in unseen {
-            guard case .valid(let event) = records[position].decoded else { continue }
-            let value = ByteBuffer(bytes: records[position].value ?? [])
-            let same =
-                try await connection.query(
-                    "SELECT payload_sha256 = sha256(\(value)) FROM inbox WHERE idempotency_key = \(event.idempotencyKey)",
-                    logger: logger
-                ).collect().first?.decode(Bool.self) ?? false
-            if same {
-                summary.duplicates += 1
-            } else {
-                summary.conflicts += 1
-                deadLetters.append(Self.conflict(records[position], event))
-            }
-        }
-        return fresh
+        return positions.filter { fresh.contains($0) }
     }
 
     private func lockReminders(_ reminderIDs: [String], on connection: PostgresConnection) async throws

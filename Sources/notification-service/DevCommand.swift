@@ -22,7 +22,7 @@ struct DevCommand: AsyncParsableCommand {
     var noSample = false
 
     func run() async throws {
-        MemoryTuning.limitMallocArenas()
+        MemoryTuning.tuneMalloc()
         let logger = Logger(label: "notification-service.dev")
         var settings = try ServiceSettings.loadOrExit(logger: logger)
         if ProcessInfo.processInfo.environment["KAFKA_SESSION_TIMEOUT_MS"] == nil {

@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var noMigrate = false
 
     func run() async throws {
-        MemoryTuning.limitMallocArenas()
+        MemoryTuning.tuneMalloc()
         let logger = Logger(label: "notification-service")
         let settings = try ServiceSettings.loadOrExit(logger: logger)
         try await Self.runService(settings: settings, migrate: !noMigrate, logger: logger)
@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
             consumer: consumer, store: IngestStore(client: database, logger: logger),
             configuration: .init(
                 topic: settings.remindersTopic, batchSize: settings.batchSize, linger: settings.linger,
-                commitInterval: settings.commitInterval),
+                lanes: settings.lanes, commitInterval: settings.commitInterval),
             logger: logger)
         let relay = DeadLetterRelay(
             store: DeadLetterStore(client: database, logger: logger), producer: producer,

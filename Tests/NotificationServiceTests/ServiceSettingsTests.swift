@@ -12,6 +12,7 @@ import Testing
         #expect(settings.deadLetterTopic == "reminders.dlq")
         #expect(settings.database.port == 5432)
         #expect(settings.batchSize == 5_000)
+        #expect(settings.lanes == 2)
     }
 
     @Test(arguments: [
@@ -21,6 +22,7 @@ import Testing
         ("INGEST_COMMIT_INTERVAL_MS", "0"),
         ("INGEST_BATCH_SIZE", "-1"),
         ("INGEST_LINGER_MS", "99999999"),
+        ("INGEST_LANES", "0"),
         ("DEAD_LETTER_TOPIC", "reminders"),
     ])
     func aBadValueStopsStartUpNamingTheVariable(variable: String, value: String) {
