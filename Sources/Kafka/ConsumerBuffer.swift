@@ -67,17 +67,30 @@ struct ConsumerBuffer<Waiter> {
         return finished ? .finished(failure) : .suspend
     }
 
-    /// Everything buffered now, without waiting; empty when nothing is.
-    mutating func takeAll() -> (messages: [KafkaMessage], wakePoller: Bool) {
-        guard head < batches.count else { return ([], false) }
+    /// Up to `limit` of the buffered messages, oldest first, without waiting; empty when
+    /// nothing is. A read-ahead batch is split when only part of it fits.
+    mutating func take(upTo limit: Int = .max) -> (messages: [KafkaMessage], wakePoller: Bool) {
+        guard head < batches.count, limit > 0 else { return ([], false) }
         let wasFull = count >= capacity
         var messages: [KafkaMessage] = []
-        messages.reserveCapacity(count)
-        for batch in batches[head...] { messages += batch }
-        batches.removeAll(keepingCapacity: true)
-        head = 0
-        count = 0
-        return (messages, wasFull)
+        messages.reserveCapacity(min(count, limit))
+        while head < batches.count, messages.count < limit {
+            let room = limit - messages.count
+            if batches[head].count <= room {
+                messages += batches[head]
+                batches[head] = []
+                head += 1
+            } else {
+                messages += batches[head].prefix(room)
+                batches[head].removeFirst(room)
+            }
+        }
+        if head == batches.count {
+            batches.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        count -= messages.count
+        return (messages, wasFull && count < capacity)
     }
 
     /// Parks the iterator. Only valid right after `next()` returned `.suspend`, under the same lock.

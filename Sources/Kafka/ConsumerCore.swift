@@ -269,10 +269,10 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         }
     }
 
-    /// The messages buffered now, without waiting.
-    func takeBuffered() -> [KafkaMessage] {
+    /// Up to `limit` of the messages buffered now, without waiting.
+    func takeBuffered(upTo limit: Int) -> [KafkaMessage] {
         condition.lock()
-        let (messages, wake) = buffer.takeAll()
+        let (messages, wake) = buffer.take(upTo: limit)
         if wake { condition.signal() }
         condition.unlock()
         return messages

@@ -44,10 +44,10 @@ public final class KafkaConsumer: Sendable {
 
     func nextBatch() async throws -> [KafkaMessage]? { try await core.nextBatch() }
 
-    /// The messages already read ahead, without waiting (empty when there are none): a
-    /// caller that took a batch can top it up this way before it processes it. Use it
-    /// from the task that iterates `batches` or `messages`.
-    public func takeBuffered() -> [KafkaMessage] { core.takeBuffered() }
+    /// Up to `limit` of the messages already read ahead, oldest first, without waiting
+    /// (empty when there are none): a caller that took a batch can top it up this way
+    /// before it processes it. Use it from the task that iterates `batches` or `messages`.
+    public func takeBuffered(upTo limit: Int = .max) -> [KafkaMessage] { core.takeBuffered(upTo: limit) }
 
     /// Subscribes to `topics` and joins the group.
     public func subscribe(topics: [String]) throws(KafkaError) {

@@ -97,10 +97,10 @@ public final class IngestPipeline: Service, Sendable {
         var batches = consumer.batches.makeAsyncIterator()
         while state.beginWaiting() {
             guard var batch = try await batches.next() else { break }
-            batch += consumer.takeBuffered()
+            batch += consumer.takeBuffered(upTo: target - batch.count)
             if batch.count < target && configuration.linger > .zero {
                 try? await Task.sleep(for: configuration.linger)
-                batch += consumer.takeBuffered()
+                batch += consumer.takeBuffered(upTo: target - batch.count)
             }
             var shares = [[KafkaMessage]](repeating: [], count: lanes.count)
             for message in batch { shares[Self.lane(of: message.partition, lanes: lanes.count)].append(message) }

@@ -3,12 +3,26 @@
 enum ContactFormats {
     /// `local@domain.tld`: one `@`, no whitespace, a dot in the domain.
     static func isEmailAddress(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, !text.unicodeScalars.contains(where: isWhitespace) else {
-            return false
+        var localLength = 0
+        var sawAt = false
+        var dots = 0
+        var labelLength = 0
+        for scalar in text.unicodeScalars {
+            if isWhitespace(scalar) { return false }
+            if scalar == "@" {
+                guard !sawAt, localLength > 0 else { return false }
+                sawAt = true
+            } else if !sawAt {
+                localLength += 1
+            } else if scalar == "." {
+                guard labelLength > 0 else { return false }
+                dots += 1
+                labelLength = 0
+            } else {
+                labelLength += 1
+            }
         }
-        let domain = parts[1].split(separator: ".", omittingEmptySubsequences: false)
-        return domain.count >= 2 && domain.allSatisfy { !$0.isEmpty }
+        return sawAt && dots > 0 && labelLength > 0
     }
 
     /// `+` and 2 to 15 digits, the first not 0.
@@ -27,7 +41,9 @@ enum ContactFormats {
         return !host.isEmpty && !host.hasPrefix(":") && !host.contains("@")
     }
 
+    /// White space and control characters; ASCII without a property lookup.
     private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isWhitespace || scalar.value < 0x20 || scalar.value == 0x7F
+        if scalar.isASCII { return scalar.value <= 0x20 || scalar.value == 0x7F }
+        return scalar.properties.isWhitespace
     }
 }

@@ -110,10 +110,30 @@ import Testing
         var buffer = ConsumerBuffer<Int>(capacity: 3)
         _ = buffer.append(messages(0, 0...1))
         _ = buffer.append(messages(1, 0...1))
-        let (taken, wake) = buffer.takeAll()
+        let (taken, wake) = buffer.take()
         #expect(taken.map(\.partition) == [0, 0, 1, 1])
         #expect(wake)
         #expect(buffer.count == 0)
-        #expect(buffer.takeAll().messages.isEmpty)
+        #expect(buffer.take().messages.isEmpty)
+    }
+
+    @Test func takingUpToALimitSplitsABatchAndKeepsTheRestInOrder() {
+        var buffer = ConsumerBuffer<Int>(capacity: 5)
+        _ = buffer.append(messages(0, 0...2))
+        _ = buffer.append(messages(1, 0...2))
+        let first = buffer.take(upTo: 4)
+        #expect(first.messages.map { "\($0.partition):\($0.offset)" } == ["0:0", "0:1", "0:2", "1:0"])
+        #expect(first.wakePoller)
+        #expect(buffer.count == 2)
+        #expect(buffer.take(upTo: 0).messages.isEmpty)
+        let second = buffer.take(upTo: 1)
+        #expect(second.messages.map { "\($0.partition):\($0.offset)" } == ["1:1"])
+        #expect(!second.wakePoller)
+        guard case .deliver(let rest, _) = buffer.next() else {
+            Issue.record("the rest of the split batch is delivered next")
+            return
+        }
+        #expect(rest.map { "\($0.partition):\($0.offset)" } == ["1:2"])
+        #expect(buffer.count == 0)
     }
 }

@@ -109,6 +109,8 @@ public enum EventFixtures {
             "fractional seconds and a negative offset",
             changed { $0["deliver_at"] = "2026-03-29T01:45:00.123456-05:45" }),
         valid("Kathmandu", changed { $0["timezone"] = "Asia/Kathmandu" }),
+        valid("email with dots in both parts", channel(0) { $0["to"] = "ada.l@mail.example.co.uk" }),
+        valid("email beyond ASCII", channel(0) { $0["to"] = "zoë@exämple.de" }),
     ]
 
     public static let invalidOnes: [EventFixture] = [
@@ -174,6 +176,13 @@ public enum EventFixtures {
             changed { $0["channels"] = Array(repeating: ["type": "email", "to": "a@b.co"], count: 11) }),
         invalid("unknown channel type", "channels[0].type", channel(0) { $0["type"] = "pigeon" }),
         invalid("email without @", "channels[0].to", channel(0) { $0["to"] = "ada.example.com" }),
+        invalid("email with two @", "channels[0].to", channel(0) { $0["to"] = "ada@x@example.com" }),
+        invalid("email without local part", "channels[0].to", channel(0) { $0["to"] = "@example.com" }),
+        invalid("email domain without dot", "channels[0].to", channel(0) { $0["to"] = "ada@localhost" }),
+        invalid("email domain with an empty label", "channels[0].to", channel(0) { $0["to"] = "ada@example..com" }),
+        invalid("email domain ending in a dot", "channels[0].to", channel(0) { $0["to"] = "ada@example.com." }),
+        invalid("email with a space", "channels[0].to", channel(0) { $0["to"] = "ada lovelace@example.com" }),
+        invalid("email with a no-break space", "channels[0].to", channel(0) { $0["to"] = "ada@example.com\u{A0}" }),
         invalid("sms not E.164", "channels[1].to", channel(1) { $0["to"] = "0151 12345678" }),
         invalid("push platform unknown", "channels[2].platform", channel(2) { $0["platform"] = "windows" }),
         invalid("push without token", "channels[2].token", channel(2) { $0["token"] = nil }),
