@@ -34,7 +34,7 @@ public final class IngestPipeline: Service, Sendable {
         public var storeTimeout: Duration
 
         public init(
-            topic: String = "reminders", batchSize: Int = 5_000, linger: Duration = .milliseconds(5), lanes: Int = 2,
+            topic: String = "reminders", batchSize: Int = 2_500, linger: Duration = .milliseconds(5), lanes: Int = 2,
             commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
             storeTimeout: Duration = .seconds(10)
         ) {

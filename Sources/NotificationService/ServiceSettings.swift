@@ -24,6 +24,10 @@ public struct ServiceSettings: Sendable {
     /// needs every message per second it can get keeps librdkafka's defaults.
     public static let consumerPrefetchLimits = ["queued.min.messages": "10000", "queued.max.messages.kbytes": "16384"]
 
+    /// How many messages the consumer reads ahead of ingest: one dispatch, a batch for
+    /// each lane. More only adds memory; ingest takes at most this much at once.
+    public var consumerReadAhead: Int { batchSize * lanes }
+
     /// The consumer's client configuration: the shared one plus the pre-fetch limits
     /// (pass-through properties of the same names win).
     public var consumerClient: KafkaClientConfiguration {
@@ -86,7 +90,7 @@ public struct ServiceSettings: Sendable {
             sessionTimeout: try milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
             remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
             commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
-            batchSize: try count("INGEST_BATCH_SIZE", 5_000, 1...100_000),
+            batchSize: try count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
             linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
             lanes: try count("INGEST_LANES", 2, 1...16))
     }

@@ -33,7 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
         let database = settings.database.makeClient(logger: logger)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout),
+                client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout,
+                maxBufferedMessages: settings.consumerReadAhead),
             logger: logger)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)

@@ -11,7 +11,7 @@ import Testing
         #expect(settings.remindersTopic == "reminders")
         #expect(settings.deadLetterTopic == "reminders.dlq")
         #expect(settings.database.port == 5432)
-        #expect(settings.batchSize == 5_000)
+        #expect(settings.batchSize == 2_500)
         #expect(settings.lanes == 2)
     }
 

@@ -19,7 +19,10 @@ struct MigratorTests {
     @Test func aFreshDatabaseGetsEveryTableAndASecondRunAppliesNothing() async throws {
         try await TestDatabase.withDatabase(migrated: false) { client, _ in
             let migrator = try Migrator(directory: TestDatabase.migrations)
-            #expect(try await migrator.migrate(client, logger: TestDatabase.logger) == ["0001_initial.sql", "0002_transitions_without_foreign_key.sql"])
+            #expect(
+                try await migrator.migrate(client, logger: TestDatabase.logger) == [
+                    "0001_initial.sql", "0002_transitions_without_foreign_key.sql",
+                ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
             for table in [
