@@ -24,9 +24,10 @@ public struct ServiceSettings: Sendable {
     /// needs every message per second it can get keeps librdkafka's defaults.
     public static let consumerPrefetchLimits = ["queued.min.messages": "10000", "queued.max.messages.kbytes": "16384"]
 
-    /// How many messages the consumer reads ahead of ingest: one dispatch, a batch for
-    /// each lane. More only adds memory; ingest takes at most this much at once.
-    public var consumerReadAhead: Int { batchSize * lanes }
+    /// How many messages the consumer reads ahead of ingest: two dispatches (a batch
+    /// for each lane), so that the next one is ready when the lanes are; more only adds
+    /// memory (measured with scripts/bench-ingest.sh).
+    public var consumerReadAhead: Int { batchSize * lanes * 2 }
 
     /// The consumer's client configuration: the shared one plus the pre-fetch limits
     /// (pass-through properties of the same names win).
