@@ -193,11 +193,7 @@ public struct IngestStore: Sendable {
             }
             if let id = write.existing { idByReminder[write.reminderID] = id }
         }
-        if !inserts.isEmpty {
-            for (id, reminderID) in try await insertReminders(inserts, on: connection) {
-                idByReminder[reminderID] = id
-            }
-        }
+        if !inserts.isEmpty { try await insertReminders(inserts, on: connection) }
         if !replacements.isEmpty { try await replaceReminders(replacements, on: connection) }
         if !stateChanges.isEmpty {
             let ids = stateChanges.map(\.0)
@@ -212,6 +208,7 @@ public struct IngestStore: Sendable {
         var froms: [String] = []
         var tos: [String] = []
         var events: [String] = []
+        // The transitions of reminders that existed before the batch.
         for write in plan.writes {
             guard let id = idByReminder[write.reminderID] else { continue }
             for transition in write.transitions {
@@ -263,13 +260,24 @@ public struct IngestStore: Sendable {
         }
     }
 
+    /// Inserts new reminders and, in the same statement, their transitions (in order).
     private func insertReminders(
         _ inserts: [(IngestPlanner.Write, ReminderRow, IngestRecord)], on connection: PostgresConnection
-    ) async throws -> [(Int64, String)] {
+    ) async throws {
         var c = Columns()
-        for (write, row, source) in inserts { c.append(row, state: write.finalState, source: source) }
-        let rows = try await connection.query(
+        var transitionReminders: [String] = [], froms: [String] = [], tos: [String] = [], events: [String] = []
+        for (write, row, source) in inserts {
+            c.append(row, state: write.finalState, source: source)
+            for transition in write.transitions {
+                transitionReminders.append(write.reminderID)
+                froms.append(transition.from.rawValue)
+                tos.append(transition.to.rawValue)
+                events.append(transition.event.rawValue)
+            }
+        }
+        try await connection.query(
             """
+            WITH inserted AS (
             INSERT INTO reminders (reminder_id, user_id, state, time_zone, deliver_at, deliver_at_local, quiet_start,
                 quiet_end, expires_at, due_at, channels, content, correlation_id, idempotency_key, source_topic,
                 source_partition, source_offset, source_key, source_value)
@@ -285,11 +293,14 @@ public struct IngestStore: Sendable {
                 \(c.offsets)::int8[], \(c.hasKey)::bool[], \(c.keys)::bytea[], \(c.values)::bytea[])
               AS t(reminder_id, user_id, state, zone, deliver_at, deliver_at_local, quiet_start, quiet_end, expires_at,
                    due_at, channels, content, correlation_id, idempotency_key, topic, part, off, has_key, key, value)
-            RETURNING id, reminder_id
+            RETURNING id, reminder_id)
+            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
+            SELECT inserted.id, t.from_state, t.to_state, t.event
+            FROM unnest(\(transitionReminders)::text[], \(froms)::text[], \(tos)::text[], \(events)::text[])
+                WITH ORDINALITY AS t(reminder_id, from_state, to_state, event, ord)
+            JOIN inserted ON inserted.reminder_id = t.reminder_id
+            ORDER BY t.ord
             """, logger: logger)
-        var result: [(Int64, String)] = []
-        for try await row in rows.decode((Int64, String).self) { result.append(row) }
-        return result
     }
 
     private func replaceReminders(

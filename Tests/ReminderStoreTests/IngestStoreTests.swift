@@ -140,4 +140,26 @@ struct IngestStoreTests {
             #expect(events == ["schedule", "replace", "cancel"])
         }
     }
+
+    @Test func scheduleReplaceCancelInOneBatchStoresANewReminderWithItsTransitionsInOrder() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            let summary = try await store.ingest([
+                record(schedule(key: "a"), offset: 0), record(schedule(key: "b", title: "Moved"), offset: 1),
+                record(cancel(key: "c"), offset: 2),
+            ])
+            #expect(summary.created == 1)
+            let rows = try await client.query(
+                """
+                SELECT t.from_state, t.to_state, t.event, r.state FROM reminder_transitions t
+                JOIN reminders r ON r.id = t.reminder_id ORDER BY t.id
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, String, String).self) }
+            #expect(
+                rows.map { "\($0.0)>\($0.1) \($0.2)" } == [
+                    "PENDING>SCHEDULED schedule", "SCHEDULED>SCHEDULED replace", "SCHEDULED>CANCELLED cancel",
+                ])
+            #expect(rows.allSatisfy { $0.3 == "CANCELLED" })
+        }
+    }
 }
