@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ReminderCore
+
+/// The dispatcher's side of the reminders table. Claiming takes due reminders
+/// (`SCHEDULED` or `RETRY` with `due_at` passed, and `SENDING` ones whose lease ran out)
+/// with `FOR UPDATE SKIP LOCKED`, so any number of instances can claim from one
+/// database without taking the same reminder twice; each claim is recorded as a
+/// transition in the same statement.
+public struct DispatchStore: Sendable {
+    /// A reminder taken for delivery, until `leaseUntil`.
+    public struct Claimed: Sendable, Equatable {
+        public let id: Int64
+        public let reminderID: String
+        public let userID: String
+        /// The state it was claimed from (`SENDING` when a lease had expired).
+        public let previousState: ReminderState
+        /// Delivery attempts, this one included.
+        public let attempt: Int
+        public let dueAt: Date
+        public let expiresAt: Date?
+        public let leaseUntil: Date
+        /// The event's channel list and content, as JSON.
+        public let channels: String
+        public let content: String
+        public let correlationID: String?
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Claims up to `limit` reminders due now, oldest due first, and leases them for
+    /// `lease`.
+    public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [Claimed] {
+        let leaseMilliseconds = Int64(
+            lease.components.seconds * 1_000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        do {
+            let rows = try await client.query(
+                """
+                WITH due AS (
+                    SELECT id, state, due_at AS since FROM reminders
+                    WHERE state IN ('SCHEDULED', 'RETRY') AND due_at <= now()
+                    ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+                expired AS (
+                    SELECT id, state, lease_until AS since FROM reminders
+                    WHERE state = 'SENDING' AND lease_until <= now()
+                    ORDER BY lease_until LIMIT \(limit) FOR UPDATE SKIP LOCKED),
+                candidates AS (
+                    SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM due) AS both_kinds
+                    ORDER BY since LIMIT \(limit)),
+                claimed AS (
+                    UPDATE reminders r SET state = 'SENDING', attempts = r.attempts + 1,
+                        lease_until = now() + \(leaseMilliseconds) * interval '1 millisecond', updated_at = now()
+                    FROM candidates c WHERE r.id = c.id
+                    RETURNING r.id, r.reminder_id, r.user_id, c.state AS previous_state, r.attempts, r.due_at,
+                        r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id),
+                logged AS (
+                    INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
+                    SELECT id, previous_state, 'SENDING', 'claim', attempts FROM claimed)
+                SELECT * FROM claimed ORDER BY due_at
+                """, logger: logger)
+            var claimed: [Claimed] = []
+            for try await row in rows.decode(
+                (Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?).self)
+            {
+                claimed.append(
+                    Claimed(
+                        id: row.0, reminderID: row.1, userID: row.2,
+                        previousState: ReminderState(rawValue: row.3) ?? .scheduled, attempt: Int(row.4), dueAt: row.5,
+                        expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10))
+            }
+            return claimed
+        } catch {
+            throw StoreError.wrapping(error, operation: "claim due reminders")
+        }
+    }
+
+    /// When the next reminder falls due (now or in the past when some already are), or
+    /// nil when none is scheduled: the dispatcher sleeps until then, or until woken.
+    public func nextDueTime() async throws(StoreError) -> Date? {
+        do {
+            return try await client.query(
+                "SELECT min(due_at) FROM reminders WHERE state IN ('SCHEDULED', 'RETRY')", logger: logger
+            ).collect().first?.decode(Date?.self)
+        } catch {
+            throw StoreError.wrapping(error, operation: "look up the next due time")
+        }
+    }
+}
