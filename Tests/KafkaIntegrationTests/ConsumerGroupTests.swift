@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
 /// Consumer-group behaviour against the real broker: where a member resumes, how

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import TestSupport
 import Testing
 
 /// What a caller sees when the cluster cannot be reached: a clear, retriable error

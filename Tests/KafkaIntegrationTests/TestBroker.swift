@@ -37,11 +37,6 @@ enum TestBroker {
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
 /// Runs `body`, failing with `TimedOut` after `limit`.
 func within<T: Sendable>(
     _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
@@ -56,16 +51,6 @@ func within<T: Sendable>(
         guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
         return value
     }
-}
-
-/// Polls `condition` every 100 ms until it holds or `limit` passes.
-func eventually(_ limit: Duration, _ what: String, _ condition: @Sendable () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    throw TimedOut(what: what)
 }
 
 /// Collects messages from the consumer's sequence in a task of its own, so that a test

@@ -50,8 +50,8 @@ struct CrashRecoveryTests {
 
             // Offsets are committed only once an hour: everything is stored, nothing committed.
             let first = try launch(topic: topic, group: group, databaseURL: url.string!, commitInterval: 3_600_000)
-            try await waitUntil(.seconds(90), "all events to be stored") {
-                try await count(database, "SELECT count(*)::int8 FROM inbox") == total
+            try await eventually(.seconds(90), "all events to be stored", every: .milliseconds(200)) {
+                try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == total
             }
             let reader = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
@@ -64,7 +64,9 @@ struct CrashRecoveryTests {
 
             // The next run reads everything again and finds it all in the inbox.
             let second = try launch(topic: topic, group: group, databaseURL: url.string!, commitInterval: 200)
-            try await waitUntil(.seconds(120), "every offset to be committed after the restart") {
+            try await eventually(
+                .seconds(120), "every offset to be committed after the restart", every: .milliseconds(200)
+            ) {
                 try await reader.committedOffsets(for: partitions).values.reduce(0) { $0 + Int($1 ?? 0) } == total
             }
             kill(second.processIdentifier, SIGTERM)
@@ -72,10 +74,10 @@ struct CrashRecoveryTests {
             #expect(second.terminationStatus == 0, "SIGTERM ends the service cleanly")
             await reader.close()
 
-            #expect(try await count(database, "SELECT count(*)::int8 FROM inbox") == total)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM reminders") == total)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }
 }

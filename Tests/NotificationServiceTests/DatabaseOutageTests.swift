@@ -10,9 +10,6 @@ import Testing
 /// retries, commits nothing it has not stored, and resumes; nothing is lost or doubled.
 @Suite(.timeLimit(.minutes(3)))
 struct DatabaseOutageTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     /// A proxy in front of the test PostgreSQL that can be cut and restored.
     final class Proxy: @unchecked Sendable {
         let process = Process()
@@ -22,7 +19,7 @@ struct DatabaseOutageTests {
             let output = Pipe()
             process.executableURL = URL(fileURLWithPath: LocalStack.python)
             process.arguments = [
-                DatabaseOutageTests.root.appendingPathComponent("scripts/tcp_proxy.py").path, String(targetPort),
+                LocalStack.root.appendingPathComponent("scripts/tcp_proxy.py").path, String(targetPort),
             ]
             process.standardOutput = output
             try process.run()
@@ -71,29 +68,34 @@ struct DatabaseOutageTests {
                 try await publish(0..<1_000)
                 let instance = try ServiceInstance(
                     database: proxied, topic: topic, dlqTopic: dlq, groupID: "outage", storeTimeout: .seconds(3))
-                try await waitUntil(.seconds(60), "the first 1,000 to be committed") { try await committed() == 1_000 }
+                try await eventually(.seconds(60), "the first 1,000 to be committed", every: .milliseconds(200)) {
+                    try await committed() == 1_000
+                }
 
                 proxy.cut()
                 try await publish(1_000..<2_000)
                 try await Task.sleep(for: .seconds(15))
                 // Nothing was stored through the cut proxy, and nothing committed for it.
-                let storedDuringOutage = try await count(database, "SELECT count(*)::int8 FROM inbox")
+                let storedDuringOutage = try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox")
                 let committedDuringOutage = try await committed()
                 #expect(storedDuringOutage == 1_000)
                 #expect(committedDuringOutage == 1_000)
 
                 proxy.restore()
                 try await publish(2_000..<3_000)
-                try await waitUntil(.seconds(90), "all 3,000 to be committed after the outage") {
+                try await eventually(
+                    .seconds(90), "all 3,000 to be committed after the outage", every: .milliseconds(200)
+                ) {
                     try await committed() == 3_000
                 }
                 try await instance.stop()
                 await reader.close()
                 await producer.close()
-                #expect(try await count(database, "SELECT count(*)::int8 FROM inbox") == 3_000)
-                #expect(try await count(database, "SELECT count(*)::int8 FROM reminders") == 3_000)
-                #expect(try await count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 3_000)
-                #expect(try await count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
+                #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == 3_000)
+                #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == 3_000)
+                #expect(
+                    try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 3_000)
+                #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
             }
         }
     }

@@ -34,8 +34,8 @@ struct GroupRestartTests {
 
             let first = try ServiceInstance(database: database, topic: topic, dlqTopic: dlq, groupID: "restart")
             var second = try ServiceInstance(database: database, topic: topic, dlqTopic: dlq, groupID: "restart")
-            try await waitUntil(.seconds(120), "a fifth of the events to be stored") {
-                try await count(database, "SELECT count(*)::int8 FROM inbox") >= total / 5
+            try await eventually(.seconds(120), "a fifth of the events to be stored", every: .milliseconds(200)) {
+                try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") >= total / 5
             }
             try await second.stop()
             second = try ServiceInstance(database: database, topic: topic, dlqTopic: dlq, groupID: "restart")
@@ -45,7 +45,7 @@ struct GroupRestartTests {
                     client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
                     groupID: "restart"))
             let partitions = (0..<8).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
-            try await waitUntil(.seconds(240), "every offset to be committed") {
+            try await eventually(.seconds(240), "every offset to be committed", every: .milliseconds(200)) {
                 let committed = try await reader.committedOffsets(for: partitions)
                 return committed.values.reduce(0) { $0 + Int($1 ?? 0) } == total
             }
@@ -53,11 +53,13 @@ struct GroupRestartTests {
             try await second.stop()
             await reader.close()
 
-            #expect(try await count(database, "SELECT count(*)::int8 FROM inbox") == total)
-            #expect(try await count(database, "SELECT count(DISTINCT reminder_id)::int8 FROM reminders") == total)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM reminders") == total)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == total)
+            #expect(
+                try await TestDatabase.count(database, "SELECT count(DISTINCT reminder_id)::int8 FROM reminders")
+                    == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }
 }

@@ -32,8 +32,8 @@ struct IngestPipelineTests {
             }
             try await publish(0..<500)
             let first = try ServiceInstance(database: database, topic: topic, dlqTopic: dlq, groupID: "dedupe")
-            try await waitUntil(.seconds(60), "the first 500 to be read") {
-                try await count(database, "SELECT count(*)::int8 FROM inbox") == 1
+            try await eventually(.seconds(60), "the first 500 to be read", every: .milliseconds(200)) {
+                try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == 1
             }
             try await Task.sleep(for: .seconds(1))
             try await first.stop()
@@ -45,7 +45,7 @@ struct IngestPipelineTests {
                     client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
                     groupID: "dedupe"))
             let partitions = (0..<8).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
-            try await waitUntil(.seconds(90), "all 1000 offsets to be committed") {
+            try await eventually(.seconds(90), "all 1000 offsets to be committed", every: .milliseconds(200)) {
                 let committed = try await reader.committedOffsets(for: partitions)
                 return committed.values.reduce(0) { $0 + Int($1 ?? 0) } == 1000
             }
@@ -53,10 +53,10 @@ struct IngestPipelineTests {
             await reader.close()
             await producer.close()
 
-            #expect(try await count(database, "SELECT count(*)::int8 FROM inbox") == 1)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM reminders") == 1)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
-            #expect(try await count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == 1)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == 1)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }
 
@@ -86,8 +86,10 @@ struct IngestPipelineTests {
                 letters.append(message)
                 if letters.count == expectedFields.count { break }
             }
-            try await waitUntil(.seconds(30), "the valid event after the invalid ones to be stored") {
-                try await count(database, "SELECT count(*)::int8 FROM reminders") == 1
+            try await eventually(
+                .seconds(30), "the valid event after the invalid ones to be stored", every: .milliseconds(200)
+            ) {
+                try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == 1
             }
             try await instance.stop()
             await reader.close()
@@ -117,7 +119,8 @@ struct IngestPipelineTests {
                 #expect(letter.key == messages[offset].key)
             }
             #expect(
-                try await count(database, "SELECT count(*)::int8 FROM dead_letters WHERE published_at IS NULL") == 0)
+                try await TestDatabase.count(
+                    database, "SELECT count(*)::int8 FROM dead_letters WHERE published_at IS NULL") == 0)
         }
     }
 }

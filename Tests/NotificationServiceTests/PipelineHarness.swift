@@ -64,22 +64,3 @@ enum Topics {
                     properties: ["message.max.bytes": "4000000"])))
     }
 }
-
-func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
-    try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).collect().first!.decode(Int.self)
-}
-
-/// Polls `condition` every 200 ms until it holds or `limit` passes.
-func waitUntil(_ limit: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(200))
-    }
-    throw WaitTimedOut(what: what)
-}
-
-struct WaitTimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
-}

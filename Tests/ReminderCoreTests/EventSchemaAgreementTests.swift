@@ -6,13 +6,8 @@ import Testing
 /// events. The schema side runs through a real validator (Python's `jsonschema`, from
 /// the project's virtual environment) in `scripts/check_event_schema.py`.
 @Suite struct EventSchemaAgreementTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     @Test func theSchemaAndTheDecoderAgreeOnEveryFixture() throws {
-        let python =
-            ProcessInfo.processInfo.environment["NS_VENV"].map { "\($0)/bin/python" }
-            ?? Self.root.appendingPathComponent(".cache/venv/bin/python").path
+        let python = LocalStack.python
         try #require(
             FileManager.default.isExecutableFile(atPath: python),
             "no Python with jsonschema at \(python): run scripts/setup.sh (or set NS_VENV)")
@@ -30,7 +25,7 @@ import Testing
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments =
-            [Self.root.appendingPathComponent("scripts/check_event_schema.py").path] + files.keys.sorted()
+            [LocalStack.root.appendingPathComponent("scripts/check_event_schema.py").path] + files.keys.sorted()
         process.standardOutput = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -47,14 +47,12 @@ struct DispatchStoreTests {
             #expect(Set(all.map(\.reminderID)).count == 300)
             #expect(!all.contains { Int($0.reminderID.dropFirst(2))! >= 300 })
             #expect(all.allSatisfy { $0.attempt == 1 && $0.previousState == .scheduled && $0.leaseUntil > Date() })
-            let claims = try await client.query(
-                "SELECT count(*)::int8 FROM reminder_transitions WHERE event = 'claim' AND to_state = 'SENDING'",
-                logger: TestDatabase.logger
-            ).collect().first!.decode(Int.self)
+            let claims = try await TestDatabase.count(
+                client, "SELECT count(*)::int8 FROM reminder_transitions WHERE event = 'claim' AND to_state = 'SENDING'"
+            )
             #expect(claims == 300)
-            let sending = try await client.query(
-                "SELECT count(*)::int8 FROM reminders WHERE state = 'SENDING'", logger: TestDatabase.logger
-            ).collect().first!.decode(Int.self)
+            let sending = try await TestDatabase.count(
+                client, "SELECT count(*)::int8 FROM reminders WHERE state = 'SENDING'")
             #expect(sending == 300)
         }
     }

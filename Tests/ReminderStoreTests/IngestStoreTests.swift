@@ -33,11 +33,6 @@ struct IngestStoreTests {
         #"{"schema_version":1,"type":"cancel","idempotency_key":"\#(key)","reminder_id":"\#(reminder)","user_id":"user-1"}"#
     }
 
-    private func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
-        try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger).collect().first!.decode(
-            Int.self)
-    }
-
     @Test func aNewScheduleIsStoredScheduledAtItsDueTimeWithItsHistory() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let store = IngestStore(client: client, logger: TestDatabase.logger)
@@ -58,8 +53,8 @@ struct IngestStoreTests {
             #expect(row.3 == "1")
             #expect(row.4 == 7)
             #expect(row.5 == "email")
-            #expect(try await count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
-            #expect(try await count(client, "SELECT count(*)::int8 FROM inbox") == 1)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM inbox") == 1)
         }
     }
 
@@ -73,9 +68,9 @@ struct IngestStoreTests {
             #expect(first.duplicates == 1)
             #expect(second.duplicates == 1)
             #expect(second.accepted == 0)
-            #expect(try await count(client, "SELECT count(*)::int8 FROM reminders") == 1)
-            #expect(try await count(client, "SELECT count(*)::int8 FROM inbox") == 1)
-            #expect(try await count(client, "SELECT count(*)::int8 FROM dead_letters") == 0)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminders") == 1)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM inbox") == 1)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }
 

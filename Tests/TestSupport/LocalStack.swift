@@ -5,22 +5,24 @@ import Foundation
 /// local Tansu and PostgreSQL started through `scripts/stack.sh` on ports of their own
 /// and left running for the next run.
 public enum LocalStack {
+    /// The project's root folder.
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     public static var kafkaBootstrapServers: String { environment.kafka }
     public static var databaseURL: String { environment.database }
 
+    /// Each one given is used; the local stack starts only when one is missing.
     private static let environment: (kafka: String, database: String) = {
         let given = ProcessInfo.processInfo.environment
-        if let kafka = given["KAFKA_BOOTSTRAP_SERVERS"], !kafka.isEmpty, let database = given["DATABASE_URL"],
-            !database.isEmpty
-        {
-            return (kafka, database)
-        }
-        return start()
+        let kafka = given["KAFKA_BOOTSTRAP_SERVERS"].flatMap { $0.isEmpty ? nil : $0 }
+        let database = given["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let kafka, let database { return (kafka, database) }
+        let started = start()
+        return (kafka ?? started.0, database ?? started.1)
     }()
 
     private static func start() -> (String, String) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [root.appendingPathComponent("scripts/stack.sh").path, "start"]
@@ -52,9 +54,7 @@ extension LocalStack {
     /// The project's Python (the virtual environment of scripts/setup.sh): a real
     /// interpreter, not a version-manager shim, so that signals sent to it arrive.
     public static var python: String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return ProcessInfo.processInfo.environment["NS_VENV"].map { "\($0)/bin/python" }
+        ProcessInfo.processInfo.environment["NS_VENV"].map { "\($0)/bin/python" }
             ?? root.appendingPathComponent(".cache/venv/bin/python").path
     }
 }

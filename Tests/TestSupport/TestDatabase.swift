@@ -7,9 +7,12 @@ import ReminderStore
 /// dropped afterwards. The user of `DATABASE_URL` needs the CREATEDB privilege.
 public enum TestDatabase {
     public static let logger = Logger(label: "store-tests")
-    public static let migrations = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("migrations")
+    public static let migrations = LocalStack.root.appendingPathComponent("migrations")
+
+    /// The one integer a query such as `SELECT count(*)::int8 …` answers.
+    public static func count(_ client: PostgresClient, _ sql: String) async throws -> Int {
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect().first!.decode(Int.self)
+    }
 
     public static func withDatabase<T: Sendable>(
         migrated: Bool = true, _ body: (PostgresClient, DatabaseConfiguration) async throws -> T

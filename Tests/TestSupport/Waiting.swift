@@ -1,0 +1,25 @@
+import Foundation
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public let what: String
+
+    public init(what: String) {
+        self.what = what
+    }
+
+    public var description: String { "timed out waiting for \(what)" }
+}
+
+/// Polls `condition` every `interval` until it holds, failing with `TimedOut` once
+/// `limit` has passed.
+public func eventually(
+    _ limit: Duration, _ what: String, every interval: Duration = .milliseconds(100),
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: interval)
+    }
+    throw TimedOut(what: what)
+}
