@@ -42,4 +42,11 @@ final class CommitRequest: @unchecked Sendable {
         timer?.cancel()
         waiter?.resume(returning: result)
     }
+
+    /// librdkafka is done with this commit: delivers `result` (unless the caller gave up)
+    /// and lets the next commit go.
+    func finish(_ result: Result<Void, KafkaError>) {
+        resolve(result)
+        settled.open()
+    }
 }

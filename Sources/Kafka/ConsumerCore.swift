@@ -324,19 +324,18 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         let opaque = Unmanaged.passRetained(request).toOpaque()
         let list = offsets.map { TopicPartitionList.make($0) }
         defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
-        let refusal: KafkaError?
+        let result: Result<Void, KafkaError>
         do throws(KafkaError) {
             let err = try client.withHandle(operation) { handle in
                 rd_kafka_commit_queue(handle, list, backgroundQueue, nil, opaque)
             }
-            refusal = err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : .broker(err, operation: operation)
+            guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+            result = Self.commitResult(err, nil, operation: operation)
         } catch {
-            refusal = error
+            result = .failure(error)
         }
-        guard let refusal else { return }
         Unmanaged<CommitRequest>.fromOpaque(opaque).release()
-        request.resolve(refusal.hasCode(RD_KAFKA_RESP_ERR__NO_OFFSET) ? .success(()) : .failure(refusal))
-        request.settled.open()
+        request.finish(result)
     }
 
     /// After the handle is destroyed no commit result can arrive: answers the last
@@ -345,8 +344,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         commitLock.lock()
         let last = lastCommit
         commitLock.unlock()
-        last?.resolve(.failure(.closed(operation: "commit")))
-        last?.settled.open()
+        last?.finish(.failure(.closed(operation: "commit")))
     }
 
     static func commitResult(
@@ -381,8 +379,7 @@ private func consumerBackgroundEventCallback(
     guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT, let requestPointer = rd_kafka_event_opaque(event)
     else { return }
     let request = Unmanaged<CommitRequest>.fromOpaque(requestPointer).takeRetainedValue()
-    request.resolve(
+    request.finish(
         ConsumerCore.commitResult(
             rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event), operation: "commit"))
-    request.settled.open()
 }

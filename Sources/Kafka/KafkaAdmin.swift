@@ -5,7 +5,6 @@ import Logging
 /// it is missing, read a topic's partition count.
 /// `@unchecked`: the queue handle is only passed to librdkafka, which documents it as thread-safe.
 public final class KafkaAdmin: @unchecked Sendable {
-    private let callbacks: RdKafkaCallbacks
     private let client: RdKafkaClient
     /// librdkafka's background queue, where admin results arrive as events.
     private let backgroundQueue: OpaquePointer
@@ -14,9 +13,9 @@ public final class KafkaAdmin: @unchecked Sendable {
         throws(KafkaError)
     {
         try configuration.validate()
-        callbacks = RdKafkaCallbacks(logger: logger)
         client = try RdKafkaClient(
-            kind: RD_KAFKA_PRODUCER, properties: configuration.rdKafkaProperties([]), callbacks: callbacks
+            kind: RD_KAFKA_PRODUCER, properties: configuration.rdKafkaProperties([]),
+            callbacks: RdKafkaCallbacks(logger: logger)
         ) { conf in
             rd_kafka_conf_set_background_event_cb(conf, adminBackgroundEventCallback)
         }

@@ -47,16 +47,6 @@ public final class KafkaProducer: Sendable {
         return await batch.wait()
     }
 
-    /// Waits until every message sent so far has its delivery report, or `timeout`
-    /// passes; throws a retriable `_TIMED_OUT` then.
-    public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
-        let client = core.client!
-        try await BlockingCall.run { () throws(KafkaError) in
-            let err = try client.withHandle("flush") { rd_kafka_flush($0, Int32(clamping: timeout.milliseconds)) }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "flush") }
-        }
-    }
-
     /// Delivers what is queued within `flushTimeout`, fails what is left, and frees
     /// the handle. Sends after this fail with a `closed` error.
     public func close(flushTimeout: Duration = .seconds(10)) async {
