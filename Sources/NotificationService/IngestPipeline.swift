@@ -168,12 +168,11 @@ public final class IngestPipeline: Service, Sendable {
         // The batch is stored: its offsets may be committed. Marks for partitions this
         // member no longer owns fail, which is right: their new owner re-reads and
         // deduplicates them.
-        var next: [KafkaTopicPartition: Int64] = [:]
-        for message in batch {
-            next[message.topicPartition] = max(next[message.topicPartition] ?? 0, message.offset + 1)
-        }
+        // A partition's messages come in offset order: its last one gives the next offset.
+        var next: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
+        for message in batch { next[message.topicPartition] = message.nextOffset }
         do {
-            try consumer.markProcessed(next.map { KafkaTopicPartitionOffset($0.key, offset: $0.value) })
+            try consumer.markProcessed(Array(next.values))
         } catch {
             logger.info("offsets of a stored batch not marked (partition moved)", metadata: ["error": "\(error)"])
         }

@@ -29,6 +29,7 @@ public struct IngestStore: Sendable {
 
     private struct DeadLetter {
         let record: IngestRecord
+        let payload: ByteBuffer
         let reason: String
         let error: String
         let idempotencyKey: String
@@ -38,79 +39,72 @@ public struct IngestStore: Sendable {
     private func ingest(_ records: [IngestRecord], on connection: PostgresConnection) async throws -> IngestSummary {
         var summary = IngestSummary()
         var deadLetters: [DeadLetter] = []
+        // Each message's bytes, copied once for every statement that sends them.
+        let payloads = records.map { ByteBuffer(bytes: $0.value ?? []) }
         // First occurrence of each key in the batch; later ones compare with it.
         var firstByKey: [String: Int] = [:]
-        var candidates: [Int] = []
+        var candidates: [IngestPlanner.Input] = []
         for (position, record) in records.enumerated() {
             switch record.decoded {
             case .invalid(let error):
                 summary.invalid += 1
                 deadLetters.append(
                     DeadLetter(
-                        record: record, reason: "invalid_event", error: "\(error)", idempotencyKey: "",
-                        correlationID: ""))
+                        record: record, payload: payloads[position], reason: "invalid_event", error: "\(error)",
+                        idempotencyKey: "", correlationID: ""))
             case .valid(let event):
                 if let first = firstByKey[event.idempotencyKey] {
                     if records[first].value == record.value {
                         summary.duplicates += 1
                     } else {
                         summary.conflicts += 1
-                        deadLetters.append(Self.conflict(record, event))
+                        deadLetters.append(Self.conflict(record, payloads[position], event))
                     }
                 } else {
                     firstByKey[event.idempotencyKey] = position
-                    candidates.append(position)
+                    candidates.append(IngestPlanner.Input(position: position, event: event))
                 }
             }
         }
 
-        let newPositions = try await insertInbox(
-            candidates, records, on: connection, summary: &summary, deadLetters: &deadLetters)
-        summary.accepted = newPositions.count
-        var inputs: [IngestPlanner.Input] = []
-        for position in newPositions {
-            if case .valid(let event) = records[position].decoded {
-                inputs.append(IngestPlanner.Input(position: position, event: event))
-            }
-        }
+        let inputs = try await insertInbox(
+            candidates, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+        summary.accepted = inputs.count
         if !inputs.isEmpty {
             let stored = try await lockReminders(Array(Set(inputs.map(\.event.reminderID))), on: connection)
             let plan = IngestPlanner.plan(inputs, stored: stored)
             summary.skipped = plan.skipped
-            summary.created = try await write(plan, records, on: connection)
+            summary.created = try await write(plan, records, payloads, on: connection)
         }
         try await insertDeadLetters(deadLetters, on: connection)
         return summary
     }
 
-    private static func conflict(_ record: IngestRecord, _ event: ReminderEvent) -> DeadLetter {
+    private static func conflict(_ record: IngestRecord, _ payload: ByteBuffer, _ event: ReminderEvent) -> DeadLetter {
         DeadLetter(
-            record: record, reason: "idempotency_conflict",
+            record: record, payload: payload, reason: "idempotency_conflict",
             error: "idempotency_key: seen before with a different payload", idempotencyKey: event.idempotencyKey,
             correlationID: event.correlationID ?? "")
     }
 
-    /// Inserts the candidates' keys; returns the positions whose key was new. Keys seen
+    /// Inserts the candidates' keys; returns the candidates whose key was new. Keys seen
     /// before are duplicates (same payload) or conflicts (another payload).
     private func insertInbox(
-        _ positions: [Int], _ records: [IngestRecord], on connection: PostgresConnection,
-        summary: inout IngestSummary, deadLetters: inout [DeadLetter]
-    ) async throws -> [Int] {
-        guard !positions.isEmpty else { return [] }
+        _ candidates: [IngestPlanner.Input], _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
+    ) async throws -> [IngestPlanner.Input] {
+        guard !candidates.isEmpty else { return [] }
         var keys: [String] = []
         var values: [ByteBuffer] = []
         var reminderIDs: [String] = []
         var partitions: [Int32] = []
         var offsets: [Int64] = []
-        var positionByKey: [String: Int] = [:]
-        for position in positions {
-            guard case .valid(let event) = records[position].decoded else { continue }
-            keys.append(event.idempotencyKey)
-            values.append(ByteBuffer(bytes: records[position].value ?? []))
-            reminderIDs.append(event.reminderID)
-            partitions.append(records[position].partition)
-            offsets.append(records[position].offset)
-            positionByKey[event.idempotencyKey] = position
+        for input in candidates {
+            keys.append(input.event.idempotencyKey)
+            values.append(payloads[input.position])
+            reminderIDs.append(input.event.reminderID)
+            partitions.append(records[input.position].partition)
+            offsets.append(records[input.position].offset)
         }
         let inserted = try await connection.query(
             """
@@ -121,36 +115,32 @@ public struct IngestStore: Sendable {
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING idempotency_key
             """, logger: logger)
-        var fresh = Set<Int>()
-        for try await key in inserted.decode(String.self) {
-            if let position = positionByKey.removeValue(forKey: key) { fresh.insert(position) }
-        }
-        if !positionByKey.isEmpty {
-            // Keys stored before, by an earlier batch or another instance. A conflicting
-            // insert waits for the other transaction to end, so its row is committed and
-            // this statement's snapshot sees it.
-            let seenKeys = Array(positionByKey.keys)
-            let seenValues = seenKeys.map { ByteBuffer(bytes: records[positionByKey[$0]!].value ?? []) }
-            let rows = try await connection.query(
-                """
-                SELECT t.key, coalesce(inbox.payload_sha256 = sha256(t.value), false)
-                FROM unnest(\(seenKeys)::text[], \(seenValues)::bytea[]) AS t(key, value)
-                LEFT JOIN inbox ON inbox.idempotency_key = t.key
-                """, logger: logger)
-            var samePayload: [String: Bool] = [:]
-            for try await (key, same) in rows.decode((String, Bool).self) { samePayload[key] = same }
-            for position in positions {
-                guard case .valid(let event) = records[position].decoded, positionByKey[event.idempotencyKey] != nil
-                else { continue }
-                if samePayload[event.idempotencyKey] == true {
-                    summary.duplicates += 1
-                } else {
-                    summary.conflicts += 1
-                    deadLetters.append(Self.conflict(records[position], event))
-                }
+        var insertedKeys = Set<String>(minimumCapacity: candidates.count)
+        for try await key in inserted.decode(String.self) { insertedKeys.insert(key) }
+        let seen = candidates.filter { !insertedKeys.contains($0.event.idempotencyKey) }
+        guard !seen.isEmpty else { return candidates }
+        // Keys stored before, by an earlier batch or another instance. A conflicting
+        // insert waits for the other transaction to end, so its row is committed and
+        // this statement's snapshot sees it.
+        let seenKeys = seen.map(\.event.idempotencyKey)
+        let seenValues = seen.map { payloads[$0.position] }
+        let rows = try await connection.query(
+            """
+            SELECT t.key, coalesce(inbox.payload_sha256 = sha256(t.value), false)
+            FROM unnest(\(seenKeys)::text[], \(seenValues)::bytea[]) AS t(key, value)
+            LEFT JOIN inbox ON inbox.idempotency_key = t.key
+            """, logger: logger)
+        var samePayload: [String: Bool] = [:]
+        for try await (key, same) in rows.decode((String, Bool).self) { samePayload[key] = same }
+        for input in seen {
+            if samePayload[input.event.idempotencyKey] == true {
+                summary.duplicates += 1
+            } else {
+                summary.conflicts += 1
+                deadLetters.append(Self.conflict(records[input.position], payloads[input.position], input.event))
             }
         }
-        return positions.filter { fresh.contains($0) }
+        return candidates.filter { insertedKeys.contains($0.event.idempotencyKey) }
     }
 
     private func lockReminders(_ reminderIDs: [String], on connection: PostgresConnection) async throws
@@ -170,65 +160,75 @@ public struct IngestStore: Sendable {
 
     /// Inserts, replaces and updates reminders as planned, with their transitions.
     /// Returns how many reminders it created.
-    private func write(_ plan: IngestPlanner.Plan, _ records: [IngestRecord], on connection: PostgresConnection)
-        async throws -> Int
-    {
-        var idByReminder: [String: Int64] = [:]
-        var inserts: [(IngestPlanner.Write, ReminderRow, IngestRecord)] = []
-        var replacements: [(Int64, IngestPlanner.Write, ReminderRow, IngestRecord)] = []
-        var stateChanges: [(Int64, IngestPlanner.Write)] = []
+    private func write(
+        _ plan: IngestPlanner.Plan, _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        on connection: PostgresConnection
+    ) async throws -> Int {
+        var inserts = ReminderColumns()
+        var replacements = ReminderColumns()
+        var newTransitions = TransitionColumns()
+        var laterTransitions = TransitionColumns()
+        var stateChanges: [(id: Int64, state: ReminderState)] = []
         for write in plan.writes {
-            let source = write.contentFrom.map { records[$0] }
-            let row = source.flatMap { record -> ReminderRow? in
-                guard case .valid(let event) = record.decoded, case .schedule(let schedule) = event.action else {
-                    return nil
+            if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
+                case .schedule(let schedule) = event.action
+            {
+                let row = ReminderRow(event, schedule)
+                if write.existing == nil {
+                    inserts.append(row, state: write.finalState, source: records[position], payload: payloads[position])
+                } else {
+                    replacements.append(
+                        row, state: write.finalState, source: records[position], payload: payloads[position])
                 }
-                return ReminderRow(event, schedule)
+            } else if let id = write.existing {
+                stateChanges.append((id, write.finalState))
+            } else {
+                continue
             }
-            switch (write.existing, row, source) {
-            case (nil, let row?, let source?): inserts.append((write, row, source))
-            case (let id?, let row?, let source?): replacements.append((id, write, row, source))
-            case (let id?, nil, _): stateChanges.append((id, write))
-            default: continue
+            if write.existing == nil {
+                newTransitions.append(write)
+            } else {
+                laterTransitions.append(write)
             }
-            if let id = write.existing { idByReminder[write.reminderID] = id }
         }
-        if !inserts.isEmpty { try await insertReminders(inserts, on: connection) }
-        if !replacements.isEmpty { try await replaceReminders(replacements, on: connection) }
+        if inserts.count > 0 {
+            // New reminders and, in the same statement, their transitions.
+            var binds = inserts.bindings()
+            newTransitions.bind(into: &binds)
+            try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds), logger: logger)
+        }
+        if replacements.count > 0 {
+            try await connection.query(
+                PostgresQuery(unsafeSQL: Self.replaceSQL, binds: replacements.bindings()), logger: logger)
+        }
         if !stateChanges.isEmpty {
-            let ids = stateChanges.map(\.0)
-            let states = stateChanges.map(\.1.finalState.rawValue)
+            let ids = stateChanges.map(\.id)
+            let states = stateChanges.map(\.state.rawValue)
             try await connection.query(
                 """
                 UPDATE reminders r SET state = u.state, lease_until = NULL, updated_at = now()
                 FROM unnest(\(ids)::int8[], \(states)::text[]) AS u(id, state) WHERE r.id = u.id
                 """, logger: logger)
         }
-        var transitionIDs: [Int64] = []
-        var froms: [String] = []
-        var tos: [String] = []
-        var events: [String] = []
-        // The transitions of reminders that existed before the batch.
-        for write in plan.writes {
-            guard let id = idByReminder[write.reminderID] else { continue }
-            for transition in write.transitions {
-                transitionIDs.append(id)
-                froms.append(transition.from.rawValue)
-                tos.append(transition.to.rawValue)
-                events.append(transition.event.rawValue)
-            }
-        }
-        if !transitionIDs.isEmpty {
+        if laterTransitions.count > 0 {
+            // The transitions of reminders that existed before the batch.
+            var binds = PostgresBindings()
+            laterTransitions.bind(into: &binds)
             try await connection.query(
-                """
-                INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
-                SELECT * FROM unnest(\(transitionIDs)::int8[], \(froms)::text[], \(tos)::text[], \(events)::text[])
-                """, logger: logger)
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
+                        SELECT r.id, t.from_state, t.to_state, t.event
+                        FROM \(TransitionColumns.unnest(from: 1)) JOIN reminders r ON r.reminder_id = t.reminder_id
+                        ORDER BY t.ord
+                        """, binds: binds), logger: logger)
         }
         return inserts.count
     }
 
-    private struct Columns {
+    /// The columns of the reminders a batch inserts or replaces, one array per column,
+    /// bound as `$1…$20` in the order of `inputs`.
+    private struct ReminderColumns {
         var reminderIDs: [String] = [], userIDs: [String] = [], states: [String] = [], zones: [String] = []
         var deliverAt: [String] = [], deliverAtLocal: [String] = [], quietStart: [String] = [], quietEnd: [String] = []
         var expiresAt: [String] = [], dueAt: [String] = [], channels: [String] = [], contents: [String] = []
@@ -236,7 +236,9 @@ public struct IngestStore: Sendable {
         var partitions: [Int32] = [], offsets: [Int64] = [], hasKey: [Bool] = [], keys: [ByteBuffer] = []
         var values: [ByteBuffer] = []
 
-        mutating func append(_ row: ReminderRow, state: ReminderState, source: IngestRecord) {
+        var count: Int { reminderIDs.count }
+
+        mutating func append(_ row: ReminderRow, state: ReminderState, source: IngestRecord, payload: ByteBuffer) {
             reminderIDs.append(row.reminderID)
             userIDs.append(row.userID)
             states.append(state.rawValue)
@@ -256,82 +258,101 @@ public struct IngestStore: Sendable {
             offsets.append(source.offset)
             hasKey.append(source.key != nil)
             keys.append(ByteBuffer(bytes: source.key ?? []))
-            values.append(ByteBuffer(bytes: source.value ?? []))
+            values.append(payload)
         }
+
+        func bindings() -> PostgresBindings {
+            var binds = PostgresBindings(capacity: 24)
+            for column in [
+                reminderIDs, userIDs, states, zones, deliverAt, deliverAtLocal, quietStart, quietEnd, expiresAt, dueAt,
+                channels, contents, correlationIDs, idempotencyKeys, topics,
+            ] {
+                binds.append(column)
+            }
+            binds.append(partitions)
+            binds.append(offsets)
+            binds.append(hasKey)
+            binds.append(keys)
+            binds.append(values)
+            return binds
+        }
+
+        /// Each bound array with its type, named as the unnest's columns.
+        static let inputs: [(name: String, type: String)] = [
+            ("reminder_id", "text"), ("user_id", "text"), ("state", "text"), ("time_zone", "text"),
+            ("deliver_at", "text"), ("deliver_at_local", "text"), ("quiet_start", "text"), ("quiet_end", "text"),
+            ("expires_at", "text"), ("due_at", "text"), ("channels", "text"), ("content", "text"),
+            ("correlation_id", "text"), ("idempotency_key", "text"), ("source_topic", "text"),
+            ("source_partition", "int4"), ("source_offset", "int8"), ("has_key", "bool"), ("source_key", "bytea"),
+            ("source_value", "bytea"),
+        ]
+
+        /// Each column of `reminders` a schedule sets, and its value from the unnest `t`.
+        static let values: [(column: String, value: String)] = [
+            ("reminder_id", "t.reminder_id"), ("user_id", "t.user_id"), ("state", "t.state"),
+            ("time_zone", "t.time_zone"), ("deliver_at", "NULLIF(t.deliver_at, '')::timestamptz"),
+            ("deliver_at_local", "NULLIF(t.deliver_at_local, '')::timestamp"),
+            ("quiet_start", "NULLIF(t.quiet_start, '')::time"), ("quiet_end", "NULLIF(t.quiet_end, '')::time"),
+            ("expires_at", "NULLIF(t.expires_at, '')::timestamptz"), ("due_at", "NULLIF(t.due_at, '')::timestamptz"),
+            ("channels", "t.channels::jsonb"), ("content", "t.content::jsonb"),
+            ("correlation_id", "NULLIF(t.correlation_id, '')"), ("idempotency_key", "t.idempotency_key"),
+            ("source_topic", "t.source_topic"), ("source_partition", "t.source_partition"),
+            ("source_offset", "t.source_offset"), ("source_key", "CASE WHEN t.has_key THEN t.source_key END"),
+            ("source_value", "t.source_value"),
+        ]
+
+        static let unnest =
+            "unnest(\(inputs.enumerated().map { "$\($0.offset + 1)::\($0.element.type)[]" }.joined(separator: ", "))) "
+            + "AS t(\(inputs.map(\.name).joined(separator: ", ")))"
     }
 
-    /// Inserts new reminders and, in the same statement, their transitions (in order).
-    private func insertReminders(
-        _ inserts: [(IngestPlanner.Write, ReminderRow, IngestRecord)], on connection: PostgresConnection
-    ) async throws {
-        var c = Columns()
-        var transitionReminders: [String] = [], froms: [String] = [], tos: [String] = [], events: [String] = []
-        for (write, row, source) in inserts {
-            c.append(row, state: write.finalState, source: source)
+    /// The transitions of a batch's writes, in order, by the publisher's reminder id.
+    private struct TransitionColumns {
+        var reminderIDs: [String] = [], froms: [String] = [], tos: [String] = [], events: [String] = []
+
+        var count: Int { reminderIDs.count }
+
+        mutating func append(_ write: IngestPlanner.Write) {
             for transition in write.transitions {
-                transitionReminders.append(write.reminderID)
+                reminderIDs.append(write.reminderID)
                 froms.append(transition.from.rawValue)
                 tos.append(transition.to.rawValue)
                 events.append(transition.event.rawValue)
             }
         }
-        try await connection.query(
-            """
-            WITH inserted AS (
-            INSERT INTO reminders (reminder_id, user_id, state, time_zone, deliver_at, deliver_at_local, quiet_start,
-                quiet_end, expires_at, due_at, channels, content, correlation_id, idempotency_key, source_topic,
-                source_partition, source_offset, source_key, source_value)
-            SELECT reminder_id, user_id, state, zone, NULLIF(deliver_at, '')::timestamptz,
-                NULLIF(deliver_at_local, '')::timestamp, NULLIF(quiet_start, '')::time, NULLIF(quiet_end, '')::time,
-                NULLIF(expires_at, '')::timestamptz, NULLIF(due_at, '')::timestamptz, channels::jsonb, content::jsonb,
-                NULLIF(correlation_id, ''), idempotency_key, topic, part, off,
-                CASE WHEN has_key THEN key END, value
-            FROM unnest(\(c.reminderIDs)::text[], \(c.userIDs)::text[], \(c.states)::text[], \(c.zones)::text[],
-                \(c.deliverAt)::text[], \(c.deliverAtLocal)::text[], \(c.quietStart)::text[], \(c.quietEnd)::text[],
-                \(c.expiresAt)::text[], \(c.dueAt)::text[], \(c.channels)::text[], \(c.contents)::text[],
-                \(c.correlationIDs)::text[], \(c.idempotencyKeys)::text[], \(c.topics)::text[], \(c.partitions)::int4[],
-                \(c.offsets)::int8[], \(c.hasKey)::bool[], \(c.keys)::bytea[], \(c.values)::bytea[])
-              AS t(reminder_id, user_id, state, zone, deliver_at, deliver_at_local, quiet_start, quiet_end, expires_at,
-                   due_at, channels, content, correlation_id, idempotency_key, topic, part, off, has_key, key, value)
-            RETURNING id, reminder_id)
-            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
-            SELECT inserted.id, t.from_state, t.to_state, t.event
-            FROM unnest(\(transitionReminders)::text[], \(froms)::text[], \(tos)::text[], \(events)::text[])
-                WITH ORDINALITY AS t(reminder_id, from_state, to_state, event, ord)
-            JOIN inserted ON inserted.reminder_id = t.reminder_id
-            ORDER BY t.ord
-            """, logger: logger)
+
+        func bind(into binds: inout PostgresBindings) {
+            for column in [reminderIDs, froms, tos, events] { binds.append(column) }
+        }
+
+        /// The four arrays from bind `$first` on, as `t` with an ordinal `ord`.
+        static func unnest(from first: Int) -> String {
+            "unnest($\(first)::text[], $\(first + 1)::text[], $\(first + 2)::text[], $\(first + 3)::text[]) "
+                + "WITH ORDINALITY AS t(reminder_id, from_state, to_state, event, ord)"
+        }
     }
 
-    private func replaceReminders(
-        _ replacements: [(Int64, IngestPlanner.Write, ReminderRow, IngestRecord)], on connection: PostgresConnection
-    ) async throws {
-        var c = Columns()
-        var ids: [Int64] = []
-        for (id, write, row, source) in replacements {
-            ids.append(id)
-            c.append(row, state: write.finalState, source: source)
-        }
-        try await connection.query(
-            """
-            UPDATE reminders r SET user_id = t.user_id, state = t.state, time_zone = t.zone,
-                deliver_at = NULLIF(t.deliver_at, '')::timestamptz, deliver_at_local = NULLIF(t.deliver_at_local, '')::timestamp,
-                quiet_start = NULLIF(t.quiet_start, '')::time, quiet_end = NULLIF(t.quiet_end, '')::time,
-                expires_at = NULLIF(t.expires_at, '')::timestamptz, due_at = NULLIF(t.due_at, '')::timestamptz,
-                channels = t.channels::jsonb, content = t.content::jsonb, correlation_id = NULLIF(t.correlation_id, ''),
-                idempotency_key = t.idempotency_key, source_topic = t.topic, source_partition = t.part,
-                source_offset = t.off, source_key = CASE WHEN t.has_key THEN t.key END, source_value = t.value,
-                attempts = 0, lease_until = NULL, updated_at = now()
-            FROM unnest(\(ids)::int8[], \(c.userIDs)::text[], \(c.states)::text[], \(c.zones)::text[],
-                \(c.deliverAt)::text[], \(c.deliverAtLocal)::text[], \(c.quietStart)::text[], \(c.quietEnd)::text[],
-                \(c.expiresAt)::text[], \(c.dueAt)::text[], \(c.channels)::text[], \(c.contents)::text[],
-                \(c.correlationIDs)::text[], \(c.idempotencyKeys)::text[], \(c.topics)::text[], \(c.partitions)::int4[],
-                \(c.offsets)::int8[], \(c.hasKey)::bool[], \(c.keys)::bytea[], \(c.values)::bytea[])
-              AS t(id, user_id, state, zone, deliver_at, deliver_at_local, quiet_start, quiet_end, expires_at,
-                   due_at, channels, content, correlation_id, idempotency_key, topic, part, off, has_key, key, value)
-            WHERE r.id = t.id
-            """, logger: logger)
-    }
+    private static let insertSQL = """
+        WITH inserted AS (
+            INSERT INTO reminders (\(ReminderColumns.values.map(\.column).joined(separator: ", ")))
+            SELECT \(ReminderColumns.values.map(\.value).joined(separator: ", "))
+            FROM \(ReminderColumns.unnest)
+            RETURNING id, reminder_id)
+        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
+        SELECT inserted.id, t.from_state, t.to_state, t.event
+        FROM \(TransitionColumns.unnest(from: ReminderColumns.inputs.count + 1))
+        JOIN inserted ON inserted.reminder_id = t.reminder_id
+        ORDER BY t.ord
+        """
+
+    /// A replacement takes the new schedule whole and starts over: no attempts, no lease.
+    /// The rows are locked by `lockReminders`; `reminder_id` is unique.
+    private static let replaceSQL = """
+        UPDATE reminders r SET \(ReminderColumns.values.dropFirst().map { "\($0.column) = \($0.value)" }.joined(separator: ", ")),
+            attempts = 0, lease_until = NULL, updated_at = now()
+        FROM \(ReminderColumns.unnest)
+        WHERE r.reminder_id = t.reminder_id
+        """
 
     private func insertDeadLetters(_ letters: [DeadLetter], on connection: PostgresConnection) async throws {
         guard !letters.isEmpty else { return }
@@ -348,7 +369,7 @@ public struct IngestStore: Sendable {
             hasKey.append(letter.record.key != nil)
             keys.append(ByteBuffer(bytes: letter.record.key ?? []))
             hasValue.append(letter.record.value != nil)
-            values.append(ByteBuffer(bytes: letter.record.value ?? []))
+            values.append(letter.payload)
             headers.append(Self.headersJSON(letter.record.headers))
             idempotencyKeys.append(letter.idempotencyKey)
             correlationIDs.append(letter.correlationID)

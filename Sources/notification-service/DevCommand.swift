@@ -24,11 +24,12 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         MemoryTuning.tuneMalloc()
         let logger = Logger(label: "notification-service.dev")
-        var settings = try ServiceSettings.loadOrExit(logger: logger)
-        if ProcessInfo.processInfo.environment["KAFKA_SESSION_TIMEOUT_MS"] == nil {
+        var environment = ProcessInfo.processInfo.environment
+        if environment["KAFKA_SESSION_TIMEOUT_MS", default: ""].isEmpty {
             // The dev broker holds a group join for about half the session timeout.
-            settings.sessionTimeout = .seconds(6)
+            environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
         }
+        let settings = try ServiceSettings.loadOrExit(environment, logger: logger)
         logger.info("librdkafka loaded", metadata: ["version": "\(KafkaLibrary.version)"])
         let admin = try KafkaAdmin(configuration: settings.kafka)
         for name in [settings.remindersTopic, settings.deadLetterTopic] {

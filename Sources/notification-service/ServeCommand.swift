@@ -14,7 +14,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Settings come from the environment: KAFKA_BOOTSTRAP_SERVERS, KAFKA_GROUP_ID, KAFKA_CLIENT_ID,
             KAFKA_SESSION_TIMEOUT_MS, REMINDERS_TOPIC, DEAD_LETTER_TOPIC, DATABASE_URL,
-            NOTIFICATION_MIGRATIONS_DIR, INGEST_COMMIT_INTERVAL_MS (see the README).
+            NOTIFICATION_MIGRATIONS_DIR, INGEST_COMMIT_INTERVAL_MS, INGEST_BATCH_SIZE, INGEST_LINGER_MS,
+            INGEST_LANES (see the README).
             """
     )
 
