@@ -32,22 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// Migrations, then ingest and the dead-letter relay in one service group.
     static func runService(settings: ServiceSettings, migrate: Bool, logger: Logger) async throws {
         let database = settings.database.makeClient(logger: logger)
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout,
-                maxBufferedMessages: settings.consumerReadAhead),
-            logger: logger)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
-        let pipeline = IngestPipeline(
-            consumer: consumer, store: IngestStore(client: database, logger: logger),
-            configuration: .init(
-                topic: settings.remindersTopic, batchSize: settings.batchSize, linger: settings.linger,
-                lanes: settings.lanes, commitInterval: settings.commitInterval),
-            logger: logger)
-        let relay = DeadLetterRelay(
-            store: DeadLetterStore(client: database, logger: logger), producer: producer,
-            configuration: .init(topic: settings.deadLetterTopic), logger: logger)
+        let (pipeline, relay) = try settings.makeIngestServices(database: database, logger: logger)
         logger.info(
             "starting",
             metadata: [

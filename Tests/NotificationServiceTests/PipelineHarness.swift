@@ -20,19 +20,19 @@ final class ServiceInstance: Sendable {
     ) throws {
         var logger = Logger(label: "instance")
         logger.logLevel = .info
-        let client = KafkaClientConfiguration(
-            bootstrapServers: LocalStack.kafkaBootstrapServers.split(separator: ",").map(String.init))
-        let consumer = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(client: client, groupID: groupID, sessionTimeout: .seconds(6)),
-            logger: logger)
-        let pipeline = IngestPipeline(
-            consumer: consumer, store: IngestStore(client: database, logger: logger),
-            configuration: .init(topic: topic, commitInterval: .milliseconds(200), storeTimeout: storeTimeout),
-            logger: logger)
-        let relay = DeadLetterRelay(
-            store: DeadLetterStore(client: database, logger: logger),
-            producer: try KafkaProducer(configuration: KafkaProducerConfiguration(client: client)),
-            configuration: .init(topic: dlqTopic, idleInterval: .milliseconds(100)), logger: logger)
+        // The settings `serve` would read, with short intervals for the tests.
+        let settings = try ServiceSettings.fromEnvironment([
+            "KAFKA_BOOTSTRAP_SERVERS": LocalStack.kafkaBootstrapServers, "DATABASE_URL": LocalStack.databaseURL,
+            "KAFKA_GROUP_ID": groupID, "KAFKA_SESSION_TIMEOUT_MS": "6000", "REMINDERS_TOPIC": topic,
+            "DEAD_LETTER_TOPIC": dlqTopic, "INGEST_COMMIT_INTERVAL_MS": "200",
+            "NOTIFICATION_MIGRATIONS_DIR": TestDatabase.migrations.path,
+        ])
+        var pipelineConfiguration = settings.pipelineConfiguration
+        pipelineConfiguration.storeTimeout = storeTimeout
+        var relayConfiguration = settings.relayConfiguration
+        relayConfiguration.idleInterval = .milliseconds(100)
+        let (pipeline, relay) = try settings.makeIngestServices(
+            database: database, pipeline: pipelineConfiguration, relay: relayConfiguration, logger: logger)
         group = ServiceGroup(services: [relay, pipeline], logger: logger)
         let group = self.group
         task = Task { try await group.run() }
