@@ -1,0 +1,89 @@
+/// Decides, channel by channel, how one delivery attempt of a reminder goes on: the
+/// channels are tried in the event's order; a permanent failure closes a channel and
+/// moves to the next; an open circuit moves to the next without closing it; a transient
+/// failure ends the attempt with a retry later, unless the channel has used up its
+/// attempts, which closes it. When no channel is left the reminder is dead-lettered.
+///
+/// Pure: the caller sends, reports each result, and performs the returned step.
+public struct DeliveryAttemptPlanner: Sendable {
+    /// What one channel's send came to.
+    public enum ChannelResult: Sendable, Equatable {
+        case delivered
+        case permanentFailure
+        /// `retryAfter`: what the provider asked for, when it did.
+        case transientFailure(retryAfter: Duration?)
+        /// The provider's circuit breaker refused without sending.
+        case circuitOpen(retryAfter: Duration?)
+    }
+
+    /// What the caller does next.
+    public enum Step: Sendable, Equatable {
+        /// Send over this channel.
+        case send(channel: Int)
+        /// The reminder is delivered.
+        case delivered(channel: Int)
+        /// Try the whole reminder again after `delay`.
+        case retry(after: Duration)
+        /// Give up on the reminder.
+        case deadLetter(DeadLetterReason)
+    }
+
+    public private(set) var progress: ChannelProgress
+    private let policies: [RetryPolicy]
+    /// The earliest retry owed to a channel skipped for an open circuit.
+    private var pendingRetry: Duration?
+
+    /// `policies`: the retry policy of each channel, in channel order.
+    public init(progress: ChannelProgress, policies: [RetryPolicy]) {
+        precondition(policies.count == progress.statuses.count, "one retry policy per channel")
+        self.progress = progress
+        self.policies = policies
+    }
+
+    /// The first step of an attempt.
+    public mutating func start() -> Step {
+        next(from: 0)
+    }
+
+    /// Records the result of sending over `channel` (the channel of the last `.send`)
+    /// and returns the next step. `random` is a uniform draw in 0..<1 for the jitter.
+    public mutating func record(_ result: ChannelResult, on channel: Int, random: Double) -> Step {
+        switch result {
+        case .delivered:
+            return .delivered(channel: channel)
+        case .permanentFailure:
+            progress.close(channel, as: .permanent)
+            return next(from: channel + 1)
+        case .transientFailure(let retryAfter):
+            guard let delay = failure(of: channel, retryAfter: retryAfter, random: random) else {
+                return next(from: channel + 1)
+            }
+            return .retry(after: delay)
+        case .circuitOpen(let retryAfter):
+            if let delay = failure(of: channel, retryAfter: retryAfter, random: random) {
+                pendingRetry = min(pendingRetry ?? delay, delay)
+            }
+            return next(from: channel + 1)
+        }
+    }
+
+    /// Counts a transient failure; the delay before retrying the channel, or nil when it
+    /// has no attempts left (it is closed as exhausted).
+    private mutating func failure(of channel: Int, retryAfter: Duration?, random: Double) -> Duration? {
+        let failures = progress.recordFailure(of: channel)
+        let policy = policies[channel]
+        guard policy.allowsAttempt(afterFailures: failures) else {
+            progress.close(channel, as: .exhausted)
+            return nil
+        }
+        let backoff = policy.delay(afterFailures: failures, random: random)
+        return max(backoff, retryAfter ?? .zero)
+    }
+
+    private mutating func next(from index: Int) -> Step {
+        if let channel = progress.firstOpenChannel(from: index) { return .send(channel: channel) }
+        // Channels skipped for an open circuit are still open: try them again later.
+        if let pendingRetry { return .retry(after: pendingRetry) }
+        return .deadLetter(progress.statuses.allSatisfy { $0 == .permanent } ? .permanentFailure : .deliveryExhausted)
+    }
+}
