@@ -25,10 +25,17 @@ public struct DispatchStore: Sendable {
         public let channels: String
         public let content: String
         public let correlationID: String?
+        /// Transient failures per channel so far (`ChannelProgress.failures`).
+        public let channelFailures: [Int]
+        /// `ChannelProgress.statusCodes` as stored.
+        public let channelStatus: String
     }
 
-    private let client: PostgresClient
-    private let logger: Logger
+    /// The channel (`LISTEN`/`NOTIFY`) on which ingest announces new due work.
+    public static let wakeChannel = "reminders_due"
+
+    let client: PostgresClient
+    let logger: Logger
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -59,7 +66,8 @@ public struct DispatchStore: Sendable {
                         lease_until = now() + \(leaseMilliseconds) * interval '1 millisecond', updated_at = now()
                     FROM candidates c WHERE r.id = c.id
                     RETURNING r.id, r.reminder_id, r.user_id, c.state AS previous_state, r.attempts, r.due_at,
-                        r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id),
+                        r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id,
+                        r.channel_failures, r.channel_status),
                 logged AS (
                     INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
                     SELECT id, previous_state, 'SENDING', 'claim', attempts FROM claimed)
@@ -67,13 +75,14 @@ public struct DispatchStore: Sendable {
                 """, logger: logger)
             var claimed: [Claimed] = []
             for try await row in rows.decode(
-                (Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?).self)
+                (Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String).self)
             {
                 claimed.append(
                     Claimed(
                         id: row.0, reminderID: row.1, userID: row.2,
                         previousState: ReminderState(rawValue: row.3) ?? .scheduled, attempt: Int(row.4), dueAt: row.5,
-                        expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10))
+                        expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10,
+                        channelFailures: row.11.map(Int.init), channelStatus: row.12))
             }
             return claimed
         } catch {

@@ -201,6 +201,12 @@ public struct IngestStore: Sendable {
             try await connection.query(
                 PostgresQuery(unsafeSQL: Self.replaceSQL, binds: replacements.bindings()), logger: logger)
         }
+        if inserts.count > 0 || replacements.count > 0 {
+            // Wakes the dispatchers (delivered when the transaction commits, once per
+            // transaction): some of these reminders may be due now.
+            try await connection.query(
+                "SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
+        }
         if !stateChanges.isEmpty {
             let ids = stateChanges.map(\.id)
             let states = stateChanges.map(\.state.rawValue)
@@ -349,7 +355,7 @@ public struct IngestStore: Sendable {
     /// The rows are locked by `lockReminders`; `reminder_id` is unique.
     private static let replaceSQL = """
         UPDATE reminders r SET \(ReminderColumns.values.dropFirst().map { "\($0.column) = \($0.value)" }.joined(separator: ", ")),
-            attempts = 0, lease_until = NULL, updated_at = now()
+            attempts = 0, lease_until = NULL, channel_failures = '{}', channel_status = '', updated_at = now()
         FROM \(ReminderColumns.unnest)
         WHERE r.reminder_id = t.reminder_id
         """

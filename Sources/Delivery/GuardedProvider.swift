@@ -1,0 +1,64 @@
+import Synchronization
+
+/// A provider behind its circuit breaker and rate limit: what the dispatcher calls.
+/// Sends beyond the rate wait for their token (they are never dropped); sends while the
+/// circuit is open fail fast without reaching the provider.
+public final class GuardedProvider: Sendable {
+    /// How one send went.
+    public enum Result: Sendable, Equatable {
+        case delivered(DeliveryReceipt)
+        case failed(DeliveryFailure)
+        /// Not sent: the provider's circuit is open.
+        case circuitOpen(retryAfter: Duration)
+    }
+
+    public let provider: any NotificationProvider
+    private let breaker: Mutex<CircuitBreaker>
+    /// nil inside: no rate limit.
+    private let bucket: Mutex<TokenBucket?>
+    private let clock = ContinuousClock()
+
+    /// `rateLimit`: nil for no limit.
+    public init(
+        provider: any NotificationProvider, breaker: CircuitBreaker.Configuration, rateLimit: TokenBucket.Configuration?
+    ) {
+        self.provider = provider
+        self.breaker = Mutex(CircuitBreaker(configuration: breaker))
+        let now = clock.now
+        self.bucket = Mutex(rateLimit.map { TokenBucket(configuration: $0, now: now) })
+    }
+
+    public var name: String { provider.name }
+
+    /// The circuit's state now (for metrics and tests).
+    public var circuitState: CircuitBreaker.State { breaker.withLock { $0.state } }
+
+    /// Sends `request` unless the circuit is open, after waiting for the rate limit.
+    /// Returns the time spent in the provider beside the result.
+    public func send(_ request: DeliveryRequest) async -> (result: Result, latency: Duration) {
+        let wait = bucket.withLock { bucket -> Duration in
+            guard var limit = bucket else { return .zero }
+            defer { bucket = limit }
+            return limit.take(at: clock.now)
+        }
+        if wait > .zero { try? await Task.sleep(for: wait) }
+        let now = clock.now
+        if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: now) }) {
+            return (.circuitOpen(retryAfter: retryAfter), .zero)
+        }
+        let start = clock.now
+        let result: Result
+        let outcome: CircuitBreaker.Outcome
+        do {
+            result = .delivered(try await provider.send(request))
+            outcome = .success
+        } catch {
+            result = .failed(error)
+            // A permanent failure is about the request (a bad address), not the provider.
+            outcome = error.kind == .transient && error.errorClass != "cancelled" ? .failure : .success
+        }
+        let end = clock.now
+        breaker.withLock { $0.record(outcome, at: end) }
+        return (result, end - start)
+    }
+}

@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The HTTP side shared by the webhook, push and SMS providers: one AsyncHTTPClient
+/// (connection pools per host, HTTP/2 where the server offers it, as APNs needs), a
+/// timeout per request, and the common classification of answers and errors.
+public final class HTTPTransport: Sendable {
+    public struct Configuration: Sendable {
+        /// Each request, from connecting to the last byte of the answer.
+        public var timeout: Duration
+        /// Extra certificate authorities (PEM file) trusted beside the system's: for
+        /// private gateways, and for the tests' loopback servers.
+        public var caFile: String?
+        /// Connections kept per host (HTTP/1.1).
+        public var connectionsPerHost: Int
+
+        public init(timeout: Duration = .seconds(10), caFile: String? = nil, connectionsPerHost: Int = 32) {
+            self.timeout = timeout
+            self.caFile = caFile
+            self.connectionsPerHost = connectionsPerHost
+        }
+    }
+
+    /// A provider's answer: status, headers and at most `maximumBodyBytes` of body.
+    public struct Answer: Sendable {
+        public let status: Int
+        public let headers: HTTPHeaders
+        public let body: [UInt8]
+    }
+
+    static let maximumBodyBytes = 64 * 1024
+
+    let client: HTTPClient
+    let configuration: Configuration
+
+    public init(configuration: Configuration) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = configuration.caFile {
+            tls.additionalTrustRoots = [.file(caFile)]
+        }
+        var clientConfiguration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5)))
+        clientConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerHost)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        self.configuration = configuration
+    }
+
+    /// Closes the connections; call once, after the last send.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Sends `request` and returns the answer, whatever its status, or a transient
+    /// failure when there is none (connection, TLS, timeout).
+    func perform(_ request: HTTPClientRequest, logger: Logger) async throws(DeliveryFailure) -> Answer {
+        let timeout = TimeAmount.nanoseconds(
+            configuration.timeout.components.seconds * 1_000_000_000
+                + configuration.timeout.components.attoseconds / 1_000_000_000)
+        do {
+            let response = try await client.execute(request, timeout: timeout, logger: logger)
+            let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
+            return Answer(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+        } catch let error as HTTPClientError {
+            throw Self.classify(error)
+        } catch is NIOSSLError {
+            throw .transient("tls", "TLS handshake failed")
+        } catch is CancellationError {
+            throw .transient("cancelled", "the send was cancelled")
+        } catch {
+            throw .transient("connection", "no answer: \(type(of: error))")
+        }
+    }
+
+    static func classify(_ error: HTTPClientError) -> DeliveryFailure {
+        let timeouts: [HTTPClientError] = [
+            .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout,
+            .getConnectionFromPoolTimeout,
+        ]
+        if timeouts.contains(error) { return .transient("timeout", "no answer in time") }
+        if [.invalidURL, .emptyHost, .emptyScheme].contains(error) {
+            return .permanent("invalid_url", "the URL cannot be used")
+        }
+        if error == .cancelled { return .transient("cancelled", "the send was cancelled") }
+        return .transient("connection", "\(error)")
+    }
+
+    /// The usual meaning of an HTTP status for a send: 2xx accepted; 408, 429 and 5xx
+    /// transient (with `Retry-After` honoured); any other status permanent.
+    static func failure(for answer: Answer, errorClass: String? = nil) -> DeliveryFailure? {
+        switch answer.status {
+        case 200..<300:
+            return nil
+        case 408, 429, 500..<600:
+            return .transient(
+                errorClass ?? "http_\(answer.status)", "HTTP \(answer.status)",
+                retryAfter: retryAfter(answer.headers.first(name: "Retry-After")))
+        default:
+            return .permanent(errorClass ?? "http_\(answer.status)", "HTTP \(answer.status)")
+        }
+    }
+
+    /// `Retry-After` as seconds or as an HTTP date; nil when absent or unreadable.
+    static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(max(0, Int64(date.timeIntervalSince(now) * 1_000)))
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import PostgresNIO
+import ReminderCore
+
+extension DispatchStore {
+    /// How a claimed reminder's delivery attempt ended, to be recorded.
+    public struct Completion: Sendable, Equatable {
+        public enum Result: Sendable, Equatable {
+            case delivered
+            case retry(after: Duration)
+            case deadLetter(DeadLetterReason, error: String)
+        }
+
+        public let id: Int64
+        /// The attempt number of the claim: a completion whose claim has since expired
+        /// and been taken by another dispatcher does not match and is not recorded.
+        public let attempt: Int
+        public let result: Result
+        public let progress: ChannelProgress
+        /// The last failure's class, for the transition history.
+        public let errorClass: String?
+        public let channelAttempts: [ChannelAttemptRecord]
+
+        public init(
+            id: Int64, attempt: Int, result: Result, progress: ChannelProgress, errorClass: String?,
+            channelAttempts: [ChannelAttemptRecord]
+        ) {
+            self.id = id
+            self.attempt = attempt
+            self.result = result
+            self.progress = progress
+            self.errorClass = errorClass
+            self.channelAttempts = channelAttempts
+        }
+    }
+
+    /// One channel tried, as `delivery_attempts` keeps it; no personal data.
+    public struct ChannelAttemptRecord: Sendable, Equatable {
+        public let channelIndex: Int
+        public let channel: String
+        public let provider: String
+        /// `delivered`, `transient`, `permanent` or `circuit_open`.
+        public let outcome: String
+        public let errorClass: String?
+        public let answer: String
+        public let latencyMilliseconds: Double
+
+        public init(
+            channelIndex: Int, channel: String, provider: String, outcome: String, errorClass: String?, answer: String,
+            latencyMilliseconds: Double
+        ) {
+            self.channelIndex = channelIndex
+            self.channel = channel
+            self.provider = provider
+            self.outcome = outcome
+            self.errorClass = errorClass
+            self.answer = answer
+            self.latencyMilliseconds = latencyMilliseconds
+        }
+    }
+
+    /// Records the completions in one statement: the reminders' new state (`DELIVERED`,
+    /// `RETRY` with its next due time, or `DEAD_LETTER` with a dead-letter record in the
+    /// outbox), their transitions and channel attempts. Only reminders still `SENDING`
+    /// under the same claim are changed; returns the ids that were not (their lease ran
+    /// out and another dispatcher took them).
+    @discardableResult
+    public func complete(_ completions: [Completion]) async throws(StoreError) -> Set<Int64> {
+        guard !completions.isEmpty else { return [] }
+        var ids: [Int64] = [], attempts: [Int32] = [], results: [String] = [], delays: [Int64] = []
+        var reasons: [String] = [], errors: [String] = [], errorClasses: [String] = []
+        var failures: [String] = [], statuses: [String] = []
+        var attemptIDs: [Int64] = [], attemptNumbers: [Int32] = [], indexes: [Int32] = [], channels: [String] = []
+        var providers: [String] = [], outcomes: [String] = [], attemptClasses: [String] = [], answers: [String] = []
+        var latencies: [Double] = []
+        for completion in completions {
+            ids.append(completion.id)
+            attempts.append(Int32(clamping: completion.attempt))
+            switch completion.result {
+            case .delivered:
+                results.append("delivered")
+                delays.append(0)
+                reasons.append("")
+                errors.append("")
+            case .retry(let delay):
+                results.append("retry")
+                delays.append(delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000)
+                reasons.append("")
+                errors.append("")
+            case .deadLetter(let reason, let error):
+                results.append("dead_letter")
+                delays.append(0)
+                reasons.append(reason.rawValue)
+                errors.append(error)
+            }
+            errorClasses.append(completion.errorClass ?? "")
+            failures.append("{" + completion.progress.failures.map(String.init).joined(separator: ",") + "}")
+            statuses.append(completion.progress.statusCodes)
+            for channelAttempt in completion.channelAttempts {
+                attemptIDs.append(completion.id)
+                attemptNumbers.append(Int32(clamping: completion.attempt))
+                indexes.append(Int32(clamping: channelAttempt.channelIndex))
+                channels.append(channelAttempt.channel)
+                providers.append(channelAttempt.provider)
+                outcomes.append(channelAttempt.outcome)
+                attemptClasses.append(channelAttempt.errorClass ?? "")
+                answers.append(channelAttempt.answer)
+                latencies.append(channelAttempt.latencyMilliseconds)
+            }
+        }
+        do {
+            let rows = try await client.query(
+                """
+                WITH input AS (
+                    SELECT * FROM unnest(\(ids)::int8[], \(attempts)::int4[], \(results)::text[], \(delays)::int8[],
+                        \(reasons)::text[], \(errors)::text[], \(errorClasses)::text[], \(failures)::text[],
+                        \(statuses)::text[])
+                    AS t(id, attempt, result, delay_ms, reason, error, error_class, failures, status)),
+                updated AS (
+                    UPDATE reminders r SET
+                        state = CASE i.result WHEN 'delivered' THEN 'DELIVERED' WHEN 'retry' THEN 'RETRY'
+                            ELSE 'DEAD_LETTER' END,
+                        due_at = CASE WHEN i.result = 'retry' THEN now() + i.delay_ms * interval '1 millisecond'
+                            ELSE r.due_at END,
+                        lease_until = NULL, channel_failures = i.failures::int4[], channel_status = i.status,
+                        updated_at = now()
+                    FROM input i
+                    WHERE r.id = i.id AND r.state = 'SENDING' AND r.attempts = i.attempt
+                    RETURNING r.id, r.attempts, i.result, i.delay_ms, i.reason, i.error, i.error_class,
+                        r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
+                        r.source_key, r.source_value),
+                history AS (
+                    INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, error_class, detail)
+                    SELECT u.id, s.from_state, s.to_state, s.event, u.attempts, NULLIF(u.error_class, ''), s.detail
+                    FROM updated u, LATERAL (
+                        SELECT 1, 'SENDING', 'DELIVERED', 'deliver', NULL WHERE u.result = 'delivered'
+                        UNION ALL SELECT 1, 'SENDING', 'FAILED', 'fail', NULLIF(u.error, '') WHERE u.result <> 'delivered'
+                        UNION ALL SELECT 2, 'FAILED', 'RETRY', 'scheduleRetry', 'retry in ' || u.delay_ms || ' ms'
+                            WHERE u.result = 'retry'
+                        UNION ALL SELECT 2, 'FAILED', 'DEAD_LETTER', 'deadLetter', u.reason WHERE u.result = 'dead_letter'
+                    ) AS s(step, from_state, to_state, event, detail)
+                    ORDER BY u.id, s.step),
+                letters AS (
+                    INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
+                        original_offset, message_key, message_value, idempotency_key, correlation_id, reminder_id)
+                    SELECT u.reason, u.error, u.attempts, u.source_topic, u.source_partition, u.source_offset,
+                        u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id
+                    FROM updated u WHERE u.result = 'dead_letter'),
+                channel_attempts AS (
+                    INSERT INTO delivery_attempts (reminder_id, attempt, channel_index, channel, provider, outcome,
+                        error_class, answer, latency_ms, retry_delay_ms)
+                    SELECT a.id, a.attempt, a.channel_index, a.channel, a.provider, a.outcome, NULLIF(a.error_class, ''),
+                        a.answer, a.latency_ms,
+                        CASE WHEN u.result = 'retry' AND a.outcome <> 'delivered' THEN u.delay_ms END
+                    FROM unnest(\(attemptIDs)::int8[], \(attemptNumbers)::int4[], \(indexes)::int4[], \(channels)::text[],
+                        \(providers)::text[], \(outcomes)::text[], \(attemptClasses)::text[], \(answers)::text[],
+                        \(latencies)::float8[])
+                        WITH ORDINALITY AS a(id, attempt, channel_index, channel, provider, outcome, error_class, answer,
+                            latency_ms, ord)
+                    JOIN updated u ON u.id = a.id
+                    ORDER BY a.ord)
+                SELECT id FROM updated
+                """, logger: logger)
+            var recorded = Set<Int64>()
+            for try await id in rows.decode(Int64.self) { recorded.insert(id) }
+            return Set(ids).subtracting(recorded)
+        } catch {
+            throw StoreError.wrapping(error, operation: "record \(completions.count) delivery attempts")
+        }
+    }
+}
