@@ -16,6 +16,8 @@ public struct ServiceSettings: Sendable {
     public var batchSize: Int
     public var linger: Duration
     public var lanes: Int
+    public var dispatch: DispatchSettings
+    public var delivery: DeliverySettings
 
     /// librdkafka pre-fetches up to 100,000 messages per partition by default: hundreds
     /// of MiB for a topic of a few partitions, far ahead of what ingest stores per
@@ -46,24 +48,13 @@ public struct ServiceSettings: Sendable {
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ServiceSettings {
-        func value(_ name: String, _ fallback: String) -> String {
-            guard let text = environment[name], !text.isEmpty else { return fallback }
-            return text
-        }
+        let reader = EnvironmentReader(environment: environment)
+        func value(_ name: String, _ fallback: String) -> String { reader.value(name, fallback) }
         func milliseconds(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Duration {
-            let text = value(name, String(fallback))
-            guard let number = Int(text), range.contains(number) else {
-                throw Invalid(
-                    variable: name, message: "must be a whole number of milliseconds in \(range), not \"\(text)\"")
-            }
-            return .milliseconds(number)
+            try reader.milliseconds(name, fallback, range)
         }
         func count(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
-            let text = value(name, String(fallback))
-            guard let number = Int(text), range.contains(number) else {
-                throw Invalid(variable: name, message: "must be a whole number in \(range), not \"\(text)\"")
-            }
-            return number
+            try reader.count(name, fallback, range)
         }
         let servers = value("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -93,7 +84,8 @@ public struct ServiceSettings: Sendable {
             commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
             batchSize: try count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
             linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
-            lanes: try count("INGEST_LANES", 2, 1...16))
+            lanes: try count("INGEST_LANES", 2, 1...16),
+            dispatch: try DispatchSettings(reader), delivery: try DeliverySettings(reader))
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

@@ -120,7 +120,7 @@ public enum ReminderEventDecoder {
             content: Content(title: title, body: body, data: data), quietHours: quietHours, expiresAt: expiresAt)
     }
 
-    private static func channel(_ value: JSONValue, path: String) throws(EventValidationError) -> Channel {
+    static func channel(_ value: JSONValue, path: String) throws(EventValidationError) -> Channel {
         let fields = try Fields.object(value, path: path)
         switch try fields.string("type", required: true)! {
         case "email":
@@ -157,7 +157,7 @@ public enum ReminderEventDecoder {
 }
 
 /// Typed access to the members of one JSON object, with errors that name the member.
-private struct Fields {
+struct Fields {
     let value: JSONValue
     let path: String
 

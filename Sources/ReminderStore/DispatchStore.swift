@@ -90,12 +90,17 @@ public struct DispatchStore: Sendable {
         }
     }
 
-    /// When the next reminder falls due (now or in the past when some already are), or
-    /// nil when none is scheduled: the dispatcher sleeps until then, or until woken.
+    /// When the next reminder falls due or the next lease runs out (now or in the past
+    /// when some already have), or nil when there is neither: the dispatcher sleeps
+    /// until then, or until woken.
     public func nextDueTime() async throws(StoreError) -> Date? {
         do {
             return try await client.query(
-                "SELECT min(due_at) FROM reminders WHERE state IN ('SCHEDULED', 'RETRY')", logger: logger
+                """
+                SELECT least(
+                    (SELECT min(due_at) FROM reminders WHERE state IN ('SCHEDULED', 'RETRY')),
+                    (SELECT min(lease_until) FROM reminders WHERE state = 'SENDING'))
+                """, logger: logger
             ).collect().first?.decode(Date?.self)
         } catch {
             throw StoreError.wrapping(error, operation: "look up the next due time")

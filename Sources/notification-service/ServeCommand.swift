@@ -29,22 +29,36 @@ struct ServeCommand: AsyncParsableCommand {
         try await Self.runService(settings: settings, migrate: !noMigrate, logger: logger)
     }
 
-    /// Migrations, then ingest and the dead-letter relay in one service group.
+    /// Migrations, then ingest, the dead-letter relay and the dispatcher in one service
+    /// group.
     static func runService(settings: ServiceSettings, migrate: Bool, logger: Logger) async throws {
         let database = settings.database.makeClient(logger: logger)
         let (pipeline, relay) = try settings.makeIngestServices(database: database, logger: logger)
+        let providers = try await DeliveryProviders(settings: settings, logger: logger)
+        var services: [any Service] = [relay, pipeline]
+        if settings.dispatch.enabled {
+            services.append(settings.makeDispatcher(database: database, providers: providers, logger: logger))
+        }
         logger.info(
             "starting",
             metadata: [
                 "kafka": "\(settings.kafka.bootstrapServers.joined(separator: ","))", "group": "\(settings.groupID)",
                 "topic": "\(settings.remindersTopic)", "database": "\(settings.database)",
+                "dispatch": "\(settings.dispatch.enabled)",
+                "providers": "\(providers.directory.all.map(\.name).joined(separator: ","))",
             ])
-        let application = ApplicationServices(services: [relay, pipeline]) {
+        let application = ApplicationServices(services: services) {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
         }
         // Shut down in reverse order: the application first, then the database pool.
         let group = ServiceGroup(
             services: [database, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await providers.shutdown()
+            throw error
+        }
+        await providers.shutdown()
     }
 }

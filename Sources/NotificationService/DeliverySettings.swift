@@ -1,0 +1,112 @@
+import Delivery
+import Foundation
+
+/// Which providers this instance sends through, and their limits. A channel whose
+/// provider is not configured fails permanently for reminders that use it (and falls
+/// back to their next channel).
+public struct DeliverySettings: Sendable {
+    public var http: HTTPTransport.Configuration
+    public var smtp: SMTPConfiguration?
+    public var webhook: WebhookProvider.Configuration?
+    public var fcm: PushProvider.FCMConfiguration?
+    public var apns: PushProvider.APNsConfiguration?
+    public var sms: SMSProvider.Configuration?
+    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`): sends per second.
+    public var rateLimits: [String: TokenBucket.Configuration]
+
+    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms"]
+
+    init(_ reader: EnvironmentReader) throws {
+        http = HTTPTransport.Configuration(
+            timeout: try reader.milliseconds("HTTP_PROVIDER_TIMEOUT_MS", 10_000, 100...600_000),
+            caFile: reader.optional("HTTP_PROVIDER_CA_FILE"),
+            connectionsPerHost: try reader.count("HTTP_PROVIDER_CONNECTIONS_PER_HOST", 32, 1...1_000))
+        if let caFile = http.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ServiceSettings.Invalid(variable: "HTTP_PROVIDER_CA_FILE", message: "cannot read \(caFile)")
+        }
+        smtp = try Self.smtp(reader)
+        if let secret = reader.optional("WEBHOOK_SIGNING_SECRET") {
+            guard secret.utf8.count >= 16 else {
+                throw ServiceSettings.Invalid(variable: "WEBHOOK_SIGNING_SECRET", message: "must be at least 16 bytes")
+            }
+            webhook = WebhookProvider.Configuration(
+                signingSecret: Array(secret.utf8),
+                destinations: DestinationPolicy(
+                    allowLoopback: try reader.flag("WEBHOOK_ALLOW_LOOPBACK", false),
+                    allowPrivate: try reader.flag("WEBHOOK_ALLOW_PRIVATE", false)))
+        }
+        if let project = reader.optional("FCM_PROJECT_ID") {
+            fcm = PushProvider.FCMConfiguration(
+                baseURL: try Self.url(reader, "FCM_BASE_URL", "https://fcm.googleapis.com"), projectID: project,
+                accessToken: try reader.required("FCM_ACCESS_TOKEN", for: "FCM_PROJECT_ID"))
+        }
+        if let topic = reader.optional("APNS_TOPIC") {
+            apns = PushProvider.APNsConfiguration(
+                baseURL: try Self.url(reader, "APNS_BASE_URL", "https://api.push.apple.com"), topic: topic,
+                authenticationToken: try reader.required("APNS_AUTH_TOKEN", for: "APNS_TOPIC"))
+        }
+        if let account = reader.optional("SMS_ACCOUNT_SID") {
+            sms = SMSProvider.Configuration(
+                baseURL: try Self.url(reader, "SMS_BASE_URL", "https://api.twilio.com"), accountSID: account,
+                authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
+                from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
+        }
+        var limits: [String: TokenBucket.Configuration] = [:]
+        for name in Self.providerNames {
+            let variable = "\(name.uppercased())_RATE_LIMIT"
+            guard reader.optional(variable) != nil else { continue }
+            let rate = try reader.number(variable, 0, 0.001...1_000_000)
+            let burst = try reader.number("\(name.uppercased())_RATE_BURST", max(1, rate), 1...1_000_000)
+            limits[name] = TokenBucket.Configuration(rate: rate, burst: burst)
+        }
+        rateLimits = limits
+    }
+
+    private static func smtp(_ reader: EnvironmentReader) throws -> SMTPConfiguration? {
+        guard let host = reader.optional("SMTP_HOST") else { return nil }
+        let modeText = reader.value("SMTP_STARTTLS", "required")
+        guard let mode = SMTPStartTLSMode(rawValue: modeText) else {
+            throw ServiceSettings.Invalid(
+                variable: "SMTP_STARTTLS", message: "must be off, opportunistic or required, not \"\(modeText)\"")
+        }
+        var credentials: SMTPCredentials?
+        if let username = reader.optional("SMTP_USERNAME") {
+            credentials = SMTPCredentials(
+                username: username, password: try reader.required("SMTP_PASSWORD", for: "SMTP_USERNAME"))
+        }
+        let configuration = SMTPConfiguration(
+            host: host, port: try reader.count("SMTP_PORT", 587, 1...65_535),
+            from: SMTPMailbox(
+                address: try reader.required("SMTP_FROM", for: "SMTP_HOST"), displayName: reader.optional("SMTP_FROM_NAME")),
+            heloName: reader.value("SMTP_HELO_NAME", "localhost"), startTLS: mode,
+            trustRootsPath: reader.optional("SMTP_CA_FILE"), credentials: credentials,
+            connectTimeout: try reader.milliseconds("SMTP_CONNECT_TIMEOUT_MS", 10_000, 100...600_000),
+            sendTimeout: try reader.milliseconds("SMTP_TIMEOUT_MS", 30_000, 100...600_000))
+        do {
+            return try configuration.validated()
+        } catch {
+            throw Self.invalid(error)
+        }
+    }
+
+    /// The error of an SMTP setting, named by its variable.
+    static func invalid(_ error: SMTPConfigurationError) -> ServiceSettings.Invalid {
+        let variables = [
+            "host": "SMTP_HOST", "port": "SMTP_PORT", "from.address": "SMTP_FROM", "from.displayName": "SMTP_FROM_NAME",
+            "heloName": "SMTP_HELO_NAME", "connectTimeout/sendTimeout": "SMTP_TIMEOUT_MS",
+            "credentials.username": "SMTP_USERNAME", "credentials.password": "SMTP_PASSWORD",
+            "trustRootsPath": "SMTP_CA_FILE",
+        ]
+        return ServiceSettings.Invalid(variable: variables[error.setting] ?? "SMTP_HOST", message: error.reason)
+    }
+
+    private static func url(_ reader: EnvironmentReader, _ name: String, _ fallback: String) throws -> String {
+        let text = reader.value(name, fallback)
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host?.isEmpty == false
+        else {
+            throw ServiceSettings.Invalid(variable: name, message: "must be an http(s) URL, not \"\(text)\"")
+        }
+        return text
+    }
+}

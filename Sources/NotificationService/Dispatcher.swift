@@ -1,0 +1,234 @@
+import Delivery
+import Foundation
+import Logging
+import ReminderCore
+import ReminderStore
+import ServiceLifecycle
+import Synchronization
+
+/// Sends due reminders. Claims them from the database (`FOR UPDATE SKIP LOCKED`, so any
+/// number of instances share the work without sending anything twice), delivers each
+/// through its channels with bounded concurrency, and records the outcome in batches.
+/// Wakes when ingest announces new work (`LISTEN`), when the next reminder falls due,
+/// when a sending slot frees up while it was full, and at the latest after
+/// `maximumIdle` (leases that run out, a missed notification).
+///
+/// Graceful shutdown: stops claiming, lets the sends in hand finish and records them.
+public final class Dispatcher: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Sends in flight at most.
+        public var concurrency: Int
+        /// Reminders claimed per statement at most.
+        public var claimBatch: Int
+        /// How long a claim holds a reminder: longer than the slowest attempt through all
+        /// of a reminder's channels, or another instance takes it over mid-send.
+        public var lease: Duration
+        /// The longest sleep without looking for work.
+        public var maximumIdle: Duration
+        public var recordBatch: Int
+        public var retry: Backoff
+
+        public init(
+            concurrency: Int = 64, claimBatch: Int = 100, lease: Duration = .seconds(300),
+            maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, retry: Backoff = Backoff()
+        ) {
+            self.concurrency = concurrency
+            self.claimBatch = claimBatch
+            self.lease = lease
+            self.maximumIdle = maximumIdle
+            self.recordBatch = recordBatch
+            self.retry = retry
+        }
+    }
+
+    private struct Slots {
+        var inFlight = 0
+        /// The claim loop sleeps until a slot frees.
+        var waitingForSlot = false
+    }
+
+    private let store: DispatchStore
+    private let deliverer: ReminderDeliverer
+    private let wakeups: DatabaseConfiguration?
+    private let configuration: Configuration
+    private let logger: Logger
+    private let slots = Mutex(Slots())
+
+    /// `wakeups`: the database to `LISTEN` on for new work; nil to rely on timers only.
+    public init(
+        store: DispatchStore, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
+        configuration: Configuration, logger: Logger
+    ) {
+        self.store = store
+        self.deliverer = deliverer
+        self.wakeups = wakeups
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async {
+        let wake = WakeSignal()
+        let recorder = CompletionRecorder(
+            store: store, maximumBatch: configuration.recordBatch, retry: configuration.retry,
+            giveUpAfter: configuration.lease, logger: logger)
+        await withDiscardingTaskGroup { background in
+            if let wakeups {
+                background.addTask { [logger] in
+                    await wakeups.listen(on: DispatchStore.wakeChannel, logger: logger) { wake.signal() }
+                }
+            }
+            await withDiscardingTaskGroup { sends in
+                await withTaskCancellationHandler {
+                    await withGracefulShutdownHandler {
+                        await claimLoop(sends: &sends, wake: wake, recorder: recorder)
+                    } onGracefulShutdown: {
+                        wake.signal()
+                    }
+                } onCancel: {
+                    wake.signal()
+                }
+                // Leaving this scope waits for the sends in hand.
+            }
+            background.cancelAll()
+        }
+        logger.info("dispatcher stopped")
+    }
+
+    private func claimLoop(sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder) async {
+        var failures = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let free = slots.withLock { slots in
+                let free = configuration.concurrency - slots.inFlight
+                slots.waitingForSlot = free <= 0
+                return free
+            }
+            if free <= 0 {
+                await wake.wait(timeout: configuration.maximumIdle)
+                continue
+            }
+            let limit = min(free, configuration.claimBatch)
+            let claimed: [DispatchStore.Claimed]
+            do {
+                claimed = try await store.claim(limit: limit, lease: configuration.lease)
+                failures = 0
+            } catch {
+                failures += 1
+                let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
+                logger.warning("claiming due reminders failed", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                await wake.wait(timeout: delay)
+                continue
+            }
+            if !claimed.isEmpty {
+                slots.withLock { $0.inFlight += claimed.count }
+                for reminder in claimed {
+                    sends.addTask {
+                        await self.deliver(reminder, recorder: recorder)
+                        let wakeLoop = self.slots.withLock { slots in
+                            slots.inFlight -= 1
+                            defer { slots.waitingForSlot = false }
+                            return slots.waitingForSlot
+                        }
+                        if wakeLoop { wake.signal() }
+                    }
+                }
+            }
+            // A full claim: more may be due right now.
+            if claimed.count == limit { continue }
+            await wake.wait(timeout: await idleTime())
+        }
+    }
+
+    /// Until the next reminder falls due, at most `maximumIdle`.
+    private func idleTime() async -> Duration {
+        guard let next = try? await store.nextDueTime() else { return configuration.maximumIdle }
+        let seconds = next.timeIntervalSinceNow
+        guard seconds > 0 else { return .zero }
+        return min(configuration.maximumIdle, .microseconds(Int64(seconds * 1_000_000) + 1_000))
+    }
+
+    /// One delivery attempt of a claimed reminder, recorded.
+    func deliver(_ claimed: DispatchStore.Claimed, recorder: CompletionRecorder) async {
+        var logger = self.logger
+        logger[metadataKey: "reminder_id"] = "\(claimed.reminderID)"
+        if let correlationID = claimed.correlationID { logger[metadataKey: "correlation_id"] = "\(correlationID)" }
+        logger[metadataKey: "attempt"] = "\(claimed.attempt)"
+        if claimed.previousState == .sending {
+            logger.warning("reminder taken over after its lease ran out; the earlier send may have reached the provider")
+        }
+        let completion = await attempt(claimed, logger: logger)
+        let recording = await recorder.record(completion)
+        switch (completion.result, recording) {
+        case (_, .leaseLost):
+            logger.warning("outcome not recorded: the lease ran out and another dispatcher took the reminder")
+        case (_, .failed):
+            break
+        case (.delivered, .recorded):
+            let lateness = Date().timeIntervalSince(claimed.dueAt)
+            logger.info("reminder delivered", metadata: ["lateness_ms": "\(Int(lateness * 1_000))"])
+        case (.retry(let delay), .recorded):
+            logger.info(
+                "delivery failed; retry scheduled",
+                metadata: ["retry_in": "\(delay)", "error_class": "\(completion.errorClass ?? "")"])
+        case (.deadLetter(let reason, _), .recorded):
+            logger.warning(
+                "reminder dead-lettered",
+                metadata: ["reason": "\(reason.rawValue)", "error_class": "\(completion.errorClass ?? "")"])
+        }
+    }
+
+    private func attempt(_ claimed: DispatchStore.Claimed, logger: Logger) async -> DispatchStore.Completion {
+        func completion(_ result: DispatchStore.Completion.Result, progress: ChannelProgress, errorClass: String?)
+            -> DispatchStore.Completion
+        {
+            DispatchStore.Completion(
+                id: claimed.id, attempt: claimed.attempt, result: result, progress: progress, errorClass: errorClass,
+                channelAttempts: [])
+        }
+        let stored = ChannelProgress(
+            channelCount: claimed.channelStatus.count, failures: claimed.channelFailures,
+            statuses: claimed.channelStatus)
+        if let expiresAt = claimed.expiresAt, expiresAt <= Date() {
+            return completion(
+                .deadLetter(.expired, error: "expired at \(Instant(claimed: expiresAt)) before it could be delivered"),
+                progress: stored, errorClass: "expired")
+        }
+        let channels: [Channel]
+        let content: Content
+        do {
+            channels = try StoredDelivery.channels(fromJSON: claimed.channels)
+            content = try StoredDelivery.content(fromJSON: claimed.content)
+        } catch {
+            return completion(
+                .deadLetter(.permanentFailure, error: "the stored reminder cannot be read: \(error)"), progress: stored,
+                errorClass: "unreadable")
+        }
+        let request = DeliveryRequest(
+            reminderID: claimed.reminderID, userID: claimed.userID, correlationID: claimed.correlationID,
+            channel: channels[0], content: content, attempt: claimed.attempt, dueAt: Instant(claimed: claimed.dueAt))
+        let progress = ChannelProgress(
+            channelCount: channels.count, failures: claimed.channelFailures, statuses: claimed.channelStatus)
+        let report = await deliverer.deliver(request, channels: channels, progress: progress, logger: logger)
+        let result: DispatchStore.Completion.Result =
+            switch report.decision {
+            case .delivered: .delivered
+            case .retry(let delay): .retry(after: delay)
+            case .deadLetter(let reason, let error): .deadLetter(reason, error: error)
+            }
+        return DispatchStore.Completion(
+            id: claimed.id, attempt: claimed.attempt, result: result, progress: report.progress,
+            errorClass: report.attempts.last(where: { $0.errorClass != nil })?.errorClass,
+            channelAttempts: report.attempts.map {
+                DispatchStore.ChannelAttemptRecord(
+                    channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider, outcome: $0.outcome.rawValue,
+                    errorClass: $0.errorClass, answer: $0.answer,
+                    latencyMilliseconds: Double($0.latency.components.seconds) * 1_000
+                        + Double($0.latency.components.attoseconds) / 1e15)
+            })
+    }
+}
+
+extension Instant {
+    init(claimed date: Date) {
+        self.init(microsecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))
+    }
+}

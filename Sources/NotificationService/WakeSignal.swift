@@ -1,0 +1,52 @@
+import Synchronization
+
+/// Wakes one waiting task: signals that arrive while nobody waits are kept (as one), so
+/// a wake-up is never lost between looking for work and going to sleep.
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next signal (or at once for one already pending), or after
+    /// `timeout`, whichever is first. One waiter at a time.
+    func wait(timeout: Duration) async {
+        let pending = state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if pending { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled { self.signal() }
+            }
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            group.cancelAll()
+        }
+    }
+}
