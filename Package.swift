@@ -118,7 +118,12 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["ReminderStore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -130,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "NotificationServiceTests",
             dependencies: [
-                "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "TestSupport",
+                "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "TestSupport", "Delivery",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -140,6 +145,7 @@ let package = Package(
             name: "DeliveryTests",
             dependencies: [
                 "Delivery", "ReminderCore", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

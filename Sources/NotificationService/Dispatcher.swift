@@ -122,13 +122,14 @@ public final class Dispatcher: Service, Sendable {
                 slots.withLock { $0.inFlight += claimed.count }
                 for reminder in claimed {
                     sends.addTask {
-                        await self.deliver(reminder, recorder: recorder)
+                        let retrying = await self.deliver(reminder, recorder: recorder)
                         let wakeLoop = self.slots.withLock { slots in
                             slots.inFlight -= 1
                             defer { slots.waitingForSlot = false }
                             return slots.waitingForSlot
                         }
-                        if wakeLoop { wake.signal() }
+                        // A retry may fall due before the loop's next look.
+                        if wakeLoop || retrying { wake.signal() }
                     }
                 }
             }
@@ -146,8 +147,10 @@ public final class Dispatcher: Service, Sendable {
         return min(configuration.maximumIdle, .microseconds(Int64(seconds * 1_000_000) + 1_000))
     }
 
-    /// One delivery attempt of a claimed reminder, recorded.
-    func deliver(_ claimed: DispatchStore.Claimed, recorder: CompletionRecorder) async {
+    /// One delivery attempt of a claimed reminder, recorded. Returns whether a retry was
+    /// scheduled.
+    @discardableResult
+    func deliver(_ claimed: DispatchStore.Claimed, recorder: CompletionRecorder) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "reminder_id"] = "\(claimed.reminderID)"
         if let correlationID = claimed.correlationID { logger[metadataKey: "correlation_id"] = "\(correlationID)" }
@@ -174,6 +177,8 @@ public final class Dispatcher: Service, Sendable {
                 "reminder dead-lettered",
                 metadata: ["reason": "\(reason.rawValue)", "error_class": "\(completion.errorClass ?? "")"])
         }
+        if case .retry = completion.result, recording == .recorded { return true }
+        return false
     }
 
     private func attempt(_ claimed: DispatchStore.Claimed, logger: Logger) async -> DispatchStore.Completion {

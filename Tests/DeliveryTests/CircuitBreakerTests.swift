@@ -1,0 +1,81 @@
+import Delivery
+import Testing
+
+@Suite struct CircuitBreakerTests {
+    let start = ContinuousClock.now
+    let configuration = CircuitBreaker.Configuration(failureThreshold: 3, openDuration: .seconds(10), halfOpenProbes: 1)
+
+    @Test func consecutiveFailuresOpenTheCircuitAndASuccessResetsTheCount() {
+        var breaker = CircuitBreaker(configuration: configuration)
+        for _ in 0..<2 {
+            #expect(breaker.admit(at: start) == .allowed)
+            breaker.record(.failure, at: start)
+        }
+        breaker.record(.success, at: start)
+        #expect(breaker.state == .closed(consecutiveFailures: 0))
+        for _ in 0..<3 {
+            #expect(breaker.admit(at: start) == .allowed)
+            breaker.record(.failure, at: start)
+        }
+        #expect(breaker.state == .open(until: start + .seconds(10)))
+        #expect(breaker.admit(at: start + .seconds(4)) == .rejected(retryAfter: .seconds(6)))
+    }
+
+    @Test func afterTheOpenTimeOneProbeGoesThroughAndItsSuccessCloses() {
+        var breaker = CircuitBreaker(configuration: configuration)
+        for _ in 0..<3 { breaker.record(.failure, at: start) }
+        let later = start + .seconds(10)
+        #expect(breaker.admit(at: later) == .allowed)
+        #expect(breaker.state == .halfOpen(probesInFlight: 1))
+        #expect(breaker.admit(at: later) == .rejected(retryAfter: .seconds(10)))
+        breaker.record(.success, at: later)
+        #expect(breaker.state == .closed(consecutiveFailures: 0))
+        #expect(breaker.state.name == "closed")
+    }
+
+    @Test func aFailedProbeOpensTheCircuitAgain() {
+        var breaker = CircuitBreaker(configuration: configuration)
+        for _ in 0..<3 { breaker.record(.failure, at: start) }
+        let later = start + .seconds(11)
+        #expect(breaker.admit(at: later) == .allowed)
+        breaker.record(.failure, at: later)
+        #expect(breaker.state == .open(until: later + .seconds(10)))
+        #expect(breaker.state.name == "open")
+    }
+
+    @Test func aLateResultOfASendAdmittedBeforeTheCircuitOpenedChangesNothing() {
+        var breaker = CircuitBreaker(configuration: configuration)
+        for _ in 0..<3 { breaker.record(.failure, at: start) }
+        breaker.record(.success, at: start + .seconds(1))
+        #expect(breaker.state == .open(until: start + .seconds(10)))
+    }
+}
+
+@Suite struct TokenBucketTests {
+    let start = ContinuousClock.now
+
+    @Test func theBurstIsFreeAndTheRestWaitsInOrderAtTheRate() {
+        var bucket = TokenBucket(configuration: .init(rate: 10, burst: 2), now: start)
+        #expect(bucket.take(at: start) == .zero)
+        #expect(bucket.take(at: start) == .zero)
+        #expect(bucket.take(at: start) == .milliseconds(100))
+        #expect(bucket.take(at: start) == .milliseconds(200))
+    }
+
+    @Test func tokensComeBackWithTimeUpToTheBurst() {
+        var bucket = TokenBucket(configuration: .init(rate: 10, burst: 2), now: start)
+        _ = bucket.take(at: start)
+        _ = bucket.take(at: start)
+        #expect(bucket.take(at: start + .seconds(60)) == .zero)
+        #expect(bucket.take(at: start + .seconds(60)) == .zero)
+        #expect(bucket.take(at: start + .seconds(60)) == .milliseconds(100))
+    }
+
+    @Test func overAMinuteOfDemandTheRateHolds() {
+        var bucket = TokenBucket(configuration: .init(rate: 5, burst: 1), now: start)
+        var lastWait = Duration.zero
+        for _ in 0..<301 { lastWait = bucket.take(at: start) }
+        // 301 sends: one from the burst, 300 at 5 a second.
+        #expect(lastWait == .seconds(60))
+    }
+}

@@ -1,0 +1,185 @@
+import Delivery
+import Foundation
+import Kafka
+import PostgresNIO
+import ReminderCore
+import ReminderStore
+import TestSupport
+import Testing
+
+/// The dispatcher end to end: real PostgreSQL, providers against loopback sinks.
+@Suite(.timeLimit(.minutes(4)))
+struct DispatcherTests {
+    static let quickRetry = RetryPolicy(
+        initialDelay: .milliseconds(300), multiplier: 2, maximumDelay: .seconds(5), maximumAttempts: 5, jitter: 0)
+
+    func webhookChannel(_ sink: ProviderSink, _ path: String) -> [String: Any] {
+        ["type": "webhook", "url": sink.baseURL + path]
+    }
+
+    @Test func twoServerErrorsThenSuccessDeliversOnTheThirdAttemptWithThePolicysDelays() async throws {
+        let sink = try ProviderSink(lifetime: 180)
+        defer { Task { await sink.stop() } }
+        try await sink.script("/retry", [.status(500), .status(500)], then: .ok)
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(client, count: 1, prefix: "retry", channels: [webhookChannel(sink, "/retry")])
+            let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+                ProviderDirectory(
+                    webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)), defaultRetryPolicy: Self.quickRetry)
+            }
+            try await eventually(.seconds(30), "the reminder to be delivered") {
+                try await DispatchHarness.states(client) == ["DELIVERED": 1]
+            }
+            await harness.stop()
+            let attempts = try await TestDatabase.count(client, "SELECT attempts::int8 FROM reminders")
+            #expect(attempts == 3)
+            var delays: [Int] = []
+            let rows = try await client.query(
+                "SELECT retry_delay_ms FROM delivery_attempts WHERE retry_delay_ms IS NOT NULL ORDER BY id",
+                logger: DispatchHarness.logger)
+            for try await delay in rows.decode(Int.self) { delays.append(delay) }
+            #expect(delays == [300, 600])
+            let outcomes = try await TestDatabase.count(
+                client, "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'transient' AND answer = 'HTTP 500'")
+            #expect(outcomes == 2)
+            let requests = try await sink.requests(path: "/retry")
+            #expect(requests.count == 3)
+            #expect(Set(requests.compactMap { $0.headers["idempotency-key"] }) == ["retry-0"])
+            // The sends were at least the recorded delays apart.
+            #expect(requests[1].at - requests[0].at >= 0.3 && requests[2].at - requests[1].at >= 0.6)
+        }
+    }
+
+    @Test func everyChannelFailingDeadLettersWithTheRightReasonOnTheTopic() async throws {
+        let sink = try ProviderSink(lifetime: 180)
+        defer { Task { await sink.stop() } }
+        try await sink.script("/gone", [], then: .status(410))
+        try await sink.script("/2010-04-01/Accounts/AC1/Messages.json", [], then: .status(400, body: #"{"code":21211}"#))
+        try await sink.script("/busy", [], then: .status(503))
+        let (topic, dlq) = try await Topics.make("dispatch-dlq", partitions: 1)
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(
+                client, count: 1, prefix: "perm",
+                channels: [webhookChannel(sink, "/gone"), ["type": "sms", "to": "+4915112345678"]])
+            try await DueReminders.store(client, count: 1, prefix: "exhausted", channels: [webhookChannel(sink, "/busy")])
+            var twoAttempts = Self.quickRetry
+            twoAttempts.maximumAttempts = 2
+            let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+                ProviderDirectory(
+                    sms: DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL)),
+                    webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)), defaultRetryPolicy: twoAttempts)
+            }
+            let instance = try ServiceInstance(database: client, topic: topic, dlqTopic: dlq, groupID: "dispatch-dlq")
+            try await eventually(.seconds(30), "both reminders to be dead-lettered") {
+                try await DispatchHarness.states(client) == ["DEAD_LETTER": 2]
+            }
+            let reader = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
+                    groupID: "dlq-reader-\(UUID())", sessionTimeout: .seconds(6)))
+            try reader.subscribe(topics: [dlq])
+            var reasons: [String: String] = [:]
+            for try await message in reader.messages {
+                let header = { (name: String) in message.header(name)?.value.map { String(decoding: $0, as: UTF8.self) } }
+                reasons[header("x-idempotency-key") ?? "?"] = header("x-dlq-reason")
+                #expect(header("x-dlq-error")?.contains("+49") == false, "no phone number in the error")
+                if reasons.count == 2 { break }
+            }
+            await reader.close()
+            try await instance.stop()
+            await harness.stop()
+            #expect(reasons == ["perm-key-0": "permanent_failure", "exhausted-key-0": "delivery_exhausted"])
+            #expect(try await sink.requests(path: "/busy").count == 2)
+        }
+    }
+
+    @Test func aReminderPastItsExpiryIsDeadLetteredAsExpiredWithoutASend() async throws {
+        let sink = try ProviderSink(lifetime: 120)
+        defer { Task { await sink.stop() } }
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(
+                client, count: 1, prefix: "late", channels: [webhookChannel(sink, "/late")],
+                dueAt: Date().addingTimeInterval(-120), expiresAt: Date().addingTimeInterval(-60))
+            let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+                ProviderDirectory(webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)))
+            }
+            try await eventually(.seconds(20), "the reminder to be dead-lettered") {
+                try await DispatchHarness.states(client) == ["DEAD_LETTER": 1]
+            }
+            await harness.stop()
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM dead_letters WHERE reason = 'expired'") == 1)
+            #expect(try await sink.count() == 0)
+        }
+    }
+
+    @Test func twoDispatchersSendTenThousandDueRemindersExactlyOnceEach() async throws {
+        let total = 10_000
+        let sink = try ProviderSink(lifetime: 300)
+        defer { Task { await sink.stop() } }
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(client, count: total, prefix: "herd", channels: [webhookChannel(sink, "/herd")])
+            let harness = try DispatchHarness(
+                database: client, configuration: configuration, instances: 2, caFile: sink.caFile,
+                dispatcher: .init(concurrency: 16, claimBatch: 50)
+            ) {
+                ProviderDirectory(webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)))
+            }
+            try await eventually(.seconds(150), "every reminder to be delivered", every: .milliseconds(500)) {
+                try await DispatchHarness.states(client) == ["DELIVERED": total]
+            }
+            await harness.stop()
+            let requests = try await sink.requests(path: "/herd")
+            let keys = requests.compactMap { $0.headers["idempotency-key"] }
+            #expect(requests.count == total)
+            #expect(Set(keys).count == total)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM delivery_attempts") == total)
+        }
+    }
+
+    @Test func aProviderThatNeverAnswersOpensItsCircuitTheFallbackIsUsedAndItClosesOnRecovery() async throws {
+        let sink = try ProviderSink(lifetime: 180)
+        defer { Task { await sink.stop() } }
+        try await sink.script("/silent", [.hang, .hang], then: .ok)
+        try await TestDatabase.withDatabase { client, configuration in
+            let channels: [[String: Any]] = [webhookChannel(sink, "/silent"), ["type": "sms", "to": "+4915112345678"]]
+            let breaker = CircuitBreaker.Configuration(failureThreshold: 2, openDuration: .seconds(2), halfOpenProbes: 1)
+            let harness = try DispatchHarness(
+                database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .milliseconds(500)
+            ) {
+                ProviderDirectory(
+                    sms: DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL)),
+                    webhook: DispatchHarness.guarded(DispatchHarness.webhook($0), breaker: breaker),
+                    defaultRetryPolicy: Self.quickRetry)
+            }
+            let webhook = try #require(harness.directory.webhook)
+            // Two reminders time out on the webhook: the circuit opens.
+            try await DueReminders.store(client, count: 2, prefix: "silent", channels: channels)
+            try await eventually(.seconds(20), "the circuit to open") {
+                if case .open = webhook.circuitState { return true }
+                return false
+            }
+            // Their retries find the circuit open and go to SMS instead, without waiting.
+            try await eventually(.seconds(20), "both to be delivered by the fallback") {
+                try await DispatchHarness.states(client) == ["DELIVERED": 2]
+            }
+            #expect(
+                try await TestDatabase.count(
+                    client, "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'circuit_open'") == 2)
+            #expect(
+                try await TestDatabase.count(
+                    client, "SELECT count(*)::int8 FROM delivery_attempts WHERE error_class = 'timeout'") == 2)
+            #expect(try await sink.requests(path: "/2010-04-01/Accounts/AC1/Messages.json").count == 2)
+            // The webhook recovers; after the open time a probe goes through and closes it.
+            try await Task.sleep(for: .seconds(2))
+            try await DueReminders.store(client, count: 1, prefix: "recovered", channels: channels)
+            try await eventually(.seconds(20), "the third reminder to be delivered") {
+                try await DispatchHarness.states(client) == ["DELIVERED": 3]
+            }
+            await harness.stop()
+            #expect(webhook.circuitState == .closed(consecutiveFailures: 0))
+            let delivered = try await sink.requests(path: "/silent")
+            #expect(delivered.count == 3)
+            #expect(delivered.last?.headers["idempotency-key"] == "recovered-0")
+        }
+    }
+}

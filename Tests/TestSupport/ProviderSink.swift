@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// scripts/provider_sink.py on a loopback port, with TLS: it records every request and
+/// answers as scripted per path, so that a test can check what each provider sends and
+/// make it meet success, each failure class, slow answers and dropped connections.
+public final class ProviderSink: @unchecked Sendable {
+    /// One scripted answer.
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
+        public var delayMilliseconds: Int
+        /// `hang` (never answers) or `drop` (closes the connection), else nil.
+        public var action: String?
+
+        public init(
+            status: Int = 200, headers: [String: String] = [:], body: String = "{}", delayMilliseconds: Int = 0,
+            action: String? = nil
+        ) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+            self.delayMilliseconds = delayMilliseconds
+            self.action = action
+        }
+
+        public static let ok = Response()
+        public static func status(_ status: Int, body: String = "{}", headers: [String: String] = [:]) -> Response {
+            Response(status: status, headers: headers, body: body)
+        }
+        public static let hang = Response(action: "hang")
+        public static let drop = Response(action: "drop")
+
+        var json: [String: Any] {
+            var object: [String: Any] = ["status": status, "headers": headers, "body": body, "delay_ms": delayMilliseconds]
+            if let action { object["action"] = action }
+            return object
+        }
+    }
+
+    /// A request as the sink received it.
+    public struct Request: Sendable {
+        public let method: String
+        public let path: String
+        /// Header names in lower case.
+        public let headers: [String: String]
+        public let body: [UInt8]
+        /// When it arrived, seconds since 1970.
+        public let at: Double
+
+        public var bodyText: String { String(decoding: body, as: UTF8.self) }
+        public var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] }
+    }
+
+    public let port: Int
+    public var baseURL: String { "https://127.0.0.1:\(port)" }
+    /// The CA file that makes clients trust the sink.
+    public let caFile: String
+    private let process = Process()
+    private let client: HTTPClient
+
+    public init(lifetime: Int = 600) throws {
+        let certificate = TestCertificate.shared
+        caFile = certificate.certificateFile
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: LocalStack.python)
+        process.arguments = [
+            LocalStack.root.appendingPathComponent("scripts/provider_sink.py").path, "--cert",
+            certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime),
+        ]
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
+            process.terminate()
+            throw SinkError(message: "provider_sink.py did not start: \(text)")
+        }
+        self.port = port
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file(certificate.certificateFile)]
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    public struct SinkError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    /// Answers requests to `path` with `responses` in order, then with `fallback`.
+    public func script(_ path: String, _ responses: [Response], then fallback: Response = .ok) async throws {
+        let body: [String: Any] = ["path": path, "responses": responses.map(\.json), "default": fallback.json]
+        _ = try await call("POST", "/_control/script", body: try JSONSerialization.data(withJSONObject: body))
+    }
+
+    /// Every request received so far (to `path` only, when given).
+    public func requests(path: String? = nil) async throws -> [Request] {
+        var target = "/_control/requests"
+        if let path { target += "?path=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path) }
+        let data = try await call("GET", target)
+        guard let items = try JSONSerialization.jsonObject(with: Data(data)) as? [[String: Any]] else {
+            throw SinkError(message: "unreadable request list")
+        }
+        return items.map { item in
+            Request(
+                method: item["method"] as? String ?? "", path: item["path"] as? String ?? "",
+                headers: item["headers"] as? [String: String] ?? [:],
+                body: Array(Data(base64Encoded: item["body"] as? String ?? "") ?? Data()),
+                at: item["at"] as? Double ?? 0)
+        }
+    }
+
+    /// How many requests arrived so far.
+    public func count() async throws -> Int {
+        let data = try await call("GET", "/_control/count")
+        return (try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])?["requests"] as? Int ?? -1
+    }
+
+    /// Ends the sink and the control client.
+    public func stop() async {
+        process.terminate()
+        try? await client.shutdown()
+    }
+
+    private func call(_ method: String, _ path: String, body: Data? = nil) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .RAW(value: method)
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 512 * 1024 * 1024)
+        guard (200..<300).contains(response.status.code) else {
+            throw SinkError(message: "\(method) \(path): HTTP \(response.status.code)")
+        }
+        return Array(bytes.readableBytesView)
+    }
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""A loopback HTTPS server that plays the providers (webhook receivers, FCM, APNs, a
+Twilio-style SMS API) for tests and benchmarks: it records every request and answers
+as scripted.
+
+    provider_sink.py [--cert FILE --key FILE] [--lifetime SECONDS]
+
+Listens on a free 127.0.0.1 port and prints `PORT <n>` as the first line of stdout.
+With --cert/--key it speaks TLS. Control endpoints (on the same port):
+
+    POST /_control/script    {"path": "/hook", "responses": [R, ...], "default": R}
+                             answers requests to `path` with the listed responses in
+                             order, then with `default` (200 when not given). R is
+                             {"status": 500, "headers": {...}, "body": "...",
+                              "delay_ms": 0, "action": "hang" | "drop"}
+    GET  /_control/requests  every request so far: [{"method", "path", "headers",
+                             "body" (base64), "at" (epoch seconds)}], ?path=P filters
+    GET  /_control/count     {"requests": n}
+    POST /_control/reset     forgets requests and scripts
+
+It stops on SIGTERM, and by itself after --lifetime seconds (default 600).
+"""
+import argparse
+import base64
+import json
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+LOCK = threading.Lock()
+REQUESTS: list = []
+SCRIPTS: dict = {}
+HANG_SECONDS = 120
+
+
+def scripted_response(path: str) -> dict:
+    with LOCK:
+        script = SCRIPTS.get(path)
+        if script is None:
+            return {"status": 200}
+        if script["responses"]:
+            return script["responses"].pop(0)
+        return script["default"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # quiet: the tests read the records instead
+        pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _reply(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, str(value))
+        if not any(name.lower() == "content-type" for name in (headers or {})):
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _control(self, method: str, body: bytes) -> None:
+        url = urlsplit(self.path)
+        if method == "POST" and url.path == "/_control/script":
+            spec = json.loads(body)
+            with LOCK:
+                SCRIPTS[spec["path"]] = {
+                    "responses": list(spec.get("responses", [])),
+                    "default": spec.get("default", {"status": 200}),
+                }
+            self._reply(204)
+        elif method == "POST" and url.path == "/_control/reset":
+            with LOCK:
+                REQUESTS.clear()
+                SCRIPTS.clear()
+            self._reply(204)
+        elif method == "GET" and url.path == "/_control/requests":
+            wanted = parse_qs(url.query).get("path", [None])[0]
+            with LOCK:
+                items = [r for r in REQUESTS if wanted is None or r["path"] == wanted]
+            self._reply(200, json.dumps(items).encode())
+        elif method == "GET" and url.path == "/_control/count":
+            with LOCK:
+                count = len(REQUESTS)
+            self._reply(200, json.dumps({"requests": count}).encode())
+        else:
+            self._reply(404)
+
+    def _handle(self, method: str) -> None:
+        body = self._body()
+        if self.path.startswith("/_control/"):
+            self._control(method, body)
+            return
+        path = urlsplit(self.path).path
+        with LOCK:
+            REQUESTS.append({
+                "method": method,
+                "path": path,
+                "headers": {name.lower(): value for name, value in self.headers.items()},
+                "body": base64.b64encode(body).decode(),
+                "at": time.time(),
+            })
+        response = scripted_response(path)
+        if response.get("delay_ms"):
+            time.sleep(response["delay_ms"] / 1000)
+        action = response.get("action")
+        if action == "hang":
+            time.sleep(HANG_SECONDS)
+            self.close_connection = True
+            return
+        if action == "drop":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self._reply(int(response.get("status", 200)), response.get("body", "{}").encode(), response.get("headers"))
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_GET(self):
+        self._handle("GET")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--lifetime", type=float, default=600)
+    args = parser.parse_args()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 128
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    print(f"PORT {server.server_address[1]}", flush=True)
+
+    def stop(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    timer = threading.Timer(args.lifetime, stop)
+    timer.daemon = True
+    timer.start()
+    server.serve_forever(poll_interval=0.2)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
