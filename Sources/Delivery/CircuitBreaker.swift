@@ -67,7 +67,9 @@ public struct CircuitBreaker: Sendable, Equatable {
             state = .halfOpen(probesInFlight: 1)
             return .allowed
         case .halfOpen(let probes):
-            guard probes < configuration.halfOpenProbes else { return .rejected(retryAfter: configuration.openDuration) }
+            guard probes < configuration.halfOpenProbes else {
+                return .rejected(retryAfter: configuration.openDuration)
+            }
             state = .halfOpen(probesInFlight: probes + 1)
             return .allowed
         }

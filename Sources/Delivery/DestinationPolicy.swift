@@ -63,7 +63,9 @@ public struct DestinationPolicy: Sendable, Equatable {
         guard parts.count == 4 else { return nil }
         var octets: [UInt8] = []
         for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else { return nil }
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), let value = UInt8(part) else {
+                return nil
+            }
             octets.append(value)
         }
         return octets

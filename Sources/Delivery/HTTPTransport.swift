@@ -65,7 +65,8 @@ public final class HTTPTransport: Sendable {
         do {
             let response = try await client.execute(request, timeout: timeout, logger: logger)
             let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
-            return Answer(status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+            return Answer(
+                status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
         } catch let error as HTTPClientError {
             throw Self.classify(error)
         } catch is NIOSSLError {

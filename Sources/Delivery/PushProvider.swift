@@ -94,7 +94,8 @@ public struct PushProvider: NotificationProvider {
         case (401, _), (403, "THIRD_PARTY_AUTH_ERROR"):
             throw .transient("auth", "HTTP \(answer.status) \(code ?? "")")
         case (403, _), (400, _):
-            throw .permanent(code.map { $0.lowercased() } ?? "http_\(answer.status)", "HTTP \(answer.status) \(code ?? "")")
+            throw .permanent(
+                code.map { $0.lowercased() } ?? "http_\(answer.status)", "HTTP \(answer.status) \(code ?? "")")
         default:
             throw HTTPTransport.failure(for: answer, errorClass: code?.lowercased())
                 ?? .transient("http_\(answer.status)", "HTTP \(answer.status)")
@@ -135,7 +136,10 @@ public struct PushProvider: NotificationProvider {
     static func fcmBody(_ request: DeliveryRequest, token: String) -> String {
         var message: [(key: String, value: JSONValue)] = [
             ("token", .string(token)),
-            ("notification", .object([("title", .string(request.content.title)), ("body", .string(request.content.body))])),
+            (
+                "notification",
+                .object([("title", .string(request.content.title)), ("body", .string(request.content.body))])
+            ),
         ]
         // FCM's `data` is a map of strings: string members go as they are, others as JSON.
         var data: [(key: String, value: JSONValue)] = [("reminder_id", .string(request.reminderID))]
@@ -153,9 +157,13 @@ public struct PushProvider: NotificationProvider {
     }
 
     static func apnsBody(_ request: DeliveryRequest) -> String {
-        let alert = JSONValue.object([("title", .string(request.content.title)), ("body", .string(request.content.body))])
-        var text = JSONValue.object([("aps", .object([("alert", alert)])), ("reminder_id", .string(request.reminderID))])
-            .serialized
+        let alert = JSONValue.object([
+            ("title", .string(request.content.title)), ("body", .string(request.content.body)),
+        ])
+        var text = JSONValue.object([
+            ("aps", .object([("alert", alert)])), ("reminder_id", .string(request.reminderID)),
+        ])
+        .serialized
         if let data = request.content.data {
             text.removeLast()
             text += #","data":"# + data + "}"
@@ -171,7 +179,11 @@ public struct PushProvider: NotificationProvider {
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
         let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
-            String(hex[hex.index(hex.startIndex, offsetBy: range.lowerBound)..<hex.index(hex.startIndex, offsetBy: range.upperBound)])
+            String(
+                hex[
+                    hex.index(
+                        hex.startIndex, offsetBy: range.lowerBound)..<hex.index(
+                            hex.startIndex, offsetBy: range.upperBound)])
         }
         return parts.joined(separator: "-").uppercased()
     }

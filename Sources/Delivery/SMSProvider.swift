@@ -50,7 +50,11 @@ public struct SMSProvider: NotificationProvider {
         let sender = configuration.from.hasPrefix("MG") ? "MessagingServiceSid" : "From"
         let form = Self.formEncoded([
             ("To", number), (sender, configuration.from),
-            ("Body", request.content.body.isEmpty ? request.content.title : "\(request.content.title)\n\(request.content.body)"),
+            (
+                "Body",
+                request.content.body.isEmpty
+                    ? request.content.title : "\(request.content.title)\n\(request.content.body)"
+            ),
         ])
         httpRequest.body = .bytes(ByteBuffer(string: form))
         let answer = try await transport.perform(httpRequest, logger: logger)
@@ -71,7 +75,8 @@ public struct SMSProvider: NotificationProvider {
 
     /// `application/x-www-form-urlencoded`, spaces as `+`.
     static func formEncoded(_ fields: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        var allowed = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
         allowed.insert(charactersIn: "-._*")
         return fields.map { name, value in
             let encode = { (text: String) in

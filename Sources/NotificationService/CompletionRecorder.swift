@@ -48,7 +48,8 @@ actor CompletionRecorder {
             let outcome = await store(batch.map(\.0))
             for (completion, continuation) in batch {
                 switch outcome {
-                case .success(let lost): continuation.resume(returning: lost.contains(completion.id) ? .leaseLost : .recorded)
+                case .success(let lost):
+                    continuation.resume(returning: lost.contains(completion.id) ? .leaseLost : .recorded)
                 case .failure: continuation.resume(returning: .failed)
                 }
             }

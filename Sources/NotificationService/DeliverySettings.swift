@@ -77,7 +77,8 @@ public struct DeliverySettings: Sendable {
         let configuration = SMTPConfiguration(
             host: host, port: try reader.count("SMTP_PORT", 587, 1...65_535),
             from: SMTPMailbox(
-                address: try reader.required("SMTP_FROM", for: "SMTP_HOST"), displayName: reader.optional("SMTP_FROM_NAME")),
+                address: try reader.required("SMTP_FROM", for: "SMTP_HOST"),
+                displayName: reader.optional("SMTP_FROM_NAME")),
             heloName: reader.value("SMTP_HELO_NAME", "localhost"), startTLS: mode,
             trustRootsPath: reader.optional("SMTP_CA_FILE"), credentials: credentials,
             connectTimeout: try reader.milliseconds("SMTP_CONNECT_TIMEOUT_MS", 10_000, 100...600_000),

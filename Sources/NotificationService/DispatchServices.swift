@@ -31,7 +31,8 @@ public struct DeliveryProviders: Sendable {
                 WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook")
         }
         if let fcm = delivery.fcm {
-            directory.fcm = guarded(PushProvider(transport: transport, service: .fcm(fcm), logger: logger), limit: "fcm")
+            directory.fcm = guarded(
+                PushProvider(transport: transport, service: .fcm(fcm), logger: logger), limit: "fcm")
         }
         if let apns = delivery.apns {
             directory.apns = guarded(

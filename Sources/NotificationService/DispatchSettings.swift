@@ -46,7 +46,8 @@ public struct DispatchSettings: Sendable {
             initialDelay: try reader.milliseconds(
                 "\(prefix)_INITIAL_MS", milliseconds(fallback.initialDelay), 0...86_400_000),
             multiplier: try reader.number("\(prefix)_MULTIPLIER", fallback.multiplier, 1...100),
-            maximumDelay: try reader.milliseconds("\(prefix)_MAX_MS", milliseconds(fallback.maximumDelay), 0...604_800_000),
+            maximumDelay: try reader.milliseconds(
+                "\(prefix)_MAX_MS", milliseconds(fallback.maximumDelay), 0...604_800_000),
             maximumAttempts: try reader.count("\(prefix)_MAX_ATTEMPTS", fallback.maximumAttempts, 1...1_000),
             jitter: try reader.number("\(prefix)_JITTER", fallback.jitter, 0...1))
         if let problem = policy.problem {

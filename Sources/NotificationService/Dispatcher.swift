@@ -114,7 +114,8 @@ public final class Dispatcher: Service, Sendable {
             } catch {
                 failures += 1
                 let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
-                logger.warning("claiming due reminders failed", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "claiming due reminders failed", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 await wake.wait(timeout: delay)
                 continue
             }
@@ -156,7 +157,8 @@ public final class Dispatcher: Service, Sendable {
         if let correlationID = claimed.correlationID { logger[metadataKey: "correlation_id"] = "\(correlationID)" }
         logger[metadataKey: "attempt"] = "\(claimed.attempt)"
         if claimed.previousState == .sending {
-            logger.warning("reminder taken over after its lease ran out; the earlier send may have reached the provider")
+            logger.warning(
+                "reminder taken over after its lease ran out; the earlier send may have reached the provider")
         }
         let completion = await attempt(claimed, logger: logger)
         let recording = await recorder.record(completion)
@@ -224,7 +226,8 @@ public final class Dispatcher: Service, Sendable {
             errorClass: report.attempts.last(where: { $0.errorClass != nil })?.errorClass,
             channelAttempts: report.attempts.map {
                 DispatchStore.ChannelAttemptRecord(
-                    channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider, outcome: $0.outcome.rawValue,
+                    channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider,
+                    outcome: $0.outcome.rawValue,
                     errorClass: $0.errorClass, answer: $0.answer,
                     latencyMilliseconds: Double($0.latency.components.seconds) * 1_000
                         + Double($0.latency.components.attoseconds) / 1e15)

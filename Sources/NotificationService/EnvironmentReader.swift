@@ -24,7 +24,8 @@ struct EnvironmentReader {
     func count(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
         let text = value(name, String(fallback))
         guard let number = Int(text), range.contains(number) else {
-            throw ServiceSettings.Invalid(variable: name, message: "must be a whole number in \(range), not \"\(text)\"")
+            throw ServiceSettings.Invalid(
+                variable: name, message: "must be a whole number in \(range), not \"\(text)\"")
         }
         return number
     }

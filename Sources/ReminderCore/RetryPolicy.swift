@@ -17,7 +17,9 @@ public struct RetryPolicy: Sendable, Equatable {
     public static let `default` = RetryPolicy(
         initialDelay: .seconds(30), multiplier: 2, maximumDelay: .seconds(3_600), maximumAttempts: 8, jitter: 0.2)
 
-    public init(initialDelay: Duration, multiplier: Double, maximumDelay: Duration, maximumAttempts: Int, jitter: Double) {
+    public init(
+        initialDelay: Duration, multiplier: Double, maximumDelay: Duration, maximumAttempts: Int, jitter: Double
+    ) {
         self.initialDelay = initialDelay
         self.multiplier = multiplier
         self.maximumDelay = maximumDelay

@@ -75,8 +75,8 @@ public struct DispatchStore: Sendable {
                 """, logger: logger)
             var claimed: [Claimed] = []
             for try await row in rows.decode(
-                (Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String).self)
-            {
+                (Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String).self
+            ) {
                 claimed.append(
                     Claimed(
                         id: row.0, reminderID: row.1, userID: row.2,

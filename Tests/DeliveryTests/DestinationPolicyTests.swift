@@ -32,7 +32,9 @@ import Testing
         #expect(policy.refusal(for: URL(string: url)!) != nil)
     }
 
-    @Test(arguments: ["https://hooks.example.com/r?x=1", "https://172.32.0.1/", "https://8.8.8.8/", "https://[2001:db8::1]/"])
+    @Test(arguments: [
+        "https://hooks.example.com/r?x=1", "https://172.32.0.1/", "https://8.8.8.8/", "https://[2001:db8::1]/",
+    ])
     func publicDestinationsPass(url: String) {
         #expect(DestinationPolicy().refusal(for: URL(string: url)!) == nil)
     }

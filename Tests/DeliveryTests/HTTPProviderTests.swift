@@ -65,7 +65,9 @@ struct HTTPProviderTests {
             let expected = HMAC<SHA256>.authenticationCode(
                 for: Array("\(timestamp).".utf8) + received.body,
                 using: SymmetricKey(data: Array("0123456789abcdef-secret".utf8)))
-            #expect(received.headers["x-reminder-signature"] == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
+            #expect(
+                received.headers["x-reminder-signature"] == "sha256="
+                    + expected.map { String(format: "%02x", $0) }.joined())
             let json = try #require(received.json)
             #expect(json["reminder_id"] as? String == "reminder-1")
             #expect(json["title"] as? String == "Zahnarzt 🦷")
@@ -86,12 +88,19 @@ struct HTTPProviderTests {
                 ])
             var outcomes: [DeliveryFailure?] = []
             for _ in 0..<8 {
-                outcomes.append(await failure { () async throws(DeliveryFailure) in
-                    try await provider.send(request(.webhook(url: sink.baseURL + "/h")))
-                })
+                outcomes.append(
+                    await failure { () async throws(DeliveryFailure) in
+                        try await provider.send(request(.webhook(url: sink.baseURL + "/h")))
+                    })
             }
-            #expect(outcomes.map { $0?.errorClass } == ["http_500", "http_503", "http_408", "http_429", "http_404", "http_410", "timeout", "connection"])
-            #expect(outcomes.map { $0?.kind } == [.transient, .transient, .transient, .transient, .permanent, .permanent, .transient, .transient])
+            #expect(
+                outcomes.map { $0?.errorClass } == [
+                    "http_500", "http_503", "http_408", "http_429", "http_404", "http_410", "timeout", "connection",
+                ])
+            #expect(
+                outcomes.map { $0?.kind } == [
+                    .transient, .transient, .transient, .transient, .permanent, .permanent, .transient, .transient,
+                ])
             #expect(outcomes[1]?.retryAfter == .seconds(7))
             let after = try await provider.send(request(.webhook(url: sink.baseURL + "/h")))
             #expect(after.answer == "HTTP 200")
@@ -120,7 +129,11 @@ struct HTTPProviderTests {
                 path,
                 [
                     .status(200, body: #"{"name":"projects/my-project/messages/0:123"}"#),
-                    .status(404, body: #"{"error":{"code":404,"status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#),
+                    .status(
+                        404,
+                        body:
+                            #"{"error":{"code":404,"status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}"#
+                    ),
                     .status(503, body: #"{"error":{"code":503,"status":"UNAVAILABLE"}}"#),
                     .status(400, body: #"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#),
                 ])
@@ -134,9 +147,15 @@ struct HTTPProviderTests {
             let data = try #require(message["data"] as? [String: String])
             #expect(data == ["reminder_id": "reminder-1", "room": "3", "kind": "dental"])
             let classes = [
-                await failure { () async throws(DeliveryFailure) in try await provider.send(request(.push(platform: .fcm, token: "t"))) },
-                await failure { () async throws(DeliveryFailure) in try await provider.send(request(.push(platform: .fcm, token: "t"))) },
-                await failure { () async throws(DeliveryFailure) in try await provider.send(request(.push(platform: .fcm, token: "t"))) },
+                await failure { () async throws(DeliveryFailure) in
+                    try await provider.send(request(.push(platform: .fcm, token: "t")))
+                },
+                await failure { () async throws(DeliveryFailure) in
+                    try await provider.send(request(.push(platform: .fcm, token: "t")))
+                },
+                await failure { () async throws(DeliveryFailure) in
+                    try await provider.send(request(.push(platform: .fcm, token: "t")))
+                },
             ]
             #expect(classes.map { $0?.errorClass } == ["unregistered", "unavailable", "invalid_argument"])
             #expect(classes.map { $0?.kind } == [.permanent, .transient, .permanent])
@@ -152,7 +171,10 @@ struct HTTPProviderTests {
             let path = "/3/device/abc123"
             try await sink.script(
                 path,
-                [.ok, .status(410, body: #"{"reason":"Unregistered"}"#), .status(429, body: #"{"reason":"TooManyRequests"}"#)])
+                [
+                    .ok, .status(410, body: #"{"reason":"Unregistered"}"#),
+                    .status(429, body: #"{"reason":"TooManyRequests"}"#),
+                ])
             _ = try await provider.send(request(.push(platform: .apns, token: "abc123")))
             _ = try? await provider.send(request(.push(platform: .apns, token: "abc123")))
             let sent = try await sink.requests(path: path)
@@ -179,7 +201,8 @@ struct HTTPProviderTests {
         try await withSink { sink, transport in
             let provider = SMSProvider(
                 transport: transport,
-                configuration: .init(baseURL: sink.baseURL, accountSID: "AC123", authToken: "token", from: "+15550001111"),
+                configuration: .init(
+                    baseURL: sink.baseURL, accountSID: "AC123", authToken: "token", from: "+15550001111"),
                 logger: Self.logger)
             let path = "/2010-04-01/Accounts/AC123/Messages.json"
             try await sink.script(
@@ -203,9 +226,10 @@ struct HTTPProviderTests {
             #expect(form == ["To": "+4915112345678", "From": "+15550001111", "Body": "Zahnarzt 🦷\nMorgen um 9:30"])
             var failures: [DeliveryFailure?] = []
             for _ in 0..<3 {
-                failures.append(await failure { () async throws(DeliveryFailure) in
-                    try await provider.send(request(.sms(to: "+4915112345678")))
-                })
+                failures.append(
+                    await failure { () async throws(DeliveryFailure) in
+                        try await provider.send(request(.sms(to: "+4915112345678")))
+                    })
             }
             #expect(failures.map { $0?.kind } == [.permanent, .transient, .transient])
             #expect(failures.map { $0?.errorClass } == ["http_400", "http_503", "auth"])

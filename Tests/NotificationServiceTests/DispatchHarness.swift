@@ -50,7 +50,8 @@ final class DispatchHarness: Sendable {
         WebhookProvider(
             transport: transport,
             configuration: .init(
-                signingSecret: Array("0123456789abcdef-secret".utf8), destinations: DestinationPolicy(allowLoopback: true)),
+                signingSecret: Array("0123456789abcdef-secret".utf8),
+                destinations: DestinationPolicy(allowLoopback: true)),
             logger: logger)
     }
 

@@ -40,7 +40,8 @@ struct DispatcherTests {
             for try await delay in rows.decode(Int.self) { delays.append(delay) }
             #expect(delays == [300, 600])
             let outcomes = try await TestDatabase.count(
-                client, "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'transient' AND answer = 'HTTP 500'")
+                client,
+                "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'transient' AND answer = 'HTTP 500'")
             #expect(outcomes == 2)
             let requests = try await sink.requests(path: "/retry")
             #expect(requests.count == 3)
@@ -50,18 +51,66 @@ struct DispatcherTests {
         }
     }
 
+    @Test func aPermanentPushFailureFallsBackToEmailOverSMTP() async throws {
+        let sink = try ProviderSink(lifetime: 180)
+        defer { Task { await sink.stop() } }
+        let mail = try SMTPSink()
+        try #require(mail.port > 0)
+        try await sink.script(
+            "/v1/projects/p/messages:send", [],
+            then: .status(400, body: #"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#))
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(
+                client, count: 1, prefix: "fallback",
+                channels: [
+                    ["type": "push", "platform": "fcm", "token": "device-token"],
+                    ["type": "email", "to": "ada@example.com"],
+                ])
+            let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+                transport in
+                ProviderDirectory(
+                    email: DispatchHarness.guarded(
+                        try SMTPProvider(
+                            configuration: SMTPConfiguration(
+                                host: "127.0.0.1", port: mail.port, from: SMTPMailbox(address: "reminders@example.org"),
+                                startTLS: .off),
+                            logger: DispatchHarness.logger)),
+                    fcm: DispatchHarness.guarded(DispatchHarness.fcm(transport, baseURL: sink.baseURL)))
+            }
+            try await eventually(.seconds(30), "the reminder to be delivered by email") {
+                try await DispatchHarness.states(client) == ["DELIVERED": 1]
+            }
+            await harness.stop()
+            let messages = try mail.received()
+            #expect(messages.count == 1)
+            #expect(messages.first?.recipients == ["ada@example.com"])
+            #expect(messages.first?.headers["Subject"] == "Dentist")
+            #expect(try await sink.requests(path: "/v1/projects/p/messages:send").count == 1)
+            var outcomes: [String] = []
+            let rows = try await client.query(
+                "SELECT channel || ':' || outcome FROM delivery_attempts ORDER BY id", logger: DispatchHarness.logger)
+            for try await outcome in rows.decode(String.self) { outcomes.append(outcome) }
+            #expect(outcomes == ["push:permanent", "email:delivered"])
+            let status = try await client.query("SELECT channel_status FROM reminders", logger: DispatchHarness.logger)
+                .collect().first!.decode(String.self)
+            #expect(status == "po")
+        }
+    }
+
     @Test func everyChannelFailingDeadLettersWithTheRightReasonOnTheTopic() async throws {
         let sink = try ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
         try await sink.script("/gone", [], then: .status(410))
-        try await sink.script("/2010-04-01/Accounts/AC1/Messages.json", [], then: .status(400, body: #"{"code":21211}"#))
+        try await sink.script(
+            "/2010-04-01/Accounts/AC1/Messages.json", [], then: .status(400, body: #"{"code":21211}"#))
         try await sink.script("/busy", [], then: .status(503))
         let (topic, dlq) = try await Topics.make("dispatch-dlq", partitions: 1)
         try await TestDatabase.withDatabase { client, configuration in
             try await DueReminders.store(
                 client, count: 1, prefix: "perm",
                 channels: [webhookChannel(sink, "/gone"), ["type": "sms", "to": "+4915112345678"]])
-            try await DueReminders.store(client, count: 1, prefix: "exhausted", channels: [webhookChannel(sink, "/busy")])
+            try await DueReminders.store(
+                client, count: 1, prefix: "exhausted", channels: [webhookChannel(sink, "/busy")])
             var twoAttempts = Self.quickRetry
             twoAttempts.maximumAttempts = 2
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
@@ -80,7 +129,8 @@ struct DispatcherTests {
             try reader.subscribe(topics: [dlq])
             var reasons: [String: String] = [:]
             for try await message in reader.messages {
-                let header = { (name: String) in message.header(name)?.value.map { String(decoding: $0, as: UTF8.self) } }
+                let header = { (name: String) in message.header(name)?.value.map { String(decoding: $0, as: UTF8.self) }
+                }
                 reasons[header("x-idempotency-key") ?? "?"] = header("x-dlq-reason")
                 #expect(header("x-dlq-error")?.contains("+49") == false, "no phone number in the error")
                 if reasons.count == 2 { break }
@@ -107,7 +157,9 @@ struct DispatcherTests {
                 try await DispatchHarness.states(client) == ["DEAD_LETTER": 1]
             }
             await harness.stop()
-            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM dead_letters WHERE reason = 'expired'") == 1)
+            #expect(
+                try await TestDatabase.count(client, "SELECT count(*)::int8 FROM dead_letters WHERE reason = 'expired'")
+                    == 1)
             #expect(try await sink.count() == 0)
         }
     }
@@ -117,7 +169,8 @@ struct DispatcherTests {
         let sink = try ProviderSink(lifetime: 300)
         defer { Task { await sink.stop() } }
         try await TestDatabase.withDatabase { client, configuration in
-            try await DueReminders.store(client, count: total, prefix: "herd", channels: [webhookChannel(sink, "/herd")])
+            try await DueReminders.store(
+                client, count: total, prefix: "herd", channels: [webhookChannel(sink, "/herd")])
             let harness = try DispatchHarness(
                 database: client, configuration: configuration, instances: 2, caFile: sink.caFile,
                 dispatcher: .init(concurrency: 16, claimBatch: 50)
@@ -142,7 +195,8 @@ struct DispatcherTests {
         try await sink.script("/silent", [.hang, .hang], then: .ok)
         try await TestDatabase.withDatabase { client, configuration in
             let channels: [[String: Any]] = [webhookChannel(sink, "/silent"), ["type": "sms", "to": "+4915112345678"]]
-            let breaker = CircuitBreaker.Configuration(failureThreshold: 2, openDuration: .seconds(2), halfOpenProbes: 1)
+            let breaker = CircuitBreaker.Configuration(
+                failureThreshold: 2, openDuration: .seconds(2), halfOpenProbes: 1)
             let harness = try DispatchHarness(
                 database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .milliseconds(500)
             ) {

@@ -71,7 +71,9 @@ import Testing
     @Test func retryAfterLongerThanTheBackoffIsHonoured() {
         var attempt = planner(channels: 1)
         _ = attempt.start()
-        #expect(attempt.record(.transientFailure(retryAfter: .seconds(30)), on: 0, random: 0) == .retry(after: .seconds(30)))
+        #expect(
+            attempt.record(.transientFailure(retryAfter: .seconds(30)), on: 0, random: 0) == .retry(after: .seconds(30))
+        )
     }
 
     @Test func anOpenCircuitMovesOnAndRetriesLaterWhenNothingElseWorks() {

@@ -7,9 +7,13 @@ import Testing
 
 @Suite(.timeLimit(.minutes(2)))
 struct DispatchCompletionTests {
-    let email: [[String: Any]] = [["type": "email", "to": "ada@example.com"], ["type": "sms", "to": "+4915112345678"]]
+    let email: [[String: Any]] = [
+        ["type": "email", "to": "ada@example.com"], ["type": "sms", "to": "+4915112345678"],
+    ]
 
-    private func claimOne(_ dispatch: DispatchStore, lease: Duration = .seconds(60)) async throws -> DispatchStore.Claimed {
+    private func claimOne(_ dispatch: DispatchStore, lease: Duration = .seconds(60)) async throws
+        -> DispatchStore.Claimed
+    {
         let claimed = try await dispatch.claim(limit: 1, lease: lease)
         return try #require(claimed.first)
     }
@@ -38,7 +42,8 @@ struct DispatchCompletionTests {
             progress = planner.progress
             let lost = try await dispatch.complete([
                 .init(
-                    id: claimed.id, attempt: claimed.attempt, result: .delivered, progress: progress, errorClass: "smtp_550",
+                    id: claimed.id, attempt: claimed.attempt, result: .delivered, progress: progress,
+                    errorClass: "smtp_550",
                     channelAttempts: [
                         .init(
                             channelIndex: 0, channel: "email", provider: "smtp", outcome: "permanent",
@@ -50,7 +55,10 @@ struct DispatchCompletionTests {
             ])
             #expect(lost.isEmpty)
             let transitions = try await history(client, claimed.id)
-            #expect(transitions == ["PENDING>SCHEDULED:schedule:0", "SCHEDULED>SENDING:claim:1", "SENDING>DELIVERED:deliver:1"])
+            #expect(
+                transitions == [
+                    "PENDING>SCHEDULED:schedule:0", "SCHEDULED>SENDING:claim:1", "SENDING>DELIVERED:deliver:1",
+                ])
             let row = try await client.query(
                 "SELECT state, channel_status, lease_until IS NULL FROM reminders WHERE id = \(claimed.id)",
                 logger: TestDatabase.logger
@@ -58,7 +66,8 @@ struct DispatchCompletionTests {
             #expect(row.0 == "DELIVERED" && row.1 == "po" && row.2)
             #expect(
                 try await TestDatabase.count(
-                    client, "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'permanent' AND answer = '550 5.1.1'")
+                    client,
+                    "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'permanent' AND answer = '550 5.1.1'")
                     == 1)
         }
     }
@@ -89,7 +98,8 @@ struct DispatchCompletionTests {
             let transitions = try await history(client, first.id)
             #expect(
                 transitions == [
-                    "PENDING>SCHEDULED:schedule:0", "SCHEDULED>SENDING:claim:1", "SENDING>FAILED:fail:1", "FAILED>RETRY:scheduleRetry:1",
+                    "PENDING>SCHEDULED:schedule:0", "SCHEDULED>SENDING:claim:1", "SENDING>FAILED:fail:1",
+                    "FAILED>RETRY:scheduleRetry:1",
                     "RETRY>SENDING:claim:2",
                 ])
             #expect(
@@ -107,7 +117,8 @@ struct DispatchCompletionTests {
                 .init(
                     id: claimed.id, attempt: claimed.attempt,
                     result: .deadLetter(.permanentFailure, error: "email via smtp: smtp_550 (550 5.1.1)"),
-                    progress: ChannelProgress(channelCount: 2, failures: [0, 0], statuses: "pp"), errorClass: "smtp_550",
+                    progress: ChannelProgress(channelCount: 2, failures: [0, 0], statuses: "pp"),
+                    errorClass: "smtp_550",
                     channelAttempts: [])
             ])
             let letters = try await DeadLetterStore(client: client, logger: TestDatabase.logger).unpublished(limit: 10)
@@ -131,11 +142,14 @@ struct DispatchCompletionTests {
             #expect(second.id == first.id && second.previousState == .sending && second.attempt == 2)
             let lost = try await dispatch.complete([
                 .init(
-                    id: first.id, attempt: first.attempt, result: .delivered, progress: ChannelProgress(channelCount: 2),
+                    id: first.id, attempt: first.attempt, result: .delivered,
+                    progress: ChannelProgress(channelCount: 2),
                     errorClass: nil, channelAttempts: [])
             ])
             #expect(lost == [first.id])
-            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminders WHERE state = 'SENDING'") == 1)
+            #expect(
+                try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminders WHERE state = 'SENDING'")
+                    == 1)
         }
     }
 }

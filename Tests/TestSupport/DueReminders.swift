@@ -14,7 +14,8 @@ public enum DueReminders {
             "schema_version": 1, "type": "schedule", "idempotency_key": "\(prefix)-key-\(index)",
             "reminder_id": "\(prefix)-\(index)", "user_id": "user-\(index % 97)",
             "deliver_at": RFC3339Text.format(dueAt), "channels": channels,
-            "content": ["title": title, "body": body, "data": ["n": index]], "correlation_id": "corr-\(prefix)-\(index)",
+            "content": ["title": title, "body": body, "data": ["n": index]],
+            "correlation_id": "corr-\(prefix)-\(index)",
         ]
         if let expiresAt { event["expires_at"] = RFC3339Text.format(expiresAt) }
         return EventFixtures.json(event)

@@ -35,7 +35,9 @@ public final class ProviderSink: @unchecked Sendable {
         public static let drop = Response(action: "drop")
 
         var json: [String: Any] {
-            var object: [String: Any] = ["status": status, "headers": headers, "body": body, "delay_ms": delayMilliseconds]
+            var object: [String: Any] = [
+                "status": status, "headers": headers, "body": body, "delay_ms": delayMilliseconds,
+            ]
             if let action { object["action"] = action }
             return object
         }

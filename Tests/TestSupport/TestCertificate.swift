@@ -19,7 +19,8 @@ public struct TestCertificate: Sendable {
                 "-days", "2", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out",
                 certificate,
             ], ProcessInfo.processInfo.environment)
-        precondition(status == 0, "openssl could not make the test certificate (status \(status.map(String.init) ?? "none"))")
+        precondition(
+            status == 0, "openssl could not make the test certificate (status \(status.map(String.init) ?? "none"))")
         return TestCertificate(certificateFile: certificate, keyFile: key)
     }()
 }

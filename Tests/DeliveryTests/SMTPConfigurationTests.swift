@@ -1,0 +1,41 @@
+import Testing
+
+@testable import Delivery
+
+/// Settings that cannot work stop the provider's creation.
+struct SMTPConfigurationTests {
+    private func error(_ configuration: SMTPConfiguration) -> SMTPConfigurationError? {
+        do {
+            _ = try SMTPProvider(configuration: configuration)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func missingTrustRootsFileIsNamed() {
+        let configuration = SMTPProviderTests.configuration(
+            port: 587, startTLS: .required, trustRootsPath: "/nonexistent/ca.pem")
+        #expect(error(configuration)?.setting == "trustRootsPath")
+    }
+
+    @Test func badSettingsAreNamed() {
+        var configuration = SMTPProviderTests.configuration(port: 0)
+        #expect(error(configuration)?.setting == "port")
+        configuration.port = 587
+        configuration.from = SMTPMailbox(address: "a@b.test\r\nRCPT TO:<x@y>")
+        #expect(error(configuration)?.setting == "from.address")
+        configuration.from = SMTPMailbox(address: "a@b.test", displayName: "A\nB")
+        #expect(error(configuration)?.setting == "from.displayName")
+        configuration.from = SMTPProviderTests.sender
+        configuration.heloName = "two words"
+        #expect(error(configuration)?.setting == "heloName")
+        configuration.heloName = "client.test"
+        #expect(error(configuration) == nil)
+    }
+
+    @Test func passwordIsNeverPrinted() {
+        let credentials = SMTPCredentials(username: "mailer", password: "s3cret")
+        #expect(!"\(credentials)".contains("s3cret"))
+    }
+}

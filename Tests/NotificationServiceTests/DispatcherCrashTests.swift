@@ -1,0 +1,87 @@
+import Delivery
+import Foundation
+import NotificationService
+import PostgresNIO
+import ReminderCore
+import ReminderStore
+import TestSupport
+import Testing
+
+/// A dispatcher process killed with SIGKILL in the middle of a send: once its lease has
+/// run out, another dispatcher sends the reminder and records it.
+///
+/// This is the one case where the provider sees a reminder twice: the first send may
+/// have reached it (here it did: the sink recorded it) before the process died, and
+/// nothing was recorded in the database. Both sends carry the same idempotency key (the
+/// reminder id: `Idempotency-Key` for webhooks, `I-Twilio-Idempotency-Token` for SMS,
+/// the same `apns-id` and the same email `Message-ID`), so a provider or receiver that
+/// deduplicates on it delivers once.
+@Suite(.timeLimit(.minutes(3)))
+struct DispatcherCrashTests {
+    @Test func aSenderKilledMidSendIsTakenOverAfterItsLeaseWithTheSameIdempotencyKey() async throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: CrashRecoveryTests.executable.path),
+            "build the executable first")
+        let sink = try ProviderSink(lifetime: 180)
+        defer { Task { await sink.stop() } }
+        // The first send is answered only after 20 s: the process is killed before that.
+        try await sink.script("/slow", [Response(status: 200, delayMilliseconds: 20_000)], then: .ok)
+        let (topic, _) = try await Topics.make("dispatch-crash", partitions: 1)
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(
+                client, count: 1, prefix: "crash", channels: [["type": "webhook", "url": sink.baseURL + "/slow"]])
+            var url = URLComponents(string: LocalStack.databaseURL)!
+            url.path = "/" + configuration.database
+            let process = Process()
+            process.executableURL = CrashRecoveryTests.executable
+            process.arguments = ["serve"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["KAFKA_BOOTSTRAP_SERVERS"] = LocalStack.kafkaBootstrapServers
+            environment["DATABASE_URL"] = url.string!
+            environment["REMINDERS_TOPIC"] = topic
+            environment["KAFKA_GROUP_ID"] = "dispatch-crash-\(UUID().uuidString.prefix(8))"
+            environment["NOTIFICATION_MIGRATIONS_DIR"] = TestDatabase.migrations.path
+            environment["DISPATCH_LEASE_MS"] = "3000"
+            environment["WEBHOOK_SIGNING_SECRET"] = "0123456789abcdef-secret"
+            environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
+            environment["HTTP_PROVIDER_CA_FILE"] = sink.caFile
+            environment["HTTP_PROVIDER_TIMEOUT_MS"] = "60000"
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            try await eventually(.seconds(60), "the first send to reach the provider", every: .milliseconds(100)) {
+                try await sink.count() == 1
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(try await DispatchHarness.states(client) == ["SENDING": 1])
+
+            let survivor = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+                ProviderDirectory(webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)))
+            }
+            try await eventually(.seconds(30), "the survivor to deliver after the lease") {
+                try await DispatchHarness.states(client) == ["DELIVERED": 1]
+            }
+            await survivor.stop()
+            let requests = try await sink.requests(path: "/slow")
+            #expect(requests.count == 2)
+            #expect(requests.map { $0.headers["idempotency-key"] } == ["crash-0", "crash-0"])
+            // Taken over no earlier than the lease allowed: 3 s after the first claim.
+            let takeover = try await client.query(
+                """
+                SELECT extract(epoch FROM max(at) - min(at))::float8 FROM reminder_transitions WHERE event = 'claim'
+                """, logger: TestDatabase.logger
+            ).collect().first!.decode(Double.self)
+            #expect(takeover >= 3)
+            var transitions: [String] = []
+            let rows = try await client.query(
+                "SELECT from_state || '>' || to_state FROM reminder_transitions ORDER BY id",
+                logger: TestDatabase.logger)
+            for try await line in rows.decode(String.self) { transitions.append(line) }
+            #expect(transitions == ["PENDING>SCHEDULED", "SCHEDULED>SENDING", "SENDING>SENDING", "SENDING>DELIVERED"])
+        }
+    }
+}
+
+private typealias Response = ProviderSink.Response
