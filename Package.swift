@@ -107,6 +107,22 @@ let package = Package(
             path: "Benchmarks/IngestBenchmark",
             linkerSettings: rdkafkaRunPath
         ),
+        .executableTarget(
+            name: "dispatch-benchmark",
+            dependencies: [
+                "Kafka", "ReminderCore", "ReminderStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/DispatchBenchmark",
+            linkerSettings: rdkafkaRunPath
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka"],

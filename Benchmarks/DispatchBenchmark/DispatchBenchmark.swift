@@ -1,0 +1,271 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Kafka
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import ReminderStore
+
+/// Measures delivery as it runs in production: a `notification-service serve` process
+/// ingests reminder events from the broker and delivers them to a loopback HTTPS webhook
+/// receiver (in this process). Two loads: the 09:00 herd (every reminder due at the
+/// same instant) and a steady stream due one second after it is published. Prints
+/// deliveries per second beside the raw POST rate of the same receiver (baseline,
+/// measured in the same run with the same concurrency), lateness percentiles, and the
+/// service's peak RSS.
+@main
+struct DispatchBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch-benchmark",
+        abstract: "Delivery rate and lateness of the service against a loopback webhook receiver.",
+        discussion:
+            "Run it through scripts/bench-dispatch.sh, which starts the broker and database, makes a certificate and builds in release mode."
+    )
+
+    @Option(help: "Kafka bootstrap servers.")
+    var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
+
+    @Option(help: "PostgreSQL URL of a user that may create databases.")
+    var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+
+    @Option(help: "The notification-service executable to measure.")
+    var service: String
+
+    @Option(help: "The migrations folder.")
+    var migrations: String
+
+    @Option(help: "PEM certificate (for 127.0.0.1) of the webhook receiver.")
+    var certificate: String
+
+    @Option(help: "Its private key.")
+    var key: String
+
+    @Option(help: "Reminders in the herd, all due at the same instant.")
+    var herd = 100_000
+
+    @Option(help: "Seconds between publishing the herd and its due time (ingest must finish first).")
+    var herdLead = 40
+
+    @Option(help: "Reminders per second of the steady stream.")
+    var steadyRate = 1_000
+
+    @Option(help: "Seconds of the steady stream.")
+    var steadySeconds = 60
+
+    @Option(help: "Sends in flight (the service's DISPATCH_CONCURRENCY and the baseline's).")
+    var concurrency = 64
+
+    @Option(help: "Requests of the baseline.")
+    var baselineRequests = 20_000
+
+    func run() async throws {
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        let topic = "dispatch-bench-\(runID)"
+        let client = KafkaClientConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init))
+        let kafkaAdmin = try KafkaAdmin(configuration: client)
+        try await kafkaAdmin.createTopic(topic, partitions: 8)
+        try await kafkaAdmin.createTopic(topic + ".dlq", partitions: 8)
+        let sink = try await WebhookSink(certificateFile: certificate, keyFile: key)
+        let hook = "https://127.0.0.1:\(sink.port)/hook"
+
+        let baseline = try await measureBaseline(url: hook, sink: sink)
+        say(String(format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests, baseline.seconds, concurrency, baseline.rate))
+
+        let admin = try DatabaseConfiguration(url: databaseURL)
+        let database = "dispatch_bench_\(runID)"
+        _ = try await admin.withClient {
+            try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: benchLogger)
+        }
+        var url = URLComponents(string: databaseURL)!
+        url.path = "/" + database
+        let process = try launchService(topic: topic, databaseURL: url.string!)
+        defer {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+
+        // The herd: every reminder due at the same instant, `herdLead` seconds ahead.
+        let herdDue = Date().addingTimeInterval(Double(herdLead)).timeIntervalSince1970.rounded(.up)
+        for start in stride(from: 0, to: herd, by: 10_000) {
+            let batch = (start..<min(start + 10_000, herd)).map { index in
+                KafkaProducerMessage(
+                    topic: topic, key: Array("user-\(index % 10_000)".utf8),
+                    value: Self.event("herd-\(index)", dueAt: herdDue, url: hook))
+            }
+            for result in await producer.send(batch) { _ = try result.get() }
+        }
+        say("published a herd of \(herd) reminders due at \(Self.text(herdDue))")
+        let herdArrivals = try await collect(herd, from: sink, deadline: herdDue + 600)
+        let herdPeak = Self.peakRSSKiB(of: process.processIdentifier)
+        let lastArrival = herdArrivals.map(\.arrivedAt).max() ?? herdDue
+        let herdRate = Double(herdArrivals.count) / max(lastArrival - herdDue, 0.001)
+        let herdReport = Report(herdArrivals)
+
+        // The steady stream: `steadyRate` a second, each due one second after publishing.
+        let clock = ContinuousClock()
+        let streamStart = clock.now
+        var published = 0
+        for second in 0..<steadySeconds {
+            for slice in 0..<10 {
+                let target = streamStart + .milliseconds(second * 1_000 + slice * 100)
+                try await clock.sleep(until: target)
+                let count = steadyRate / 10 + (slice < steadyRate % 10 ? 1 : 0)
+                let now = Date().timeIntervalSince1970
+                let messages = (0..<count).map { offset in
+                    let index = published + offset
+                    return KafkaProducerMessage(
+                        topic: topic, key: Array("user-\(index % 10_000)".utf8),
+                        value: Self.event("steady-\(index)", dueAt: now + 1, url: hook))
+                }
+                published += count
+                for result in await producer.send(messages) { _ = try result.get() }
+            }
+        }
+        await producer.close()
+        let steadyArrivals = try await collect(published, from: sink, deadline: Date().timeIntervalSince1970 + 300)
+        let steadyReport = Report(steadyArrivals)
+        let peak = Self.peakRSSKiB(of: process.processIdentifier)
+
+        say("")
+        say("09:00 herd (\(herd) reminders due at one instant, webhook over HTTPS, \(concurrency) in flight):")
+        say(String(format: "  deliveries:        %.0f /s from the due time to the last delivery", herdRate))
+        say(String(format: "  baseline:          %.0f /s raw POSTs to the same receiver", baseline.rate))
+        say(String(format: "  ratio:             %.2f", herdRate / baseline.rate))
+        say("  lateness:          \(herdReport)")
+        say("  duplicates:        \(herdReport.duplicates)")
+        say(String(format: "  peak RSS:          %.1f MiB", Double(herdPeak) / 1024))
+        say("steady stream (\(steadyRate)/s for \(steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):")
+        say("  lateness:          \(steadyReport)  (target p99 < 250 ms)")
+        say("  duplicates:        \(steadyReport.duplicates)")
+        say(String(format: "service peak RSS:    %.1f MiB", Double(peak) / 1024))
+        await sink.close()
+    }
+
+    /// Lateness percentiles of a set of arrivals.
+    struct Report: CustomStringConvertible {
+        let p50: Double
+        let p99: Double
+        let max: Double
+        let duplicates: Int
+
+        init(_ arrivals: [WebhookSink.Arrival]) {
+            let lateness = arrivals.map { ($0.arrivedAt - $0.dueAt) * 1_000 }.sorted()
+            func percentile(_ p: Double) -> Double {
+                lateness.isEmpty ? 0 : lateness[min(lateness.count - 1, Int(Double(lateness.count) * p))]
+            }
+            p50 = percentile(0.5)
+            p99 = percentile(0.99)
+            max = lateness.last ?? 0
+            duplicates = arrivals.count - Set(arrivals.map(\.reminderID)).count
+        }
+
+        var description: String { String(format: "p50 %.0f ms, p99 %.0f ms, max %.0f ms", p50, p99, max) }
+    }
+
+    /// Waits until `expected` reminders have arrived (and a second more, to see any
+    /// duplicate), then takes them.
+    private func collect(_ expected: Int, from sink: WebhookSink, deadline: Double) async throws -> [WebhookSink.Arrival] {
+        while sink.count < expected {
+            guard Date().timeIntervalSince1970 < deadline else {
+                throw ValidationError("only \(sink.count) of \(expected) reminders arrived in time")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .seconds(1))
+        return sink.drain()
+    }
+
+    private func measureBaseline(url: String, sink: WebhookSink) async throws -> (rate: Double, seconds: Double) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file(certificate)]
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        // The service's HTTP transport keeps 32 connections per host by default.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let body = Self.webhookBody(reminderID: "baseline", dueAt: Date().timeIntervalSince1970)
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    for _ in stride(from: worker, to: baselineRequests, by: concurrency) {
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(bytes: body))
+                        let response = try await client.execute(request, timeout: .seconds(30))
+                        _ = try await response.body.collect(upTo: 1 << 16)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        try await client.shutdown()
+        _ = sink.drain()
+        return (Double(baselineRequests) / seconds, seconds)
+    }
+
+    private func launchService(topic: String, databaseURL: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: service)
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers
+        environment["DATABASE_URL"] = databaseURL
+        environment["REMINDERS_TOPIC"] = topic
+        environment["KAFKA_GROUP_ID"] = "dispatch-bench-\(UUID().uuidString.prefix(8))"
+        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = migrations
+        environment["DISPATCH_CONCURRENCY"] = String(concurrency)
+        environment["WEBHOOK_SIGNING_SECRET"] = "benchmark-signing-secret"
+        environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
+        environment["HTTP_PROVIDER_CA_FILE"] = certificate
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func event(_ id: String, dueAt: Double, url: String) -> [UInt8] {
+        Array(
+            """
+            {"schema_version":1,"type":"schedule","idempotency_key":"\(id)","reminder_id":"\(id)",\
+            "user_id":"user-\(id.hashValue & 0xffff)","timezone":"Europe/Berlin","deliver_at":"\(text(dueAt))",\
+            "channels":[{"type":"webhook","url":"\(url)"}],\
+            "content":{"title":"Stand-up","body":"The daily stand-up starts now.","data":{"room":"4.12"}}}
+            """.utf8)
+    }
+
+    /// What the service sends, for the baseline's requests.
+    static func webhookBody(reminderID: String, dueAt: Double) -> [UInt8] {
+        Array(
+            """
+            {"reminder_id":"\(reminderID)","user_id":"user-1","correlation_id":null,"due_at":"\(text(dueAt))",\
+            "attempt":1,"title":"Stand-up","body":"The daily stand-up starts now.","data":{"room":"4.12"}}
+            """.utf8)
+    }
+
+    /// RFC 3339, UTC, milliseconds.
+    static func text(_ seconds: Double) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+
+    /// The peak resident set (VmHWM) of a process, in KiB.
+    static func peakRSSKiB(of pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+}
+
+let benchLogger = Logger(label: "dispatch-benchmark")
+
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Benchmarks delivery: a release `notification-service serve` ingests reminders from the
+# broker and delivers them to an HTTPS webhook receiver on loopback (inside the
+# benchmark). Loads: 100,000 reminders due at one instant (the 09:00 herd), then
+# 1,000 reminders a second for 60 s, each due one second after it is published.
+# Prints deliveries/s against the receiver's raw POST rate (same run, same
+# concurrency), lateness p50/p99/max, duplicates and the service's peak RSS.
+# Extra arguments go to dispatch-benchmark (see --help), for example --herd 20000.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+"$NS_ROOT/scripts/setup.sh"
+ns_use_rdkafka
+ns_private_stack bench-dispatch 39292 35632
+
+cd "$NS_ROOT"
+certificates="$NS_RUN_DIR/tls"
+mkdir -p "$certificates"
+if [ ! -f "$certificates/cert.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 30 \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$certificates/key.pem" -out "$certificates/cert.pem" 2>/dev/null
+fi
+swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-service
+swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product dispatch-benchmark
+"$NS_SCRATCH_PATH/release/dispatch-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
+    --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
+    --migrations "$NS_ROOT/migrations" --certificate "$certificates/cert.pem" --key "$certificates/key.pem" "$@"
