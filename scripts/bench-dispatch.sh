@@ -24,4 +24,5 @@ swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product dispatch-benchmark
 "$NS_SCRATCH_PATH/release/dispatch-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
-    --migrations "$NS_ROOT/migrations" --certificate "$certificates/cert.pem" --key "$certificates/key.pem" "$@"
+    --migrations "$NS_ROOT/migrations" --certificate "$certificates/cert.pem" --key "$certificates/key.pem" \
+    --service-log "$NS_RUN_DIR/service.log" "$@"

@@ -59,6 +59,9 @@ struct DispatchBenchmark: AsyncParsableCommand {
     @Option(help: "Requests of the baseline.")
     var baselineRequests = 20_000
 
+    @Option(help: "Where the service's log goes.")
+    var serviceLog = "/dev/null"
+
     func run() async throws {
         let runID = UUID().uuidString.prefix(8).lowercased()
         let topic = "dispatch-bench-\(runID)"
@@ -92,7 +95,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
             let batch = (start..<min(start + 10_000, herd)).map { index in
                 KafkaProducerMessage(
                     topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                    value: Self.event("herd-\(index)", dueAt: herdDue, url: hook))
+                    value: Self.event("herd-\(index)", user: index % 10_000, dueAt: herdDue, url: hook))
             }
             for result in await producer.send(batch) { _ = try result.get() }
         }
@@ -117,7 +120,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
                     let index = published + offset
                     return KafkaProducerMessage(
                         topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                        value: Self.event("steady-\(index)", dueAt: now + 1, url: hook))
+                        value: Self.event("steady-\(index)", user: index % 10_000, dueAt: now + 1, url: hook))
                 }
                 published += count
                 for result in await producer.send(messages) { _ = try result.get() }
@@ -223,17 +226,19 @@ struct DispatchBenchmark: AsyncParsableCommand {
         environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
         environment["HTTP_PROVIDER_CA_FILE"] = certificate
         process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: serviceLog, contents: nil)
+        let log = FileHandle(forWritingAtPath: serviceLog) ?? FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
         try process.run()
         return process
     }
 
-    static func event(_ id: String, dueAt: Double, url: String) -> [UInt8] {
+    static func event(_ id: String, user: Int, dueAt: Double, url: String) -> [UInt8] {
         Array(
             """
             {"schema_version":1,"type":"schedule","idempotency_key":"\(id)","reminder_id":"\(id)",\
-            "user_id":"user-\(id.hashValue & 0xffff)","timezone":"Europe/Berlin","deliver_at":"\(text(dueAt))",\
+            "user_id":"user-\(user)","timezone":"Europe/Berlin","deliver_at":"\(text(dueAt))",\
             "channels":[{"type":"webhook","url":"\(url)"}],\
             "content":{"title":"Stand-up","body":"The daily stand-up starts now.","data":{"room":"4.12"}}}
             """.utf8)
