@@ -2,8 +2,11 @@
 # Runs the service on its embedded default: installs what is missing, starts the local
 # broker and database (kept running between runs; stop them with scripts/stack.sh stop),
 # builds, creates the topics, publishes two sample events (one valid, one invalid) and
-# serves: the valid one is stored in PostgreSQL, the invalid one lands in reminders.dlq.
-# Ctrl-C stops it gracefully. Extra arguments go to `notification-service dev`.
+# serves: the valid one is stored in PostgreSQL and, five seconds later, delivered by
+# email to a local SMTP server (scripts/smtp_sink.py on 127.0.0.1:2525, which keeps each
+# message as a file in .run/dev-mail); the invalid one lands in reminders.dlq. Set
+# SMTP_HOST to use a mail server of your own instead. Ctrl-C stops it gracefully.
+# Extra arguments go to `notification-service dev`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$NS_ROOT/scripts/setup.sh"
@@ -18,4 +21,17 @@ export NOTIFICATION_MIGRATIONS_DIR="${NOTIFICATION_MIGRATIONS_DIR:-$NS_ROOT/migr
 
 cd "$NS_ROOT"
 swift build --scratch-path "$NS_SCRATCH_PATH" --product notification-service
-exec "$NS_SCRATCH_PATH/debug/notification-service" dev "$@"
+
+if [ -z "${SMTP_HOST:-}" ]; then
+    mail_port="${NS_DEV_SMTP_PORT:-2525}"
+    mkdir -p "$NS_RUN_DIR/dev-mail"
+    "$NS_VENV/bin/python" "$NS_ROOT/scripts/smtp_sink.py" --port "$mail_port" \
+        --maildir "$NS_RUN_DIR/dev-mail" --lifetime 86400 > "$NS_RUN_DIR/dev-mail.log" 2>&1 &
+    mail_pid=$!
+    trap 'kill "$mail_pid" 2>/dev/null || true' EXIT
+    for _ in $(seq 50); do grep -q '^PORT' "$NS_RUN_DIR/dev-mail.log" && break; sleep 0.1; done
+    grep -q '^PORT' "$NS_RUN_DIR/dev-mail.log" || ns_die "the local SMTP server did not start: $(cat "$NS_RUN_DIR/dev-mail.log")"
+    ns_log "local SMTP server on 127.0.0.1:$mail_port; delivered mail goes to $NS_RUN_DIR/dev-mail"
+    export SMTP_HOST=127.0.0.1 SMTP_PORT="$mail_port" SMTP_STARTTLS=off SMTP_FROM=reminders@localhost
+fi
+"$NS_SCRATCH_PATH/debug/notification-service" dev "$@"

@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 apt_packages=(
-    pkg-config build-essential ca-certificates
+    pkg-config build-essential ca-certificates openssl
     libssl-dev libsasl2-dev zlib1g-dev liblz4-dev libzstd-dev
     postgresql postgresql-client
 )

@@ -169,7 +169,7 @@ public final class Dispatcher: Service, Sendable {
             break
         case (.delivered, .recorded):
             let lateness = Date().timeIntervalSince(claimed.dueAt)
-            logger.debug("reminder delivered", metadata: ["lateness_ms": "\(Int(lateness * 1_000))"])
+            logger.info("reminder delivered", metadata: ["lateness_ms": "\(Int(lateness * 1_000))"])
         case (.retry(let delay), .recorded):
             logger.info(
                 "delivery failed; retry scheduled",

@@ -5,9 +5,9 @@ import Logging
 import NotificationService
 
 /// The embedded default, for trying the service out: makes sure the topics exist,
-/// publishes sample events (a valid reminder and an invalid one), then runs the
-/// service as `serve` does, so both can be followed through the logs, the database
-/// and the dead-letter topic.
+/// publishes sample events (a valid reminder due in five seconds and an invalid one),
+/// then runs the service as `serve` does, so both can be followed through the logs, the
+/// database, the mail server and the dead-letter topic.
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
@@ -51,7 +51,7 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     static func sampleEvent() -> String {
-        let deliverAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+        let deliverAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(5))
         return """
             {"schema_version":1,"type":"schedule","idempotency_key":"sample-\(UUID().uuidString)",\
             "reminder_id":"sample-\(UUID().uuidString.prefix(8))","user_id":"user-42","timezone":"Europe/Berlin",\
