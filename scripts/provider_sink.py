@@ -50,6 +50,13 @@ def scripted_response(path: str) -> dict:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    tls_context: ssl.SSLContext | None = None
+
+    def setup(self):
+        # The TLS handshake runs in the connection's own thread, not in the accept loop.
+        if self.tls_context is not None:
+            self.request = self.tls_context.wrap_socket(self.request, server_side=True)
+        super().setup()
 
     def log_message(self, format, *args):  # quiet: the tests read the records instead
         pass
@@ -133,6 +140,11 @@ class Handler(BaseHTTPRequestHandler):
         self._handle("GET")
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cert")
@@ -141,13 +153,11 @@ def main() -> None:
     args = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 128
     if args.cert:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.cert, args.key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        Handler.tls_context = context
+    server = Server(("127.0.0.1", 0), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
 
     def stop(*_):

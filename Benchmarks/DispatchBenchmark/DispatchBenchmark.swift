@@ -73,7 +73,10 @@ struct DispatchBenchmark: AsyncParsableCommand {
         let hook = "https://127.0.0.1:\(sink.port)/hook"
 
         let baseline = try await measureBaseline(url: hook, sink: sink)
-        say(String(format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests, baseline.seconds, concurrency, baseline.rate))
+        say(
+            String(
+                format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
+                baseline.seconds, concurrency, baseline.rate))
 
         let admin = try DatabaseConfiguration(url: databaseURL)
         let database = "dispatch_bench_\(runID)"
@@ -139,7 +142,9 @@ struct DispatchBenchmark: AsyncParsableCommand {
         say("  lateness:          \(herdReport)")
         say("  duplicates:        \(herdReport.duplicates)")
         say(String(format: "  peak RSS:          %.1f MiB", Double(herdPeak) / 1024))
-        say("steady stream (\(steadyRate)/s for \(steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):")
+        say(
+            "steady stream (\(steadyRate)/s for \(steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):"
+        )
         say("  lateness:          \(steadyReport)  (target p99 < 250 ms)")
         say("  duplicates:        \(steadyReport.duplicates)")
         say(String(format: "service peak RSS:    %.1f MiB", Double(peak) / 1024))
@@ -169,7 +174,9 @@ struct DispatchBenchmark: AsyncParsableCommand {
 
     /// Waits until `expected` reminders have arrived (and a second more, to see any
     /// duplicate), then takes them.
-    private func collect(_ expected: Int, from sink: WebhookSink, deadline: Double) async throws -> [WebhookSink.Arrival] {
+    private func collect(_ expected: Int, from sink: WebhookSink, deadline: Double) async throws -> [WebhookSink
+        .Arrival]
+    {
         while sink.count < expected {
             guard Date().timeIntervalSince1970 < deadline else {
                 throw ValidationError("only \(sink.count) of \(expected) reminders arrived in time")

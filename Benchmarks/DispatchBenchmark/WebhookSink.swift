@@ -86,13 +86,16 @@ private final class SinkHandler: ChannelInboundHandler {
                 let dueAt = RFC3339.parse(due)
             {
                 let arrival = WebhookSink.Arrival(
-                    reminderID: reminderID, arrivedAt: arrivedAt, dueAt: Double(dueAt.microsecondsSinceEpoch) / 1_000_000)
+                    reminderID: reminderID, arrivedAt: arrivedAt,
+                    dueAt: Double(dueAt.microsecondsSinceEpoch) / 1_000_000)
                 log.arrivals.withLock { $0.append(arrival) }
             }
             var headers = HTTPHeaders()
             headers.add(name: "Content-Length", value: "2")
             headers.add(name: "Content-Type", value: "application/json")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil
+            )
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "{}")))), promise: nil)
             if keepAlive {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

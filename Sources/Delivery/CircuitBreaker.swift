@@ -48,6 +48,8 @@ public struct CircuitBreaker: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
         case success
         case failure
+        /// Tells nothing (the send was cancelled): a probe's slot is given back.
+        case inconclusive
     }
 
     public let configuration: Configuration
@@ -88,6 +90,10 @@ public struct CircuitBreaker: Sendable, Equatable {
             state = .closed(consecutiveFailures: 0)
         case (.halfOpen, .failure):
             state = .open(until: now + configuration.openDuration)
+        case (.closed, .inconclusive):
+            break
+        case (.halfOpen(let probes), .inconclusive):
+            state = .halfOpen(probesInFlight: max(0, probes - 1))
         case (.open, _):
             // A send admitted before the circuit opened: the circuit already knows.
             break

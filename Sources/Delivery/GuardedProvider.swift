@@ -36,16 +36,16 @@ public final class GuardedProvider: Sendable {
     /// Sends `request` unless the circuit is open, after waiting for the rate limit.
     /// Returns the time spent in the provider beside the result.
     public func send(_ request: DeliveryRequest) async -> (result: Result, latency: Duration) {
+        // The circuit first: a send it refuses takes no token.
+        if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: clock.now) }) {
+            return (.circuitOpen(retryAfter: retryAfter), .zero)
+        }
         let wait = bucket.withLock { bucket -> Duration in
             guard var limit = bucket else { return .zero }
             defer { bucket = limit }
             return limit.take(at: clock.now)
         }
         if wait > .zero { try? await Task.sleep(for: wait) }
-        let now = clock.now
-        if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: now) }) {
-            return (.circuitOpen(retryAfter: retryAfter), .zero)
-        }
         let start = clock.now
         let result: Result
         let outcome: CircuitBreaker.Outcome
@@ -54,8 +54,11 @@ public final class GuardedProvider: Sendable {
             outcome = .success
         } catch {
             result = .failed(error)
-            // A permanent failure is about the request (a bad address), not the provider.
-            outcome = error.kind == .transient && error.errorClass != "cancelled" ? .failure : .success
+            switch error.kind {
+            // A permanent failure is about the request (a bad address); the provider answered.
+            case .permanent: outcome = .success
+            case .transient: outcome = error.errorClass == "cancelled" ? .inconclusive : .failure
+            }
         }
         let end = clock.now
         breaker.withLock { $0.record(outcome, at: end) }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import ReminderCore
 
 /// The HTTP side shared by the webhook, push and SMS providers: one AsyncHTTPClient
 /// (connection pools per host, HTTP/2 where the server offers it, as APNs needs), a
@@ -59,14 +60,20 @@ public final class HTTPTransport: Sendable {
     /// Sends `request` and returns the answer, whatever its status, or a transient
     /// failure when there is none (connection, TLS, timeout).
     func perform(_ request: HTTPClientRequest, logger: Logger) async throws(DeliveryFailure) -> Answer {
-        let timeout = TimeAmount.nanoseconds(
-            configuration.timeout.components.seconds * 1_000_000_000
-                + configuration.timeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount.milliseconds(configuration.timeout.wholeMilliseconds)
         do {
             let response = try await client.execute(request, timeout: timeout, logger: logger)
-            let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
-            return Answer(
-                status: Int(response.status.code), headers: response.headers, body: Array(body.readableBytesView))
+            // The status is the answer: a body that is too long or cut off does not turn
+            // an accepted send into a failure (and a second send). Only its start is kept.
+            var body: [UInt8] = []
+            do {
+                for try await chunk in response.body where body.count < Self.maximumBodyBytes {
+                    body.append(contentsOf: chunk.readableBytesView.prefix(Self.maximumBodyBytes - body.count))
+                }
+            } catch {
+                logger.debug("the answer's body was cut off", metadata: ["status": "\(response.status.code)"])
+            }
+            return Answer(status: Int(response.status.code), headers: response.headers, body: body)
         } catch let error as HTTPClientError {
             throw Self.classify(error)
         } catch is NIOSSLError {
@@ -104,6 +111,18 @@ public final class HTTPTransport: Sendable {
         default:
             return .permanent(errorClass ?? "http_\(answer.status)", "HTTP \(answer.status)")
         }
+    }
+
+    /// `base` (with or without a trailing slash) followed by `path`.
+    static func join(_ base: String, _ path: String) -> String {
+        (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
+    }
+
+    /// Percent-encodes a value for one path segment.
+    static func pathSegment(_ value: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 
     /// `Retry-After` as seconds or as an HTTP date; nil when absent or unreadable.

@@ -76,8 +76,8 @@ public struct PushProvider: NotificationProvider {
     private func sendFCM(_ request: DeliveryRequest, token: String, configuration: FCMConfiguration)
         async throws(DeliveryFailure) -> DeliveryReceipt
     {
-        let path = "/v1/projects/\(Self.pathSegment(configuration.projectID))/messages:send"
-        var httpRequest = HTTPClientRequest(url: Self.join(configuration.baseURL, path))
+        let path = "/v1/projects/\(HTTPTransport.pathSegment(configuration.projectID))/messages:send"
+        var httpRequest = HTTPClientRequest(url: HTTPTransport.join(configuration.baseURL, path))
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Authorization", value: "Bearer \(configuration.accessToken)")
         httpRequest.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
@@ -106,7 +106,7 @@ public struct PushProvider: NotificationProvider {
         async throws(DeliveryFailure) -> DeliveryReceipt
     {
         var httpRequest = HTTPClientRequest(
-            url: Self.join(configuration.baseURL, "/3/device/\(Self.pathSegment(token))"))
+            url: HTTPTransport.join(configuration.baseURL, "/3/device/\(HTTPTransport.pathSegment(token))"))
         httpRequest.method = .POST
         httpRequest.headers.add(name: "authorization", value: "bearer \(configuration.authenticationToken)")
         httpRequest.headers.add(name: "apns-topic", value: configuration.topic)
@@ -207,16 +207,5 @@ public struct PushProvider: NotificationProvider {
     static func apnsReason(_ body: [UInt8]) -> String? {
         guard case .string(let reason)? = (try? JSONParser.parse(body))?["reason"] else { return nil }
         return reason
-    }
-
-    static func join(_ base: String, _ path: String) -> String {
-        (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
-    }
-
-    /// Percent-encodes a value for one path segment.
-    static func pathSegment(_ value: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
     }
 }

@@ -6,9 +6,9 @@ import ReminderCore
 
 /// Text messages through a Twilio-style Messages API: a form-encoded POST to
 /// `<base>/2010-04-01/Accounts/<sid>/Messages.json` with basic authentication, the
-/// reminder id as `I-Twilio-Idempotency-Token`. 2xx accepted; 401/403 transient (a
-/// credential for the operator to fix); 429 and 5xx transient; other 4xx (an invalid or
-/// unreachable number) permanent.
+/// reminder id as `I-Twilio-Idempotency-Token`. 2xx accepted; 401/403/404 transient (a
+/// credential or account for the operator to fix); 429 and 5xx transient; other 4xx (an
+/// invalid or unreachable number) permanent.
 public struct SMSProvider: NotificationProvider {
     public struct Configuration: Sendable {
         public var baseURL: String
@@ -40,8 +40,8 @@ public struct SMSProvider: NotificationProvider {
         guard case .sms(let number) = request.channel else {
             throw .permanent("wrong_channel", "the SMS provider got a \(request.channel.type) channel")
         }
-        let path = "/2010-04-01/Accounts/\(PushProvider.pathSegment(configuration.accountSID))/Messages.json"
-        var httpRequest = HTTPClientRequest(url: PushProvider.join(configuration.baseURL, path))
+        let path = "/2010-04-01/Accounts/\(HTTPTransport.pathSegment(configuration.accountSID))/Messages.json"
+        var httpRequest = HTTPClientRequest(url: HTTPTransport.join(configuration.baseURL, path))
         httpRequest.method = .POST
         let credentials = Data("\(configuration.accountSID):\(configuration.authToken)".utf8).base64EncodedString()
         httpRequest.headers.add(name: "Authorization", value: "Basic \(credentials)")
@@ -65,7 +65,9 @@ public struct SMSProvider: NotificationProvider {
         }
         var code = ""
         if case .number(let number)? = (try? JSONParser.parse(answer.body))?["code"] { code = " code \(number)" }
-        if answer.status == 401 || answer.status == 403 {
+        // A refused credential or an unknown account is the operator's to fix: the
+        // reminder waits rather than being dead-lettered for it.
+        if answer.status == 401 || answer.status == 403 || answer.status == 404 {
             throw .transient("auth", "HTTP \(answer.status)\(code)")
         }
         var failure = HTTPTransport.failure(for: answer) ?? .transient("http_\(answer.status)", "HTTP \(answer.status)")

@@ -43,7 +43,8 @@ final class SMTPClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        perform(session.receive(unwrapInboundIn(data)), context: context)
+        let reply = unwrapInboundIn(data)
+        perform(session.receive(reply), after: reply, context: context)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -55,13 +56,19 @@ final class SMTPClientHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private func perform(_ action: SMTPSession.Action, context: ChannelHandlerContext) {
+    private func perform(_ action: SMTPSession.Action, after reply: SMTPReply, context: ChannelHandlerContext) {
         switch action {
         case .send(let command):
             write(Array((command + "\r\n").utf8), context: context)
         case .startTLS(let command):
             guard let tls else {
                 end(.failure(.transient("tls", "STARTTLS without a TLS configuration")), context: context)
+                return
+            }
+            // Bytes behind the go-ahead came in clear: reading them after the handshake
+            // would let a man in the middle answer for the server (CVE-2011-0411).
+            guard !reply.followedByMoreBytes else {
+                end(.failure(.transient("smtp_protocol", "data pipelined behind the STARTTLS reply")), context: context)
                 return
             }
             do {

@@ -5,6 +5,10 @@ struct SMTPReply: Sendable, Equatable {
     /// The text after the code of each line. The server's free text may echo the
     /// recipient's address: it is read for capabilities and never reported or logged.
     var lines: [String]
+    /// Whether more bytes had arrived behind this reply (set by `SMTPReplyDecoder`): a
+    /// server may not pipeline anything behind its answer to STARTTLS, and bytes sent in
+    /// clear must never be read as if they came over TLS.
+    var followedByMoreBytes = false
 
     /// The RFC 3463 enhanced status code at the start of the first line (`5.1.1`), when
     /// the server gives one whose class matches the reply code's.

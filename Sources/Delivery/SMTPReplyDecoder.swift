@@ -19,7 +19,8 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
         var line = buffer.readBytes(length: newline - buffer.readerIndex + 1) ?? []
         line.removeLast()
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        if let reply = try parser.consume(line) {
+        if var reply = try parser.consume(line) {
+            reply.followedByMoreBytes = buffer.readableBytes > 0
             context.fireChannelRead(Self.wrapInboundOut(reply))
         }
         return .continue

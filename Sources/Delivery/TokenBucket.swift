@@ -1,3 +1,5 @@
+import ReminderCore
+
 /// A token bucket: `rate` tokens a second, at most `burst` saved up. Pure; the caller
 /// passes the instant and waits for the returned delay (excess waits, it is never
 /// dropped).
@@ -29,7 +31,7 @@ public struct TokenBucket: Sendable, Equatable {
     public mutating func take(at now: ContinuousClock.Instant) -> Duration {
         if now > updatedAt {
             let elapsed = now - updatedAt
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.inSeconds
             tokens = min(configuration.burst, tokens + seconds * configuration.rate)
             updatedAt = now
         }

@@ -19,11 +19,17 @@ actor CompletionRecorder {
     private let maximumBatch: Int
     private let retry: Backoff
     private let giveUpAfter: Duration
+    /// One statement's longest wait.
+    private let statementLimit: Duration
     private let logger: Logger
     private var pending: [(DispatchStore.Completion, CheckedContinuation<Recording, Never>)] = []
     private var flushing = false
 
-    init(store: DispatchStore, maximumBatch: Int, retry: Backoff, giveUpAfter: Duration, logger: Logger) {
+    init(
+        store: DispatchStore, maximumBatch: Int, retry: Backoff, giveUpAfter: Duration, statementLimit: Duration,
+        logger: Logger
+    ) {
+        self.statementLimit = statementLimit
         self.store = store
         self.maximumBatch = maximumBatch
         self.retry = retry
@@ -57,13 +63,17 @@ actor CompletionRecorder {
         flushing = false
     }
 
-    private func store(_ completions: [DispatchStore.Completion]) async -> Result<Set<Int64>, StoreError> {
+    private func store(_ completions: [DispatchStore.Completion]) async -> Result<Set<Int64>, any Error> {
         let clock = ContinuousClock()
         let deadline = clock.now + giveUpAfter
         var failures = 0
         while true {
             do {
-                return .success(try await store.complete(completions))
+                let store = self.store
+                return .success(
+                    try await StoreTimeLimit.run(statementLimit, operation: "record delivery outcomes") {
+                        try await store.complete(completions)
+                    })
             } catch {
                 failures += 1
                 let delay = retry.delay(attempt: failures, random: Double.random(in: 0..<1))

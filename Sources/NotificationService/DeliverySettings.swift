@@ -35,19 +35,23 @@ public struct DeliverySettings: Sendable {
                     allowLoopback: try reader.flag("WEBHOOK_ALLOW_LOOPBACK", false),
                     allowPrivate: try reader.flag("WEBHOOK_ALLOW_PRIVATE", false)))
         }
+        // Base URLs are checked even when their provider is off.
+        let fcmBase = try Self.url(reader, "FCM_BASE_URL", "https://fcm.googleapis.com")
+        let apnsBase = try Self.url(reader, "APNS_BASE_URL", "https://api.push.apple.com")
+        let smsBase = try Self.url(reader, "SMS_BASE_URL", "https://api.twilio.com")
         if let project = reader.optional("FCM_PROJECT_ID") {
             fcm = PushProvider.FCMConfiguration(
-                baseURL: try Self.url(reader, "FCM_BASE_URL", "https://fcm.googleapis.com"), projectID: project,
+                baseURL: fcmBase, projectID: project,
                 accessToken: try reader.required("FCM_ACCESS_TOKEN", for: "FCM_PROJECT_ID"))
         }
         if let topic = reader.optional("APNS_TOPIC") {
             apns = PushProvider.APNsConfiguration(
-                baseURL: try Self.url(reader, "APNS_BASE_URL", "https://api.push.apple.com"), topic: topic,
+                baseURL: apnsBase, topic: topic,
                 authenticationToken: try reader.required("APNS_AUTH_TOKEN", for: "APNS_TOPIC"))
         }
         if let account = reader.optional("SMS_ACCOUNT_SID") {
             sms = SMSProvider.Configuration(
-                baseURL: try Self.url(reader, "SMS_BASE_URL", "https://api.twilio.com"), accountSID: account,
+                baseURL: smsBase, accountSID: account,
                 authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
                 from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
         }
@@ -63,12 +67,13 @@ public struct DeliverySettings: Sendable {
     }
 
     private static func smtp(_ reader: EnvironmentReader) throws -> SMTPConfiguration? {
-        guard let host = reader.optional("SMTP_HOST") else { return nil }
+        // Checked even when email is off: a wrong value is a mistake either way.
         let modeText = reader.value("SMTP_STARTTLS", "required")
         guard let mode = SMTPStartTLSMode(rawValue: modeText) else {
             throw ServiceSettings.Invalid(
                 variable: "SMTP_STARTTLS", message: "must be off, opportunistic or required, not \"\(modeText)\"")
         }
+        guard let host = reader.optional("SMTP_HOST") else { return nil }
         var credentials: SMTPCredentials?
         if let username = reader.optional("SMTP_USERNAME") {
             credentials = SMTPCredentials(

@@ -40,7 +40,7 @@ public struct DispatchSettings: Sendable {
         -> RetryPolicy
     {
         func milliseconds(_ duration: Duration) -> Int {
-            Int(duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
+            Int(duration.wholeMilliseconds)
         }
         let policy = RetryPolicy(
             initialDelay: try reader.milliseconds(

@@ -25,13 +25,21 @@ public final class Dispatcher: Service, Sendable {
         public var lease: Duration
         /// The longest sleep without looking for work.
         public var maximumIdle: Duration
+        /// Outcomes recorded per statement at most.
         public var recordBatch: Int
+        /// How long an outcome is retried while the database fails (at most the lease).
+        /// The longest a graceful shutdown waits for it: an outcome not recorded is sent
+        /// again once its lease runs out.
+        public var recordGiveUp: Duration
+        /// Backoff of claims and records while the database fails.
         public var retry: Backoff
 
         public init(
             concurrency: Int = 64, claimBatch: Int = 100, lease: Duration = .seconds(300),
-            maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, retry: Backoff = Backoff()
+            maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, recordGiveUp: Duration = .seconds(60),
+            retry: Backoff = Backoff()
         ) {
+            self.recordGiveUp = recordGiveUp
             self.concurrency = concurrency
             self.claimBatch = claimBatch
             self.lease = lease
@@ -70,7 +78,8 @@ public final class Dispatcher: Service, Sendable {
         let wake = WakeSignal()
         let recorder = CompletionRecorder(
             store: store, maximumBatch: configuration.recordBatch, retry: configuration.retry,
-            giveUpAfter: configuration.lease, logger: logger)
+            giveUpAfter: min(configuration.lease, configuration.recordGiveUp), statementLimit: .seconds(10),
+            logger: logger)
         await withDiscardingTaskGroup { background in
             if let wakeups {
                 background.addTask { [logger] in
@@ -144,7 +153,9 @@ public final class Dispatcher: Service, Sendable {
     private func idleTime() async -> Duration {
         guard let next = try? await store.nextDueTime() else { return configuration.maximumIdle }
         let seconds = next.timeIntervalSinceNow
-        guard seconds > 0 else { return .zero }
+        // Due already, yet not claimed: locked by another instance or by ingest. A short
+        // pause instead of spinning on the same rows.
+        guard seconds > 0 else { return .milliseconds(20) }
         return min(configuration.maximumIdle, .microseconds(Int64(seconds * 1_000_000) + 1_000))
     }
 
@@ -229,14 +240,7 @@ public final class Dispatcher: Service, Sendable {
                     channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider,
                     outcome: $0.outcome.rawValue,
                     errorClass: $0.errorClass, answer: $0.answer,
-                    latencyMilliseconds: Double($0.latency.components.seconds) * 1_000
-                        + Double($0.latency.components.attoseconds) / 1e15)
+                    latencyMilliseconds: $0.latency.inSeconds * 1_000)
             })
-    }
-}
-
-extension Instant {
-    init(claimed date: Date) {
-        self.init(microsecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))
     }
 }

@@ -181,20 +181,8 @@ public final class IngestPipeline: Service, Sendable {
 
     private func storeWithTimeout(_ records: [IngestRecord]) async throws -> IngestSummary {
         let store = self.store
-        let timeout = configuration.storeTimeout
-        return try await withThrowingTaskGroup(of: IngestSummary?.self) { group in
-            group.addTask { try await store.ingest(records) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let summary = try await group.next() ?? nil else {
-                throw StoreError(
-                    code: .connection, operation: "store a batch", message: "no answer within \(timeout)",
-                    isRetriable: true)
-            }
-            return summary
+        return try await StoreTimeLimit.run(configuration.storeTimeout, operation: "store a batch") {
+            try await store.ingest(records)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import ReminderCore
 import ReminderStore
 
 /// The service's settings, read from the environment and validated at start: a bad
@@ -75,6 +76,17 @@ public struct ServiceSettings: Sendable {
             throw Invalid(variable: "DEAD_LETTER_TOPIC", message: "must differ from REMINDERS_TOPIC")
         }
         let migrations = try migrationsFolder(environment["NOTIFICATION_MIGRATIONS_DIR"])
+        let dispatch = try DispatchSettings(reader)
+        let delivery = try DeliverySettings(reader)
+        // A lease shorter than a slow send lets a second instance take a reminder that is
+        // still being sent: it must outlast a few of the slowest provider's sends.
+        let slowestSend = max(delivery.http.timeout, delivery.smtp?.sendTimeout ?? .zero)
+        guard dispatch.dispatcher.lease >= slowestSend * 3 else {
+            throw Invalid(
+                variable: "DISPATCH_LEASE_MS",
+                message:
+                    "must be at least three times the slowest provider timeout (\(slowestSend.wholeMilliseconds) ms)")
+        }
         return ServiceSettings(
             kafka: KafkaClientConfiguration(
                 bootstrapServers: servers, clientID: value("KAFKA_CLIENT_ID", "notification-service")),
@@ -85,7 +97,7 @@ public struct ServiceSettings: Sendable {
             batchSize: try count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
             linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
             lanes: try count("INGEST_LANES", 2, 1...16),
-            dispatch: try DispatchSettings(reader), delivery: try DeliverySettings(reader))
+            dispatch: dispatch, delivery: delivery)
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

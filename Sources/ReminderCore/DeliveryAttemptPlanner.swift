@@ -60,9 +60,14 @@ public struct DeliveryAttemptPlanner: Sendable {
             }
             return .retry(after: delay)
         case .circuitOpen(let retryAfter):
-            if let delay = failure(of: channel, retryAfter: retryAfter, random: random) {
-                pendingRetry = min(pendingRetry ?? delay, delay)
-            }
+            // The provider was not asked, so no attempt is used up: the channel is tried
+            // again when its policy would retry it, or when the circuit may let a probe
+            // through, whichever is later.
+            let policy = policies[channel]
+            let delay = max(
+                policy.delay(afterFailures: progress.failures[channel] + 1, random: random),
+                min(retryAfter ?? .zero, policy.maximumDelay))
+            pendingRetry = min(pendingRetry ?? delay, delay)
             return next(from: channel + 1)
         }
     }
@@ -77,7 +82,8 @@ public struct DeliveryAttemptPlanner: Sendable {
             return nil
         }
         let backoff = policy.delay(afterFailures: failures, random: random)
-        return max(backoff, retryAfter ?? .zero)
+        // A provider's Retry-After is honoured up to the policy's longest delay.
+        return max(backoff, min(retryAfter ?? .zero, policy.maximumDelay))
     }
 
     private mutating func next(from index: Int) -> Step {

@@ -58,6 +58,6 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        duration.inSeconds
     }
 }

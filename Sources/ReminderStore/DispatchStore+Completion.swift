@@ -72,7 +72,7 @@ extension DispatchStore {
         var failures: [String] = [], statuses: [String] = []
         var attemptIDs: [Int64] = [], attemptNumbers: [Int32] = [], indexes: [Int32] = [], channels: [String] = []
         var providers: [String] = [], outcomes: [String] = [], attemptClasses: [String] = [], answers: [String] = []
-        var latencies: [Double] = []
+        var latencies: [Double] = [], choseTheWait: [Bool] = []
         for completion in completions {
             ids.append(completion.id)
             attempts.append(Int32(clamping: completion.attempt))
@@ -84,7 +84,7 @@ extension DispatchStore {
                 errors.append("")
             case .retry(let delay):
                 results.append("retry")
-                delays.append(delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000)
+                delays.append(delay.wholeMilliseconds)
                 reasons.append("")
                 errors.append("")
             case .deadLetter(let reason, let error):
@@ -96,7 +96,9 @@ extension DispatchStore {
             errorClasses.append(completion.errorClass ?? "")
             failures.append("{" + completion.progress.failures.map(String.init).joined(separator: ",") + "}")
             statuses.append(completion.progress.statusCodes)
-            for channelAttempt in completion.channelAttempts {
+            for (position, channelAttempt) in completion.channelAttempts.enumerated() {
+                // The retry delay belongs to the last channel tried: its failure chose it.
+                choseTheWait.append(position == completion.channelAttempts.count - 1)
                 attemptIDs.append(completion.id)
                 attemptNumbers.append(Int32(clamping: completion.attempt))
                 indexes.append(Int32(clamping: channelAttempt.channelIndex))
@@ -151,12 +153,12 @@ extension DispatchStore {
                         error_class, answer, latency_ms, retry_delay_ms)
                     SELECT a.id, a.attempt, a.channel_index, a.channel, a.provider, a.outcome, NULLIF(a.error_class, ''),
                         a.answer, a.latency_ms,
-                        CASE WHEN u.result = 'retry' AND a.outcome <> 'delivered' THEN u.delay_ms END
+                        CASE WHEN u.result = 'retry' AND a.chose_the_wait THEN u.delay_ms END
                     FROM unnest(\(attemptIDs)::int8[], \(attemptNumbers)::int4[], \(indexes)::int4[], \(channels)::text[],
                         \(providers)::text[], \(outcomes)::text[], \(attemptClasses)::text[], \(answers)::text[],
-                        \(latencies)::float8[])
+                        \(latencies)::float8[], \(choseTheWait)::bool[])
                         WITH ORDINALITY AS a(id, attempt, channel_index, channel, provider, outcome, error_class, answer,
-                            latency_ms, ord)
+                            latency_ms, chose_the_wait, ord)
                     JOIN updated u ON u.id = a.id
                     ORDER BY a.ord)
                 SELECT id FROM updated

@@ -45,8 +45,7 @@ public struct DispatchStore: Sendable {
     /// Claims up to `limit` reminders due now, oldest due first, and leases them for
     /// `lease`.
     public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [Claimed] {
-        let leaseMilliseconds = Int64(
-            lease.components.seconds * 1_000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        let leaseMilliseconds = lease.wholeMilliseconds
         do {
             let rows = try await client.query(
                 """

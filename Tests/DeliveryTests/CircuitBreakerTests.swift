@@ -49,33 +49,14 @@ import Testing
         breaker.record(.success, at: start + .seconds(1))
         #expect(breaker.state == .open(until: start + .seconds(10)))
     }
-}
 
-@Suite struct TokenBucketTests {
-    let start = ContinuousClock.now
-
-    @Test func theBurstIsFreeAndTheRestWaitsInOrderAtTheRate() {
-        var bucket = TokenBucket(configuration: .init(rate: 10, burst: 2), now: start)
-        #expect(bucket.take(at: start) == .zero)
-        #expect(bucket.take(at: start) == .zero)
-        #expect(bucket.take(at: start) == .milliseconds(100))
-        #expect(bucket.take(at: start) == .milliseconds(200))
-    }
-
-    @Test func tokensComeBackWithTimeUpToTheBurst() {
-        var bucket = TokenBucket(configuration: .init(rate: 10, burst: 2), now: start)
-        _ = bucket.take(at: start)
-        _ = bucket.take(at: start)
-        #expect(bucket.take(at: start + .seconds(60)) == .zero)
-        #expect(bucket.take(at: start + .seconds(60)) == .zero)
-        #expect(bucket.take(at: start + .seconds(60)) == .milliseconds(100))
-    }
-
-    @Test func overAMinuteOfDemandTheRateHolds() {
-        var bucket = TokenBucket(configuration: .init(rate: 5, burst: 1), now: start)
-        var lastWait = Duration.zero
-        for _ in 0..<301 { lastWait = bucket.take(at: start) }
-        // 301 sends: one from the burst, 300 at 5 a second.
-        #expect(lastWait == .seconds(60))
+    @Test func aCancelledProbeGivesItsSlotBackWithoutClosing() {
+        var breaker = CircuitBreaker(configuration: configuration)
+        for _ in 0..<3 { breaker.record(.failure, at: start) }
+        let later = start + .seconds(10)
+        #expect(breaker.admit(at: later) == .allowed)
+        breaker.record(.inconclusive, at: later)
+        #expect(breaker.state == .halfOpen(probesInFlight: 0))
+        #expect(breaker.admit(at: later) == .allowed)
     }
 }

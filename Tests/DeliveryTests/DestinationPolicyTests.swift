@@ -5,7 +5,8 @@ import Testing
 @Suite struct DestinationPolicyTests {
     @Test(arguments: [
         "https://127.0.0.1/hook", "https://127.8.9.1:8443/x", "https://localhost/hook", "https://api.localhost/",
-        "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook",
+        "https://[::1]/hook", "https://[::ffff:127.0.0.1]/hook", "https://localhost./hook", "https://[::127.0.0.1]/",
+        "https://[64:ff9b::7f00:1]/", "https://[2002:7f00:1::]/",
     ])
     func loopbackIsRefusedUnlessAllowed(url: String) {
         let target = URL(string: url)!
@@ -37,5 +38,12 @@ import Testing
     ])
     func publicDestinationsPass(url: String) {
         #expect(DestinationPolicy().refusal(for: URL(string: url)!) == nil)
+    }
+
+    @Test(arguments: [
+        "https://2130706433/", "https://127.1/", "https://0x7f.0.0.1/", "https://0177.0.0.1/", "https://0x7f000001/",
+    ])
+    func numericHostsInAnyOtherSpellingAreRefused(url: String) {
+        #expect(DestinationPolicy(allowPrivate: true).refusal(for: URL(string: url)!) != nil)
     }
 }

@@ -176,7 +176,10 @@ struct HTTPProviderTests {
                     .status(429, body: #"{"reason":"TooManyRequests"}"#),
                 ])
             _ = try await provider.send(request(.push(platform: .apns, token: "abc123")))
-            _ = try? await provider.send(request(.push(platform: .apns, token: "abc123")))
+            let gone = await failure { () async throws(DeliveryFailure) in
+                try await provider.send(request(.push(platform: .apns, token: "abc123")))
+            }
+            #expect(gone?.kind == .permanent && gone?.errorClass == "unregistered")
             let sent = try await sink.requests(path: path)
             #expect(sent.count == 2)
             #expect(sent[0].headers["apns-topic"] == "com.example.app")

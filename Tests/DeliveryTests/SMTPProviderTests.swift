@@ -152,6 +152,15 @@ struct SMTPProviderTests {
         #expect(received[0].bodyBytes == Array(Self.body.utf8))
     }
 
+    @Test func repliesPipelinedInClearBehindTheStartTLSGoAheadAreRefused() async throws {
+        let server = try await SMTPInjectingServer()
+        let configuration = Self.configuration(
+            port: server.port, startTLS: .required, trustRootsPath: TestCertificate.shared.certificateFile)
+        let failure = await Self.failure(try Self.provider(configuration), Self.request())
+        try await server.close()
+        #expect(failure == .transient("smtp_protocol", "data pipelined behind the STARTTLS reply"))
+    }
+
     @Test func untrustedCertificateIsTransientTLS() async throws {
         let certificate = TestCertificate.shared
         let sink = try SMTPSink(["--tls-cert", certificate.certificateFile, "--tls-key", certificate.keyFile])

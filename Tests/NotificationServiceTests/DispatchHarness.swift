@@ -40,6 +40,11 @@ final class DispatchHarness: Sendable {
         }
     }
 
+    /// A test that failed before `stop()` leaves no dispatcher running.
+    deinit {
+        for task in tasks { task.cancel() }
+    }
+
     func stop() async {
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }

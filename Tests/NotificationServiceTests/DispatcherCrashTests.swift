@@ -45,7 +45,7 @@ struct DispatcherCrashTests {
             environment["WEBHOOK_SIGNING_SECRET"] = "0123456789abcdef-secret"
             environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
             environment["HTTP_PROVIDER_CA_FILE"] = sink.caFile
-            environment["HTTP_PROVIDER_TIMEOUT_MS"] = "60000"
+            environment["HTTP_PROVIDER_TIMEOUT_MS"] = "1000"
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice

@@ -24,6 +24,17 @@ import Testing
         ("INGEST_LINGER_MS", "99999999"),
         ("INGEST_LANES", "0"),
         ("DEAD_LETTER_TOPIC", "reminders"),
+        ("DISPATCH_ENABLED", "maybe"),
+        ("DISPATCH_CONCURRENCY", "0"),
+        ("DISPATCH_LEASE_MS", "5000"),
+        ("RETRY_JITTER", "2"),
+        ("EMAIL_RETRY_MAX_ATTEMPTS", "0"),
+        ("BREAKER_FAILURE_THRESHOLD", "none"),
+        ("WEBHOOK_SIGNING_SECRET", "short"),
+        ("SMTP_STARTTLS", "sometimes"),
+        ("FCM_BASE_URL", "ftp://fcm"),
+        ("HTTP_PROVIDER_CA_FILE", "/nonexistent/ca.pem"),
+        ("SMS_RATE_LIMIT", "-3"),
     ])
     func aBadValueStopsStartUpNamingTheVariable(variable: String, value: String) {
         var environment = base
@@ -38,5 +49,36 @@ import Testing
         environment["DATABASE_URL"] = "postgres://svc:s3cret@db:5432/app"
         let settings = try ServiceSettings.fromEnvironment(environment)
         #expect(!settings.database.description.contains("s3cret"))
+    }
+
+    @Test(arguments: [
+        (["SMTP_HOST": "mail.example.org"], "SMTP_FROM"),
+        (["FCM_PROJECT_ID": "p"], "FCM_ACCESS_TOKEN"),
+        (["APNS_TOPIC": "com.example"], "APNS_AUTH_TOKEN"),
+        (["SMS_ACCOUNT_SID": "AC1", "SMS_AUTH_TOKEN": "t"], "SMS_FROM"),
+        (["SMTP_HOST": "mail.example.org", "SMTP_FROM": "a@example.org", "SMTP_USERNAME": "u"], "SMTP_PASSWORD"),
+        (["SMTP_HOST": "mail example", "SMTP_FROM": "a@example.org"], "SMTP_HOST"),
+    ])
+    func aProviderMissingASettingNamesIt(given: [String: String], missing: String) {
+        let environment = base.merging(given) { $1 }
+        let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(environment) }
+        #expect(error?.variable == missing)
+    }
+
+    @Test func providersAndPoliciesAreReadFromTheEnvironment() throws {
+        let settings = try ServiceSettings.fromEnvironment(
+            base.merging([
+                "SMTP_HOST": "mail.example.org", "SMTP_FROM": "reminders@example.org", "SMTP_STARTTLS": "opportunistic",
+                "WEBHOOK_SIGNING_SECRET": "0123456789abcdef", "WEBHOOK_ALLOW_LOOPBACK": "true",
+                "RETRY_INITIAL_MS": "1000", "WEBHOOK_RETRY_MAX_ATTEMPTS": "3", "WEBHOOK_RATE_LIMIT": "50",
+            ]) { $1 })
+        #expect(settings.delivery.smtp?.startTLS == .opportunistic)
+        #expect(settings.delivery.webhook?.destinations.allowLoopback == true)
+        #expect(settings.delivery.fcm == nil && settings.delivery.sms == nil)
+        #expect(settings.dispatch.defaultRetry.initialDelay == .seconds(1))
+        #expect(settings.dispatch.retryPolicies["webhook"]?.maximumAttempts == 3)
+        #expect(settings.dispatch.retryPolicies["webhook"]?.initialDelay == .seconds(1))
+        #expect(settings.dispatch.retryPolicies["email"] == nil)
+        #expect(settings.delivery.rateLimits["webhook"] == .init(rate: 50, burst: 50))
     }
 }

@@ -68,12 +68,28 @@ import Testing
         #expect(attempt.record(.transientFailure(retryAfter: nil), on: 0, random: 0) == .send(channel: 1))
     }
 
-    @Test func retryAfterLongerThanTheBackoffIsHonoured() {
+    @Test func retryAfterLongerThanTheBackoffIsHonouredUpToTheLongestDelay() {
         var attempt = planner(channels: 1)
         _ = attempt.start()
         #expect(
-            attempt.record(.transientFailure(retryAfter: .seconds(30)), on: 0, random: 0) == .retry(after: .seconds(30))
-        )
+            attempt.record(.transientFailure(retryAfter: .seconds(5)), on: 0, random: 0) == .retry(after: .seconds(5)))
+        var capped = planner(channels: 1)
+        _ = capped.start()
+        #expect(
+            capped.record(.transientFailure(retryAfter: .seconds(3_600)), on: 0, random: 0)
+                == .retry(after: .seconds(8)))
+    }
+
+    @Test func anOpenCircuitUsesUpNoAttempts() {
+        var progress = ChannelProgress(channelCount: 1)
+        for _ in 0..<10 {
+            var attempt = planner(channels: 1, progress: progress)
+            #expect(attempt.start() == .send(channel: 0))
+            #expect(
+                attempt.record(.circuitOpen(retryAfter: .seconds(2)), on: 0, random: 0) == .retry(after: .seconds(2)))
+            progress = attempt.progress
+        }
+        #expect(progress.failures == [0] && progress.statusCodes == "o")
     }
 
     @Test func anOpenCircuitMovesOnAndRetriesLaterWhenNothingElseWorks() {

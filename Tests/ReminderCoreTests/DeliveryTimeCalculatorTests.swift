@@ -63,6 +63,8 @@ import Testing
         ("2026-01-16T12:30:00Z", ("13:00", "15:00"), "2026-01-16T14:00:00Z"),
         // Across the spring change: 23:00 CET on 28 March to 07:00 CEST on 29 March.
         ("2026-03-28T22:00:00Z", ("22:00", "07:00"), "2026-03-29T05:00:00Z"),
+        // Across the autumn change: midnight CEST on 25 October to 07:00 CET, an hour later in UTC.
+        ("2026-10-24T22:00:00Z", ("22:00", "07:00"), "2026-10-25T06:00:00Z"),
         // Ending inside the gap (02:30 on the change day): moved by the gap to 03:30 CEST.
         ("2026-03-29T00:30:00Z", ("01:00", "02:30"), "2026-03-29T01:30:00Z"),
     ])

@@ -1,0 +1,35 @@
+/// Why a send failed, classified for the dispatcher.
+public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable {
+        /// Might work later: retry with backoff.
+        case transient
+        /// Will not work on this channel: fall back to the next one.
+        case permanent
+    }
+
+    public var kind: Kind
+    /// A short label for records and metrics: `http_503`, `timeout`, `connection`,
+    /// `smtp_550`, `unregistered`, `circuit_open`, `invalid_request`.
+    public var errorClass: String
+    /// The provider's answer or the local error, without personal data.
+    public var answer: String
+    /// How long the provider asked us to wait (`Retry-After`), if it did.
+    public var retryAfter: Duration?
+
+    public init(_ kind: Kind, errorClass: String, answer: String, retryAfter: Duration? = nil) {
+        self.kind = kind
+        self.errorClass = errorClass
+        self.answer = answer
+        self.retryAfter = retryAfter
+    }
+
+    public static func transient(_ errorClass: String, _ answer: String, retryAfter: Duration? = nil) -> Self {
+        Self(.transient, errorClass: errorClass, answer: answer, retryAfter: retryAfter)
+    }
+
+    public static func permanent(_ errorClass: String, _ answer: String) -> Self {
+        Self(.permanent, errorClass: errorClass, answer: answer)
+    }
+
+    public var description: String { "\(kind.rawValue) failure \(errorClass): \(answer)" }
+}

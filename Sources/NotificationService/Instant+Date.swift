@@ -1,0 +1,8 @@
+import Foundation
+import ReminderCore
+
+extension Instant {
+    init(claimed date: Date) {
+        self.init(microsecondsSinceEpoch: Int64((date.timeIntervalSince1970 * 1_000_000).rounded()))
+    }
+}
