@@ -96,10 +96,11 @@ let package = Package(
             path: "Benchmarks/KafkaBenchmark",
             linkerSettings: rdkafkaRunPath
         ),
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
         .executableTarget(
             name: "ingest-benchmark",
             dependencies: [
-                "Kafka", "ReminderStore",
+                "Kafka", "ReminderStore", "BenchmarkSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -110,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "dispatch-benchmark",
             dependencies: [
-                "Kafka", "ReminderCore", "ReminderStore",
+                "Kafka", "ReminderCore", "ReminderStore", "BenchmarkSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

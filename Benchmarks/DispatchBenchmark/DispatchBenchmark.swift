@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import BenchmarkSupport
 import Foundation
 import Kafka
 import NIOCore
@@ -104,7 +105,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
         }
         say("published a herd of \(herd) reminders due at \(Self.text(herdDue))")
         let herdArrivals = try await collect(herd, from: sink, deadline: herdDue + 600)
-        let herdPeak = Self.peakRSSKiB(of: process.processIdentifier)
+        let herdPeak = peakRSSKiB(of: process.processIdentifier)
         let lastArrival = herdArrivals.map(\.arrivedAt).max() ?? herdDue
         let herdRate = Double(herdArrivals.count) / max(lastArrival - herdDue, 0.001)
         let herdReport = Report(herdArrivals)
@@ -132,7 +133,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
         await producer.close()
         let steadyArrivals = try await collect(published, from: sink, deadline: Date().timeIntervalSince1970 + 300)
         let steadyReport = Report(steadyArrivals)
-        let peak = Self.peakRSSKiB(of: process.processIdentifier)
+        let peak = peakRSSKiB(of: process.processIdentifier)
 
         say("")
         say("09:00 herd (\(herd) reminders due at one instant, webhook over HTTPS, \(concurrency) in flight):")
@@ -266,18 +267,6 @@ struct DispatchBenchmark: AsyncParsableCommand {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
-
-    /// The peak resident set (VmHWM) of a process, in KiB.
-    static func peakRSSKiB(of pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
 }
 
 let benchLogger = Logger(label: "dispatch-benchmark")
-
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 import Kafka
 import Logging
@@ -140,7 +141,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             }
         }
         let elapsed = ContinuousClock.now - (start ?? .now)
-        let peak = Self.peakRSSKiB(of: process.processIdentifier)
+        let peak = peakRSSKiB(of: process.processIdentifier)
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         await reader.close()
@@ -199,16 +200,4 @@ struct IngestBenchmark: AsyncParsableCommand {
             return Double(events) / (elapsed / .seconds(1))
         }
     }
-
-    /// The peak resident set (VmHWM) of a process, in KiB.
-    static func peakRSSKiB(of pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-        else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
-}
-
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -9,10 +9,7 @@ enum SMTPMessageID {
     /// sender's domain when it is a plain ASCII host name, otherwise `fallbackDomain`.
     static func make(reminderID: String, domain: Substring, fallbackDomain: String) -> String {
         let digest = SHA256.hash(data: Array(reminderID.utf8))
-        let hex = digest.prefix(16).map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }.joined()
+        let hex = HexEncoding.string(digest.prefix(16))
         return "<r-\(hex)@\(isHostName(domain) ? String(domain) : sanitized(fallbackDomain))>"
     }
 

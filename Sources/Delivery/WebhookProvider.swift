@@ -69,7 +69,7 @@ public struct WebhookProvider: NotificationProvider {
         message.append(UInt8(ascii: "."))
         message.append(contentsOf: body)
         let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret))
-        return code.map { String(format: "%02x", $0) }.joined()
+        return HexEncoding.string(code)
     }
 
     /// `{"reminder_id", "user_id", "correlation_id", "due_at", "attempt", "title", "body", "data"}`.

@@ -104,12 +104,15 @@ public final class Dispatcher: Service, Sendable {
     }
 
     private func claimLoop(sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder) async {
+        let minimumClaim = max(1, min(configuration.claimBatch, configuration.concurrency / 4))
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Claims are batched: with sends in flight, the loop waits until a quarter of
+            // the slots (or a claim batch) is free rather than claiming one by one.
             let free = slots.withLock { slots in
                 let free = configuration.concurrency - slots.inFlight
-                slots.waitingForSlot = free <= 0
-                return free
+                slots.waitingForSlot = slots.inFlight > 0 && free < minimumClaim
+                return slots.waitingForSlot ? 0 : free
             }
             if free <= 0 {
                 await wake.wait(timeout: configuration.maximumIdle)

@@ -188,6 +188,29 @@ struct DispatcherTests {
         }
     }
 
+    @Test func aRateLimitSpacesABurstOutAndDropsNothing() async throws {
+        let sink = try ProviderSink(lifetime: 120)
+        defer { Task { await sink.stop() } }
+        try await TestDatabase.withDatabase { client, configuration in
+            try await DueReminders.store(
+                client, count: 50, prefix: "burst", channels: [["type": "sms", "to": "+4915112345678"]])
+            let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+                ProviderDirectory(
+                    sms: DispatchHarness.guarded(
+                        DispatchHarness.sms($0, baseURL: sink.baseURL), rateLimit: .init(rate: 20, burst: 5)))
+            }
+            try await eventually(.seconds(30), "the burst to be delivered") {
+                try await DispatchHarness.states(client) == ["DELIVERED": 50]
+            }
+            await harness.stop()
+            let arrivals = try await sink.requests().map(\.at).sorted()
+            #expect(arrivals.count == 50)
+            // Five from the burst, then 45 at 20 a second: at least 2.25 s from first to last.
+            #expect(arrivals.last! - arrivals.first! >= 2.0)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM delivery_attempts") == 50)
+        }
+    }
+
     @Test func aProviderThatNeverAnswersOpensItsCircuitTheFallbackIsUsedAndItClosesOnRecovery() async throws {
         let sink = try ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }

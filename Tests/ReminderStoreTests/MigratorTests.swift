@@ -21,13 +21,13 @@ struct MigratorTests {
             let migrator = try Migrator(directory: TestDatabase.migrations)
             #expect(
                 try await migrator.migrate(client, logger: TestDatabase.logger) == [
-                    "0001_initial.sql", "0002_transitions_without_foreign_key.sql",
+                    "0001_initial.sql", "0002_transitions_without_foreign_key.sql", "0003_delivery_attempts.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
             for table in [
                 "schema_migrations", "inbox", "reminders", "reminder_transitions", "dead_letters",
-                "dead_letter_replays",
+                "dead_letter_replays", "delivery_attempts",
             ] {
                 #expect(names.contains(table), "\(table)")
             }
@@ -47,7 +47,10 @@ struct MigratorTests {
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
-            #expect(applied == ["0001_initial.sql", "0002_transitions_without_foreign_key.sql"])
+            #expect(
+                applied == [
+                    "0001_initial.sql", "0002_transitions_without_foreign_key.sql", "0003_delivery_attempts.sql",
+                ])
         }
     }
 
