@@ -135,14 +135,18 @@ public final class Dispatcher: Service, Sendable {
                 slots.withLock { $0.inFlight += claimed.count }
                 for reminder in claimed {
                     sends.addTask {
-                        let retrying = await self.deliver(reminder, recorder: recorder)
-                        let wakeLoop = self.slots.withLock { slots in
-                            slots.inFlight -= 1
-                            defer { slots.waitingForSlot = false }
-                            return slots.waitingForSlot
+                        let retrying = await self.deliver(reminder, recorder: recorder) {
+                            // The slot bounds sends: it is free once the provider has
+                            // answered, while the outcome waits for its group commit.
+                            let wakeLoop = self.slots.withLock { slots in
+                                slots.inFlight -= 1
+                                defer { slots.waitingForSlot = false }
+                                return slots.waitingForSlot
+                            }
+                            if wakeLoop { wake.signal() }
                         }
                         // A retry may fall due before the loop's next look.
-                        if wakeLoop || retrying { wake.signal() }
+                        if retrying { wake.signal() }
                     }
                 }
             }
@@ -162,10 +166,12 @@ public final class Dispatcher: Service, Sendable {
         return min(configuration.maximumIdle, .microseconds(Int64(seconds * 1_000_000) + 1_000))
     }
 
-    /// One delivery attempt of a claimed reminder, recorded. Returns whether a retry was
-    /// scheduled.
+    /// One delivery attempt of a claimed reminder, recorded; `afterSending` runs between
+    /// the two. Returns whether a retry was scheduled.
     @discardableResult
-    func deliver(_ claimed: DispatchStore.Claimed, recorder: CompletionRecorder) async -> Bool {
+    func deliver(
+        _ claimed: DispatchStore.Claimed, recorder: CompletionRecorder, afterSending: @Sendable () -> Void
+    ) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "reminder_id"] = "\(claimed.reminderID)"
         if let correlationID = claimed.correlationID { logger[metadataKey: "correlation_id"] = "\(correlationID)" }
@@ -175,6 +181,7 @@ public final class Dispatcher: Service, Sendable {
                 "reminder taken over after its lease ran out; the earlier send may have reached the provider")
         }
         let completion = await attempt(claimed, logger: logger)
+        afterSending()
         let recording = await recorder.record(completion)
         switch (completion.result, recording) {
         case (_, .leaseLost):
