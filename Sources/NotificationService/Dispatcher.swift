@@ -121,7 +121,11 @@ public final class Dispatcher: Service, Sendable {
             let limit = min(free, configuration.claimBatch)
             let claimed: [DispatchStore.Claimed]
             do {
-                claimed = try await store.claim(limit: limit, lease: configuration.lease)
+                let store = self.store
+                let lease = configuration.lease
+                claimed = try await StoreTimeLimit.run(.seconds(10), operation: "claim due reminders") {
+                    try await store.claim(limit: limit, lease: lease)
+                }
                 failures = 0
             } catch {
                 failures += 1
@@ -158,7 +162,11 @@ public final class Dispatcher: Service, Sendable {
 
     /// Until the next reminder falls due, at most `maximumIdle`.
     private func idleTime() async -> Duration {
-        guard let next = try? await store.nextDueTime() else { return configuration.maximumIdle }
+        let store = self.store
+        let lookup = try? await StoreTimeLimit.run(.seconds(10), operation: "look up the next due time") {
+            try await store.nextDueTime()
+        }
+        guard let next = lookup else { return configuration.maximumIdle }
         let seconds = next.timeIntervalSinceNow
         // Due already, yet not claimed: locked by another instance or by ingest. A short
         // pause instead of spinning on the same rows.

@@ -19,6 +19,8 @@ public struct ServiceSettings: Sendable {
     public var lanes: Int
     public var dispatch: DispatchSettings
     public var delivery: DeliverySettings
+    /// How long a graceful shutdown may take before what is left is cancelled.
+    public var shutdownTimeout: Duration
 
     /// librdkafka pre-fetches up to 100,000 messages per partition by default: hundreds
     /// of MiB for a topic of a few partitions, far ahead of what ingest stores per
@@ -97,7 +99,8 @@ public struct ServiceSettings: Sendable {
             batchSize: try count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
             linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
             lanes: try count("INGEST_LANES", 2, 1...16),
-            dispatch: dispatch, delivery: delivery)
+            dispatch: dispatch, delivery: delivery,
+            shutdownTimeout: try milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

@@ -51,8 +51,14 @@ struct ServeCommand: AsyncParsableCommand {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
         }
         // Shut down in reverse order: the application first, then the database pool.
-        let group = ServiceGroup(
+        var configuration = ServiceGroupConfiguration(
             services: [database, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Work in hand gets this long to finish (a send, its record, a batch and its
+        // commit); then whatever still waits (for an unreachable database, say) is
+        // cancelled: uncommitted offsets are re-read, unrecorded sends re-claimed.
+        configuration.maximumGracefulShutdownDuration = settings.shutdownTimeout
+        configuration.maximumCancellationDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch {
