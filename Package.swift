@@ -96,7 +96,11 @@ let package = Package(
             path: "Benchmarks/KafkaBenchmark",
             linkerSettings: rdkafkaRunPath
         ),
-        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/BenchmarkSupport"
+        ),
         .executableTarget(
             name: "ingest-benchmark",
             dependencies: [

@@ -24,17 +24,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
             "Run it through scripts/bench-dispatch.sh, which starts the broker and database, makes a certificate and builds in release mode."
     )
 
-    @Option(help: "Kafka bootstrap servers.")
-    var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
-
-    @Option(help: "PostgreSQL URL of a user that may create databases.")
-    var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
-
-    @Option(help: "The notification-service executable to measure.")
-    var service: String
-
-    @Option(help: "The migrations folder.")
-    var migrations: String
+    @OptionGroup var target: ServiceUnderTest
 
     @Option(help: "PEM certificate (for 127.0.0.1) of the webhook receiver.")
     var certificate: String
@@ -66,7 +56,8 @@ struct DispatchBenchmark: AsyncParsableCommand {
     func run() async throws {
         let runID = UUID().uuidString.prefix(8).lowercased()
         let topic = "dispatch-bench-\(runID)"
-        let client = KafkaClientConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init))
+        let client = KafkaClientConfiguration(
+            bootstrapServers: target.bootstrapServers.split(separator: ",").map(String.init))
         let kafkaAdmin = try KafkaAdmin(configuration: client)
         try await kafkaAdmin.createTopic(topic, partitions: 8)
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: 8)
@@ -79,14 +70,19 @@ struct DispatchBenchmark: AsyncParsableCommand {
                 format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
                 baseline.seconds, concurrency, baseline.rate))
 
-        let admin = try DatabaseConfiguration(url: databaseURL)
+        let admin = try DatabaseConfiguration(url: target.databaseURL)
         let database = "dispatch_bench_\(runID)"
         _ = try await admin.withClient {
             try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: benchLogger)
         }
-        var url = URLComponents(string: databaseURL)!
+        var url = URLComponents(string: target.databaseURL)!
         url.path = "/" + database
-        let process = try launchService(topic: topic, databaseURL: url.string!)
+        let process = try target.launch(
+            topic: topic, group: "dispatch-bench-\(runID)", databaseURL: url.string!,
+            settings: [
+                "DISPATCH_CONCURRENCY": String(concurrency), "WEBHOOK_SIGNING_SECRET": "benchmark-signing-secret",
+                "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": certificate,
+            ], log: serviceLog)
         defer {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
@@ -197,10 +193,11 @@ struct DispatchBenchmark: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let body = Self.webhookBody(reminderID: "baseline", dueAt: Date().timeIntervalSince1970)
         let start = ContinuousClock.now
+        let (requests, workers) = (baselineRequests, concurrency)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<concurrency {
+            for worker in 0..<workers {
                 group.addTask {
-                    for _ in stride(from: worker, to: baselineRequests, by: concurrency) {
+                    for _ in stride(from: worker, to: requests, by: workers) {
                         var request = HTTPClientRequest(url: url)
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
@@ -216,30 +213,6 @@ struct DispatchBenchmark: AsyncParsableCommand {
         try await client.shutdown()
         _ = sink.drain()
         return (Double(baselineRequests) / seconds, seconds)
-    }
-
-    private func launchService(topic: String, databaseURL: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: service)
-        process.arguments = ["serve"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers
-        environment["DATABASE_URL"] = databaseURL
-        environment["REMINDERS_TOPIC"] = topic
-        environment["KAFKA_GROUP_ID"] = "dispatch-bench-\(UUID().uuidString.prefix(8))"
-        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
-        environment["NOTIFICATION_MIGRATIONS_DIR"] = migrations
-        environment["DISPATCH_CONCURRENCY"] = String(concurrency)
-        environment["WEBHOOK_SIGNING_SECRET"] = "benchmark-signing-secret"
-        environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
-        environment["HTTP_PROVIDER_CA_FILE"] = certificate
-        process.environment = environment
-        FileManager.default.createFile(atPath: serviceLog, contents: nil)
-        let log = FileHandle(forWritingAtPath: serviceLog) ?? FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        return process
     }
 
     static func event(_ id: String, user: Int, dueAt: Double, url: String) -> [UInt8] {

@@ -20,17 +20,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             "Run it through scripts/bench-ingest.sh, which starts the broker and database and builds in release mode."
     )
 
-    @Option(help: "Kafka bootstrap servers.")
-    var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
-
-    @Option(help: "PostgreSQL URL of a user that may create databases.")
-    var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
-
-    @Option(help: "The notification-service executable to measure.")
-    var service: String
-
-    @Option(help: "The migrations folder.")
-    var migrations: String
+    @OptionGroup var target: ServiceUnderTest
 
     @Option(help: "Events to publish (one in ten repeats the previous event's key and bytes).")
     var events = 1_000_000
@@ -45,7 +35,8 @@ struct IngestBenchmark: AsyncParsableCommand {
         let logger = Logger(label: "ingest-benchmark")
         let runID = UUID().uuidString.prefix(8).lowercased()
         let topic = "ingest-bench-\(runID)"
-        let client = KafkaClientConfiguration(bootstrapServers: bootstrapServers.split(separator: ",").map(String.init))
+        let client = KafkaClientConfiguration(
+            bootstrapServers: target.bootstrapServers.split(separator: ",").map(String.init))
         let kafkaAdmin = try KafkaAdmin(configuration: client)
         try await kafkaAdmin.createTopic(topic, partitions: partitions)
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: partitions)
@@ -53,13 +44,13 @@ struct IngestBenchmark: AsyncParsableCommand {
         let unique = try await publish(topic: topic, client: client)
         say("published \(events) events (\(unique) distinct keys) to \(topic)")
 
-        var admin = try DatabaseConfiguration(url: databaseURL)
+        var admin = try DatabaseConfiguration(url: target.databaseURL)
         let database = "bench_\(runID)"
         _ = try await admin.withClient {
             try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger)
         }
         admin.database = database
-        var url = URLComponents(string: databaseURL)!
+        var url = URLComponents(string: target.databaseURL)!
         url.path = "/" + database
 
         let (serviceRate, peakRSS) = try await measureService(
@@ -107,20 +98,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         topic: String, databaseURL: String, client: KafkaClientConfiguration, admin: DatabaseConfiguration, unique: Int
     ) async throws -> (Double, Int) {
         let group = "ingest-bench-\(UUID().uuidString.prefix(8))"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: service)
-        process.arguments = ["serve"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers
-        environment["DATABASE_URL"] = databaseURL
-        environment["REMINDERS_TOPIC"] = topic
-        environment["KAFKA_GROUP_ID"] = group
-        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
-        environment["NOTIFICATION_MIGRATIONS_DIR"] = migrations
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try target.launch(topic: topic, group: group, databaseURL: databaseURL)
         let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: group))
         let topicPartitions = (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
         var start: ContinuousClock.Instant?

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+
+/// The options every service benchmark takes: where the broker and database are, and
+/// which `notification-service` to run against them.
+public struct ServiceUnderTest: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers.")
+    public var bootstrapServers = ProcessInfo.processInfo.environment["KAFKA_BOOTSTRAP_SERVERS"] ?? "127.0.0.1:9092"
+
+    @Option(help: "PostgreSQL URL of a user that may create databases.")
+    public var databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
+
+    @Option(help: "The notification-service executable to measure.")
+    public var service: String
+
+    @Option(help: "The migrations folder.")
+    public var migrations: String
+
+    public init() {}
+
+    /// Starts `notification-service serve` on `topic` as a member of `group`, on the
+    /// database at `databaseURL`, with `settings` added to the environment; its output
+    /// goes to `log` (a file path), or nowhere.
+    public func launch(
+        topic: String, group: String, databaseURL: String, settings: [String: String] = [:], log: String? = nil
+    ) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: service)
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers
+        environment["DATABASE_URL"] = databaseURL
+        environment["REMINDERS_TOPIC"] = topic
+        environment["KAFKA_GROUP_ID"] = group
+        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = migrations
+        environment.merge(settings) { $1 }
+        process.environment = environment
+        var output = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            output = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
+        }
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        return process
+    }
+}
