@@ -37,9 +37,11 @@ public struct ServiceUnderTest: ParsableArguments {
         environment.merge(settings) { $1 }
         process.environment = environment
         var output = FileHandle.nullDevice
+        // Opened, not created with FileManager: that writes a new file and renames it
+        // over the path, which would replace a device such as /dev/null.
         if let log {
-            FileManager.default.createFile(atPath: log, contents: nil)
-            output = FileHandle(forWritingAtPath: log) ?? FileHandle.nullDevice
+            let descriptor = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            if descriptor >= 0 { output = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true) }
         }
         process.standardOutput = output
         process.standardError = output

@@ -50,8 +50,8 @@ struct DispatchBenchmark: AsyncParsableCommand {
     @Option(help: "Requests of the baseline.")
     var baselineRequests = 20_000
 
-    @Option(help: "Where the service's log goes.")
-    var serviceLog = "/dev/null"
+    @Option(help: "A file for the service's log (none when not given).")
+    var serviceLog: String?
 
     func run() async throws {
         let runID = UUID().uuidString.prefix(8).lowercased()
