@@ -70,8 +70,9 @@ ns_private_stack() {
     fi
     export NS_KAFKA_PORT="${NS_KAFKA_PORT:-$kafka_port}" NS_PG_PORT="${NS_PG_PORT:-$pg_port}"
     "$NS_ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
-    "$NS_ROOT/scripts/stack.sh" start
+    # Before starting: a start that fails half-way stops what it did start.
     trap '"$NS_ROOT/scripts/stack.sh" stop' EXIT
+    "$NS_ROOT/scripts/stack.sh" start
     # shellcheck disable=SC1091
     source "$NS_RUN_DIR/stack.env"
 }
