@@ -13,6 +13,7 @@ apt_packages=(
     pkg-config build-essential ca-certificates openssl
     libssl-dev libsasl2-dev zlib1g-dev liblz4-dev libzstd-dev
     postgresql postgresql-client
+    docker-compose
 )
 
 sudo_if_needed() {

@@ -1,0 +1,31 @@
+# The service's image: built with the Swift toolchain, run on a slim Ubuntu whose
+# librdkafka (2.3) is new enough for current brokers (Debian bookworm's 2.0.2 is not;
+# see README, "What setup does"). Used by docker-compose.yml.
+
+FROM swift:6.1-noble AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librdkafka-dev pkg-config libssl-dev libsasl2-dev zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# The manifest first: the package resolution stays cached while only sources change.
+COPY Package.swift ./
+RUN swift package resolve
+COPY Sources Sources
+COPY Tests Tests
+COPY Benchmarks Benchmarks
+RUN swift build -c release --product notification-service --static-swift-stdlib \
+    && cp "$(swift build -c release --show-bin-path)/notification-service" /notification-service
+
+FROM ubuntu:24.04
+# librdkafka at run time, CA certificates for TLS to providers, the tz database for
+# users' time zones.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librdkafka1 ca-certificates tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home notification
+COPY --from=build /notification-service /usr/local/bin/notification-service
+COPY migrations /usr/local/share/notification-service/migrations
+ENV NOTIFICATION_MIGRATIONS_DIR=/usr/local/share/notification-service/migrations
+USER notification
+ENTRYPOINT ["notification-service"]
+CMD ["serve"]

@@ -1,0 +1,43 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// docker-compose.yml cannot run here (no Docker engine), but it must stay valid:
+/// Debian's docker-compose checks a file without an engine.
+@Suite struct ComposeFileTests {
+    static let composeFile = LocalStack.root.appendingPathComponent("docker-compose.yml").path
+
+    /// The tool's exit status and standard output.
+    private func compose(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-compose")
+        process.arguments = ["-f", Self.composeFile] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func theComposeFileIsValidAndRunsEveryPart() throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose"),
+            "scripts/setup.sh installs Debian's docker-compose")
+        let (status, _) = try compose(["config", "-q"])
+        #expect(status == 0)
+        let (listed, services) = try compose(["config", "--services"])
+        #expect(listed == 0)
+        #expect(
+            Set(services.split(separator: "\n").map(String.init))
+                == ["kafka", "kafka-topics", "postgres", "mailpit", "notification-service"])
+    }
+
+    @Test func theServiceIsBuiltFromTheDockerfileAndReachesTheOthersByName() throws {
+        let (status, text) = try compose(["config"])
+        #expect(status == 0)
+        #expect(text.contains("KAFKA_BOOTSTRAP_SERVERS: kafka:19092"))
+        #expect(text.contains("@postgres:5432/notification"))
+        #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent("Dockerfile").path))
+    }
+}
