@@ -17,6 +17,10 @@ public struct ServiceSettings: Sendable {
     public var batchSize: Int
     public var linger: Duration
     public var lanes: Int
+    /// Whether this instance consumes and stores events (off for dispatch-only instances).
+    public var ingestEnabled: Bool
+    /// Whether this instance publishes the dead-letter outbox.
+    public var relayEnabled: Bool
     public var dispatch: DispatchSettings
     public var delivery: DeliverySettings
     /// How long a graceful shutdown may take before what is left is cancelled.
@@ -78,7 +82,14 @@ public struct ServiceSettings: Sendable {
             throw Invalid(variable: "DEAD_LETTER_TOPIC", message: "must differ from REMINDERS_TOPIC")
         }
         let migrations = try migrationsFolder(environment["NOTIFICATION_MIGRATIONS_DIR"])
+        let ingestEnabled = try reader.flag("INGEST_ENABLED", true)
+        let relayEnabled = try reader.flag("DEAD_LETTER_RELAY_ENABLED", true)
         let dispatch = try DispatchSettings(reader)
+        guard ingestEnabled || relayEnabled || dispatch.enabled else {
+            throw Invalid(
+                variable: "INGEST_ENABLED",
+                message: "INGEST_ENABLED, DEAD_LETTER_RELAY_ENABLED and DISPATCH_ENABLED are all off: nothing to run")
+        }
         let delivery = try DeliverySettings(reader)
         // A lease shorter than a slow send lets a second instance take a reminder that is
         // still being sent: it must outlast a few of the slowest provider's sends.
@@ -98,7 +109,7 @@ public struct ServiceSettings: Sendable {
             commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
             batchSize: try count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
             linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
-            lanes: try count("INGEST_LANES", 2, 1...16),
+            lanes: try count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled, relayEnabled: relayEnabled,
             dispatch: dispatch, delivery: delivery,
             shutdownTimeout: try milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
     }

@@ -33,9 +33,14 @@ struct ServeCommand: AsyncParsableCommand {
     /// group.
     static func runService(settings: ServiceSettings, migrate: Bool, logger: Logger) async throws {
         let database = settings.database.makeClient(logger: logger)
-        let (pipeline, relay) = try settings.makeIngestServices(database: database, logger: logger)
         let providers = try await DeliveryProviders(settings: settings, logger: logger)
-        var services: [any Service] = [relay, pipeline]
+        var services: [any Service] = []
+        if settings.relayEnabled {
+            services.append(try settings.makeDeadLetterRelay(database: database, logger: logger))
+        }
+        if settings.ingestEnabled {
+            services.append(try settings.makeIngestPipeline(database: database, logger: logger))
+        }
         if settings.dispatch.enabled {
             services.append(settings.makeDispatcher(database: database, providers: providers, logger: logger))
         }
@@ -44,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
             metadata: [
                 "kafka": "\(settings.kafka.bootstrapServers.joined(separator: ","))", "group": "\(settings.groupID)",
                 "topic": "\(settings.remindersTopic)", "database": "\(settings.database)",
+                "ingest": "\(settings.ingestEnabled)", "relay": "\(settings.relayEnabled)",
                 "dispatch": "\(settings.dispatch.enabled)",
                 "providers": "\(providers.directory.all.map(\.name).joined(separator: ","))",
             ])

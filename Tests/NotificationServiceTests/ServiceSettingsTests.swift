@@ -25,6 +25,7 @@ import Testing
         ("INGEST_LANES", "0"),
         ("DEAD_LETTER_TOPIC", "reminders"),
         ("DISPATCH_ENABLED", "maybe"),
+        ("INGEST_ENABLED", "sometimes"),
         ("DISPATCH_CONCURRENCY", "0"),
         ("DISPATCH_LEASE_MS", "5000"),
         ("RETRY_JITTER", "2"),
@@ -80,5 +81,17 @@ import Testing
         #expect(settings.dispatch.retryPolicies["webhook"]?.initialDelay == .seconds(1))
         #expect(settings.dispatch.retryPolicies["email"] == nil)
         #expect(settings.delivery.rateLimits["webhook"] == .init(rate: 50, burst: 50))
+    }
+
+    @Test func eachPartCanBeSwitchedOffButNotAllOfThem() throws {
+        let dispatchOnly = try ServiceSettings.fromEnvironment(
+            base.merging(["INGEST_ENABLED": "false", "DEAD_LETTER_RELAY_ENABLED": "off"]) { $1 })
+        #expect(!dispatchOnly.ingestEnabled && !dispatchOnly.relayEnabled && dispatchOnly.dispatch.enabled)
+        let ingestOnly = try ServiceSettings.fromEnvironment(base.merging(["DISPATCH_ENABLED": "0"]) { $1 })
+        #expect(ingestOnly.ingestEnabled && ingestOnly.relayEnabled && !ingestOnly.dispatch.enabled)
+        let nothing = base.merging(
+            ["INGEST_ENABLED": "false", "DEAD_LETTER_RELAY_ENABLED": "false", "DISPATCH_ENABLED": "false"]) { $1 }
+        let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(nothing) }
+        #expect(error?.variable == "INGEST_ENABLED")
     }
 }
