@@ -23,6 +23,8 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.tuneMalloc()
+        // Text by default: a person reads these logs.
+        LogSetup.bootstrap(defaultFormat: "text")
         let logger = Logger(label: "notification-service.dev")
         var environment = ProcessInfo.processInfo.environment
         if environment["KAFKA_SESSION_TIMEOUT_MS", default: ""].isEmpty {

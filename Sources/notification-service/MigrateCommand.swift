@@ -13,6 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
+        LogSetup.bootstrap()
         let logger = Logger(label: "notification-service.migrate")
         let settings = try ServiceSettings.loadOrExit(logger: logger)
         do {

@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         MemoryTuning.tuneMalloc()
+        LogSetup.bootstrap()
         let logger = Logger(label: "notification-service")
         let settings = try ServiceSettings.loadOrExit(logger: logger)
         try await Self.runService(settings: settings, migrate: !noMigrate, logger: logger)

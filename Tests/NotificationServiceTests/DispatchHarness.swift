@@ -24,13 +24,13 @@ final class DispatchHarness: Sendable {
     init(
         database: PostgresClient, configuration: DatabaseConfiguration, instances: Int = 1, caFile: String,
         httpTimeout: Duration = .seconds(5), dispatcher: Dispatcher.Configuration = Dispatcher.Configuration(),
-        providers: (HTTPTransport) throws -> ProviderDirectory
+        logger: Logger = DispatchHarness.logger, providers: (HTTPTransport) throws -> ProviderDirectory
     ) throws {
         transport = try HTTPTransport(configuration: .init(timeout: httpTimeout, caFile: caFile))
         directory = try providers(transport)
         let directory = self.directory
         tasks = (0..<instances).map { index in
-            var logger = Self.logger
+            var logger = logger
             logger[metadataKey: "instance"] = "\(index)"
             let dispatcher = Dispatcher(
                 store: DispatchStore(client: database, logger: logger),

@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import NotificationService
+import Synchronization
+import Testing
+
+/// Collects what a `JSONLogHandler` writes.
+final class CapturedLog: Sendable {
+    let lines = Mutex<[String]>([])
+
+    var output: JSONLogOutput { JSONLogOutput { line in self.lines.withLock { $0.append(line) } } }
+
+    func logger(_ label: String, level: Logger.Level = .info) -> Logger {
+        let output = self.output
+        return Logger(label: label) { label in JSONLogHandler(label: label, level: level, output: output) }
+    }
+
+    var records: [[String: Any]] {
+        lines.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+}
+
+@Suite struct JSONLogHandlerTests {
+    @Test func eachRecordIsOneLineOfJSONWithItsMetadata() throws {
+        let captured = CapturedLog()
+        var logger = captured.logger("svc")
+        logger[metadataKey: "reminder_id"] = "r-1"
+        logger.info(
+            "a \"quoted\"\nmessage", metadata: ["partition": "3", "tags": ["a", "b"], "nested": ["k": "v"]])
+        logger.debug("not at info")
+        let lines = captured.lines.withLock { $0 }
+        #expect(lines.count == 1)
+        #expect(!lines[0].contains("\n"))
+        let record = try #require(captured.records.first)
+        #expect(record["message"] as? String == "a \"quoted\"\nmessage")
+        #expect(record["level"] as? String == "info")
+        #expect(record["label"] as? String == "svc")
+        #expect(record["reminder_id"] as? String == "r-1")
+        #expect(record["partition"] as? String == "3")
+        #expect(record["tags"] as? [String] == ["a", "b"])
+        #expect((record["nested"] as? [String: String]) == ["k": "v"])
+        let timestamp = try #require(record["ts"] as? String)
+        #expect(timestamp.count == 24 && timestamp.hasSuffix("Z"))
+    }
+
+    @Test(arguments: [("LOG_FORMAT", "xml"), ("LOG_LEVEL", "loud")])
+    func aBadLogSettingNamesItsVariable(variable: String, value: String) {
+        let error = #expect(throws: ServiceSettings.Invalid.self) { try LogSetup.choice([variable: value]) }
+        #expect(error?.variable == variable)
+    }
+
+    @Test func jsonAtInfoIsTheDefault() throws {
+        #expect(try LogSetup.choice([:]) == LogSetup.Choice(json: true, level: .info))
+        #expect(try LogSetup.choice(["LOG_FORMAT": "text", "LOG_LEVEL": "debug"]) == .init(json: false, level: .debug))
+    }
+}
