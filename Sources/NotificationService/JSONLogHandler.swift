@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import ReminderCore
-import Synchronization
 
 /// Writes each log record as one JSON object on one line (`ts`, `level`, `label`,
 /// `message`, then the metadata: correlation id, reminder id, partition, offset where
@@ -62,31 +61,5 @@ public struct JSONLogHandler: LogHandler {
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
             + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
-}
-
-/// Where JSON log lines go: standard output (one write per line, lines never
-/// interleaved), or a closure (tests).
-public struct JSONLogOutput: Sendable {
-    let write: @Sendable (String) -> Void
-
-    public init(_ write: @escaping @Sendable (String) -> Void) {
-        self.write = write
-    }
-
-    private static let lock = Mutex(())
-
-    public static let standardOutput = JSONLogOutput { line in
-        let bytes = Array((line + "\n").utf8)
-        lock.withLock { _ in
-            bytes.withUnsafeBufferPointer { buffer in
-                var written = 0
-                while written < buffer.count {
-                    let result = Foundation.write(1, buffer.baseAddress! + written, buffer.count - written)
-                    if result <= 0 { break }
-                    written += result
-                }
-            }
-        }
     }
 }

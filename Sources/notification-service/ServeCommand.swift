@@ -5,17 +5,19 @@ import NotificationService
 import ReminderStore
 import ServiceLifecycle
 
-/// Runs the service: applies migrations, then ingest and the dead-letter relay until
-/// SIGTERM or SIGINT, on which it finishes the batch in hand, commits and exits 0.
+/// Runs the service: applies migrations, then ingest, the dead-letter relay and the
+/// dispatcher until SIGTERM or SIGINT, on which it stops taking work, finishes what is
+/// in hand (within SHUTDOWN_TIMEOUT_MS), commits and exits 0.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Consume reminder events, store them once, and publish dead letters.",
+        abstract: "Consume reminder events, store them once, deliver them when due, and publish dead letters.",
         discussion: """
             Settings come from the environment: KAFKA_BOOTSTRAP_SERVERS, KAFKA_GROUP_ID, KAFKA_CLIENT_ID,
             KAFKA_SESSION_TIMEOUT_MS, REMINDERS_TOPIC, DEAD_LETTER_TOPIC, DATABASE_URL,
-            NOTIFICATION_MIGRATIONS_DIR, INGEST_COMMIT_INTERVAL_MS, INGEST_BATCH_SIZE, INGEST_LINGER_MS,
-            INGEST_LANES (see the README).
+            NOTIFICATION_MIGRATIONS_DIR, INGEST_*, DISPATCH_*, RETRY_*, BREAKER_*, the providers' SMTP_*,
+            WEBHOOK_*, FCM_*, APNS_*, SMS_* and HTTP_PROVIDER_*, LOG_FORMAT, LOG_LEVEL, SHUTDOWN_TIMEOUT_MS
+            (the README has the table). A bad value stops start-up naming the variable (exit status 78).
             """
     )
 
@@ -34,7 +36,14 @@ struct ServeCommand: AsyncParsableCommand {
     /// group.
     static func runService(settings: ServiceSettings, migrate: Bool, logger: Logger) async throws {
         let database = settings.database.makeClient(logger: logger)
-        let providers = try await DeliveryProviders(settings: settings, logger: logger)
+        let providers: DeliveryProviders
+        do {
+            providers = try await DeliveryProviders(settings: settings, logger: logger)
+        } catch let error as ServiceSettings.Invalid {
+            // A provider setting that only fails when used (an unreadable CA file).
+            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
+            throw ExitCode(78)
+        }
         var services: [any Service] = []
         if settings.relayEnabled {
             services.append(try settings.makeDeadLetterRelay(database: database, logger: logger))
