@@ -32,4 +32,9 @@ public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     public var description: String { "\(kind.rawValue) failure \(errorClass): \(answer)" }
+
+    /// The send was cancelled (shutdown): it says nothing about the provider.
+    public static let cancelled = Self.transient("cancelled", "the send was cancelled")
+
+    public var isCancellation: Bool { kind == .transient && errorClass == Self.cancelled.errorClass }
 }

@@ -79,7 +79,7 @@ public final class HTTPTransport: Sendable {
         } catch is NIOSSLError {
             throw .transient("tls", "TLS handshake failed")
         } catch is CancellationError {
-            throw .transient("cancelled", "the send was cancelled")
+            throw .cancelled
         } catch {
             throw .transient("connection", "no answer: \(type(of: error))")
         }
@@ -94,7 +94,7 @@ public final class HTTPTransport: Sendable {
         if [.invalidURL, .emptyHost, .emptyScheme].contains(error) {
             return .permanent("invalid_url", "the URL cannot be used")
         }
-        if error == .cancelled { return .transient("cancelled", "the send was cancelled") }
+        if error == .cancelled { return .cancelled }
         return .transient("connection", "\(error)")
     }
 

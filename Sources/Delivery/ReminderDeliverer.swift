@@ -85,36 +85,36 @@ public struct ReminderDeliverer: Sendable {
     private func send(_ request: DeliveryRequest, index: Int) async -> (
         DeliveryAttemptPlanner.ChannelResult, ChannelAttempt
     ) {
-        let type = request.channel.type
+        func attempt(
+            _ provider: String, _ outcome: ChannelAttempt.Outcome, _ errorClass: String?, _ answer: String,
+            _ latency: Duration = .zero
+        ) -> ChannelAttempt {
+            ChannelAttempt(
+                channelIndex: index, channel: request.channel.type, provider: provider, outcome: outcome,
+                errorClass: errorClass, answer: answer, latency: latency)
+        }
         guard let provider = providers.provider(for: request.channel) else {
-            let attempt = ChannelAttempt(
-                channelIndex: index, channel: type, provider: "none", outcome: .permanent,
-                errorClass: "not_configured", answer: "no provider is configured for this channel", latency: .zero)
-            return (.permanentFailure, attempt)
+            return (
+                .permanentFailure,
+                attempt("none", .permanent, "not_configured", "no provider is configured for this channel")
+            )
         }
         let (result, latency) = await provider.send(request)
         switch result {
         case .delivered(let receipt):
-            return (
-                .delivered,
-                ChannelAttempt(
-                    channelIndex: index, channel: type, provider: provider.name, outcome: .delivered, errorClass: nil,
-                    answer: receipt.answer, latency: latency)
-            )
+            return (.delivered, attempt(provider.name, .delivered, nil, receipt.answer, latency))
+        case .failed(let failure) where failure.kind == .permanent:
+            return (.permanentFailure, attempt(provider.name, .permanent, failure.errorClass, failure.answer, latency))
         case .failed(let failure):
-            let attempt = ChannelAttempt(
-                channelIndex: index, channel: type, provider: provider.name,
-                outcome: failure.kind == .permanent ? .permanent : .transient, errorClass: failure.errorClass,
-                answer: failure.answer, latency: latency)
             return (
-                failure.kind == .permanent ? .permanentFailure : .transientFailure(retryAfter: failure.retryAfter),
-                attempt
+                .transientFailure(retryAfter: failure.retryAfter),
+                attempt(provider.name, .transient, failure.errorClass, failure.answer, latency)
             )
         case .circuitOpen(let retryAfter):
-            let attempt = ChannelAttempt(
-                channelIndex: index, channel: type, provider: provider.name, outcome: .circuitOpen,
-                errorClass: "circuit_open", answer: "the provider's circuit is open", latency: .zero)
-            return (.circuitOpen(retryAfter: retryAfter), attempt)
+            return (
+                .circuitOpen(retryAfter: retryAfter),
+                attempt(provider.name, .circuitOpen, "circuit_open", "the provider's circuit is open")
+            )
         }
     }
 }

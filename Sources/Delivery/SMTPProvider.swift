@@ -98,7 +98,7 @@ public struct SMTPProvider: NotificationProvider {
             return try await withTaskCancellationHandler {
                 try await outcome.futureResult.get()
             } onCancel: {
-                outcome.fail(DeliveryFailure.transient("cancelled", "the send was cancelled"))
+                outcome.fail(DeliveryFailure.cancelled)
                 connected.whenSuccess { $0.close(promise: nil) }
             }
         } catch {

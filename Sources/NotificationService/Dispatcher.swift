@@ -220,29 +220,30 @@ public final class Dispatcher: Service, Sendable {
                 id: claimed.id, attempt: claimed.attempt, result: result, progress: progress, errorClass: errorClass,
                 channelAttempts: [])
         }
-        let stored = ChannelProgress(
-            channelCount: claimed.channelStatus.count, failures: claimed.channelFailures,
-            statuses: claimed.channelStatus)
-        if let expiresAt = claimed.expiresAt, expiresAt <= Date() {
-            return completion(
-                .deadLetter(.expired, error: "expired at \(Instant(claimed: expiresAt)) before it could be delivered"),
-                progress: stored, errorClass: "expired")
-        }
         let channels: [Channel]
         let content: Content
         do {
             channels = try StoredDelivery.channels(fromJSON: claimed.channels)
             content = try StoredDelivery.content(fromJSON: claimed.content)
         } catch {
+            // The progress goes back as it was stored.
+            let stored = ChannelProgress(
+                channelCount: claimed.channelStatus.count, failures: claimed.channelFailures,
+                statuses: claimed.channelStatus)
             return completion(
                 .deadLetter(.permanentFailure, error: "the stored reminder cannot be read: \(error)"), progress: stored,
                 errorClass: "unreadable")
         }
+        let progress = ChannelProgress(
+            channelCount: channels.count, failures: claimed.channelFailures, statuses: claimed.channelStatus)
+        if let expiresAt = claimed.expiresAt, expiresAt <= Date() {
+            return completion(
+                .deadLetter(.expired, error: "expired at \(Instant(claimed: expiresAt)) before it could be delivered"),
+                progress: progress, errorClass: "expired")
+        }
         let request = DeliveryRequest(
             reminderID: claimed.reminderID, userID: claimed.userID, correlationID: claimed.correlationID,
             channel: channels[0], content: content, attempt: claimed.attempt, dueAt: Instant(claimed: claimed.dueAt))
-        let progress = ChannelProgress(
-            channelCount: channels.count, failures: claimed.channelFailures, statuses: claimed.channelStatus)
         let report = await deliverer.deliver(request, channels: channels, progress: progress, logger: logger)
         let result: DispatchStore.Completion.Result =
             switch report.decision {

@@ -56,28 +56,22 @@ public struct ServiceSettings: Sendable {
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ServiceSettings {
         let reader = EnvironmentReader(environment: environment)
-        func value(_ name: String, _ fallback: String) -> String { reader.value(name, fallback) }
-        func milliseconds(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Duration {
-            try reader.milliseconds(name, fallback, range)
-        }
-        func count(_ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws -> Int {
-            try reader.count(name, fallback, range)
-        }
-        let servers = value("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(separator: ",").map {
+        let servers = reader.value("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }
         guard !servers.isEmpty, servers.allSatisfy({ $0.contains(":") && !$0.hasSuffix(":") }) else {
             throw Invalid(variable: "KAFKA_BOOTSTRAP_SERVERS", message: "must be host:port[,host:port…]")
         }
-        let databaseURL = value("DATABASE_URL", "postgres://notification:notification@127.0.0.1:5432/notification")
+        let databaseURL = reader.value(
+            "DATABASE_URL", "postgres://notification:notification@127.0.0.1:5432/notification")
         let database: DatabaseConfiguration
         do {
             database = try DatabaseConfiguration(url: databaseURL)
         } catch {
             throw Invalid(variable: "DATABASE_URL", message: error.message)
         }
-        let topic = value("REMINDERS_TOPIC", "reminders")
-        let deadLetterTopic = value("DEAD_LETTER_TOPIC", "\(topic).dlq")
+        let topic = reader.value("REMINDERS_TOPIC", "reminders")
+        let deadLetterTopic = reader.value("DEAD_LETTER_TOPIC", "\(topic).dlq")
         guard topic != deadLetterTopic else {
             throw Invalid(variable: "DEAD_LETTER_TOPIC", message: "must differ from REMINDERS_TOPIC")
         }
@@ -102,16 +96,17 @@ public struct ServiceSettings: Sendable {
         }
         return ServiceSettings(
             kafka: KafkaClientConfiguration(
-                bootstrapServers: servers, clientID: value("KAFKA_CLIENT_ID", "notification-service")),
-            groupID: value("KAFKA_GROUP_ID", "notification-service"),
-            sessionTimeout: try milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
+                bootstrapServers: servers, clientID: reader.value("KAFKA_CLIENT_ID", "notification-service")),
+            groupID: reader.value("KAFKA_GROUP_ID", "notification-service"),
+            sessionTimeout: try reader.milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
             remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
-            commitInterval: try milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
-            batchSize: try count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
-            linger: try milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
-            lanes: try count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled, relayEnabled: relayEnabled,
+            commitInterval: try reader.milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
+            batchSize: try reader.count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
+            linger: try reader.milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
+            lanes: try reader.count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled,
+            relayEnabled: relayEnabled,
             dispatch: dispatch, delivery: delivery,
-            shutdownTimeout: try milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
+            shutdownTimeout: try reader.milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

@@ -50,7 +50,8 @@ public struct IngestStore: Sendable {
                 summary.invalid += 1
                 deadLetters.append(
                     DeadLetter(
-                        record: record, payload: payloads[position], reason: "invalid_event", error: "\(error)",
+                        record: record, payload: payloads[position], reason: DeadLetterReason.invalidEvent.rawValue,
+                        error: "\(error)",
                         idempotencyKey: "", correlationID: ""))
             case .valid(let event):
                 if let first = firstByKey[event.idempotencyKey] {
@@ -82,7 +83,7 @@ public struct IngestStore: Sendable {
 
     private static func conflict(_ record: IngestRecord, _ payload: ByteBuffer, _ event: ReminderEvent) -> DeadLetter {
         DeadLetter(
-            record: record, payload: payload, reason: "idempotency_conflict",
+            record: record, payload: payload, reason: DeadLetterReason.idempotencyConflict.rawValue,
             error: "idempotency_key: seen before with a different payload", idempotencyKey: event.idempotencyKey,
             correlationID: event.correlationID ?? "")
     }

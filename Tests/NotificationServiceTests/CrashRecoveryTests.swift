@@ -9,30 +9,15 @@ import Testing
 /// offsets, then started again.
 @Suite(.timeLimit(.minutes(4)))
 struct CrashRecoveryTests {
-    static let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("notification-service")
-
     private func launch(topic: String, group: String, databaseURL: String, commitInterval: Int) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = ["serve"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["KAFKA_BOOTSTRAP_SERVERS"] = LocalStack.kafkaBootstrapServers
-        environment["DATABASE_URL"] = databaseURL
-        environment["REMINDERS_TOPIC"] = topic
-        environment["KAFKA_GROUP_ID"] = group
-        environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
-        environment["INGEST_COMMIT_INTERVAL_MS"] = String(commitInterval)
-        environment["NOTIFICATION_MIGRATIONS_DIR"] = TestDatabase.migrations.path
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        try ServeProcess.launch(
+            topic: topic, group: group, databaseURL: databaseURL,
+            settings: ["INGEST_COMMIT_INTERVAL_MS": String(commitInterval)])
     }
 
     @Test func aProcessKilledBetweenStoreAndCommitLosesNothingAndDoublesNothing() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "build the executable first")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: ServeProcess.executable.path), "build the executable first")
         let total = 2_000
         let (topic, _) = try await Topics.make("crash", partitions: 4)
         let group = "crash-\(UUID().uuidString.prefix(8))"

@@ -12,23 +12,13 @@ import Testing
 struct DatabaseOutageTests {
     /// A proxy in front of the test PostgreSQL that can be cut and restored.
     final class Proxy: @unchecked Sendable {
-        let process = Process()
+        let process: Process
         let port: Int
 
         init(targetPort: Int) throws {
-            let output = Pipe()
-            process.executableURL = URL(fileURLWithPath: LocalStack.python)
-            process.arguments = [
-                LocalStack.root.appendingPathComponent("scripts/tcp_proxy.py").path, String(targetPort),
-            ]
-            process.standardOutput = output
-            try process.run()
-            var line = Data()
-            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8)
-            {
-                line.append(byte)
-            }
-            port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+            let (process, line) = try PythonScript.start("tcp_proxy.py", [String(targetPort)])
+            self.process = process
+            port = Int(line) ?? 0
         }
 
         func cut() { kill(process.processIdentifier, SIGUSR1) }

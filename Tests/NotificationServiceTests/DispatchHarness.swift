@@ -51,7 +51,7 @@ final class DispatchHarness: Sendable {
         try? await transport.shutdown()
     }
 
-    static func webhook(_ transport: HTTPTransport) -> WebhookProvider {
+    static func webhook(_ transport: HTTPTransport, logger: Logger = logger) -> WebhookProvider {
         WebhookProvider(
             transport: transport,
             configuration: .init(
@@ -60,14 +60,14 @@ final class DispatchHarness: Sendable {
             logger: logger)
     }
 
-    static func sms(_ transport: HTTPTransport, baseURL: String) -> SMSProvider {
+    static func sms(_ transport: HTTPTransport, baseURL: String, logger: Logger = logger) -> SMSProvider {
         SMSProvider(
             transport: transport,
             configuration: .init(baseURL: baseURL, accountSID: "AC1", authToken: "token", from: "+15550001111"),
             logger: logger)
     }
 
-    static func fcm(_ transport: HTTPTransport, baseURL: String) -> PushProvider {
+    static func fcm(_ transport: HTTPTransport, baseURL: String, logger: Logger = logger) -> PushProvider {
         PushProvider(
             transport: transport, service: .fcm(.init(baseURL: baseURL, projectID: "p", accessToken: "token")),
             logger: logger)

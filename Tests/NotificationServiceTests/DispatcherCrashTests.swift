@@ -20,7 +20,7 @@ import Testing
 struct DispatcherCrashTests {
     @Test func aSenderKilledMidSendIsTakenOverAfterItsLeaseWithTheSameIdempotencyKey() async throws {
         try #require(
-            FileManager.default.isExecutableFile(atPath: CrashRecoveryTests.executable.path),
+            FileManager.default.isExecutableFile(atPath: ServeProcess.executable.path),
             "build the executable first")
         let sink = try ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
@@ -32,24 +32,13 @@ struct DispatcherCrashTests {
                 client, count: 1, prefix: "crash", channels: [["type": "webhook", "url": sink.baseURL + "/slow"]])
             var url = URLComponents(string: LocalStack.databaseURL)!
             url.path = "/" + configuration.database
-            let process = Process()
-            process.executableURL = CrashRecoveryTests.executable
-            process.arguments = ["serve"]
-            var environment = ProcessInfo.processInfo.environment
-            environment["KAFKA_BOOTSTRAP_SERVERS"] = LocalStack.kafkaBootstrapServers
-            environment["DATABASE_URL"] = url.string!
-            environment["REMINDERS_TOPIC"] = topic
-            environment["KAFKA_GROUP_ID"] = "dispatch-crash-\(UUID().uuidString.prefix(8))"
-            environment["NOTIFICATION_MIGRATIONS_DIR"] = TestDatabase.migrations.path
-            environment["DISPATCH_LEASE_MS"] = "3000"
-            environment["WEBHOOK_SIGNING_SECRET"] = "0123456789abcdef-secret"
-            environment["WEBHOOK_ALLOW_LOOPBACK"] = "true"
-            environment["HTTP_PROVIDER_CA_FILE"] = sink.caFile
-            environment["HTTP_PROVIDER_TIMEOUT_MS"] = "1000"
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ServeProcess.launch(
+                topic: topic, group: "dispatch-crash-\(UUID().uuidString.prefix(8))", databaseURL: url.string!,
+                settings: [
+                    "DISPATCH_LEASE_MS": "3000", "WEBHOOK_SIGNING_SECRET": "0123456789abcdef-secret",
+                    "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": sink.caFile,
+                    "HTTP_PROVIDER_TIMEOUT_MS": "1000",
+                ])
             try await eventually(.seconds(60), "the first send to reach the provider", every: .milliseconds(100)) {
                 try await sink.count() == 1
             }

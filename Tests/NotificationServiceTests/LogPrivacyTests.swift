@@ -51,18 +51,8 @@ struct LogPrivacyTests {
                                 host: "127.0.0.1", port: mail.port, from: SMTPMailbox(address: "reminders@example.org"),
                                 startTLS: .off),
                             logger: logger)),
-                    fcm: DispatchHarness.guarded(
-                        PushProvider(
-                            transport: transport,
-                            service: .fcm(.init(baseURL: sink.baseURL, projectID: "p", accessToken: "t")),
-                            logger: logger)),
-                    webhook: DispatchHarness.guarded(
-                        WebhookProvider(
-                            transport: transport,
-                            configuration: .init(
-                                signingSecret: Array("0123456789abcdef-secret".utf8),
-                                destinations: DestinationPolicy(allowLoopback: true)),
-                            logger: logger)),
+                    fcm: DispatchHarness.guarded(DispatchHarness.fcm(transport, baseURL: sink.baseURL, logger: logger)),
+                    webhook: DispatchHarness.guarded(DispatchHarness.webhook(transport, logger: logger)),
                     defaultRetryPolicy: quick)
             }
             try await eventually(.seconds(30), "every reminder to be delivered") {

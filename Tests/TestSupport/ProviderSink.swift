@@ -61,25 +61,16 @@ public final class ProviderSink: @unchecked Sendable {
     public var baseURL: String { "https://127.0.0.1:\(port)" }
     /// The CA file that makes clients trust the sink.
     public let caFile: String
-    private let process = Process()
+    private let process: Process
     private let client: HTTPClient
 
     public init(lifetime: Int = 600) throws {
         let certificate = TestCertificate.shared
         caFile = certificate.certificateFile
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: LocalStack.python)
-        process.arguments = [
-            LocalStack.root.appendingPathComponent("scripts/provider_sink.py").path, "--cert",
-            certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime),
-        ]
-        process.standardOutput = output
-        try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let (process, text) = try PythonScript.start(
+            "provider_sink.py",
+            ["--cert", certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime)])
+        self.process = process
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()
             throw SinkError(message: "provider_sink.py did not start: \(text)")

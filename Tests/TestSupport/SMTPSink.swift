@@ -38,27 +38,13 @@ public final class SMTPSink: @unchecked Sendable {
 
     public let port: Int
     public let maildir: URL
-    private let process = Process()
+    private let process: Process
 
     public init(_ arguments: [String] = []) throws {
         maildir = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: LocalStack.python)
-        process.arguments =
-            [
-                LocalStack.root.appendingPathComponent("scripts/smtp_sink.py").path, "--port", "0", "--maildir",
-                maildir.path, "--lifetime", "120",
-            ] + arguments
-        process.standardOutput = output
-        try process.run()
-        // The first line, `PORT <n>`, or end of file when the sink failed to start.
-        var line = Data()
-        while line.count < 100, let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
-            byte != Data("\n".utf8)
-        {
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let (process, text) = try PythonScript.start(
+            "smtp_sink.py", ["--port", "0", "--maildir", maildir.path, "--lifetime", "120"] + arguments)
+        self.process = process
         port = text.hasPrefix("PORT ") ? Int(text.dropFirst(5)) ?? 0 : 0
     }
 

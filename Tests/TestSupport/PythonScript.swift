@@ -1,0 +1,23 @@
+import Foundation
+
+/// A helper script of `scripts/` run by the project's Python, for the servers the tests
+/// talk to (proxy, provider and SMTP sinks). Each prints one line when it is ready (its
+/// port); `start` returns the process and that line.
+public enum PythonScript {
+    public static func start(_ script: String, _ arguments: [String]) throws -> (process: Process, firstLine: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LocalStack.python)
+        process.arguments = [LocalStack.root.appendingPathComponent("scripts/\(script)").path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        // Up to the first newline, or end of file when the script failed to start.
+        var line = Data()
+        while line.count < 200, let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty,
+            byte != Data("\n".utf8)
+        {
+            line.append(byte)
+        }
+        return (process, String(decoding: line, as: UTF8.self))
+    }
+}
