@@ -31,12 +31,17 @@ public final class DeadLetterRelay: Service, Sendable {
     private let producer: KafkaProducer
     private let configuration: Configuration
     private let logger: Logger
+    private let metrics: ServiceMetrics
 
-    public init(store: DeadLetterStore, producer: KafkaProducer, configuration: Configuration, logger: Logger) {
+    public init(
+        store: DeadLetterStore, producer: KafkaProducer, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
         self.store = store
         self.producer = producer
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
     }
 
     public func run() async throws {
@@ -79,14 +84,18 @@ public final class DeadLetterRelay: Service, Sendable {
                 metadata: ["count": "\(tooLarge.count)"])
         }
         var published: [UUID] = []
+        var reasons: [String] = []
         var firstError: KafkaError?
         for (record, result) in zip(records, results) {
             switch result {
-            case .success: published.append(record.id)
+            case .success:
+                published.append(record.id)
+                reasons.append(record.reason)
             case .failure(let error): firstError = firstError ?? error
             }
         }
         try await store.markPublished(published)
+        metrics.published(deadLetterReasons: reasons)
         if !published.isEmpty {
             logger.info(
                 "dead letters published", metadata: ["count": "\(published.count)", "topic": "\(configuration.topic)"])

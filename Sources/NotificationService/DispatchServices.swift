@@ -7,11 +7,12 @@ extension ServiceSettings {
     /// The dispatcher of one instance on `database`, sending through `providers`.
     public func makeDispatcher(
         database: PostgresClient, providers: DeliveryProviders, configuration: Dispatcher.Configuration? = nil,
-        logger: Logger
+        logger: Logger, metrics: ServiceMetrics = ServiceMetrics()
     ) -> Dispatcher {
         Dispatcher(
             store: DispatchStore(client: database, logger: logger),
             deliverer: ReminderDeliverer(providers: providers.directory), wakeups: self.database,
-            configuration: configuration ?? dispatch.dispatcher, logger: logger)
+            configuration: configuration ?? dispatch.dispatcher, logger: logger,
+            metrics: metrics)
     }
 }

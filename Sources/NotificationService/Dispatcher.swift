@@ -61,12 +61,14 @@ public final class Dispatcher: Service, Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let slots = Mutex(Slots())
+    private let metrics: ServiceMetrics
 
     /// `wakeups`: the database to `LISTEN` on for new work; nil to rely on timers only.
     public init(
         store: DispatchStore, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
-        configuration: Configuration, logger: Logger
+        configuration: Configuration, logger: Logger, metrics: ServiceMetrics = ServiceMetrics()
     ) {
+        self.metrics = metrics
         self.store = store
         self.deliverer = deliverer
         self.wakeups = wakeups
@@ -191,6 +193,7 @@ public final class Dispatcher: Service, Sendable {
         let completion = await attempt(claimed, logger: logger)
         afterSending()
         let recording = await recorder.record(completion)
+        if recording == .recorded { metrics.dispatched(completion, dueAt: claimed.dueAt) }
         switch (completion.result, recording) {
         case (_, .leaseLost):
             logger.warning("outcome not recorded: the lease ran out and another dispatcher took the reminder")

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import ReminderStore
 import ServiceLifecycle
+import Synchronization
 
 /// Consumes the reminders topic in batches, stores each batch in one transaction, and
 /// only then marks its offsets for commit. Partitions are spread over store lanes
@@ -53,16 +54,55 @@ public final class IngestPipeline: Service, Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let state = PipelineState()
+    private let metrics: ServiceMetrics
+    /// Per partition, the offset after the last message stored (for consumer lag).
+    private let stored = Mutex<[KafkaTopicPartition: Int64]>([:])
+    private let started = Mutex<ContinuousClock.Instant?>(nil)
 
-    public init(consumer: KafkaConsumer, store: IngestStore, configuration: Configuration, logger: Logger) {
+    public init(
+        consumer: KafkaConsumer, store: IngestStore, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
         self.consumer = consumer
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// When `run` subscribed; nil before.
+    public var startedAt: ContinuousClock.Instant? { started.withLock { $0 } }
+
+    /// The partitions this member owns now; nil once the consumer is closed.
+    public func assignedPartitions() -> [KafkaTopicPartition]? {
+        try? consumer.assignment()
+    }
+
+    /// Messages not yet stored, per assigned partition whose end is known: the end of the
+    /// partition less the offset after the last message stored (or, before the first
+    /// stored batch, the consumer's position).
+    public func lag() -> [KafkaTopicPartition: Int64] {
+        guard let partitions = assignedPartitions(), let progress = try? consumer.progress(of: partitions) else {
+            return [:]
+        }
+        // A partition given up and later taken back may have moved on under another
+        // member: what this member stored before says nothing then.
+        let owned = Set(partitions)
+        let stored = self.stored.withLock { stored in
+            stored = stored.filter { owned.contains($0.key) }
+            return stored
+        }
+        var lag: [KafkaTopicPartition: Int64] = [:]
+        for (partition, progress) in progress {
+            guard let end = progress.end, let done = stored[partition] ?? progress.position else { continue }
+            lag[partition] = max(0, end - done)
+        }
+        return lag
     }
 
     public func run() async throws {
         try consumer.subscribe(topics: [configuration.topic])
+        started.withLock { $0 = ContinuousClock.now }
         logger.info(
             "ingest started", metadata: ["topic": "\(configuration.topic)", "lanes": "\(configuration.lanes)"])
         let consumer = self.consumer
@@ -171,6 +211,9 @@ public final class IngestPipeline: Service, Sendable {
         // A partition's messages come in offset order: its last one gives the next offset.
         var next: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
         for message in batch { next[message.topicPartition] = message.nextOffset }
+        stored.withLock { stored in
+            for (partition, offset) in next { stored[partition] = offset.offset }
+        }
         do {
             try consumer.markProcessed(Array(next.values))
         } catch {
@@ -187,6 +230,12 @@ public final class IngestPipeline: Service, Sendable {
     }
 
     private func report(_ summary: IngestSummary, _ records: [IngestRecord]) {
+        metrics.ingested(summary, messages: records.count)
+        if summary.replayed + summary.replaysIgnored > 0 {
+            logger.info(
+                "dead letters replayed",
+                metadata: ["reset": "\(summary.replayed)", "ignored": "\(summary.replaysIgnored)"])
+        }
         for skipped in summary.skipped {
             let record = records[skipped.position]
             logger.info(

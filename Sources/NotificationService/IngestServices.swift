@@ -18,7 +18,8 @@ extension ServiceSettings {
     /// The ingest pipeline of one instance on `database`, with the consumer the service
     /// runs (pre-fetch and read-ahead limits included).
     public func makeIngestPipeline(
-        database: PostgresClient, configuration: IngestPipeline.Configuration? = nil, logger: Logger
+        database: PostgresClient, configuration: IngestPipeline.Configuration? = nil, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
     ) throws(KafkaError) -> IngestPipeline {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
@@ -27,17 +28,18 @@ extension ServiceSettings {
             logger: logger)
         return IngestPipeline(
             consumer: consumer, store: IngestStore(client: database, logger: logger),
-            configuration: configuration ?? pipelineConfiguration, logger: logger)
+            configuration: configuration ?? pipelineConfiguration, logger: logger, metrics: metrics)
     }
 
     /// The dead-letter relay of one instance on `database`.
     public func makeDeadLetterRelay(
-        database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil, logger: Logger
+        database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
     ) throws(KafkaError) -> DeadLetterRelay {
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: kafka), logger: logger)
         return DeadLetterRelay(
             store: DeadLetterStore(client: database, logger: logger), producer: producer,
-            configuration: configuration ?? relayConfiguration, logger: logger)
+            configuration: configuration ?? relayConfiguration, logger: logger, metrics: metrics)
     }
 
     /// The ingest pipeline and the dead-letter relay of one instance on `database`.

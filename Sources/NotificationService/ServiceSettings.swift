@@ -23,6 +23,7 @@ public struct ServiceSettings: Sendable {
     public var relayEnabled: Bool
     public var dispatch: DispatchSettings
     public var delivery: DeliverySettings
+    public var api: APISettings
     /// How long a graceful shutdown may take before what is left is cancelled.
     public var shutdownTimeout: Duration
 
@@ -96,7 +97,8 @@ public struct ServiceSettings: Sendable {
         }
         return ServiceSettings(
             kafka: KafkaClientConfiguration(
-                bootstrapServers: servers, clientID: reader.value("KAFKA_CLIENT_ID", "notification-service")),
+                bootstrapServers: servers, clientID: reader.value("KAFKA_CLIENT_ID", "notification-service"),
+                properties: try kafkaProperties(environment)),
             groupID: reader.value("KAFKA_GROUP_ID", "notification-service"),
             sessionTimeout: try reader.milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
             remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
@@ -105,8 +107,35 @@ public struct ServiceSettings: Sendable {
             linger: try reader.milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
             lanes: try reader.count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled,
             relayEnabled: relayEnabled,
-            dispatch: dispatch, delivery: delivery,
+            dispatch: dispatch, delivery: delivery, api: try APISettings(reader),
             shutdownTimeout: try reader.milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
+    }
+
+    /// The prefix of librdkafka properties passed through (for TLS and SASL, say):
+    /// `KAFKA_PROPERTY_SECURITY_PROTOCOL=SASL_SSL` sets `security.protocol`.
+    public static let kafkaPropertyPrefix = "KAFKA_PROPERTY_"
+
+    /// The pass-through properties, each checked as librdkafka would; an error names the
+    /// variable (never the value: it may be a password).
+    static func kafkaProperties(_ environment: [String: String]) throws -> [String: String] {
+        var properties: [String: String] = [:]
+        var variables: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix(kafkaPropertyPrefix) {
+            let property = name.dropFirst(kafkaPropertyPrefix.count).lowercased().replacingOccurrences(
+                of: "_", with: ".")
+            guard !property.isEmpty else { throw Invalid(variable: name, message: "names no librdkafka property") }
+            properties[property] = value
+            variables[property] = name
+        }
+        do {
+            try KafkaClientConfiguration.checkProperties(properties)
+        } catch {
+            let variable = error.property.flatMap { variables[$0] } ?? kafkaPropertyPrefix + "*"
+            let problem =
+                error.name == "unknown_property" ? "is not a librdkafka property" : "has a value librdkafka refuses"
+            throw Invalid(variable: variable, message: "\(error.property ?? "a property") \(problem)")
+        }
+        return properties
     }
 
     /// The migrations folder: the one given, else `migrations` in the working directory

@@ -6,3 +6,15 @@ public enum DeadLetterReason: String, Sendable, Equatable, CaseIterable {
     case permanentFailure = "permanent_failure"
     case expired = "expired"
 }
+
+extension DeadLetterReason {
+    /// Whether replaying a dead letter of this reason can help: a reminder that failed to
+    /// be delivered is reset and delivered again. An invalid or conflicting event would
+    /// fail the same way; its publisher must send a corrected event instead.
+    public var isReplayable: Bool {
+        switch self {
+        case .deliveryExhausted, .permanentFailure, .expired: true
+        case .invalidEvent, .idempotencyConflict: false
+        }
+    }
+}

@@ -25,8 +25,8 @@ public struct DeadLetterStore: Sendable {
         public let failedAt: String
     }
 
-    private let client: PostgresClient
-    private let logger: Logger
+    let client: PostgresClient
+    let logger: Logger
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client

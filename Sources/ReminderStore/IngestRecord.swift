@@ -1,3 +1,4 @@
+import Foundation
 import ReminderCore
 
 /// One message of a batch as the ingest path hands it to the store: where it came
@@ -6,7 +7,13 @@ public struct IngestRecord: Sendable {
     public enum Decoded: Sendable {
         case valid(ReminderEvent)
         case invalid(EventValidationError)
+        /// A dead letter re-published by an operator (header `x-replay-of`): its reminder
+        /// is reset for delivery, once however often it is replayed.
+        case replay(of: UUID)
     }
+
+    /// The header that marks a replayed dead letter; its value is the dead letter's id.
+    public static let replayHeader = "x-replay-of"
 
     public struct Header: Sendable, Equatable {
         public var key: String
@@ -54,6 +61,10 @@ public struct IngestSummary: Sendable, Equatable {
     public var skipped: [IngestPlanner.Skipped] = []
     /// Reminders created.
     public var created = 0
+    /// Replayed dead letters whose reminder was reset for delivery.
+    public var replayed = 0
+    /// Replays of dead letters replayed before, or whose reminder has moved on since.
+    public var replaysIgnored = 0
 
     public init() {}
 }

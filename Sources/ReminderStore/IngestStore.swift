@@ -10,7 +10,7 @@ import ReminderCore
 /// events. Either all of it is stored or none of it; the caller commits offsets after.
 public struct IngestStore: Sendable {
     private let client: PostgresClient
-    private let logger: Logger
+    let logger: Logger
 
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -27,7 +27,7 @@ public struct IngestStore: Sendable {
         }
     }
 
-    private struct DeadLetter {
+    struct DeadLetter {
         let record: IngestRecord
         let payload: ByteBuffer
         let reason: String
@@ -44,8 +44,11 @@ public struct IngestStore: Sendable {
         // First occurrence of each key in the batch; later ones compare with it.
         var firstByKey: [String: Int] = [:]
         var candidates: [IngestPlanner.Input] = []
+        var replays: [(position: Int, deadLetter: UUID)] = []
         for (position, record) in records.enumerated() {
             switch record.decoded {
+            case .replay(let deadLetter):
+                replays.append((position, deadLetter))
             case .invalid(let error):
                 summary.invalid += 1
                 deadLetters.append(
@@ -76,6 +79,10 @@ public struct IngestStore: Sendable {
             let plan = IngestPlanner.plan(inputs, stored: stored)
             summary.skipped = plan.skipped
             summary.created = try await write(plan, records, payloads, on: connection)
+        }
+        if !replays.isEmpty {
+            try await applyReplays(
+                replays, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
         }
         try await insertDeadLetters(deadLetters, on: connection)
         return summary
@@ -361,7 +368,7 @@ public struct IngestStore: Sendable {
         WHERE r.reminder_id = t.reminder_id
         """
 
-    private func insertDeadLetters(_ letters: [DeadLetter], on connection: PostgresConnection) async throws {
+    func insertDeadLetters(_ letters: [DeadLetter], on connection: PostgresConnection) async throws {
         guard !letters.isEmpty else { return }
         var reasons: [String] = [], errors: [String] = [], topics: [String] = [], partitions: [Int32] = []
         var offsets: [Int64] = [], hasKey: [Bool] = [], keys: [ByteBuffer] = [], hasValue: [Bool] = []

@@ -21,12 +21,14 @@ struct DevCommand: AsyncParsableCommand {
     @Flag(help: "Do not publish the sample events.")
     var noSample = false
 
+    @OptionGroup var config: ConfigurationOptions
+
     func run() async throws {
         MemoryTuning.tuneMalloc()
+        var environment = try config.environment()
         // Text by default: a person reads these logs.
-        LogSetup.bootstrap(defaultFormat: "text")
+        LogSetup.bootstrap(environment, defaultFormat: "text")
         let logger = Logger(label: "notification-service.dev")
-        var environment = ProcessInfo.processInfo.environment
         if environment["KAFKA_SESSION_TIMEOUT_MS", default: ""].isEmpty {
             // The dev broker holds a group join for about half the session timeout.
             environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
@@ -40,9 +42,9 @@ struct DevCommand: AsyncParsableCommand {
         }
         if !noSample {
             let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka))
-            for (label, event) in [("valid", Self.sampleEvent()), ("invalid", Self.invalidSampleEvent())] {
+            for (label, event) in [("valid", SampleEvents.reminder()), ("invalid", SampleEvents.invalid())] {
                 let report = try await producer.send(
-                    topic: settings.remindersTopic, key: Array("user-42".utf8), value: Array(event.utf8))
+                    topic: settings.remindersTopic, key: Array(SampleEvents.userID.utf8), value: Array(event.utf8))
                 logger.info(
                     "sample event published",
                     metadata: ["kind": "\(label)", "partition": "\(report.partition)", "offset": "\(report.offset)"])
@@ -50,25 +52,5 @@ struct DevCommand: AsyncParsableCommand {
             await producer.close()
         }
         try await ServeCommand.runService(settings: settings, migrate: true, logger: logger)
-    }
-
-    static func sampleEvent() -> String {
-        let deliverAt = ISO8601DateFormatter().string(from: Date().addingTimeInterval(5))
-        return """
-            {"schema_version":1,"type":"schedule","idempotency_key":"sample-\(UUID().uuidString)",\
-            "reminder_id":"sample-\(UUID().uuidString.prefix(8))","user_id":"user-42","timezone":"Europe/Berlin",\
-            "deliver_at":"\(deliverAt)","channels":[{"type":"email","to":"someone@example.invalid"}],\
-            "content":{"title":"Sample reminder","body":"Sent by notification-service dev"},\
-            "correlation_id":"sample-\(UUID().uuidString.prefix(8))"}
-            """
-    }
-
-    /// Misses its channels: it goes to the dead-letter topic with reason invalid_event.
-    static func invalidSampleEvent() -> String {
-        """
-        {"schema_version":1,"type":"schedule","idempotency_key":"sample-invalid-\(UUID().uuidString)",\
-        "reminder_id":"sample-invalid","user_id":"user-42","deliver_at":"2030-01-01T09:00:00Z",\
-        "content":{"title":"No channels","body":"This one is dead-lettered"}}
-        """
     }
 }

@@ -12,10 +12,13 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: "Uses DATABASE_URL and NOTIFICATION_MIGRATIONS_DIR (default: the repository's migrations folder)."
     )
 
+    @OptionGroup var config: ConfigurationOptions
+
     func run() async throws {
-        LogSetup.bootstrap()
+        let environment = try config.environment()
+        LogSetup.bootstrap(environment)
         let logger = Logger(label: "notification-service.migrate")
-        let settings = try ServiceSettings.loadOrExit(logger: logger)
+        let settings = try ServiceSettings.loadOrExit(environment, logger: logger)
         do {
             let migrator = try Migrator(directory: settings.migrations)
             let applied = try await settings.database.withClient(logger: logger) { client in

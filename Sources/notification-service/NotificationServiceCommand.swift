@@ -5,6 +5,8 @@ struct NotificationServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "notification-service",
         abstract: "Delivers reminder events from Kafka to users, once, at the right local time.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, DevCommand.self]
+        subcommands: [
+            ServeCommand.self, MigrateCommand.self, DeadLetterCommand.self, PublishCommand.self, DevCommand.self,
+        ]
     )
 }

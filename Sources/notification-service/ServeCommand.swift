@@ -16,19 +16,28 @@ struct ServeCommand: AsyncParsableCommand {
             Settings come from the environment: KAFKA_BOOTSTRAP_SERVERS, KAFKA_GROUP_ID, KAFKA_CLIENT_ID,
             KAFKA_SESSION_TIMEOUT_MS, REMINDERS_TOPIC, DEAD_LETTER_TOPIC, DATABASE_URL,
             NOTIFICATION_MIGRATIONS_DIR, INGEST_*, DISPATCH_*, RETRY_*, BREAKER_*, the providers' SMTP_*,
-            WEBHOOK_*, FCM_*, APNS_*, SMS_* and HTTP_PROVIDER_*, LOG_FORMAT, LOG_LEVEL, SHUTDOWN_TIMEOUT_MS
-            (the README has the table). A bad value stops start-up naming the variable (exit status 78).
+            WEBHOOK_*, FCM_*, APNS_*, SMS_* and HTTP_PROVIDER_*, HTTP_ENABLED, HTTP_HOST, HTTP_PORT, API_TOKEN,
+            READY_ASSIGNMENT_GRACE_MS, LOG_FORMAT, LOG_LEVEL, SHUTDOWN_TIMEOUT_MS, and librdkafka properties as
+            KAFKA_PROPERTY_<NAME> (KAFKA_PROPERTY_SECURITY_PROTOCOL sets security.protocol); the README has the
+            table. The same names can be given in a --config file. A bad value stops start-up naming the setting
+            (exit status 78).
+
+            HTTP (default 127.0.0.1:8080): /health/live, /health/ready, /metrics, and with API_TOKEN the /v1
+            API for reminders and dead letters (openapi/openapi.json).
             """
     )
 
     @Flag(help: "Do not apply database migrations at start.")
     var noMigrate = false
 
+    @OptionGroup var config: ConfigurationOptions
+
     func run() async throws {
         MemoryTuning.tuneMalloc()
-        LogSetup.bootstrap()
+        let environment = try config.environment()
+        LogSetup.bootstrap(environment)
         let logger = Logger(label: "notification-service")
-        let settings = try ServiceSettings.loadOrExit(logger: logger)
+        let settings = try ServiceSettings.loadOrExit(environment, logger: logger)
         try await Self.runService(settings: settings, migrate: !noMigrate, logger: logger)
     }
 
@@ -44,15 +53,31 @@ struct ServeCommand: AsyncParsableCommand {
             logger.critical("invalid configuration", metadata: ["error": "\(error)"])
             throw ExitCode(78)
         }
+        let metrics = ServiceMetrics()
         var services: [any Service] = []
         if settings.relayEnabled {
-            services.append(try settings.makeDeadLetterRelay(database: database, logger: logger))
+            services.append(try settings.makeDeadLetterRelay(database: database, logger: logger, metrics: metrics))
         }
+        var pipeline: IngestPipeline?
         if settings.ingestEnabled {
-            services.append(try settings.makeIngestPipeline(database: database, logger: logger))
+            let ingest = try settings.makeIngestPipeline(database: database, logger: logger, metrics: metrics)
+            services.append(ingest)
+            pipeline = ingest
         }
         if settings.dispatch.enabled {
-            services.append(settings.makeDispatcher(database: database, providers: providers, logger: logger))
+            services.append(
+                settings.makeDispatcher(database: database, providers: providers, logger: logger, metrics: metrics))
+        }
+        // Replays published through the API; the relay's producer is its own.
+        let replayProducer =
+            settings.api.enabled && settings.api.token != nil
+            ? try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger) : nil
+        var http: [any Service] = []
+        if settings.api.enabled {
+            let api = settings.makeAdminAPI(
+                database: database, pipeline: pipeline, providers: providers, metrics: metrics,
+                producer: replayProducer, logger: logger)
+            http.append(settings.makeHTTPServer(api, logger: logger))
         }
         logger.info(
             "starting",
@@ -60,15 +85,16 @@ struct ServeCommand: AsyncParsableCommand {
                 "kafka": "\(settings.kafka.bootstrapServers.joined(separator: ","))", "group": "\(settings.groupID)",
                 "topic": "\(settings.remindersTopic)", "database": "\(settings.database)",
                 "ingest": "\(settings.ingestEnabled)", "relay": "\(settings.relayEnabled)",
-                "dispatch": "\(settings.dispatch.enabled)",
+                "dispatch": "\(settings.dispatch.enabled)", "http": "\(settings.api.enabled)",
                 "providers": "\(providers.directory.all.map(\.name).joined(separator: ","))",
             ])
         let application = ApplicationServices(services: services) {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
         }
-        // Shut down in reverse order: the application first, then the database pool.
+        // Shut down in reverse order: the application first, then the HTTP server (health
+        // and metrics answer until the work in hand is done), then the database pool.
         var configuration = ServiceGroupConfiguration(
-            services: [database, application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [database] + http + [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Work in hand gets this long to finish (a send, its record, a batch and its
         // commit); then whatever still waits (for an unreachable database, say) is
         // cancelled: uncommitted offsets are re-read, unrecorded sends re-claimed.
@@ -78,9 +104,11 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            await replayProducer?.close()
             await providers.shutdown()
             throw error
         }
+        await replayProducer?.close()
         await providers.shutdown()
     }
 }

@@ -1,0 +1,152 @@
+import Foundation
+import ReminderStore
+
+/// The JSON bodies of the API (keys become snake_case). `openapi/openapi.json` describes
+/// the same shapes; `OpenAPIDocumentTests` checks every answer against it.
+enum APIBodies {
+    struct Health: Encodable {
+        struct Check: Encodable {
+            let ok: Bool
+            let detail: String
+        }
+        let status: String
+        let checks: [String: Check]
+    }
+
+    struct Reminder: Encodable {
+        struct Transition: Encodable {
+            let from: String?
+            let to: String
+            let event: String
+            let attempt: Int
+            let errorClass: String?
+            let detail: String?
+            let at: String
+        }
+        struct ChannelAttempt: Encodable {
+            let attempt: Int
+            let channelIndex: Int
+            let channel: String
+            let provider: String
+            let outcome: String
+            let errorClass: String?
+            let answer: String
+            let latencyMs: Double
+            let retryDelayMs: Int64?
+            let at: String
+        }
+        let reminderId: String
+        let userId: String
+        let state: String
+        let timeZone: String
+        let dueAt: String?
+        let expiresAt: String?
+        let attempts: Int
+        let channels: [String]
+        let correlationId: String?
+        let createdAt: String
+        let updatedAt: String
+        let transitions: [Transition]
+        let channelAttempts: [ChannelAttempt]
+
+        init(_ report: ReminderReport) {
+            reminderId = report.reminderID
+            userId = report.userID
+            state = report.state
+            timeZone = report.timeZone
+            dueAt = report.dueAt
+            expiresAt = report.expiresAt
+            attempts = report.attempts
+            channels = report.channels
+            correlationId = report.correlationID
+            createdAt = report.createdAt
+            updatedAt = report.updatedAt
+            transitions = report.transitions.map {
+                Transition(
+                    from: $0.from, to: $0.to, event: $0.event, attempt: $0.attempt, errorClass: $0.errorClass,
+                    detail: $0.detail, at: $0.at)
+            }
+            channelAttempts = report.channelAttempts.map {
+                ChannelAttempt(
+                    attempt: $0.attempt, channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider,
+                    outcome: $0.outcome, errorClass: $0.errorClass, answer: $0.answer,
+                    latencyMs: $0.latencyMilliseconds, retryDelayMs: $0.retryDelayMilliseconds, at: $0.at)
+            }
+        }
+    }
+
+    struct DeadLetter: Encodable {
+        /// The original message: key, value and header values as UTF-8 text when they all
+        /// are, otherwise all in base64 (`encoding` says which).
+        struct Message: Encodable {
+            struct Header: Encodable {
+                let key: String
+                let value: String?
+            }
+            let encoding: String
+            let key: String?
+            let value: String?
+            let headers: [Header]
+
+            init(_ message: DeadLetterEntry.Message) {
+                let parts = [message.key, message.value] + message.headers.map(\.value)
+                let text = parts.allSatisfy { bytes in
+                    bytes.map { String(validating: $0, as: UTF8.self) != nil } ?? true
+                }
+                func render(_ bytes: [UInt8]?) -> String? {
+                    bytes.map { text ? String(decoding: $0, as: UTF8.self) : Data($0).base64EncodedString() }
+                }
+                encoding = text ? "utf-8" : "base64"
+                key = render(message.key)
+                value = render(message.value)
+                headers = message.headers.map { Header(key: $0.key, value: render($0.value)) }
+            }
+        }
+        let id: String
+        let reason: String
+        let error: String
+        let attempts: Int
+        let originalTopic: String
+        let originalPartition: Int32
+        let originalOffset: Int64
+        let idempotencyKey: String?
+        let correlationId: String?
+        let reminderId: String?
+        let failedAt: String
+        let publishedAt: String?
+        let replayedAt: String?
+        let replayable: Bool
+        let message: Message?
+
+        init(_ entry: DeadLetterEntry) {
+            id = entry.id.uuidString.lowercased()
+            reason = entry.reason
+            error = entry.error
+            attempts = entry.attempts
+            originalTopic = entry.originalTopic
+            originalPartition = entry.originalPartition
+            originalOffset = entry.originalOffset
+            idempotencyKey = entry.idempotencyKey
+            correlationId = entry.correlationID
+            reminderId = entry.reminderID
+            failedAt = entry.failedAt
+            publishedAt = entry.publishedAt
+            replayedAt = entry.replayedAt
+            replayable = DeadLetterReplayer.verdict(entry) == .replay
+            message = entry.message.map(Message.init)
+        }
+    }
+
+    struct DeadLetterPage: Encodable {
+        let items: [DeadLetter]
+        /// Pass as `cursor` for the next page; null on the last one.
+        let nextCursor: String?
+    }
+
+    struct Replay: Encodable {
+        let deadLetterId: String
+        let topic: String
+        let partition: Int32
+        let offset: Int64
+    }
+}

@@ -1,0 +1,89 @@
+import Delivery
+import Kafka
+import Prometheus
+import ReminderCore
+import ReminderStore
+import Synchronization
+
+/// Sets the gauges of the moment, then renders every metric: reminders by state (one
+/// query), consumer lag per partition, each provider's circuit state.
+public final class MetricsScrape: Sendable {
+    private let metrics: ServiceMetrics
+    private let lookup: ReminderLookup
+    private let pipeline: IngestPipeline?
+    private let providers: [GuardedProvider]
+    private let lagGauges = Mutex<[KafkaTopicPartition: Gauge]>([:])
+    private let databaseUp: Gauge
+
+    public init(
+        metrics: ServiceMetrics, lookup: ReminderLookup, pipeline: IngestPipeline?, providers: [GuardedProvider]
+    ) {
+        self.metrics = metrics
+        self.lookup = lookup
+        self.pipeline = pipeline
+        self.providers = providers
+        databaseUp = metrics.registry.makeGauge(
+            name: "notification_database_up", labels: [],
+            help: "1 when the last scrape could count reminders, 0 when the database did not answer.")
+    }
+
+    public func render() async -> String {
+        await countReminders()
+        if let pipeline { setLag(pipeline.lag()) }
+        for provider in providers {
+            let value: Double =
+                switch provider.circuitState {
+                case .closed: 0
+                case .halfOpen: 1
+                case .open: 2
+                }
+            metrics.registry.makeGauge(
+                name: "notification_circuit_state", labels: [("provider", provider.name)],
+                help: "A provider's circuit: 0 closed, 1 half-open, 2 open."
+            ).set(value)
+        }
+        return metrics.render()
+    }
+
+    private func countReminders() async {
+        let lookup = self.lookup
+        guard
+            let counts = try? await StoreTimeLimit.run(
+                .seconds(5), operation: "count reminders",
+                {
+                    try await lookup.countByState()
+                })
+        else {
+            databaseUp.set(Double(0))
+            return
+        }
+        databaseUp.set(Double(1))
+        for state in ReminderState.allCases {
+            metrics.registry.makeGauge(
+                name: "notification_reminders", labels: [("state", state.rawValue)],
+                help: "Reminders in each state, counted at the scrape."
+            ).set(Double(counts[state.rawValue] ?? 0))
+        }
+    }
+
+    /// One gauge per assigned partition; the gauges of partitions given up go away.
+    private func setLag(_ lag: [KafkaTopicPartition: Int64]) {
+        let registry = metrics.registry
+        lagGauges.withLock { gauges in
+            for (partition, gauge) in gauges where lag[partition] == nil {
+                registry.unregisterGauge(gauge)
+                gauges[partition] = nil
+            }
+            for (partition, value) in lag {
+                let gauge =
+                    gauges[partition]
+                    ?? registry.makeGauge(
+                        name: "notification_consumer_lag",
+                        labels: [("topic", partition.topic), ("partition", String(partition.partition))],
+                        help: "Messages of an assigned partition not yet stored.")
+                gauges[partition] = gauge
+                gauge.set(Double(value))
+            }
+        }
+    }
+}

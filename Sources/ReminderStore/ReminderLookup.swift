@@ -1,0 +1,109 @@
+import Logging
+import PostgresNIO
+
+/// Reads for operators: one reminder with its history, and how many reminders are in
+/// each state.
+public struct ReminderLookup: Sendable {
+    private let client: PostgresClient
+    private let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static func utc(_ column: String) -> String {
+        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    }
+
+    /// The reminder with this (publisher's) id; nil when there is none.
+    public func find(reminderID: String) async throws(StoreError) -> ReminderReport? {
+        do {
+            let rows = try await client.query(
+                """
+                SELECT id, reminder_id, user_id, state, time_zone, \(unescaped: Self.utc("due_at")),
+                    \(unescaped: Self.utc("expires_at")), attempts,
+                    coalesce((SELECT array_agg(c->>'type' ORDER BY n) FROM jsonb_array_elements(channels)
+                        WITH ORDINALITY AS e(c, n)), '{}'),
+                    correlation_id, \(unescaped: Self.utc("created_at")), \(unescaped: Self.utc("updated_at"))
+                FROM reminders WHERE reminder_id = \(reminderID)
+                """, logger: logger)
+            var found: (Int64, ReminderReport)?
+            for try await row in rows.decode(
+                (Int64, String, String, String, String, String?, String?, Int, [String], String?, String, String).self)
+            {
+                found = (
+                    row.0,
+                    ReminderReport(
+                        reminderID: row.1, userID: row.2, state: row.3, timeZone: row.4, dueAt: row.5, expiresAt: row.6,
+                        attempts: row.7, channels: row.8, correlationID: row.9, createdAt: row.10, updatedAt: row.11,
+                        transitions: [], channelAttempts: [])
+                )
+            }
+            guard let (id, base) = found else { return nil }
+            return ReminderReport(
+                reminderID: base.reminderID, userID: base.userID, state: base.state, timeZone: base.timeZone,
+                dueAt: base.dueAt, expiresAt: base.expiresAt, attempts: base.attempts, channels: base.channels,
+                correlationID: base.correlationID, createdAt: base.createdAt, updatedAt: base.updatedAt,
+                transitions: try await transitions(of: id), channelAttempts: try await channelAttempts(of: id))
+        } catch {
+            throw StoreError.wrapping(error, operation: "look up a reminder")
+        }
+    }
+
+    private func transitions(of id: Int64) async throws -> [ReminderReport.Transition] {
+        let rows = try await client.query(
+            """
+            SELECT from_state, to_state, event, attempt, error_class, detail, \(unescaped: Self.utc("at"))
+            FROM reminder_transitions WHERE reminder_id = \(id) ORDER BY id
+            """, logger: logger)
+        var result: [ReminderReport.Transition] = []
+        for try await row in rows.decode((String?, String, String, Int, String?, String?, String).self) {
+            result.append(
+                ReminderReport.Transition(
+                    from: row.0, to: row.1, event: row.2, attempt: row.3, errorClass: row.4, detail: row.5, at: row.6))
+        }
+        return result
+    }
+
+    private func channelAttempts(of id: Int64) async throws -> [ReminderReport.ChannelAttempt] {
+        let rows = try await client.query(
+            """
+            SELECT attempt, channel_index, channel, provider, outcome, error_class, answer, latency_ms,
+                retry_delay_ms, \(unescaped: Self.utc("at"))
+            FROM delivery_attempts WHERE reminder_id = \(id) ORDER BY id
+            """, logger: logger)
+        var result: [ReminderReport.ChannelAttempt] = []
+        for try await row in rows.decode(
+            (Int, Int, String, String, String, String?, String, Double, Int64?, String).self)
+        {
+            result.append(
+                ReminderReport.ChannelAttempt(
+                    attempt: row.0, channelIndex: row.1, channel: row.2, provider: row.3, outcome: row.4,
+                    errorClass: row.5, answer: row.6, latencyMilliseconds: row.7, retryDelayMilliseconds: row.8,
+                    at: row.9))
+        }
+        return result
+    }
+
+    /// How many reminders are in each state (states with none are left out).
+    public func countByState() async throws(StoreError) -> [String: Int] {
+        do {
+            let rows = try await client.query("SELECT state, count(*) FROM reminders GROUP BY state", logger: logger)
+            var counts: [String: Int] = [:]
+            for try await (state, count) in rows.decode((String, Int).self) { counts[state] = count }
+            return counts
+        } catch {
+            throw StoreError.wrapping(error, operation: "count reminders by state")
+        }
+    }
+
+    /// Whether the database answers.
+    public func ping() async throws(StoreError) {
+        do {
+            try await client.query("SELECT 1", logger: logger)
+        } catch {
+            throw StoreError.wrapping(error, code: .connection, operation: "reach the database")
+        }
+    }
+}
