@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `/health/ready` says not ready, and why, while PostgreSQL is out of reach and while the
+/// consumer owns no partition after its grace period; `/health/live` stays up.
+@Suite(.timeLimit(.minutes(3)))
+struct ReadinessTests {
+    @Test func readinessFlipsWhenTheDatabaseGoesAndComesBack() async throws {
+        let (topic, _) = try await Topics.make("ready", partitions: 1)
+        try await TestDatabase.withDatabase { _, configuration in
+            let proxy = try DatabaseOutageTests.Proxy(targetPort: configuration.port)
+            try #require(proxy.port > 0)
+            var url = URLComponents(string: DeadLetteredReminder.databaseURL(configuration))!
+            url.port = proxy.port
+            let group = "ready-\(UUID().uuidString.prefix(8))"
+            let instance = try await ServedInstance(topic: topic, group: group, databaseURL: url.string!)
+            func ready() async throws -> ServedInstance.Answer {
+                try await instance.call("GET", "/health/ready", template: "/health/ready")
+            }
+            try await eventually(.seconds(60), "the instance to be ready") { try await ready().status == 200 }
+
+            proxy.cut()
+            var notReady: ServedInstance.Answer?
+            try await eventually(.seconds(30), "readiness to notice the database is gone") {
+                let answer = try await ready()
+                notReady = answer
+                return answer.status == 503
+            }
+            let checks = try #require(notReady?.json?["checks"] as? [String: [String: Any]])
+            #expect(checks["database"]?["ok"] as? Bool == false)
+            #expect((checks["database"]?["detail"] as? String)?.isEmpty == false)
+            #expect(checks["consumer"]?["ok"] as? Bool == true)
+            #expect(try await instance.call("GET", "/health/live", template: "/health/live").status == 200)
+            try OpenAPIDocumentTests.check([try #require(notReady)])
+
+            proxy.restore()
+            try await eventually(.seconds(60), "readiness to come back with the database") {
+                try await ready().status == 200
+            }
+            #expect(try await instance.stop() == 0)
+        }
+    }
+
+    @Test func aMemberWithoutPartitionsAfterItsGracePeriodIsNotReady() async throws {
+        // One partition, two members: one of them owns nothing.
+        let (topic, _) = try await Topics.make("ready-idle", partitions: 1)
+        try await TestDatabase.withDatabase { _, configuration in
+            let group = "ready-idle-\(UUID().uuidString.prefix(8))"
+            let settings = ["READY_ASSIGNMENT_GRACE_MS": "1000"]
+            let databaseURL = DeadLetteredReminder.databaseURL(configuration)
+            let first = try await ServedInstance(
+                topic: topic, group: group, databaseURL: databaseURL, settings: settings)
+            let second = try await ServedInstance(
+                topic: topic, group: group, databaseURL: databaseURL, settings: settings)
+            var idle: ServedInstance.Answer?
+            try await eventually(.seconds(90), "one member ready, the other not", every: .milliseconds(500)) {
+                let answers = [
+                    try await first.call("GET", "/health/ready", template: "/health/ready"),
+                    try await second.call("GET", "/health/ready", template: "/health/ready"),
+                ]
+                idle = answers.first { $0.status == 503 }
+                return answers.map(\.status).sorted() == [200, 503]
+            }
+            let consumer = try #require((idle?.json?["checks"] as? [String: [String: Any]])?["consumer"])
+            #expect(consumer["ok"] as? Bool == false)
+            #expect((consumer["detail"] as? String)?.contains("no partitions assigned") == true)
+            #expect(try await first.stop() == 0)
+            #expect(try await second.stop() == 0)
+        }
+    }
+}
