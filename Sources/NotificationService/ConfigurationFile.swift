@@ -19,9 +19,8 @@ public enum ConfigurationFile {
     /// The settings of a file's text; errors name the file and line.
     public static func parse(_ text: String, name: String) throws -> [String: String] {
         var settings: [String: String] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.hasSuffix("\r") { line.removeLast() }
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst("export ".count)) }
             let place = "\(name):\(index + 1)"

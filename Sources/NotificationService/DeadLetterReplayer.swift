@@ -44,9 +44,7 @@ public struct DeadLetterReplayer: Sendable {
             return .notReplayable(
                 "a dead letter of reason \(entry.reason) would fail the same way; publish a corrected event instead")
         }
-        guard entry.reminderID != nil, entry.message?.value != nil else {
-            return .notReplayable("it names no stored reminder")
-        }
+        guard entry.reminderID != nil else { return .notReplayable("it names no stored reminder") }
         return .replay
     }
 
@@ -54,7 +52,7 @@ public struct DeadLetterReplayer: Sendable {
     /// message (`DeadLetterStore.list(…, includeMessage: true)`).
     public func replay(_ entries: [DeadLetterEntry], dryRun: Bool) async -> [Outcome] {
         let verdicts = entries.map(Self.verdict)
-        let chosen = entries.indices.filter { verdicts[$0] == .replay }
+        let chosen = entries.indices.filter { verdicts[$0] == .replay && entries[$0].message?.value != nil }
         var reports: [Int: Result<KafkaDeliveryReport, KafkaError>] = [:]
         if !dryRun, let producer, !chosen.isEmpty {
             let results = await producer.send(chosen.map { Self.message(entries[$0], topic: topic) })
@@ -66,7 +64,10 @@ public struct DeadLetterReplayer: Sendable {
             switch reports[index] {
             case .success(let report)?: published = report
             case .failure(let error)?: failure = "\(error)"
-            case nil: break
+            case nil:
+                if !dryRun && verdicts[index] == .replay && entries[index].message?.value == nil {
+                    failure = "its original message was not loaded or not stored"
+                }
             }
             return Outcome(entry: entries[index], verdict: verdicts[index], published: published, failure: failure)
         }

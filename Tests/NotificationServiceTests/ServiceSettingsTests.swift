@@ -36,6 +36,14 @@ import Testing
         ("FCM_BASE_URL", "ftp://fcm"),
         ("HTTP_PROVIDER_CA_FILE", "/nonexistent/ca.pem"),
         ("SMS_RATE_LIMIT", "-3"),
+        ("HTTP_PORT", "70000"),
+        ("HTTP_ENABLED", "perhaps"),
+        ("API_TOKEN", "too-short"),
+        ("API_TOKEN", "sixteen or more but with spaces"),
+        ("READY_ASSIGNMENT_GRACE_MS", "-1"),
+        ("KAFKA_PROPERTY_NOT_A_PROPERTY", "1"),
+        ("KAFKA_PROPERTY_SECURITY_PROTOCOL", "carrier-pigeon"),
+        ("KAFKA_PROPERTY_", "x"),
     ])
     func aBadValueStopsStartUpNamingTheVariable(variable: String, value: String) {
         var environment = base
@@ -43,6 +51,38 @@ import Testing
         let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(environment) }
         #expect(error?.variable == variable)
         #expect(error?.description.hasPrefix(variable) == true)
+    }
+
+    @Test func librdkafkaPropertiesArePassedThroughByName() throws {
+        var environment = base
+        environment["KAFKA_PROPERTY_SECURITY_PROTOCOL"] = "SASL_SSL"
+        environment["KAFKA_PROPERTY_SASL_MECHANISMS"] = "PLAIN"
+        environment["KAFKA_PROPERTY_SASL_PASSWORD"] = "pa55word"
+        let settings = try ServiceSettings.fromEnvironment(environment)
+        #expect(
+            settings.kafka.properties
+                == ["security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN", "sasl.password": "pa55word"])
+        #expect(!settings.kafka.description.contains("pa55word"))
+    }
+
+    @Test func aRefusedPropertyValueIsNotShown() {
+        var environment = base
+        environment["KAFKA_PROPERTY_SECURITY_PROTOCOL"] = "s3cret-protocol"
+        let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(environment) }
+        #expect(error?.variable == "KAFKA_PROPERTY_SECURITY_PROTOCOL")
+        #expect(error?.description.contains("s3cret") == false)
+    }
+
+    @Test func theAPIDefaultsToLoopbackWithTheV1EndpointsOff() throws {
+        let settings = try ServiceSettings.fromEnvironment(base)
+        #expect(settings.api.enabled)
+        #expect(settings.api.host == "127.0.0.1")
+        #expect(settings.api.port == 8080)
+        #expect(settings.api.token == nil)
+        #expect(settings.api.assignmentGrace == .seconds(60))
+        let withToken = try ServiceSettings.fromEnvironment(base.merging(["API_TOKEN": "t0ken-never-shown-1"]) { $1 })
+        #expect(withToken.api.token == "t0ken-never-shown-1")
+        #expect(!"\(withToken)".contains("t0ken-never-shown-1"))
     }
 
     @Test func theDatabasePasswordNeverShows() throws {

@@ -1,5 +1,5 @@
 /// The HTTP server's settings: health, metrics and the operators' `/v1` API.
-public struct APISettings: Sendable {
+public struct APISettings: Sendable, CustomStringConvertible {
     /// Whether this instance serves HTTP at all (`HTTP_ENABLED`).
     public var enabled: Bool
     /// The address to listen on (`HTTP_HOST`): loopback unless set.
@@ -12,6 +12,11 @@ public struct APISettings: Sendable {
     /// How long the consumer may go without partitions before `/health/ready` says
     /// not ready (`READY_ASSIGNMENT_GRACE_MS`).
     public var assignmentGrace: Duration
+
+    /// The token is not shown.
+    public var description: String {
+        "http \(enabled ? "\(host):\(port)" : "off"), v1 api \(token == nil ? "off" : "on (token set)")"
+    }
 
     /// A shorter token is refused at start: it would be guessable.
     public static let minimumTokenLength = 16
