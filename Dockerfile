@@ -26,6 +26,8 @@ RUN apt-get update \
 COPY --from=build /notification-service /usr/local/bin/notification-service
 COPY migrations /usr/local/share/notification-service/migrations
 ENV NOTIFICATION_MIGRATIONS_DIR=/usr/local/share/notification-service/migrations
+# Health, metrics and the /v1 API (HTTP_HOST=0.0.0.0 to reach it from outside).
+EXPOSE 8080
 USER notification
 ENTRYPOINT ["notification-service"]
 CMD ["serve"]

@@ -38,6 +38,9 @@ import Testing
         #expect(status == 0)
         #expect(text.contains("KAFKA_BOOTSTRAP_SERVERS: kafka:19092"))
         #expect(text.contains("@postgres:5432/notification"))
+        // The API is reachable from the host, and the service is healthy when ready.
+        #expect(text.contains("HTTP_HOST: 0.0.0.0"))
+        #expect(text.contains("/health/ready"))
         #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent("Dockerfile").path))
     }
 }
