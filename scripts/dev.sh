@@ -5,7 +5,8 @@
 # serves: the valid one is stored in PostgreSQL and, five seconds later, delivered by
 # email to a local SMTP server (scripts/smtp_sink.py on 127.0.0.1:2525, which keeps each
 # message as a file in .run/dev-mail); the invalid one lands in reminders.dlq. Set
-# SMTP_HOST to use a mail server of your own instead. Ctrl-C stops it gracefully.
+# SMTP_HOST to use a mail server of your own instead. The HTTP API is on 127.0.0.1:8080,
+# with a bearer token for /v1 kept in .run/dev-api-token. Ctrl-C stops it gracefully.
 # Extra arguments go to `notification-service dev`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -34,4 +35,15 @@ if [ -z "${SMTP_HOST:-}" ]; then
     ns_log "local SMTP server on 127.0.0.1:$mail_port; delivered mail goes to $NS_RUN_DIR/dev-mail"
     export SMTP_HOST=127.0.0.1 SMTP_PORT="$mail_port" SMTP_STARTTLS=off SMTP_FROM=reminders@localhost
 fi
+if [ -z "${API_TOKEN:-}" ]; then
+    # A token for this machine only, so the /v1 API can be tried; kept between runs.
+    if [ ! -s "$NS_RUN_DIR/dev-api-token" ]; then
+        mkdir -p "$NS_RUN_DIR"
+        openssl rand -hex 16 > "$NS_RUN_DIR/dev-api-token"
+    fi
+    API_TOKEN="$(cat "$NS_RUN_DIR/dev-api-token")"
+    export API_TOKEN
+    ns_log "the /v1 API's bearer token is in $NS_RUN_DIR/dev-api-token"
+fi
+ns_log "HTTP API on 127.0.0.1:${HTTP_PORT:-8080} (/health/ready, /metrics, /v1/dead-letters, /v1/reminders/ID)"
 "$NS_SCRATCH_PATH/debug/notification-service" dev "$@"

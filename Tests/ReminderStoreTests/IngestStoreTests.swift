@@ -114,6 +114,18 @@ struct IngestStoreTests {
         }
     }
 
+    @Test func anotherInvalidMessageAtAnOffsetSeenBeforeIsDeadLetteredToo() async throws {
+        // A topic deleted and created again starts its offsets over.
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            let first = record(#"{"schema_version":1,"type":"schedule","idempotency_key":"k1"}"#, offset: 1)
+            let second = record(#"{"schema_version":1,"type":"schedule","idempotency_key":"k2"}"#, offset: 1)
+            let stored = [try await store.ingest([first]).invalid, try await store.ingest([second]).invalid]
+            #expect(stored == [1, 1])
+            #expect(try await TestDatabase.count(client, "SELECT count(*) FROM dead_letters") == 2)
+        }
+    }
+
     @Test func scheduleReplaceCancelAcrossBatchesEndsCancelledWithEveryTransition() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let store = IngestStore(client: client, logger: TestDatabase.logger)
