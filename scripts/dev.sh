@@ -39,7 +39,7 @@ if [ -z "${API_TOKEN:-}" ]; then
     # A token for this machine only, so the /v1 API can be tried; kept between runs.
     if [ ! -s "$NS_RUN_DIR/dev-api-token" ]; then
         mkdir -p "$NS_RUN_DIR"
-        openssl rand -hex 16 > "$NS_RUN_DIR/dev-api-token"
+        (umask 077 && openssl rand -hex 16 > "$NS_RUN_DIR/dev-api-token")
     fi
     API_TOKEN="$(cat "$NS_RUN_DIR/dev-api-token")"
     export API_TOKEN

@@ -1,39 +1,38 @@
 import CRdKafka
 
 extension KafkaConsumer {
-    /// How far a partition has been written and read, as this consumer last saw it.
-    public struct PartitionProgress: Sendable, Equatable {
-        /// The offset the next message written to the partition will get (its high
-        /// watermark), as of the last fetch response; nil before the first.
-        public var end: Int64?
-        /// The offset of the next message this consumer will hand out; nil before the
-        /// first message or a committed offset.
-        public var position: Int64?
+    /// The partitions assigned to this member, read off the caller's thread: librdkafka
+    /// answers from its main thread, which can be busy (a rebalance, say).
+    public func currentAssignment() async throws(KafkaError) -> [KafkaTopicPartition] {
+        try await BlockingCall.run { () throws(KafkaError) -> [KafkaTopicPartition] in try self.assignment() }
     }
 
-    /// Each partition's progress, from what librdkafka already knows: no broker round
-    /// trip, so it can be called on every metrics scrape.
-    public func progress(of partitions: [KafkaTopicPartition]) throws(KafkaError)
-        -> [KafkaTopicPartition: PartitionProgress]
-    {
+    /// Each partition's end (the offset the next message written will get) and start,
+    /// asked of the partition leaders: unlike the watermarks librdkafka remembers from
+    /// its fetches, these keep moving while the partition is paused or the consumer has
+    /// stopped fetching. Partitions whose leader did not answer within `timeout` are left
+    /// out.
+    public func partitionBounds(
+        of partitions: [KafkaTopicPartition], timeout: Duration = .seconds(2)
+    ) async throws(KafkaError) -> [KafkaTopicPartition: (start: Int64, end: Int64)] {
         guard !partitions.isEmpty else { return [:] }
-        return try core.client.withHandle("read partition progress") { handle throws(KafkaError) in
-            let list = TopicPartitionList.make(partitions)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = rd_kafka_position(handle, list)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "read positions") }
-            var result: [KafkaTopicPartition: PartitionProgress] = [:]
-            for element in TopicPartitionList.read(list) {
-                let partition = element.offset.topicPartition
+        let client = core.client!
+        return try await BlockingCall.run {
+            () throws(KafkaError) -> [KafkaTopicPartition: (start: Int64, end: Int64)] in
+            let deadline = ContinuousClock.now + timeout
+            var bounds: [KafkaTopicPartition: (start: Int64, end: Int64)] = [:]
+            for partition in partitions {
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { break }
                 var low: Int64 = -1
                 var high: Int64 = -1
-                let known =
-                    rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
-                    == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0
-                result[partition] = PartitionProgress(
-                    end: known ? high : nil, position: element.offset.offset >= 0 ? element.offset.offset : nil)
+                let err = try client.withHandle("query partition bounds") {
+                    rd_kafka_query_watermark_offsets(
+                        $0, partition.topic, partition.partition, &low, &high, Int32(clamping: left.milliseconds))
+                }
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 { bounds[partition] = (max(low, 0), high) }
             }
-            return result
+            return bounds
         }
     }
 }

@@ -31,8 +31,9 @@ public enum ConfigurationFile {
             guard let first = key.unicodeScalars.first, ("A"..."Z").contains(first),
                 key.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
             else {
+                // The text is not shown: a mangled line may be part of a secret.
                 throw ServiceSettings.Invalid(
-                    variable: place, message: "\"\(key)\" is not a setting name (capitals, digits and _)")
+                    variable: place, message: "the name before = is not a setting name (capitals, digits and _)")
             }
             guard settings[key] == nil else {
                 throw ServiceSettings.Invalid(variable: "\(key) (\(place))", message: "is set twice in the file")

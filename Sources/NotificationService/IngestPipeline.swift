@@ -55,8 +55,6 @@ public final class IngestPipeline: Service, Sendable {
     private let logger: Logger
     private let state = PipelineState()
     private let metrics: ServiceMetrics
-    /// Per partition, the offset after the last message stored (for consumer lag).
-    private let stored = Mutex<[KafkaTopicPartition: Int64]>([:])
     private let started = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(
@@ -74,28 +72,23 @@ public final class IngestPipeline: Service, Sendable {
     public var startedAt: ContinuousClock.Instant? { started.withLock { $0 } }
 
     /// The partitions this member owns now; nil once the consumer is closed.
-    public func assignedPartitions() -> [KafkaTopicPartition]? {
-        try? consumer.assignment()
+    public func assignedPartitions() async -> [KafkaTopicPartition]? {
+        try? await consumer.currentAssignment()
     }
 
-    /// Messages not yet stored, per assigned partition whose end is known: the end of the
-    /// partition less the offset after the last message stored (or, before the first
-    /// stored batch, the consumer's position).
-    public func lag() -> [KafkaTopicPartition: Int64] {
-        guard let partitions = assignedPartitions(), let progress = try? consumer.progress(of: partitions) else {
-            return [:]
-        }
-        // A partition given up and later taken back may have moved on under another
-        // member: what this member stored before says nothing then.
-        let owned = Set(partitions)
-        let stored = self.stored.withLock { stored in
-            stored = stored.filter { owned.contains($0.key) }
-            return stored
-        }
+    /// The consumer group's lag on each assigned partition whose leader answered: the
+    /// partition's end less the group's committed offset (offsets are committed only
+    /// once their batch is stored, so this counts messages not stored yet; a partition
+    /// without a committed offset counts from its start).
+    public func lag() async -> [KafkaTopicPartition: Int64] {
+        guard let partitions = await assignedPartitions(), !partitions.isEmpty,
+            let bounds = try? await consumer.partitionBounds(of: partitions),
+            let committed = try? await consumer.committedOffsets(for: partitions, timeout: .seconds(2))
+        else { return [:] }
         var lag: [KafkaTopicPartition: Int64] = [:]
-        for (partition, progress) in progress {
-            guard let end = progress.end, let done = stored[partition] ?? progress.position else { continue }
-            lag[partition] = max(0, end - done)
+        for (partition, bound) in bounds {
+            let done = (committed[partition] ?? nil) ?? bound.start
+            lag[partition] = max(0, bound.end - done)
         }
         return lag
     }
@@ -211,9 +204,6 @@ public final class IngestPipeline: Service, Sendable {
         // A partition's messages come in offset order: its last one gives the next offset.
         var next: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
         for message in batch { next[message.topicPartition] = message.nextOffset }
-        stored.withLock { stored in
-            for (partition, offset) in next { stored[partition] = offset.offset }
-        }
         do {
             try consumer.markProcessed(Array(next.values))
         } catch {

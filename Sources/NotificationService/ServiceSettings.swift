@@ -115,6 +115,21 @@ public struct ServiceSettings: Sendable {
     /// `KAFKA_PROPERTY_SECURITY_PROTOCOL=SASL_SSL` sets `security.protocol`.
     public static let kafkaPropertyPrefix = "KAFKA_PROPERTY_"
 
+    /// Properties the service sets itself because its guarantees rest on them: offsets
+    /// stored and committed only after the database transaction, an idempotent producer
+    /// acknowledged by every replica, the group and brokers from their own settings.
+    static let reservedKafkaProperties: [String: String] = [
+        "enable.auto.commit": "offsets are committed only after their batch is stored",
+        "enable.auto.offset.store": "offsets are committed only after their batch is stored",
+        "enable.idempotence": "dead letters and replays are published idempotently",
+        "acks": "dead letters and replays are acknowledged by every in-sync replica",
+        "request.required.acks": "dead letters and replays are acknowledged by every in-sync replica",
+        "transactional.id": "the service does not use Kafka transactions",
+        "group.id": "set KAFKA_GROUP_ID instead",
+        "bootstrap.servers": "set KAFKA_BOOTSTRAP_SERVERS instead",
+        "metadata.broker.list": "set KAFKA_BOOTSTRAP_SERVERS instead",
+    ]
+
     /// The pass-through properties, each checked as librdkafka would; an error names the
     /// variable (never the value: it may be a password).
     static func kafkaProperties(_ environment: [String: String]) throws -> [String: String] {
@@ -124,6 +139,9 @@ public struct ServiceSettings: Sendable {
             let property = name.dropFirst(kafkaPropertyPrefix.count).lowercased().replacingOccurrences(
                 of: "_", with: ".")
             guard !property.isEmpty else { throw Invalid(variable: name, message: "names no librdkafka property") }
+            if let reason = reservedKafkaProperties[property] {
+                throw Invalid(variable: name, message: "\(property) is set by the service: \(reason)")
+            }
             properties[property] = value
             variables[property] = name
         }

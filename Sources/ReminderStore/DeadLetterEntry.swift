@@ -30,20 +30,3 @@ public struct DeadLetterEntry: Sendable, Equatable {
     public let replayedAt: String?
     public let message: Message?
 }
-
-/// Which dead letters a list or a replay takes; every condition given must hold.
-public struct DeadLetterFilter: Sendable, Equatable {
-    public var ids: [UUID]?
-    public var reason: String?
-    /// Failed at or after.
-    public var since: Date?
-    /// Failed before.
-    public var until: Date?
-
-    public init(ids: [UUID]? = nil, reason: String? = nil, since: Date? = nil, until: Date? = nil) {
-        self.ids = ids
-        self.reason = reason
-        self.since = since
-        self.until = until
-    }
-}

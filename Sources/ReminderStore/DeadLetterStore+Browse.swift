@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import PostgresNIO
+import ReminderCore
 
 extension DeadLetterStore {
     /// Dead letters matching `filter`, newest first, at most `limit`; `before` is the
@@ -9,6 +10,7 @@ extension DeadLetterStore {
         async throws(StoreError) -> [DeadLetterEntry]
     {
         let ids = filter.ids
+        let replayable = DeadLetterReason.allCases.filter(\.isReplayable).map(\.rawValue)
         let query: PostgresQuery = """
             SELECT d.id, d.seq, d.reason, d.error, d.attempts, d.original_topic, d.original_partition,
                 d.original_offset, d.idempotency_key, d.correlation_id, r.reminder_id,
@@ -24,6 +26,8 @@ extension DeadLetterStore {
               AND (\(filter.reason)::text IS NULL OR d.reason = \(filter.reason)::text)
               AND (\(filter.since)::timestamptz IS NULL OR d.failed_at >= \(filter.since)::timestamptz)
               AND (\(filter.until)::timestamptz IS NULL OR d.failed_at < \(filter.until)::timestamptz)
+              AND (NOT \(filter.replayableOnly)
+                   OR (p.dead_letter_id IS NULL AND d.reminder_id IS NOT NULL AND d.reason = ANY(\(replayable))))
               AND (\(before)::int8 IS NULL OR d.seq < \(before)::int8)
             ORDER BY d.seq DESC
             LIMIT \(limit)

@@ -15,6 +15,11 @@ public struct IngestRecord: Sendable {
     /// The header that marks a replayed dead letter; its value is the dead letter's id.
     public static let replayHeader = "x-replay-of"
 
+    var isReplay: Bool {
+        if case .replay = decoded { return true }
+        return false
+    }
+
     public struct Header: Sendable, Equatable {
         public var key: String
         public var value: [UInt8]?

@@ -11,9 +11,13 @@ extension IngestStore {
     /// (the operator chose to deliver it late). A replay that names no dead letter, or one
     /// of a reason that replaying cannot mend, is itself dead-lettered as invalid.
     func applyReplays(
-        _ replays: [(position: Int, deadLetter: UUID)], _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
     ) async throws {
+        let replays = positions.compactMap { position -> (position: Int, deadLetter: UUID)? in
+            guard case .replay(let id) = records[position].decoded else { return nil }
+            return (position, id)
+        }
         let ids = Array(Set(replays.map(\.deadLetter)))
         let rows = try await connection.query(
             "SELECT id, reason, reminder_id FROM dead_letters WHERE id = ANY(\(ids))", logger: logger)
@@ -30,6 +34,8 @@ extension IngestStore {
             case (let reason?, let reminder?)? where reason.isReplayable:
                 wanted[id] = reminder
                 continue
+            case (let reason?, nil)? where reason.isReplayable:
+                problem = "the dead letter names no reminder"
             case (let reason, _)?:
                 problem =
                     "dead letters of reason \(reason?.rawValue ?? "unknown") cannot be replayed; "
@@ -71,8 +77,8 @@ extension IngestStore {
             """, logger: logger)
         var resetCount = 0
         for try await _ in reset.decode(Int64.self) { resetCount += 1 }
-        summary.replayed = resetCount
-        summary.replaysIgnored = valid - resetCount
+        summary.replayed += resetCount
+        summary.replaysIgnored += valid - resetCount
         if resetCount > 0 {
             try await connection.query("SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
         }

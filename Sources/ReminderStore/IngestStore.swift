@@ -41,14 +41,41 @@ public struct IngestStore: Sendable {
         var deadLetters: [DeadLetter] = []
         // Each message's bytes, copied once for every statement that sends them.
         let payloads = records.map { ByteBuffer(bytes: $0.value ?? []) }
-        // First occurrence of each key in the batch; later ones compare with it.
+        // Replays and events are applied in the order they came, run by run, as if each
+        // run were a batch of its own: a cancel behind a replay of the same reminder
+        // must find it reset, wherever the batches happen to split.
+        var start = 0
+        while start < records.count {
+            let replaying = records[start].isReplay
+            var end = start + 1
+            while end < records.count && records[end].isReplay == replaying { end += 1 }
+            if replaying {
+                try await applyReplays(
+                    start..<end, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+            } else {
+                try await storeEvents(
+                    start..<end, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+            }
+            start = end
+        }
+        try await insertDeadLetters(deadLetters, on: connection)
+        return summary
+    }
+
+    /// The events at `positions`: inbox, then the reminders they create, replace or
+    /// cancel; invalid and conflicting ones become dead letters.
+    private func storeEvents(
+        _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
+    ) async throws {
+        // First occurrence of each key in the run; later ones compare with it.
         var firstByKey: [String: Int] = [:]
         var candidates: [IngestPlanner.Input] = []
-        var replays: [(position: Int, deadLetter: UUID)] = []
-        for (position, record) in records.enumerated() {
+        for position in positions {
+            let record = records[position]
             switch record.decoded {
-            case .replay(let deadLetter):
-                replays.append((position, deadLetter))
+            case .replay:
+                continue
             case .invalid(let error):
                 summary.invalid += 1
                 deadLetters.append(
@@ -73,19 +100,13 @@ public struct IngestStore: Sendable {
 
         let inputs = try await insertInbox(
             candidates, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
-        summary.accepted = inputs.count
+        summary.accepted += inputs.count
         if !inputs.isEmpty {
             let stored = try await lockReminders(Array(Set(inputs.map(\.event.reminderID))), on: connection)
             let plan = IngestPlanner.plan(inputs, stored: stored)
-            summary.skipped = plan.skipped
-            summary.created = try await write(plan, records, payloads, on: connection)
+            summary.skipped += plan.skipped
+            summary.created += try await write(plan, records, payloads, on: connection)
         }
-        if !replays.isEmpty {
-            try await applyReplays(
-                replays, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
-        }
-        try await insertDeadLetters(deadLetters, on: connection)
-        return summary
     }
 
     private static func conflict(_ record: IngestRecord, _ payload: ByteBuffer, _ event: ReminderEvent) -> DeadLetter {

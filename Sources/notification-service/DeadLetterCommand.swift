@@ -150,8 +150,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-publish dead letters to the reminders topic so their reminders are delivered again.",
             discussion: """
-                Choose by --id, --reason and a time range (at least one). Records already replayed and records
-                that replaying cannot mend are listed and skipped. --dry-run shows what would be replayed.
+                Choose by --id, --reason and a time range (at least one). Chosen by id, records already
+                replayed and records that replaying cannot mend are listed and skipped; chosen by reason or
+                time, only replayable ones are taken, newest first, up to --limit. --dry-run shows what would
+                be replayed.
                 Exit status 1 when a record could not be published.
                 """
         )
@@ -170,7 +172,11 @@ struct DeadLetterCommand: AsyncParsableCommand {
                 throw ValidationError("choose what to replay: --id, --reason, --since or --until")
             }
             guard (1...100_000).contains(limit) else { throw ValidationError("--limit: 1...100000") }
-            let filter = try selection.filter()
+            var filter = try selection.filter()
+            // Chosen by reason or time: only records a replay would publish, so that a
+            // bounded replay run again moves on to older ones. Chosen by id: each is
+            // reported, skipped ones with why.
+            filter.replayableOnly = selection.ids.isEmpty
             let dryRun = self.dryRun
             let limit = self.limit
             let outcomes = try await DeadLetterCommand.withStore(config) { settings, store, logger in
@@ -179,7 +185,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
                     dryRun
                     ? nil
                     : try KafkaProducer(
-                        configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
+                        configuration: KafkaProducerConfiguration(client: settings.kafka, messageTimeout: .seconds(30)),
+                        logger: logger)
                 let outcomes = await DeadLetterReplayer(producer: producer, topic: settings.remindersTopic)
                     .replay(entries, dryRun: dryRun)
                 await producer?.close()
@@ -211,6 +218,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
             print(
                 "\(outcomes.count) selected, \(replayed) \(dryRun ? "would be replayed" : "replayed"), "
                     + "\(outcomes.count - replayed - failed) skipped, \(failed) failed")
+            if outcomes.count == limit {
+                print("stopped at --limit \(limit); run it again for older ones")
+            }
             if failed > 0 { throw ExitCode(1) }
         }
     }

@@ -71,7 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Replays published through the API; the relay's producer is its own.
         let replayProducer =
             settings.api.enabled && settings.api.token != nil
-            ? try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger) : nil
+            ? try KafkaProducer(
+                configuration: KafkaProducerConfiguration(client: settings.kafka, messageTimeout: .seconds(15)),
+                logger: logger) : nil
         var http: [any Service] = []
         if settings.api.enabled {
             let api = settings.makeAdminAPI(

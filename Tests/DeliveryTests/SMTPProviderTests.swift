@@ -220,8 +220,9 @@ struct SMTPProviderTests {
     }
 
     @Test func closedPortIsTransientConnection() async throws {
-        let port = try await SMTPSilentServer.closedPort()
-        let failure = await Self.failure(try Self.provider(Self.configuration(port: port)), Self.request())
+        let closed = try ReservedPort()
+        let failure = await Self.failure(try Self.provider(Self.configuration(port: closed.port)), Self.request())
+        withExtendedLifetime(closed) {}
         #expect(failure?.kind == .transient)
         #expect(failure?.errorClass == "connection")
         #expect(failure?.answer.hasSuffix("connection refused") == true)

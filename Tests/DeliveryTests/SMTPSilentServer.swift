@@ -31,12 +31,4 @@ final class SMTPSilentServer: Sendable {
     func close() async throws {
         try await channel.close()
     }
-
-    /// A loopback port nothing listens on: bound by the system, then released.
-    static func closedPort() async throws -> Int {
-        let server = try await SMTPSilentServer()
-        let port = server.port
-        try await server.close()
-        return port
-    }
 }

@@ -95,6 +95,7 @@ struct OpenAPIDocumentTests {
             let second = try await call("GET", "/v1/dead-letters?limit=1&cursor=\(cursor)", "/v1/dead-letters")
             let ids = [first, second].compactMap { ($0.json?["items"] as? [[String: Any]])?.first?["id"] as? String }
             #expect(Set(ids) == [scenario.deadLetterID, invalidID])
+            #expect(second.json?["next_cursor"] == nil, "no cursor on the last page")
             let future = try await call(
                 "GET", "/v1/dead-letters?since=2999-01-01T00:00:00Z", "/v1/dead-letters")
             #expect((future.json?["items"] as? [Any])?.isEmpty == true)
@@ -134,11 +135,16 @@ struct OpenAPIDocumentTests {
 
             try Self.check(answers)
             // Every documented answer was seen, but those this scenario cannot cause: the
-            // 503 of readiness (ReadinessTests checks it) and a broker refusing a replay.
+            // 503s of a database away (ReadinessTests checks readiness's and a /v1 one) and a
+            // broker refusing a replay.
             var unseen = try Self.documentedOperations()
             for answer in answers { unseen["\(answer.method) \(answer.template)"]?.remove(answer.status) }
             unseen = unseen.filter { !$0.value.isEmpty }
-            #expect(unseen == ["GET /health/ready": [503], "POST /v1/dead-letters/{id}/replay": [502]])
+            #expect(
+                unseen == [
+                    "GET /health/ready": [503], "POST /v1/dead-letters/{id}/replay": [502, 503],
+                    "GET /v1/reminders/{id}": [503], "GET /v1/dead-letters": [503], "GET /v1/dead-letters/{id}": [503],
+                ])
         }
     }
 }

@@ -23,6 +23,8 @@ enum ServeProcess {
         environment["KAFKA_GROUP_ID"] = group
         environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
         environment["NOTIFICATION_MIGRATIONS_DIR"] = TestDatabase.migrations.path
+        // Any free port: tests run side by side, and a port taken stops the service.
+        environment["HTTP_PORT"] = "0"
         environment.merge(settings) { $1 }
         process.environment = environment
         process.standardOutput = output ?? FileHandle.nullDevice

@@ -4,6 +4,7 @@ import Kafka
 import NIOCore
 import NIOHTTP1
 import TestSupport
+import Testing
 
 /// A `notification-service serve` process with its HTTP API on a free loopback port, and
 /// a real HTTP client to talk to it. Its JSON log lines go to a file kept for a failed
@@ -12,7 +13,7 @@ final class ServedInstance: @unchecked Sendable {
     static let token = "test-token-0123456789abcdef"
 
     let process: Process
-    let port: Int
+    private(set) var port = 0
     let log: URL
 
     /// One answer of the API, with what `OpenAPIDocumentTests` needs to check it.
@@ -33,20 +34,36 @@ final class ServedInstance: @unchecked Sendable {
         }
     }
 
-    /// Starts the service and waits until `/health/live` answers.
+    /// Starts the service on a port of its choosing (it logs which) and waits until
+    /// `/health/live` answers.
     init(topic: String, group: String, databaseURL: String, settings: [String: String] = [:]) async throws {
-        port = try FreePort.next()
         log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        var all = ["HTTP_PORT": String(port), "API_TOKEN": Self.token, "LOG_FORMAT": "json"]
+        var all = ["HTTP_PORT": "0", "API_TOKEN": Self.token, "LOG_FORMAT": "json"]
         all.merge(settings) { $1 }
         process = try ServeProcess.launch(
             topic: topic, group: group, databaseURL: databaseURL, settings: all,
             output: try FileHandle(forWritingTo: log))
         let probe = self
+        try await eventually(.seconds(30), "the service to log its HTTP port") {
+            probe.port = probe.loggedPort() ?? 0
+            return probe.port > 0 || !probe.process.isRunning
+        }
+        try #require(process.isRunning, "serve ended at start:\n\(logTail)")
         try await eventually(.seconds(30), "the HTTP server to answer") {
             (try? await probe.call("GET", "/health/live", template: "/health/live"))?.status == 200
         }
+    }
+
+    /// The port of the log line `http server listening`.
+    private func loggedPort() -> Int? {
+        for line in logLines where line.contains("\"message\":\"http server listening\"") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
+            return (object["port"] as? String).flatMap { Int($0) }
+        }
+        return nil
     }
 
     /// `token`: the bearer token to send; nil for none.
@@ -91,39 +108,4 @@ final class ServedInstance: @unchecked Sendable {
 
     /// The last log lines (for a failed expectation's message).
     var logTail: String { logLines.suffix(20).joined(separator: "\n") }
-}
-
-/// Events the tests of a whole `serve` process publish, and the settings they need.
-enum ServiceEvents {
-    /// A webhook reminder due now, keyed by its user.
-    static func webhook(_ id: String, url: String, topic: String) -> KafkaProducerMessage {
-        let user = "user-\(id)"
-        let value = """
-            {"schema_version":1,"type":"schedule","idempotency_key":"key-\(id)","reminder_id":"\(id)",\
-            "user_id":"\(user)","deliver_at":"2026-01-01T09:00:00Z","channels":[{"type":"webhook","url":"\(url)"}],\
-            "content":{"title":"\(title(id))","body":"\(body(id))"},"correlation_id":"corr-\(id)"}
-            """
-        return KafkaProducerMessage(topic: topic, key: Array(user.utf8), value: Array(value.utf8))
-    }
-
-    /// The reminder's text: personal data, which no log line may hold.
-    static func title(_ id: String) -> String { "Title of \(id), private" }
-    static func body(_ id: String) -> String { "Body of \(id), private" }
-
-    /// A schedule without channels: dead-lettered as invalid_event.
-    static func invalid(topic: String) -> KafkaProducerMessage {
-        let value = """
-            {"schema_version":1,"type":"schedule","idempotency_key":"key-invalid","reminder_id":"invalid-1",\
-            "user_id":"user-invalid","deliver_at":"2026-01-01T09:00:00Z","content":{"title":"T","body":"B"}}
-            """
-        return KafkaProducerMessage(topic: topic, key: Array("user-invalid".utf8), value: Array(value.utf8))
-    }
-
-    /// The settings a `serve` process needs to send webhooks to the test sink.
-    static func settings(_ sink: ProviderSink) -> [String: String] {
-        [
-            "WEBHOOK_SIGNING_SECRET": "0123456789abcdef-secret", "WEBHOOK_ALLOW_LOOPBACK": "true",
-            "HTTP_PROVIDER_CA_FILE": sink.caFile, "HTTP_PROVIDER_TIMEOUT_MS": "2000",
-        ]
-    }
 }

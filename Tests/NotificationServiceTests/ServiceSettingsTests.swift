@@ -44,6 +44,9 @@ import Testing
         ("KAFKA_PROPERTY_NOT_A_PROPERTY", "1"),
         ("KAFKA_PROPERTY_SECURITY_PROTOCOL", "carrier-pigeon"),
         ("KAFKA_PROPERTY_", "x"),
+        ("KAFKA_PROPERTY_ENABLE_AUTO_COMMIT", "true"),
+        ("KAFKA_PROPERTY_ACKS", "1"),
+        ("KAFKA_PROPERTY_GROUP_ID", "other"),
     ])
     func aBadValueStopsStartUpNamingTheVariable(variable: String, value: String) {
         var environment = base

@@ -15,8 +15,12 @@ struct IngestReplayTests {
         "channels":[{"type":"email","to":"a@b.co"}],"content":{"title":"T","body":"B"}}
         """
 
-    private static func record(offset: Int64, replayOf id: UUID? = nil) throws -> IngestRecord {
-        let bytes = Array(event.utf8)
+    private static let cancel = """
+        {"schema_version":1,"type":"cancel","idempotency_key":"key-2","reminder_id":"r-1","user_id":"user-1"}
+        """
+
+    private static func record(offset: Int64, replayOf id: UUID? = nil, json: String = event) throws -> IngestRecord {
+        let bytes = Array(json.utf8)
         return IngestRecord(
             topic: "reminders", partition: 0, offset: offset, key: Array("user-1".utf8), value: bytes,
             headers: id.map { [.init(key: IngestRecord.replayHeader, value: Array($0.uuidString.utf8))] } ?? [],
@@ -76,7 +80,19 @@ struct IngestReplayTests {
         }
     }
 
-    @Test func aReplayOfADeadLetterWhoseReminderMovedOnChangesNothing() async throws {
+    @Test func aCancelBehindAReplayInTheSameBatchFindsTheReminderResetAndCancelsIt() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let id = try await Self.deadLettered(client, reason: .deliveryExhausted)
+            let summary = try await IngestStore(client: client, logger: TestDatabase.logger).ingest([
+                try Self.record(offset: 1, replayOf: id), try Self.record(offset: 2, json: Self.cancel),
+            ])
+            #expect(summary.replayed == 1)
+            #expect(summary.skipped.isEmpty)
+            #expect(try await Self.reminder(client).0 == "CANCELLED")
+        }
+    }
+
+    @Test func aReplayOfADeadLetterWithANewerOneChangesNothing() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let id = try await Self.deadLettered(client, reason: .deliveryExhausted)
             // A later dead letter of the same reminder (after an earlier replay, say).

@@ -139,7 +139,7 @@ enum APIBodies {
 
     struct DeadLetterPage: Encodable {
         let items: [DeadLetter]
-        /// Pass as `cursor` for the next page; null on the last one.
+        /// Pass as `cursor` for the next page; absent on the last one.
         let nextCursor: String?
     }
 

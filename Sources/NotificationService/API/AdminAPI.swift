@@ -50,8 +50,11 @@ public struct AdminAPI: Sendable {
         }
         let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(token: token))
         v1.get("reminders/:id") { _, context in
-            let id = try context.parameters.require("id")
-            guard let report = try await lookup.find(reminderID: id) else {
+            // The router hands the path segment over as sent: %2F, %20 and the like undone.
+            let raw = try context.parameters.require("id")
+            let id = raw.removingPercentEncoding ?? raw
+            let lookup = self.lookup
+            guard let report = try await fromStore({ try await lookup.find(reminderID: id) }) else {
                 throw APIError(.notFound, "not_found", "no reminder has this id")
             }
             return try JSONResponse.make(APIBodies.Reminder(report))
@@ -81,7 +84,8 @@ public struct AdminAPI: Sendable {
         guard let id = UUID(uuidString: text) else {
             throw APIError(.badRequest, "invalid_id", "a dead letter id is a UUID")
         }
-        guard let entry = try await deadLetters.find(id) else {
+        let deadLetters = self.deadLetters
+        guard let entry = try await fromStore({ try await deadLetters.find(id) }) else {
             throw APIError(.notFound, "not_found", "no dead letter has this id")
         }
         return entry
@@ -115,11 +119,16 @@ public struct AdminAPI: Sendable {
             }
             cursor = number
         }
-        let entries = try await deadLetters.list(filter, before: cursor, limit: limit)
+        // One more than the page: a cursor only when there is a next page.
+        let deadLetters = self.deadLetters
+        let entries = try await fromStore { [filter, cursor, limit] in
+            try await deadLetters.list(filter, before: cursor, limit: limit + 1)
+        }
+        let page = entries.prefix(limit)
         return try JSONResponse.make(
             APIBodies.DeadLetterPage(
-                items: entries.map(APIBodies.DeadLetter.init),
-                nextCursor: entries.count == limit ? entries.last.map { String($0.sequence) } : nil))
+                items: page.map(APIBodies.DeadLetter.init),
+                nextCursor: entries.count > limit ? page.last.map { String($0.sequence) } : nil))
     }
 
     private func replay(_ entry: DeadLetterEntry) async throws -> Response {
@@ -138,6 +147,16 @@ public struct AdminAPI: Sendable {
             APIBodies.Replay(
                 deadLetterId: entry.id.uuidString.lowercased(), topic: report.topic, partition: report.partition,
                 offset: report.offset), status: .accepted)
+    }
+
+    /// A database read, bounded in time (PostgresNIO waits for a connection for as long as
+    /// the database is away); a failure answers 503, which a client may retry.
+    private func fromStore<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await StoreTimeLimit.run(.seconds(5), operation: "read for the API", body)
+        } catch {
+            throw APIError(.serviceUnavailable, "database_unavailable", "the database did not answer; try again")
+        }
     }
 
     /// An RFC 3339 time from the query, or a 400 naming the parameter.

@@ -29,7 +29,7 @@ public final class MetricsScrape: Sendable {
 
     public func render() async -> String {
         await countReminders()
-        if let pipeline { setLag(pipeline.lag()) }
+        if let pipeline { setLag(await pipeline.lag()) }
         for provider in providers {
             let value: Double =
                 switch provider.circuitState {
@@ -80,7 +80,7 @@ public final class MetricsScrape: Sendable {
                     ?? registry.makeGauge(
                         name: "notification_consumer_lag",
                         labels: [("topic", partition.topic), ("partition", String(partition.partition))],
-                        help: "Messages of an assigned partition not yet stored.")
+                        help: "Messages of an assigned partition not yet stored (its end less the committed offset).")
                 gauges[partition] = gauge
                 gauge.set(Double(value))
             }
