@@ -86,10 +86,16 @@ public struct ReminderLookup: Sendable {
         return result
     }
 
-    /// How many reminders are in each state (states with none are left out).
-    public func countByState() async throws(StoreError) -> [String: Int] {
+    /// How many reminders are in each state still moving (not DELIVERED, DEAD_LETTER or
+    /// CANCELLED; states with none are left out). Counted over a partial index, so the
+    /// cost follows the reminders in flight, not the history.
+    public func countActiveByState() async throws(StoreError) -> [String: Int] {
         do {
-            let rows = try await client.query("SELECT state, count(*) FROM reminders GROUP BY state", logger: logger)
+            let rows = try await client.query(
+                """
+                SELECT state, count(*) FROM reminders
+                WHERE state NOT IN ('DELIVERED', 'DEAD_LETTER', 'CANCELLED') GROUP BY state
+                """, logger: logger)
             var counts: [String: Int] = [:]
             for try await (state, count) in rows.decode((String, Int).self) { counts[state] = count }
             return counts

@@ -68,7 +68,7 @@ struct OpenAPIDocumentTests {
             #expect(metrics.status == 200)
             for name in [
                 "notification_events_consumed_total", "notification_events_invalid_total",
-                "notification_reminders{state=\"DEAD_LETTER\"}", "notification_channel_attempts_total",
+                "notification_reminders{state=\"RETRY\"}", "notification_channel_attempts_total",
                 "notification_dead_letters_published_total", "notification_consumer_lag",
                 "notification_dispatch_lateness_seconds_bucket", "notification_provider_latency_seconds_bucket",
                 "notification_circuit_state{provider=\"webhook\"}", "notification_retries_scheduled_total",

@@ -5,8 +5,9 @@ import ReminderCore
 import ReminderStore
 import Synchronization
 
-/// Sets the gauges of the moment, then renders every metric: reminders by state (one
-/// query), consumer lag per partition, each provider's circuit state.
+/// Sets the gauges of the moment, then renders every metric: reminders by state (those
+/// still moving, one query over a partial index), consumer lag per partition, each
+/// provider's circuit state.
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
     private let lookup: ReminderLookup
@@ -51,17 +52,17 @@ public final class MetricsScrape: Sendable {
             let counts = try? await StoreTimeLimit.run(
                 .seconds(5), operation: "count reminders",
                 {
-                    try await lookup.countByState()
+                    try await lookup.countActiveByState()
                 })
         else {
             databaseUp.set(Double(0))
             return
         }
         databaseUp.set(Double(1))
-        for state in ReminderState.allCases {
+        for state in ReminderState.allCases where !state.isTerminal {
             metrics.registry.makeGauge(
                 name: "notification_reminders", labels: [("state", state.rawValue)],
-                help: "Reminders in each state, counted at the scrape."
+                help: "Reminders in each state still moving, counted at the scrape."
             ).set(Double(counts[state.rawValue] ?? 0))
         }
     }
