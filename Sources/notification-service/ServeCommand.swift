@@ -105,6 +105,11 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
+        } catch let error as HTTPServer.CannotListen {
+            logger.critical("invalid configuration", metadata: ["error": "\(error)"])
+            await replayProducer?.close()
+            await providers.shutdown()
+            throw ExitCode(78)
         } catch {
             await replayProducer?.close()
             await providers.shutdown()

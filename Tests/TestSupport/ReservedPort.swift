@@ -27,6 +27,12 @@ public final class ReservedPort: @unchecked Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Listens on the port (connections then wait in the backlog, never accepted): a
+    /// port another server can certainly not take.
+    public func listen() throws {
+        guard Glibc.listen(socket, 1) == 0 else { throw POSIXError(.EADDRINUSE) }
+    }
+
     deinit {
         close(socket)
     }

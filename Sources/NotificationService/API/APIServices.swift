@@ -26,7 +26,7 @@ extension ServiceSettings {
     /// The HTTP server as a service: it listens on `HTTP_HOST:HTTP_PORT` and logs the
     /// port it got (`HTTP_PORT=0` takes any free one).
     public func makeHTTPServer(_ api: AdminAPI, logger: Logger) -> any Service {
-        Application(
+        let application = Application(
             router: api.router(),
             configuration: ApplicationConfiguration(
                 address: .hostname(self.api.host, port: self.api.port), serverName: "notification-service"),
@@ -38,5 +38,6 @@ extension ServiceSettings {
                         "v1_api": "\(self.api.token == nil ? "off (API_TOKEN not set)" : "on")",
                     ])
             }, logger: logger)
+        return HTTPServer(application: application, host: self.api.host, port: self.api.port)
     }
 }

@@ -1,0 +1,27 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `serve` refuses to start on settings it cannot use, naming the setting (exit 78).
+@Suite(.timeLimit(.minutes(2)))
+struct ServeStartupTests {
+    @Test func aTakenHTTPPortStopsStartUpNamingTheSetting() async throws {
+        let taken = try ReservedPort()
+        try taken.listen()
+        let (topic, _) = try await Topics.make("port-taken", partitions: 1)
+        try await TestDatabase.withDatabase { _, configuration in
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: log) }
+            let process = try ServeProcess.launch(
+                topic: topic, group: "port-taken", databaseURL: DeadLetteredReminder.databaseURL(configuration),
+                settings: ["HTTP_PORT": String(taken.port), "LOG_FORMAT": "json"],
+                output: try FileHandle(forWritingTo: log))
+            let status = try await process.exitStatus(within: .seconds(60))
+            if status == nil { kill(process.processIdentifier, SIGKILL) }
+            #expect(status == 78)
+            let text = try String(contentsOf: log, encoding: .utf8)
+            #expect(text.contains("HTTP_HOST/HTTP_PORT: cannot listen on 127.0.0.1:\(taken.port)"), "\(text)")
+        }
+    }
+}
