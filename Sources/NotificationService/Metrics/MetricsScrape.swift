@@ -24,8 +24,8 @@ public final class MetricsScrape: Sendable {
         self.pipeline = pipeline
         self.providers = providers
         databaseUp = metrics.registry.makeGauge(
-            name: "notification_database_up", labels: [],
-            help: "1 when the last scrape could count reminders, 0 when the database did not answer.")
+            descriptor: ServiceMetrics.name(
+                "database", "up", "1 when the last scrape could count reminders, 0 when the database did not answer."))
     }
 
     public func render() async -> String {
@@ -39,8 +39,9 @@ public final class MetricsScrape: Sendable {
                 case .open: 2
                 }
             metrics.registry.makeGauge(
-                name: "notification_circuit_state", labels: [("provider", provider.name)],
-                help: "A provider's circuit: 0 closed, 1 half-open, 2 open."
+                descriptor: ServiceMetrics.name(
+                    "circuit", "state", "A provider's circuit: 0 closed, 1 half-open, 2 open."),
+                labels: [("provider", provider.name)]
             ).set(value)
         }
         return metrics.render()
@@ -61,8 +62,9 @@ public final class MetricsScrape: Sendable {
         databaseUp.set(Double(1))
         for state in ReminderState.allCases where !state.isTerminal {
             metrics.registry.makeGauge(
-                name: "notification_reminders", labels: [("state", state.rawValue)],
-                help: "Reminders in each state still moving, counted at the scrape."
+                descriptor: ServiceMetrics.name(
+                    "reminders", "", "Reminders in each state still moving, counted at the scrape."),
+                labels: [("state", state.rawValue)]
             ).set(Double(counts[state.rawValue] ?? 0))
         }
     }
@@ -79,9 +81,10 @@ public final class MetricsScrape: Sendable {
                 let gauge =
                     gauges[partition]
                     ?? registry.makeGauge(
-                        name: "notification_consumer_lag",
-                        labels: [("topic", partition.topic), ("partition", String(partition.partition))],
-                        help: "Messages of an assigned partition not yet stored (its end less the committed offset).")
+                        descriptor: ServiceMetrics.name(
+                            "consumer", "lag",
+                            "Messages of an assigned partition not yet stored (its end less the committed offset)."),
+                        labels: [("topic", partition.topic), ("partition", String(partition.partition))])
                 gauges[partition] = gauge
                 gauge.set(Double(value))
             }

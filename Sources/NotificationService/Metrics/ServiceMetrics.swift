@@ -1,6 +1,7 @@
 import Foundation
 import Prometheus
 import ReminderStore
+import Synchronization
 
 /// The service's Prometheus metrics: what ingest, dispatch and the dead-letter relay
 /// count as they go. Gauges of the moment (reminders by state, consumer lag, circuit
@@ -19,6 +20,16 @@ public final class ServiceMetrics: Sendable {
     let retriesScheduled: Counter
     let lateness: DurationHistogram
 
+    /// The labelled series met so far: the registry's own lookup builds and checks the
+    /// label set on every call, and a delivery makes several.
+    private struct AttemptLabels: Hashable {
+        let channel: String, provider: String, outcome: String, errorClass: String
+    }
+    private let attempts = Mutex<[AttemptLabels: Counter]>([:])
+    private let latencies = Mutex<[String: DurationHistogram]>([:])
+    private let deadLettered = Mutex<[String: Counter]>([:])
+    private let published = Mutex<[String: Counter]>([:])
+
     static let latenessBuckets: [Duration] = [
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
         .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
@@ -28,24 +39,29 @@ public final class ServiceMetrics: Sendable {
         .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    /// `notification_<name>_<unit>`.
+    static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "notification", metricName: name, unitName: unit, helpText: help)
+    }
+
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         func counter(_ name: String, _ help: String) -> Counter {
-            registry.makeCounter(name: "notification_\(name)", labels: [], help: help)
+            registry.makeCounter(descriptor: Self.name(name, "total", help))
         }
-        eventsConsumed = counter("events_consumed_total", "Messages read from the reminders topic and stored.")
-        eventsStored = counter("events_stored_total", "Events whose idempotency key was new (stored once).")
-        eventsDuplicate = counter("events_duplicate_total", "Events dropped as duplicates (same key, same payload).")
-        eventsInvalid = counter("events_invalid_total", "Messages dead-lettered as invalid_event.")
+        eventsConsumed = counter("events_consumed", "Messages read from the reminders topic and stored.")
+        eventsStored = counter("events_stored", "Events whose idempotency key was new (stored once).")
+        eventsDuplicate = counter("events_duplicate", "Events dropped as duplicates (same key, same payload).")
+        eventsInvalid = counter("events_invalid", "Messages dead-lettered as invalid_event.")
         eventsConflicting = counter(
-            "events_conflicting_total", "Events dead-lettered as idempotency_conflict (same key, other payload).")
-        replaysApplied = counter("replays_applied_total", "Replayed dead letters whose reminder was reset.")
+            "events_conflicting", "Events dead-lettered as idempotency_conflict (same key, other payload).")
+        replaysApplied = counter("replays_applied", "Replayed dead letters whose reminder was reset.")
         replaysIgnored = counter(
-            "replays_ignored_total", "Replays of a dead letter replayed before, or whose reminder had moved on.")
-        retriesScheduled = counter("retries_scheduled_total", "Delivery attempts that ended in a scheduled retry.")
+            "replays_ignored", "Replays of a dead letter replayed before, or whose reminder had moved on.")
+        retriesScheduled = counter("retries_scheduled", "Delivery attempts that ended in a scheduled retry.")
         lateness = registry.makeDurationHistogram(
-            name: "notification_dispatch_lateness_seconds", labels: [], buckets: Self.latenessBuckets,
-            help: "From a reminder's due time to its delivery.")
+            descriptor: Self.name("dispatch_lateness", "seconds", "From a reminder's due time to its delivery."),
+            buckets: Self.latenessBuckets)
     }
 
     /// A batch stored by ingest.
@@ -62,20 +78,26 @@ public final class ServiceMetrics: Sendable {
     /// A delivery attempt whose outcome was recorded.
     func dispatched(_ completion: DispatchStore.Completion, dueAt: Date) {
         for attempt in completion.channelAttempts {
-            registry.makeCounter(
-                name: "notification_channel_attempts_total",
-                labels: [
-                    ("channel", attempt.channel), ("provider", attempt.provider), ("outcome", attempt.outcome),
-                    ("error_class", attempt.errorClass ?? ""),
-                ],
-                help:
-                    "Sends through a channel by outcome (delivered, transient, permanent, circuit_open) and error class."
-            ).increment()
+            let labels = AttemptLabels(
+                channel: attempt.channel, provider: attempt.provider, outcome: attempt.outcome,
+                errorClass: attempt.errorClass ?? "")
+            series(attempts, labels) {
+                registry.makeCounter(
+                    descriptor: Self.name(
+                        "channel_attempts", "total",
+                        "Sends through a channel by outcome (delivered, transient, permanent, circuit_open) "
+                            + "and error class."),
+                    labels: [
+                        ("channel", labels.channel), ("provider", labels.provider), ("outcome", labels.outcome),
+                        ("error_class", labels.errorClass),
+                    ])
+            }.increment()
             if attempt.outcome != "circuit_open" {
-                registry.makeDurationHistogram(
-                    name: "notification_provider_latency_seconds", labels: [("provider", attempt.provider)],
-                    buckets: Self.latencyBuckets, help: "Time a provider took to answer a send."
-                ).record(.milliseconds(attempt.latencyMilliseconds))
+                series(latencies, attempt.provider) {
+                    registry.makeDurationHistogram(
+                        descriptor: Self.name("provider_latency", "seconds", "Time a provider took to answer a send."),
+                        labels: [("provider", attempt.provider)], buckets: Self.latencyBuckets)
+                }.record(.milliseconds(attempt.latencyMilliseconds))
             }
         }
         switch completion.result {
@@ -84,25 +106,41 @@ public final class ServiceMetrics: Sendable {
         case .retry:
             retriesScheduled.increment()
         case .deadLetter(let reason, _):
-            registry.makeCounter(
-                name: "notification_reminders_dead_lettered_total", labels: [("reason", reason.rawValue)],
-                help: "Reminders given up by the dispatcher, by dead-letter reason."
-            ).increment()
+            series(deadLettered, reason.rawValue) {
+                registry.makeCounter(
+                    descriptor: Self.name(
+                        "reminders_dead_lettered", "total",
+                        "Reminders given up by the dispatcher, by dead-letter reason."),
+                    labels: [("reason", reason.rawValue)])
+            }.increment()
         }
     }
 
     /// Dead letters the relay published to the dead-letter topic.
     func published(deadLetterReasons reasons: [String]) {
         for (reason, count) in Dictionary(reasons.map { ($0, 1) }, uniquingKeysWith: +) {
-            registry.makeCounter(
-                name: "notification_dead_letters_published_total", labels: [("reason", reason)],
-                help: "Dead-letter records published to the dead-letter topic, by reason."
-            ).increment(by: Int64(count))
+            series(published, reason) {
+                registry.makeCounter(
+                    descriptor: Self.name(
+                        "dead_letters_published", "total",
+                        "Dead-letter records published to the dead-letter topic, by reason."),
+                    labels: [("reason", reason)])
+            }.increment(by: Int64(count))
         }
     }
 
     /// The Prometheus text exposition of every metric.
     public func render() -> String {
         registry.emitToString()
+    }
+
+    private func series<Key: Hashable & Sendable, Metric: Sendable>(
+        _ cache: borrowing Mutex<[Key: Metric]>, _ key: Key, make: () -> Metric
+    ) -> Metric {
+        if let metric = cache.withLock({ $0[key] }) { return metric }
+        // Made outside the lock; two racing callers get the same series from the registry.
+        let metric = make()
+        cache.withLock { $0[key] = metric }
+        return metric
     }
 }
