@@ -5,9 +5,9 @@ import ReminderCore
 import ReminderStore
 import Synchronization
 
-/// Sets the gauges of the moment, then renders every metric: reminders by state (those
-/// still moving, one query over a partial index), consumer lag per partition, each
-/// provider's circuit state.
+/// Sets the gauges of the moment, then renders every metric: reminders waiting in each
+/// state (one query over the dispatcher's partial indexes), consumer lag per partition,
+/// each provider's circuit state.
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
     private let lookup: ReminderLookup
@@ -53,17 +53,18 @@ public final class MetricsScrape: Sendable {
             let counts = try? await StoreTimeLimit.run(
                 .seconds(5), operation: "count reminders",
                 {
-                    try await lookup.countActiveByState()
+                    try await lookup.countWaitingByState()
                 })
         else {
             databaseUp.set(Double(0))
             return
         }
         databaseUp.set(Double(1))
-        for state in ReminderState.allCases where !state.isTerminal {
+        for state in ReminderLookup.waitingStates {
             metrics.registry.makeGauge(
                 descriptor: ServiceMetrics.name(
-                    "reminders", "", "Reminders in each state still moving, counted at the scrape."),
+                    "reminders", "",
+                    "Reminders waiting in each state (SCHEDULED, RETRY, SENDING), counted at the scrape."),
                 labels: [("state", state.rawValue)]
             ).set(Double(counts[state.rawValue] ?? 0))
         }
