@@ -50,7 +50,7 @@ public final class MetricsScrape: Sendable {
     private func countReminders() async {
         let lookup = self.lookup
         guard
-            let counts = try? await StoreTimeLimit.run(
+            let counts = try? await AnswerDeadline.run(
                 .seconds(5), operation: "count reminders",
                 {
                     try await lookup.countWaitingByState()
