@@ -235,6 +235,9 @@ public struct JSONParser {
         case UInt8(ascii: "t"): return "\t"
         case UInt8(ascii: "u"):
             let first = try parseHex4()
+            // Valid JSON, but PostgreSQL can store U+0000 neither in text nor in jsonb:
+            // accepted, it would fail its whole batch's transaction again and again.
+            guard first != 0 else { throw fail("\\u0000 is not allowed (it cannot be stored)") }
             if (0xD800..<0xDC00).contains(first) {
                 guard current == UInt8(ascii: "\\"), position + 1 < bytes.count,
                     bytes[position + 1] == UInt8(ascii: "u")
