@@ -104,7 +104,14 @@ let package = Package(
         ),
         .target(
             name: "BenchmarkSupport",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ReminderCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             path: "Benchmarks/BenchmarkSupport"
         ),
         .executableTarget(
@@ -132,6 +139,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/DispatchBenchmark",
+            linkerSettings: rdkafkaRunPath
+        ),
+        .executableTarget(
+            name: "chaos-suite",
+            dependencies: [
+                "Kafka", "ReminderStore", "BenchmarkSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/ChaosSuite",
             linkerSettings: rdkafkaRunPath
         ),
         .testTarget(

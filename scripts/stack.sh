@@ -149,6 +149,16 @@ case "${1:-}" in
         stop_postgres
         rm -f "$env_file"
         ;;
+    pg-stop)
+        # Stops PostgreSQL and keeps its data (a clean shutdown), for the fault suite.
+        if pg_running; then
+            ns_log "stopping PostgreSQL on port $pg_port (data kept)"
+            as_pg_owner "$(pg_bindir)/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null
+        fi
+        ;;
+    pg-start)
+        start_postgres
+        ;;
     status)
         broker_running && echo "broker: running on 127.0.0.1:$kafka_port" || echo "broker: stopped"
         pg_running && echo "postgres: running on 127.0.0.1:$pg_port" || echo "postgres: stopped"
@@ -158,7 +168,7 @@ case "${1:-}" in
         cat "$env_file"
         ;;
     *)
-        echo "usage: $0 start|stop|status|env" >&2
+        echo "usage: $0 start|stop|status|env|pg-stop|pg-start" >&2
         exit 2
         ;;
 esac

@@ -1,0 +1,194 @@
+import BenchmarkSupport
+import Foundation
+import Kafka
+import NIOCore
+import PostgresNIO
+import ReminderStore
+
+/// One scenario's world: its own topic, database and receiver, the `serve` processes it
+/// starts, and the counts its report row is made of. Everything is on loopback.
+final class ScenarioRun: @unchecked Sendable {
+    let name: String
+    let topic: String
+    let sink: WebhookSink
+    let databaseURL: String
+    let client: KafkaClientConfiguration
+    private let suite: ChaosSuite
+    private let database: DatabaseConfiguration
+    private var processes: [Int: Process] = [:]
+    private var launches = 0
+
+    /// Settings every instance of the suite runs with: short timeouts and leases so that
+    /// faults resolve within the run, loopback webhooks allowed.
+    var settings: [String: String]
+
+    init(_ name: String, suite: ChaosSuite, partitions: Int32 = 8, behaviour: @escaping WebhookSink.Behaviour)
+        async throws
+    {
+        self.name = name
+        self.suite = suite
+        let runID = UUID().uuidString.prefix(8).lowercased()
+        topic = "chaos-\(name)-\(runID)"
+        client = KafkaClientConfiguration(
+            bootstrapServers: suite.target.bootstrapServers.split(separator: ",").map(String.init))
+        let admin = try KafkaAdmin(configuration: client)
+        try await admin.createTopic(topic, partitions: partitions)
+        try await admin.createTopic(topic + ".dlq", partitions: partitions)
+        sink = try await WebhookSink(certificateFile: suite.certificate, keyFile: suite.key, behaviour: behaviour)
+        let adminDatabase = try DatabaseConfiguration(url: suite.target.databaseURL)
+        let databaseName = "chaos_\(name.replacingOccurrences(of: "-", with: "_"))_\(runID)"
+        _ = try await adminDatabase.withClient {
+            try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(databaseName)"), logger: benchLogger)
+        }
+        var url = URLComponents(string: suite.target.databaseURL)!
+        url.path = "/" + databaseName
+        databaseURL = url.string!
+        database = try DatabaseConfiguration(url: databaseURL)
+        settings = [
+            "WEBHOOK_SIGNING_SECRET": "chaos-suite-signing-secret", "WEBHOOK_ALLOW_LOOPBACK": "true",
+            "HTTP_PROVIDER_CA_FILE": suite.certificate, "HTTP_PROVIDER_TIMEOUT_MS": "1000",
+            "DISPATCH_LEASE_MS": "3000", "RETRY_INITIAL_MS": "200", "RETRY_MAX_MS": "2000",
+            "RETRY_MAX_ATTEMPTS": "40", "HTTP_PORT": "0", "SHUTDOWN_TIMEOUT_MS": "10000", "LOG_LEVEL": "warning",
+        ]
+    }
+
+    var hook: String { "https://127.0.0.1:\(sink.port)" }
+
+    /// Starts instance `slot` (replacing a stopped one).
+    func start(_ slot: Int = 0) throws {
+        launches += 1
+        let log = suite.logDirectory.map { "\($0)/\(name)-\(slot)-\(launches).log" }
+        processes[slot] = try suite.target.launch(
+            topic: topic, group: "chaos-\(topic)", databaseURL: databaseURL, settings: settings, log: log)
+    }
+
+    /// Sends `signal` to instance `slot` and waits (up to 60 s) for it to end.
+    func stop(_ slot: Int = 0, _ signal: Int32 = SIGTERM) async throws {
+        guard let process = processes[slot] else { return }
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        processes[slot] = nil
+    }
+
+    func stopAll() async throws {
+        for slot in processes.keys.sorted() { try await stop(slot) }
+    }
+
+    /// A webhook reminder, due at `dueAt` (seconds since 1970), to `path` on the sink.
+    func event(
+        _ id: String, user: Int, dueAt: Double, path: String = "/ok", type: String = "schedule", key: String? = nil,
+        channels: String? = nil
+    ) -> KafkaProducerMessage {
+        let due = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: dueAt))
+        let userID = "user-\(user)"
+        let body: String
+        if type == "cancel" {
+            body = """
+                {"schema_version":1,"type":"cancel","idempotency_key":"\(key ?? "cancel-\(id)")",\
+                "reminder_id":"\(id)","user_id":"\(userID)"}
+                """
+        } else {
+            body = """
+                {"schema_version":1,"type":"schedule","idempotency_key":"\(key ?? "key-\(id)")","reminder_id":"\(id)",\
+                "user_id":"\(userID)","deliver_at":"\(due)",\
+                "channels":\(channels ?? "[{\"type\":\"webhook\",\"url\":\"\(hook)\(path)\"}]"),\
+                "content":{"title":"Chaos \(id)","body":"Body"},"correlation_id":"chaos-\(id)"}
+                """
+        }
+        return KafkaProducerMessage(topic: topic, key: Array(userID.utf8), value: Array(body.utf8))
+    }
+
+    func publish(_ messages: [KafkaProducerMessage]) async throws {
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
+        for start in stride(from: 0, to: messages.count, by: 5_000) {
+            for result in await producer.send(Array(messages[start..<min(start + 5_000, messages.count)])) {
+                _ = try result.get()
+            }
+        }
+        await producer.close()
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await database.withClient(logger: benchLogger) { client in
+            try await client.query(PostgresQuery(unsafeSQL: sql), logger: benchLogger).collect().first!.decode(Int.self)
+        }
+    }
+
+    /// Waits until `expected` reminders are stored and none waits to be sent (or the
+    /// time is up); then a moment more, for a late duplicate to show.
+    func settle(expected: Int, within limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let stored = (try? await count("SELECT count(*)::int8 FROM reminders")) ?? 0
+            let waiting =
+                (try? await count(
+                    "SELECT count(*)::int8 FROM reminders WHERE state IN ('SCHEDULED', 'RETRY', 'SENDING')")) ?? 1
+            if stored >= expected && waiting == 0 { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        try await Task.sleep(for: .seconds(2))
+    }
+
+    /// The report row: what was published, stored, delivered (answered 200 at the sink),
+    /// dead-lettered and cancelled, duplicates inside the documented window (a sender
+    /// killed after the provider accepted, taken over after its lease) and outside it,
+    /// and what is lost.
+    func outcome(published ids: Set<String>, seconds: Double) async throws -> Outcome {
+        var delivered: [String: Int] = [:]
+        for arrival in sink.arrivals where arrival.answer == .ok && ids.contains(arrival.reminderID) {
+            delivered[arrival.reminderID, default: 0] += 1
+        }
+        let takeovers = try await database.withClient(logger: benchLogger) { client in
+            var result: [String: Int] = [:]
+            let rows = try await client.query(
+                """
+                SELECT r.reminder_id, count(*)::int8 FROM reminder_transitions t JOIN reminders r ON r.id = t.reminder_id
+                WHERE t.event = 'claim' AND t.from_state = 'SENDING' GROUP BY r.reminder_id
+                """, logger: benchLogger)
+            for try await (id, count) in rows.decode((String, Int).self) { result[id] = count }
+            return result
+        }
+        var windowDuplicates = 0
+        var duplicates = 0
+        for (id, count) in delivered where count > 1 {
+            let extra = count - 1
+            let explained = min(extra, takeovers[id] ?? 0)
+            windowDuplicates += explained
+            duplicates += extra - explained
+        }
+        let deadLettered = try await count(
+            "SELECT count(DISTINCT reminder_id)::int8 FROM dead_letters WHERE reminder_id IS NOT NULL")
+        let cancelled = try await count("SELECT count(*)::int8 FROM reminders WHERE state = 'CANCELLED'")
+        let stored = try await count("SELECT count(*)::int8 FROM reminders")
+        let accounted = delivered.count + deadLettered + cancelled
+        return Outcome(
+            scenario: name, published: ids.count, stored: stored, delivered: delivered.count,
+            deadLettered: deadLettered, cancelled: cancelled, windowDuplicates: windowDuplicates,
+            duplicates: duplicates, lost: max(0, ids.count - accounted), seconds: seconds)
+    }
+
+    func close() async {
+        try? await stopAll()
+        await sink.close()
+    }
+}
+
+/// One row of the report.
+struct Outcome: Sendable {
+    let scenario: String
+    let published: Int
+    let stored: Int
+    let delivered: Int
+    let deadLettered: Int
+    let cancelled: Int
+    /// Sent twice with the same idempotency key after a takeover (the documented window).
+    let windowDuplicates: Int
+    /// Sent twice otherwise: a defect.
+    let duplicates: Int
+    let lost: Int
+    let seconds: Double
+
+    var passed: Bool { lost == 0 && duplicates == 0 }
+}

@@ -1,0 +1,216 @@
+import ArgumentParser
+import BenchmarkSupport
+import Foundation
+import Kafka
+import Synchronization
+
+extension ChaosSuite {
+    /// Publishes `messages` in `chunks` parts, `pause` apart, while the caller injects
+    /// faults; the returned task ends when everything is published.
+    func publishing(_ run: ScenarioRun, _ messages: [KafkaProducerMessage], chunks: Int, pause: Duration)
+        -> Task<Void, any Error>
+    {
+        Task {
+            let size = max(1, messages.count / chunks)
+            for start in stride(from: 0, to: messages.count, by: size) {
+                try await run.publish(Array(messages[start..<min(start + size, messages.count)]))
+                try await Task.sleep(for: pause)
+            }
+        }
+    }
+
+    func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// 1. The service killed with SIGKILL at five random moments of a stream, restarted
+    /// each time at once.
+    func sigkill(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
+        let run = try await ScenarioRun("sigkill", suite: self) { _, _ in .ok }
+        try run.start()
+        let now = Date().timeIntervalSince1970
+        let ids = (0..<stream).map { "kill-\($0)" }
+        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let publisher = publishing(run, messages, chunks: 20, pause: .milliseconds(500))
+        for _ in 0..<5 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1_500...4_000, using: &random)))
+            try await run.stop(0, SIGKILL)
+            try run.start(0)
+        }
+        try await publisher.value
+        try await run.settle(expected: ids.count, within: .seconds(900))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        await run.close()
+        return outcome
+    }
+
+    /// 2. Three members of one group; members stopped (SIGTERM) and started again four
+    /// times during the stream.
+    func members(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
+        let run = try await ScenarioRun("members", suite: self) { _, _ in .ok }
+        for slot in 0..<3 { try run.start(slot) }
+        let now = Date().timeIntervalSince1970
+        let ids = (0..<(stream / 2)).map { "member-\($0)" }
+        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let publisher = publishing(run, messages, chunks: 20, pause: .milliseconds(500))
+        for _ in 0..<4 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
+            let slot = Int.random(in: 0..<3, using: &random)
+            try await run.stop(slot, SIGTERM)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
+            try run.start(slot)
+        }
+        try await publisher.value
+        try await run.settle(expected: ids.count, within: .seconds(900))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        await run.close()
+        return outcome
+    }
+
+    /// 3. PostgreSQL stopped for 20 s and started again, twice, during the stream.
+    func databaseOutage(start: ContinuousClock.Instant) async throws -> Outcome {
+        let run = try await ScenarioRun("database", suite: self) { _, _ in .ok }
+        try run.start()
+        let now = Date().timeIntervalSince1970
+        let ids = (0..<(stream / 2)).map { "outage-\($0)" }
+        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let publisher = publishing(run, messages, chunks: 20, pause: .milliseconds(1_000))
+        for pause in [Duration.seconds(3), .seconds(5)] {
+            try await Task.sleep(for: pause)
+            try stack("pg-stop")
+            try await Task.sleep(for: .seconds(20))
+            try stack("pg-start")
+        }
+        try await publisher.value
+        try await run.settle(expected: ids.count, within: .seconds(900))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        await run.close()
+        return outcome
+    }
+
+    /// Runs `scripts/stack.sh` on the suite's private stack (its environment is ours).
+    func stack(_ command: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["\(scripts)/stack.sh", command]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("scripts/stack.sh \(command) failed (\(process.terminationStatus))")
+        }
+    }
+
+    /// 5. Providers at fault: a webhook failing 30% of requests at random, one answering
+    /// 429 with Retry-After to each reminder's first request, and an SMS provider that
+    /// never answers, whose reminders fall back to a webhook once its circuit opens.
+    func faultyProviders(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
+        let draws = Mutex(SeededRandom(seed: random.next()))
+        let throttled = Mutex(Set<String>())
+        let run = try await ScenarioRun("providers", suite: self) { path, reminder in
+            switch path {
+            case "/flaky":
+                return draws.withLock { Double.random(in: 0..<1, using: &$0) } < 0.3
+                    ? .status(503, retryAfterSeconds: nil) : .ok
+            case "/throttle":
+                return throttled.withLock { $0.insert(reminder).inserted } ? .status(429, retryAfterSeconds: 1) : .ok
+            case let path where path.hasSuffix("/Messages.json"):
+                return .hang
+            default:
+                return .ok
+            }
+        }
+        run.settings.merge([
+            "SMS_ACCOUNT_SID": "ACchaos", "SMS_AUTH_TOKEN": "chaos-token", "SMS_FROM": "+15550000000",
+            "SMS_BASE_URL": run.hook,
+        ]) { $1 }
+        try run.start()
+        let now = Date().timeIntervalSince1970
+        let total = 6_000
+        let ids = (0..<total).map { "provider-\($0)" }
+        let messages = ids.enumerated().map { index, id -> KafkaProducerMessage in
+            switch index % 3 {
+            case 0: return run.event(id, user: index % 1_000, dueAt: now, path: "/flaky")
+            case 1: return run.event(id, user: index % 1_000, dueAt: now, path: "/throttle")
+            default:
+                return run.event(
+                    id, user: index % 1_000, dueAt: now,
+                    channels:
+                        "[{\"type\":\"sms\",\"to\":\"+4915112345678\"},{\"type\":\"webhook\",\"url\":\"\(run.hook)/ok\"}]"
+                )
+            }
+        }
+        try await run.publish(messages)
+        try await run.settle(expected: total, within: .seconds(900))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        await run.close()
+        return outcome
+    }
+
+    /// 6. A burst of reminders all due in the same second.
+    func sameSecondBurst(start: ContinuousClock.Instant) async throws -> Outcome {
+        let run = try await ScenarioRun("burst", suite: self) { _, _ in .ok }
+        try run.start()
+        // Due once ingest has had time to store them all.
+        let due = (Date().timeIntervalSince1970 + 30).rounded(.up)
+        let ids = (0..<burst).map { "burst-\($0)" }
+        try await run.publish(ids.enumerated().map { run.event($0.element, user: $0.offset % 10_000, dueAt: due) })
+        try await run.settle(expected: ids.count, within: .seconds(900))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        await run.close()
+        return outcome
+    }
+
+    /// 7. Per-reminder order under failure: schedule (its first attempt fails, the retry
+    /// is a minute away), the service killed, replace, killed again, cancel. Every
+    /// reminder must end cancelled and get no send after its first, failed one.
+    func orderUnderFailure(start: ContinuousClock.Instant) async throws -> Outcome {
+        let failedOnce = Mutex(Set<String>())
+        let run = try await ScenarioRun("order", suite: self) { _, reminder in
+            failedOnce.withLock { $0.insert(reminder).inserted } ? .status(503, retryAfterSeconds: nil) : .ok
+        }
+        run.settings.merge(["WEBHOOK_RETRY_INITIAL_MS": "60000", "WEBHOOK_RETRY_MAX_MS": "60000"]) { $1 }
+        try run.start()
+        let total = 200
+        let ids = (0..<total).map { "order-\($0)" }
+        let now = Date().timeIntervalSince1970
+        try await run.publish(
+            ids.enumerated().map { run.event($0.element, user: $0.offset, dueAt: now, path: "/order") })
+        try await waitUntil(.seconds(120), "every first attempt to fail") { run.sink.count >= total }
+        try await run.stop(0, SIGKILL)
+        try await run.publish(
+            ids.enumerated().map {
+                run.event($0.element, user: $0.offset, dueAt: now + 120, path: "/order", key: "replace-\($0.element)")
+            })
+        try run.start()
+        try await waitUntil(.seconds(120), "every replacement to be stored") {
+            (try? await run.count("SELECT count(*)::int8 FROM reminder_transitions WHERE event = 'replace'")) == total
+        }
+        try await run.stop(0, SIGKILL)
+        try await run.publish(
+            ids.enumerated().map { run.event($0.element, user: $0.offset, dueAt: now, type: "cancel") })
+        try run.start()
+        try await waitUntil(.seconds(120), "every reminder to be cancelled") {
+            (try? await run.count("SELECT count(*)::int8 FROM reminders WHERE state = 'CANCELLED'")) == total
+        }
+        // Long enough for any send that should not happen.
+        try await Task.sleep(for: .seconds(5))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        // A send after the first, failed one is one too many.
+        let extra = run.sink.count - total
+        await run.close()
+        return Outcome(
+            scenario: outcome.scenario, published: outcome.published, stored: outcome.stored,
+            delivered: outcome.delivered, deadLettered: outcome.deadLettered, cancelled: outcome.cancelled,
+            windowDuplicates: outcome.windowDuplicates, duplicates: outcome.duplicates + max(0, extra),
+            lost: outcome.lost, seconds: outcome.seconds)
+    }
+
+    func waitUntil(_ limit: Duration, _ what: String, _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while !(await condition()) {
+            guard ContinuousClock.now < deadline else { throw ValidationError("timed out waiting for \(what)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
