@@ -5,6 +5,8 @@
 # database on loopback and an HTTPS receiver inside the suite. Prints a table (published,
 # stored, delivered, dead-lettered, cancelled, duplicates inside and outside the
 # documented window, lost) and exits 1 if any scenario lost or doubled anything.
+# The broker restart scenario runs a broker of its own whose data lives in a loopback S3
+# server (moto, installed into the project's virtual environment on first use).
 # Separate from the test suite: it takes minutes. Extra arguments go to chaos-suite
 # (see --help), for example --only sigkill,order or --stream 20000.
 set -euo pipefail
@@ -14,6 +16,24 @@ ns_use_rdkafka
 # Its own stack, always: the database scenario stops and starts this PostgreSQL.
 unset KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
 ns_private_stack chaos 39492 35832
+
+# The broker restart scenario's broker keeps its data in a loopback S3 server (moto).
+if ! "$NS_VENV/bin/python" -c 'import moto.server' 2>/dev/null; then
+    ns_log "installing moto[server]==5.2.5 into $NS_VENV (the loopback S3 server)"
+    "$NS_VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"
+fi
+s3_port="${NS_S3_PORT:-39592}"
+"$NS_VENV/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$NS_RUN_DIR/moto.log" 2>&1 &
+s3_pid=$!
+trap 'kill "$s3_pid" 2>/dev/null || true; "$NS_ROOT/scripts/stack.sh" stop' EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && break; sleep 0.1; done
+"$NS_VENV/bin/python" - "$s3_port" <<'PY'
+import sys, urllib.request
+request = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/tansu", method="PUT")
+urllib.request.urlopen(request).read()
+PY
+export AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=chaos \
+    AWS_SECRET_ACCESS_KEY=chaos AWS_DEFAULT_REGION=us-east-1
 
 cd "$NS_ROOT"
 certificates="$NS_RUN_DIR/tls"

@@ -67,7 +67,7 @@ start_broker() {
     nohup "$bin" broker \
         --listener-url "tcp://127.0.0.1:$kafka_port" \
         --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
-        --storage-engine "memory://tansu/" >"$broker_log" 2>&1 &
+        --storage-engine "${NS_BROKER_STORAGE:-memory://tansu/}" >"$broker_log" 2>&1 &
     echo $! >"$broker_pid_file"
     wait_for_port "$kafka_port" "Tansu (log: $broker_log)"
 }
@@ -149,6 +149,18 @@ case "${1:-}" in
         stop_postgres
         rm -f "$env_file"
         ;;
+    broker-start)
+        # The broker alone (NS_BROKER_STORAGE chooses its storage, memory by default).
+        mkdir -p "$NS_RUN_DIR"
+        start_broker
+        ;;
+    broker-stop)
+        stop_broker
+        ;;
+    broker-restart)
+        stop_broker
+        start_broker
+        ;;
     pg-stop)
         # Stops PostgreSQL and keeps its data (a clean shutdown), for the fault suite.
         if pg_running; then
@@ -168,7 +180,7 @@ case "${1:-}" in
         cat "$env_file"
         ;;
     *)
-        echo "usage: $0 start|stop|status|env|pg-stop|pg-start" >&2
+        echo "usage: $0 start|stop|status|env|broker-start|broker-stop|broker-restart|pg-stop|pg-start" >&2
         exit 2
         ;;
 esac

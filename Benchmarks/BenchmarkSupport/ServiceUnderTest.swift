@@ -20,15 +20,16 @@ public struct ServiceUnderTest: ParsableArguments {
 
     /// Starts `notification-service serve` on `topic` as a member of `group`, on the
     /// database at `databaseURL`, with `settings` added to the environment; its output
-    /// goes to `log` (a file path), or nowhere.
+    /// goes to `log` (a file path), or nowhere. `bootstrapServers` overrides the broker.
     public func launch(
-        topic: String, group: String, databaseURL: String, settings: [String: String] = [:], log: String? = nil
+        topic: String, group: String, databaseURL: String, settings: [String: String] = [:], log: String? = nil,
+        bootstrapServers: String? = nil
     ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: service)
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment
-        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers ?? self.bootstrapServers
         environment["DATABASE_URL"] = databaseURL
         environment["REMINDERS_TOPIC"] = topic
         environment["KAFKA_GROUP_ID"] = group

@@ -40,10 +40,16 @@ struct ChaosSuite: AsyncParsableCommand {
     @Option(help: "A folder for the services' logs (none when not given).")
     var logDirectory: String?
 
-    @Option(help: "The project's scripts folder (to stop and start PostgreSQL).")
+    @Option(help: "The project's scripts folder (to stop and start PostgreSQL and the broker).")
     var scripts: String
 
-    static let names = ["sigkill", "members", "database", "providers", "burst", "order"]
+    @Option(
+        help:
+            "Port of the broker restart scenario's own broker, which keeps its data in the loopback S3 of AWS_ENDPOINT."
+    )
+    var restartBrokerPort = 39_692
+
+    static let names = ["sigkill", "members", "database", "broker", "providers", "burst", "order"]
 
     func run() async throws {
         let chosen = only.map { Set($0.split(separator: ",").map(String.init)) } ?? Set(Self.names)
@@ -60,6 +66,7 @@ struct ChaosSuite: AsyncParsableCommand {
             case "sigkill": outcome = try await sigkill(&random, start: start)
             case "members": outcome = try await members(&random, start: start)
             case "database": outcome = try await databaseOutage(start: start)
+            case "broker": outcome = try await brokerRestart(start: start)
             case "providers": outcome = try await faultyProviders(&random, start: start)
             case "burst": outcome = try await sameSecondBurst(start: start)
             default: outcome = try await orderUnderFailure(start: start)

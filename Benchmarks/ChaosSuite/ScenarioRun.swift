@@ -13,6 +13,8 @@ final class ScenarioRun: @unchecked Sendable {
     let sink: WebhookSink
     let databaseURL: String
     let client: KafkaClientConfiguration
+    /// The broker of this scenario (the suite's, unless it brings its own).
+    let bootstrapServers: String
     private let suite: ChaosSuite
     private let database: DatabaseConfiguration
     private var processes: [Int: Process] = [:]
@@ -22,15 +24,17 @@ final class ScenarioRun: @unchecked Sendable {
     /// faults resolve within the run, loopback webhooks allowed.
     var settings: [String: String]
 
-    init(_ name: String, suite: ChaosSuite, partitions: Int32 = 8, behaviour: @escaping WebhookSink.Behaviour)
-        async throws
-    {
+    init(
+        _ name: String, suite: ChaosSuite, partitions: Int32 = 8, bootstrapServers: String? = nil,
+        behaviour: @escaping WebhookSink.Behaviour
+    ) async throws {
         self.name = name
         self.suite = suite
         let runID = UUID().uuidString.prefix(8).lowercased()
         topic = "chaos-\(name)-\(runID)"
+        self.bootstrapServers = bootstrapServers ?? suite.target.bootstrapServers
         client = KafkaClientConfiguration(
-            bootstrapServers: suite.target.bootstrapServers.split(separator: ",").map(String.init))
+            bootstrapServers: self.bootstrapServers.split(separator: ",").map(String.init))
         let admin = try KafkaAdmin(configuration: client)
         try await admin.createTopic(topic, partitions: partitions)
         try await admin.createTopic(topic + ".dlq", partitions: partitions)
@@ -59,7 +63,8 @@ final class ScenarioRun: @unchecked Sendable {
         launches += 1
         let log = suite.logDirectory.map { "\($0)/\(name)-\(slot)-\(launches).log" }
         processes[slot] = try suite.target.launch(
-            topic: topic, group: "chaos-\(topic)", databaseURL: databaseURL, settings: settings, log: log)
+            topic: topic, group: "chaos-\(topic)", databaseURL: databaseURL, settings: settings, log: log,
+            bootstrapServers: bootstrapServers)
     }
 
     /// Sends `signal` to instance `slot` and waits (up to 60 s) for it to end.

@@ -89,11 +89,43 @@ extension ChaosSuite {
         return outcome
     }
 
-    /// Runs `scripts/stack.sh` on the suite's private stack (its environment is ours).
-    func stack(_ command: String) throws {
+    /// 4. The broker restarted twice mid-stream. Tansu keeps its topics and offsets in
+    /// memory unless told otherwise, so this scenario runs a broker of its own that keeps
+    /// them in the loopback S3 server the suite was started with (AWS_ENDPOINT).
+    func brokerRestart(start: ContinuousClock.Instant) async throws -> Outcome {
+        let broker = [
+            "NS_RUN_DIR": "\(logDirectory ?? "/tmp")/s3-broker", "NS_KAFKA_PORT": String(restartBrokerPort),
+            "NS_BROKER_STORAGE": "s3://tansu/",
+        ]
+        try stack("broker-start", broker)
+        let run = try await ScenarioRun(
+            "broker", suite: self, bootstrapServers: "127.0.0.1:\(restartBrokerPort)"
+        ) { _, _ in .ok }
+        try run.start()
+        let now = Date().timeIntervalSince1970
+        let ids = (0..<(stream / 5)).map { "broker-\($0)" }
+        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        // Published in parts, each only once the broker is back.
+        let parts = 10
+        let size = messages.count / parts
+        for part in 0..<parts {
+            try await run.publish(Array(messages[(part * size)..<min((part + 1) * size, messages.count)]))
+            if part == 3 || part == 6 { try stack("broker-restart", broker) }
+        }
+        try await run.settle(expected: ids.count, within: .seconds(900))
+        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        await run.close()
+        try? stack("broker-stop", broker)
+        return outcome
+    }
+
+    /// Runs `scripts/stack.sh` on the suite's private stack (its environment is ours,
+    /// with `environment` over it).
+    func stack(_ command: String, _ environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["\(scripts)/stack.sh", command]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {

@@ -89,6 +89,32 @@ struct OpenAPIDocumentTests {
             let wrong = try await call("GET", "/v1/reminders/x", "/v1/reminders/{id}", token: "wrong-token-0123456789")
             #expect(wrong.status == 401)
 
+            // Nothing under /v1 without the exact token, whatever the header looks like.
+            let token = ServedInstance.token
+            var sameLength = Array(token)
+            sameLength[sameLength.count - 1] = sameLength.last == "x" ? "y" : "x"
+            let refused = [
+                nil, "Bearer \(String(sameLength))", "Bearer \(token.dropLast())", "Bearer \(token)x",
+                "Basic \(Data(token.utf8).base64EncodedString())", "Bearer", "Bearer  \(token)",
+                "\(token)",
+            ]
+            for (method, path, template) in [
+                ("GET", "/v1/reminders/\(scenario.reminderID)", "/v1/reminders/{id}"),
+                ("GET", "/v1/dead-letters", "/v1/dead-letters"),
+                ("GET", "/v1/dead-letters/\(scenario.deadLetterID)", "/v1/dead-letters/{id}"),
+                ("POST", "/v1/dead-letters/\(scenario.deadLetterID)/replay", "/v1/dead-letters/{id}/replay"),
+            ] {
+                for header in refused {
+                    let answer = try await api.call(method, path, template: template, token: nil, authorization: header)
+                    #expect(answer.status == 401, "\(method) \(path) with \(header ?? "no header")")
+                }
+            }
+
+            // The scheme's name is case-insensitive.
+            let lowercase = try await api.call(
+                "GET", "/v1/dead-letters", template: "/v1/dead-letters", token: nil, authorization: "bearer \(token)")
+            #expect(lowercase.status == 200)
+
             // Paging: one per page, newest first, the cursor moves on.
             let first = try await call("GET", "/v1/dead-letters?limit=1", "/v1/dead-letters")
             let cursor = try #require(first.json?["next_cursor"] as? String)

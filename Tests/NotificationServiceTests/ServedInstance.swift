@@ -67,12 +67,16 @@ final class ServedInstance: @unchecked Sendable {
     }
 
     /// `token`: the bearer token to send; nil for none.
+    /// `authorization`: the whole header instead (for malformed ones).
     func call(
-        _ method: String, _ path: String, template: String, token: String? = ServedInstance.token
+        _ method: String, _ path: String, template: String, token: String? = ServedInstance.token,
+        authorization: String? = nil
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = HTTPMethod(rawValue: method)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let header = authorization ?? token.map({ "Bearer \($0)" }) {
+            request.headers.add(name: "Authorization", value: header)
+        }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
         let body = try await response.body.collect(upTo: 16 << 20)
         return Answer(

@@ -19,10 +19,13 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let expected else {
             throw refusal("the /v1 API is off: API_TOKEN is not set on this instance")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        // The scheme's name is case-insensitive (RFC 9110, 11.1).
+        guard let header = request.headers[.authorization], let space = header.firstIndex(of: " "),
+            header[..<space].lowercased() == "bearer"
+        else {
             throw refusal("a bearer token is required")
         }
-        let presented = Array(SHA256.hash(data: Array(header.dropFirst("Bearer ".count).utf8)))
+        let presented = Array(SHA256.hash(data: Array(header[header.index(after: space)...].utf8)))
         var difference: UInt8 = 0
         for (a, b) in zip(expected, presented) { difference |= a ^ b }
         guard difference == 0 else { throw refusal("the bearer token is not valid") }

@@ -84,7 +84,8 @@ public final class MetricsScrape: Sendable {
                     ?? registry.makeGauge(
                         descriptor: ServiceMetrics.name(
                             "consumer", "lag",
-                            "Messages of an assigned partition not yet stored (its end less the committed offset)."),
+                            "Messages of an assigned partition not yet stored: the end the broker reports (its high watermark) less the committed offset, never below 0."
+                        ),
                         labels: [("topic", partition.topic), ("partition", String(partition.partition))])
                 gauges[partition] = gauge
                 gauge.set(Double(value))
