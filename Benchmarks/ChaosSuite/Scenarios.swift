@@ -45,8 +45,13 @@ extension ChaosSuite {
         return outcome
     }
 
-    /// 2. Three members of one group; members stopped (SIGTERM) and started again four
-    /// times during the stream.
+    /// 2. Three members of one group; members stopped and started again four times during
+    /// the stream. Stopped with SIGKILL: with SIGTERM the member leaves the group
+    /// properly, and when that member was the group's leader, Tansu 0.6 names it leader
+    /// in every later JoinGroup answer, so no member ever gets an assignment again (seen
+    /// with librdkafka's `cgrp` debug log; a broker defect, not reproducible on Apache
+    /// Kafka, whose coordinator elects a new leader). A killed leader's session expires
+    /// instead.
     func members(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
         let run = try await ScenarioRun("members", suite: self) { _, _ in .ok }
         for slot in 0..<3 { try run.start(slot) }
@@ -57,7 +62,7 @@ extension ChaosSuite {
         for _ in 0..<4 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
             let slot = Int.random(in: 0..<3, using: &random)
-            try await run.stop(slot, SIGTERM)
+            try await run.stop(slot, SIGKILL)
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
             try run.start(slot)
         }
