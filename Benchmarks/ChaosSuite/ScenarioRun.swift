@@ -52,7 +52,7 @@ final class ScenarioRun: @unchecked Sendable {
             "WEBHOOK_SIGNING_SECRET": "chaos-suite-signing-secret", "WEBHOOK_ALLOW_LOOPBACK": "true",
             "HTTP_PROVIDER_CA_FILE": suite.certificate, "HTTP_PROVIDER_TIMEOUT_MS": "1000",
             "DISPATCH_LEASE_MS": "3000", "RETRY_INITIAL_MS": "200", "RETRY_MAX_MS": "2000",
-            "RETRY_MAX_ATTEMPTS": "40", "HTTP_PORT": "0", "SHUTDOWN_TIMEOUT_MS": "10000",
+            "RETRY_MAX_ATTEMPTS": "40", "BREAKER_OPEN_MS": "2000", "HTTP_PORT": "0", "SHUTDOWN_TIMEOUT_MS": "10000",
             "LOG_LEVEL": ProcessInfo.processInfo.environment["CHAOS_LOG_LEVEL"] ?? "warning",
         ]
     }

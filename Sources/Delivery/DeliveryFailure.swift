@@ -37,4 +37,9 @@ public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertib
     public static let cancelled = Self.transient("cancelled", "the send was cancelled")
 
     public var isCancellation: Bool { kind == .transient && errorClass == Self.cancelled.errorClass }
+
+    /// The provider answered 429: it is up and asks for fewer sends, which its
+    /// `Retry-After` and the rate limit handle; counted as a failure, a throttling
+    /// provider's circuit would open and stay open.
+    public var isRateLimited: Bool { kind == .transient && (errorClass == "http_429" || answer.hasPrefix("HTTP 429")) }
 }

@@ -57,7 +57,7 @@ public final class GuardedProvider: Sendable {
             switch error.kind {
             // A permanent failure is about the request (a bad address); the provider answered.
             case .permanent: outcome = .success
-            case .transient: outcome = error.isCancellation ? .inconclusive : .failure
+            case .transient: outcome = error.isCancellation || error.isRateLimited ? .inconclusive : .failure
             }
         }
         let end = clock.now
