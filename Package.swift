@@ -105,7 +105,9 @@ let package = Package(
         .target(
             name: "BenchmarkSupport",
             dependencies: [
-                "ReminderCore",
+                "ReminderCore", "ReminderStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

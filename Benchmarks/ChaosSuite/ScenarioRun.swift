@@ -39,14 +39,8 @@ final class ScenarioRun: @unchecked Sendable {
         try await admin.createTopic(topic, partitions: partitions)
         try await admin.createTopic(topic + ".dlq", partitions: partitions)
         sink = try await WebhookSink(certificateFile: suite.certificate, keyFile: suite.key, behaviour: behaviour)
-        let adminDatabase = try DatabaseConfiguration(url: suite.target.databaseURL)
-        let databaseName = "chaos_\(name.replacingOccurrences(of: "-", with: "_"))_\(runID)"
-        _ = try await adminDatabase.withClient {
-            try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(databaseName)"), logger: benchLogger)
-        }
-        var url = URLComponents(string: suite.target.databaseURL)!
-        url.path = "/" + databaseName
-        databaseURL = url.string!
+        databaseURL = try await suite.target.createDatabase(
+            "chaos_\(name.replacingOccurrences(of: "-", with: "_"))_\(runID)")
         database = try DatabaseConfiguration(url: databaseURL)
         settings = [
             "WEBHOOK_SIGNING_SECRET": "chaos-suite-signing-secret", "WEBHOOK_ALLOW_LOOPBACK": "true",
@@ -104,6 +98,26 @@ final class ScenarioRun: @unchecked Sendable {
                 """
         }
         return KafkaProducerMessage(topic: topic, key: Array(userID.utf8), value: Array(body.utf8))
+    }
+
+    /// `count` webhook reminders due now, named `<prefix>-<n>`, spread over 5,000 users.
+    func stream(_ prefix: String, count: Int) -> (ids: [String], messages: [KafkaProducerMessage]) {
+        let now = Date().timeIntervalSince1970
+        let ids = (0..<count).map { "\(prefix)-\($0)" }
+        return (ids, ids.enumerated().map { event($0.element, user: $0.offset % 5_000, dueAt: now) })
+    }
+
+    /// Waits for the reminders to settle, then stops everything and makes the report row.
+    func finish(_ ids: [String], since start: ContinuousClock.Instant) async throws -> Outcome {
+        try await settle(expected: ids.count, within: .seconds(900))
+        let outcome = try await outcome(published: Set(ids), seconds: Self.seconds(since: start))
+        await close()
+        return outcome
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     func publish(_ messages: [KafkaProducerMessage]) async throws {

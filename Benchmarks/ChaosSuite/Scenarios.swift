@@ -19,19 +19,12 @@ extension ChaosSuite {
         }
     }
 
-    func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-
     /// 1. The service killed with SIGKILL at five random moments of a stream, restarted
     /// each time at once.
     func sigkill(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
         let run = try await ScenarioRun("sigkill", suite: self) { _, _ in .ok }
         try run.start()
-        let now = Date().timeIntervalSince1970
-        let ids = (0..<stream).map { "kill-\($0)" }
-        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let (ids, messages) = run.stream("kill", count: stream)
         let publisher = publishing(run, messages, chunks: 20, pause: .milliseconds(500))
         for _ in 0..<5 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_500...4_000, using: &random)))
@@ -39,10 +32,7 @@ extension ChaosSuite {
             try run.start(0)
         }
         try await publisher.value
-        try await run.settle(expected: ids.count, within: .seconds(900))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
-        await run.close()
-        return outcome
+        return try await run.finish(ids, since: start)
     }
 
     /// 2. Three members of one group; members stopped and started again four times during
@@ -55,9 +45,7 @@ extension ChaosSuite {
     func members(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
         let run = try await ScenarioRun("members", suite: self) { _, _ in .ok }
         for slot in 0..<3 { try run.start(slot) }
-        let now = Date().timeIntervalSince1970
-        let ids = (0..<(stream / 2)).map { "member-\($0)" }
-        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let (ids, messages) = run.stream("member", count: stream / 2)
         let publisher = publishing(run, messages, chunks: 20, pause: .milliseconds(500))
         for _ in 0..<4 {
             try await Task.sleep(for: .milliseconds(Int.random(in: 1_000...3_000, using: &random)))
@@ -67,19 +55,14 @@ extension ChaosSuite {
             try run.start(slot)
         }
         try await publisher.value
-        try await run.settle(expected: ids.count, within: .seconds(900))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
-        await run.close()
-        return outcome
+        return try await run.finish(ids, since: start)
     }
 
     /// 3. PostgreSQL stopped for 20 s and started again, twice, during the stream.
     func databaseOutage(start: ContinuousClock.Instant) async throws -> Outcome {
         let run = try await ScenarioRun("database", suite: self) { _, _ in .ok }
         try run.start()
-        let now = Date().timeIntervalSince1970
-        let ids = (0..<(stream / 2)).map { "outage-\($0)" }
-        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let (ids, messages) = run.stream("outage", count: stream / 2)
         let publisher = publishing(run, messages, chunks: 20, pause: .milliseconds(1_000))
         for pause in [Duration.seconds(3), .seconds(5)] {
             try await Task.sleep(for: pause)
@@ -88,10 +71,7 @@ extension ChaosSuite {
             try stack("pg-start")
         }
         try await publisher.value
-        try await run.settle(expected: ids.count, within: .seconds(900))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
-        await run.close()
-        return outcome
+        return try await run.finish(ids, since: start)
     }
 
     /// 4. The broker restarted twice mid-stream. Tansu keeps its topics and offsets in
@@ -107,9 +87,7 @@ extension ChaosSuite {
             "broker", suite: self, bootstrapServers: "127.0.0.1:\(restartBrokerPort)"
         ) { _, _ in .ok }
         try run.start()
-        let now = Date().timeIntervalSince1970
-        let ids = (0..<(stream / 5)).map { "broker-\($0)" }
-        let messages = ids.enumerated().map { run.event($0.element, user: $0.offset % 5_000, dueAt: now) }
+        let (ids, messages) = run.stream("broker", count: stream / 5)
         // Published in parts, each only once the broker is back.
         let parts = 10
         let size = messages.count / parts
@@ -117,11 +95,8 @@ extension ChaosSuite {
             try await run.publish(Array(messages[(part * size)..<min((part + 1) * size, messages.count)]))
             if part == 3 || part == 6 { try stack("broker-restart", broker) }
         }
-        try await run.settle(expected: ids.count, within: .seconds(900))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
-        await run.close()
-        try? stack("broker-stop", broker)
-        return outcome
+        defer { try? stack("broker-stop", broker) }
+        return try await run.finish(ids, since: start)
     }
 
     /// Runs `scripts/stack.sh` on the suite's private stack (its environment is ours,
@@ -189,7 +164,7 @@ extension ChaosSuite {
         }
         try await run.publish(messages)
         try await run.settle(expected: total, within: .seconds(900))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        let outcome = try await run.outcome(published: Set(ids), seconds: ScenarioRun.seconds(since: start))
         await run.close()
         return outcome
     }
@@ -202,10 +177,7 @@ extension ChaosSuite {
         let due = (Date().timeIntervalSince1970 + 30).rounded(.up)
         let ids = (0..<burst).map { "burst-\($0)" }
         try await run.publish(ids.enumerated().map { run.event($0.element, user: $0.offset % 10_000, dueAt: due) })
-        try await run.settle(expected: ids.count, within: .seconds(900))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
-        await run.close()
-        return outcome
+        return try await run.finish(ids, since: start)
     }
 
     /// 7. Per-reminder order under failure: schedule (its first attempt fails, the retry
@@ -254,7 +226,7 @@ extension ChaosSuite {
         }
         // Long enough for any send that should not happen.
         try await Task.sleep(for: .seconds(5))
-        let outcome = try await run.outcome(published: Set(ids), seconds: seconds(since: start))
+        let outcome = try await run.outcome(published: Set(ids), seconds: ScenarioRun.seconds(since: start))
         // A send after the first, failed one is one too many.
         let extra = run.sink.count - firstAttempts
         await run.close()

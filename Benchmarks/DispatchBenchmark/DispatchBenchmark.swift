@@ -70,15 +70,9 @@ struct DispatchBenchmark: AsyncParsableCommand {
                 format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
                 baseline.seconds, concurrency, baseline.rate))
 
-        let admin = try DatabaseConfiguration(url: target.databaseURL)
-        let database = "dispatch_bench_\(runID)"
-        _ = try await admin.withClient {
-            try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: benchLogger)
-        }
-        var url = URLComponents(string: target.databaseURL)!
-        url.path = "/" + database
+        let databaseURL = try await target.createDatabase("dispatch_bench_\(runID)")
         let process = try target.launch(
-            topic: topic, group: "dispatch-bench-\(runID)", databaseURL: url.string!,
+            topic: topic, group: "dispatch-bench-\(runID)", databaseURL: databaseURL,
             settings: [
                 "DISPATCH_CONCURRENCY": String(concurrency), "WEBHOOK_SIGNING_SECRET": "benchmark-signing-secret",
                 "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": certificate,
@@ -241,5 +235,3 @@ struct DispatchBenchmark: AsyncParsableCommand {
         return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 }
-
-let benchLogger = Logger(label: "dispatch-benchmark")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import NotificationService
 
 /// `--config FILE`, shared by the commands that read settings.
@@ -25,5 +26,16 @@ struct ConfigurationOptions: ParsableArguments {
             FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
             throw ExitCode(78)
         }
+    }
+
+    /// For the operator's commands (`dlq`, `publish`): the settings, logging set up as text
+    /// and quiet (warnings only) unless LOG_LEVEL asks otherwise, and a logger; exit 78 on
+    /// a bad setting.
+    func toolSettings(label: String) throws -> (ServiceSettings, Logger) {
+        let environment = try environment()
+        LogSetup.bootstrap(environment, defaultFormat: "text")
+        var logger = Logger(label: label)
+        if environment["LOG_LEVEL", default: ""].isEmpty { logger.logLevel = .warning }
+        return (try ServiceSettings.loadOrExit(environment, logger: logger), logger)
     }
 }

@@ -72,11 +72,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
     static func withStore<T: Sendable>(
         _ config: ConfigurationOptions, _ body: (ServiceSettings, DeadLetterStore, Logger) async throws -> T
     ) async throws -> T {
-        let environment = try config.environment()
-        LogSetup.bootstrap(environment, defaultFormat: "text")
-        var logger = Logger(label: "notification-service.dlq")
-        if environment["LOG_LEVEL", default: ""].isEmpty { logger.logLevel = .warning }
-        let settings = try ServiceSettings.loadOrExit(environment, logger: logger)
+        let (settings, logger) = try config.toolSettings(label: "notification-service.dlq")
         return try await settings.database.withClient(logger: logger) { client in
             try await body(settings, DeadLetterStore(client: client, logger: logger), logger)
         }

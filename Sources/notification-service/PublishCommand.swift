@@ -35,11 +35,7 @@ struct PublishCommand: AsyncParsableCommand {
     var invalid = false
 
     func run() async throws {
-        let environment = try config.environment()
-        LogSetup.bootstrap(environment, defaultFormat: "text")
-        var logger = Logger(label: "notification-service.publish")
-        if environment["LOG_LEVEL", default: ""].isEmpty { logger.logLevel = .warning }
-        let settings = try ServiceSettings.loadOrExit(environment, logger: logger)
+        let (settings, logger) = try config.toolSettings(label: "notification-service.publish")
         var events: [String] = []
         if let file {
             events = try Self.lines(of: file)
