@@ -46,6 +46,9 @@ public final class HTTPTransport: Sendable {
         var clientConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(5)))
+        // No spans of its own: they would carry each request's URL (a webhook's may hold
+        // a token); the providers' send spans stand for the requests.
+        clientConfiguration.tracing.tracer = nil
         clientConfiguration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerHost)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)

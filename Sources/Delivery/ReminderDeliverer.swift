@@ -1,5 +1,6 @@
 import Logging
 import ReminderCore
+import Tracing
 
 /// One delivery attempt of a reminder: its channels in the event's order through their
 /// providers, as `DeliveryAttemptPlanner` decides (fallback on a permanent failure or
@@ -99,7 +100,24 @@ public struct ReminderDeliverer: Sendable {
                 attempt("none", .permanent, "not_configured", "no provider is configured for this channel")
             )
         }
+        // A client span per channel tried, in the delivery attempt's trace (the task's
+        // service context). No address, answer text or content goes into it.
+        let span = startSpan("send \(request.channel.type)", ofKind: .client)
+        span.attributes["notification.channel"] = request.channel.type
+        span.attributes["notification.provider"] = provider.name
         let (result, latency) = await provider.send(request)
+        defer { span.end() }
+        switch result {
+        case .delivered:
+            span.attributes["notification.outcome"] = ChannelAttempt.Outcome.delivered.rawValue
+        case .failed(let failure):
+            span.attributes["notification.outcome"] =
+                (failure.kind == .permanent ? ChannelAttempt.Outcome.permanent : .transient).rawValue
+            span.attributes["error.type"] = failure.errorClass
+            span.setStatus(SpanStatus(code: .error, message: failure.errorClass))
+        case .circuitOpen:
+            span.attributes["notification.outcome"] = ChannelAttempt.Outcome.circuitOpen.rawValue
+        }
         switch result {
         case .delivered(let receipt):
             return (.delivered, attempt(provider.name, .delivered, nil, receipt.answer, latency))

@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Instrumentation
 import Logging
 import NIOCore
 import ReminderCore
+import ServiceContextModule
 
 /// Delivers to the user's webhook: an HTTPS POST of a JSON body, signed with
 /// HMAC-SHA256 over `<timestamp>.<body>` (headers `X-Reminder-Timestamp` and
@@ -57,6 +59,11 @@ public struct WebhookProvider: NotificationProvider {
         httpRequest.headers.add(
             name: "X-Reminder-Signature",
             value: "sha256=" + Self.signature(secret: configuration.signingSecret, timestamp: timestamp, body: body))
+        // The receiver can join the delivery's trace (W3C Trace Context; nothing with the
+        // no-op tracer).
+        if let context = ServiceContext.current {
+            InstrumentationSystem.instrument.inject(context, into: &httpRequest.headers, using: TraceHeaderInjector())
+        }
         httpRequest.body = .bytes(ByteBuffer(bytes: body))
         let answer = try await transport.perform(httpRequest, logger: logger)
         if let failure = HTTPTransport.failure(for: answer) { throw failure }

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import ReminderStore
 import ServiceLifecycle
+import Tracing
 
 /// Publishes the dead-letter outbox to the dead-letter topic: each record keyed and
 /// valued as the original message, with `x-dlq-*` headers, acknowledged by the broker
@@ -67,7 +68,17 @@ public final class DeadLetterRelay: Service, Sendable {
     public func relayOnce() async throws -> Int {
         let records = try await store.unpublished(limit: configuration.batchSize)
         guard !records.isEmpty else { return 0 }
-        var results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
+        // A producer span per record, in the trace of the event or reminder it is about;
+        // the record carries the span's context (or, untraced, the stored one).
+        let publishing = records.map { record in
+            let publishing = TracePropagation.startPublishing(
+                "publish \(configuration.topic)", topic: configuration.topic, continuing: record.trace)
+            publishing.span.attributes["notification.dead_letter.id"] = record.id.uuidString.lowercased()
+            publishing.span.attributes["notification.dead_letter.reason"] = record.reason
+            return publishing
+        }
+        var results = await producer.send(
+            zip(records, publishing).map { Self.message($0, topic: configuration.topic, trace: $1.trace) })
         // A record too large for the topic will never fit: publish it without its value
         // (the original bytes stay in the database for inspection) rather than let it
         // wait forever.
@@ -77,7 +88,10 @@ public final class DeadLetterRelay: Service, Sendable {
         }
         if !tooLarge.isEmpty {
             let retried = await producer.send(
-                tooLarge.map { Self.message(records[$0], topic: configuration.topic, includeValue: false) })
+                tooLarge.map {
+                    Self.message(
+                        records[$0], topic: configuration.topic, trace: publishing[$0].trace, includeValue: false)
+                })
             for (index, result) in zip(tooLarge, retried) { results[index] = result }
             logger.warning(
                 "dead letters too large for the topic published without their value",
@@ -86,13 +100,17 @@ public final class DeadLetterRelay: Service, Sendable {
         var published: [UUID] = []
         var reasons: [String] = []
         var firstError: KafkaError?
-        for (record, result) in zip(records, results) {
+        for ((record, result), (span, _)) in zip(zip(records, results), publishing) {
             switch result {
             case .success:
                 published.append(record.id)
                 reasons.append(record.reason)
-            case .failure(let error): firstError = firstError ?? error
+            case .failure(let error):
+                firstError = firstError ?? error
+                span.recordError(error)
+                span.setStatus(SpanStatus(code: .error))
             }
+            span.end()
         }
         try await store.markPublished(published)
         metrics.published(deadLetterReasons: reasons)
@@ -108,12 +126,14 @@ public final class DeadLetterRelay: Service, Sendable {
         ["MSG_SIZE_TOO_LARGE", "_MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE"].contains(error.name)
     }
 
-    static func message(_ record: DeadLetterStore.Record, topic: String, includeValue: Bool = true)
-        -> KafkaProducerMessage
-    {
-        var headers = record.headers.filter { !$0.key.hasPrefix("x-dlq-") }.map {
-            KafkaHeader(key: $0.key, value: $0.value)
-        }
+    /// The dead letter's record: the original message's headers (its trace context
+    /// replaced by `trace`) and the `x-dlq-*` ones.
+    static func message(
+        _ record: DeadLetterStore.Record, topic: String, trace: TraceContextHeaders?, includeValue: Bool = true
+    ) -> KafkaProducerMessage {
+        var headers = TracePropagation.replacingTrace(
+            in: record.headers.filter { !$0.key.hasPrefix("x-dlq-") }.map { KafkaHeader(key: $0.key, value: $0.value) },
+            with: trace)
         headers += [
             KafkaHeader(key: "x-dlq-id", value: record.id.uuidString.lowercased()),
             KafkaHeader(key: "x-dlq-reason", value: record.reason),

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import ReminderCore
 import ReminderStore
+import Tracing
 
 /// Replays dead letters (`dlq replay`, `POST /v1/dead-letters/{id}/replay`): re-publishes
 /// each chosen record's original message to the reminders topic with an `x-replay-of`
@@ -55,8 +56,22 @@ public struct DeadLetterReplayer: Sendable {
         let chosen = entries.indices.filter { verdicts[$0] == .replay && entries[$0].message?.value != nil }
         var reports: [Int: Result<KafkaDeliveryReport, KafkaError>] = [:]
         if !dryRun, let producer, !chosen.isEmpty {
-            let results = await producer.send(chosen.map { Self.message(entries[$0], topic: topic) })
-            for (index, result) in zip(chosen, results) { reports[index] = result }
+            let publishing = chosen.map { index in
+                let publishing = TracePropagation.startPublishing(
+                    "publish \(topic)", topic: topic, continuing: entries[index].trace)
+                publishing.span.attributes["notification.replay_of"] = entries[index].id.uuidString.lowercased()
+                return publishing
+            }
+            let results = await producer.send(
+                zip(chosen, publishing).map { Self.message(entries[$0], topic: topic, trace: $1.trace) })
+            for ((index, result), (span, _)) in zip(zip(chosen, results), publishing) {
+                reports[index] = result
+                if case .failure(let error) = result {
+                    span.recordError(error)
+                    span.setStatus(SpanStatus(code: .error))
+                }
+                span.end()
+            }
         }
         return entries.indices.map { index in
             var published: KafkaDeliveryReport?
@@ -73,11 +88,13 @@ public struct DeadLetterReplayer: Sendable {
         }
     }
 
-    /// The original message as first consumed, marked as a replay of `entry`.
-    static func message(_ entry: DeadLetterEntry, topic: String) -> KafkaProducerMessage {
-        var headers = (entry.message?.headers ?? []).filter { $0.key != IngestRecord.replayHeader }.map {
-            KafkaHeader(key: $0.key, value: $0.value)
-        }
+    /// The original message as first consumed, marked as a replay of `entry`, in the
+    /// dead letter's trace (`trace`: the replay's producer span, or the stored context).
+    static func message(_ entry: DeadLetterEntry, topic: String, trace: TraceContextHeaders?) -> KafkaProducerMessage {
+        var headers = TracePropagation.replacingTrace(
+            in: (entry.message?.headers ?? []).filter { $0.key != IngestRecord.replayHeader }.map {
+                KafkaHeader(key: $0.key, value: $0.value)
+            }, with: trace)
         headers.append(KafkaHeader(key: IngestRecord.replayHeader, value: entry.id.uuidString.lowercased()))
         return KafkaProducerMessage(
             topic: topic, key: entry.message?.key, value: entry.message?.value, headers: headers)

@@ -3,8 +3,10 @@ import Foundation
 import Logging
 import ReminderCore
 import ReminderStore
+import ServiceContextModule
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// Sends due reminders. Claims them from the database (`FOR UPDATE SKIP LOCKED`, so any
 /// number of instances share the work without sending anything twice), delivers each
@@ -122,6 +124,7 @@ public final class Dispatcher: Service, Sendable {
             }
             let limit = min(free, configuration.claimBatch)
             let claimed: [DispatchStore.Claimed]
+            let claimStarted = DefaultTracerClock.now
             do {
                 let store = self.store
                 let lease = configuration.lease
@@ -138,6 +141,7 @@ public final class Dispatcher: Service, Sendable {
                 continue
             }
             if !claimed.isEmpty {
+                DispatchTrace.claimed(claimed, startedAt: claimStarted)
                 slots.withLock { $0.inFlight += claimed.count }
                 for reminder in claimed {
                     sends.addTask {
@@ -186,13 +190,16 @@ public final class Dispatcher: Service, Sendable {
         logger[metadataKey: "reminder_id"] = "\(claimed.reminderID)"
         if let correlationID = claimed.correlationID { logger[metadataKey: "correlation_id"] = "\(correlationID)" }
         logger[metadataKey: "attempt"] = "\(claimed.attempt)"
+        if let traceID = claimed.trace?.traceID { logger[metadataKey: "trace_id"] = "\(traceID)" }
         if claimed.previousState == .sending {
             logger.warning(
                 "reminder taken over after its lease ran out; the earlier send may have reached the provider")
         }
-        let completion = await attempt(claimed, logger: logger)
+        let span = DispatchTrace.startDelivery(claimed)
+        let completion = await ServiceContext.withValue(span.context) { await attempt(claimed, logger: logger) }
         afterSending()
         let recording = await recorder.record(completion)
+        DispatchTrace.finish(span, completion, recorded: recording == .recorded)
         if recording == .recorded { metrics.dispatched(completion, dueAt: claimed.dueAt) }
         switch (completion.result, recording) {
         case (_, .leaseLost):

@@ -161,12 +161,18 @@ public final class IngestPipeline: Service, Sendable {
 
     /// Stores the batch and marks its offsets; returns false when shutdown came first.
     private func ingest(_ batch: [KafkaMessage], lane: Int) async throws -> Bool {
-        let records = batch.map(IngestRecord.init)
+        var records = batch.map(IngestRecord.init)
+        let trace = IngestTrace(&records, enabled: TracingBackend.isEnabled)
+        var stored = false
+        defer { trace.finish(stored: stored) }
         var attempt = 0
         var paused: [KafkaTopicPartition] = []
         while true {
             do {
-                let summary = try await storeWithTimeout(records)
+                let summary = try await trace.storing(attempt: attempt + 1, lane: lane) {
+                    try await storeWithTimeout(records)
+                }
+                stored = true
                 report(summary, records)
                 break
             } catch {

@@ -5,12 +5,14 @@ import ReminderStore
 
 extension IngestRecord {
     /// Decodes and validates a consumed message. Besides the event contract, a message
-    /// must be keyed by its user id: ordering per user rests on it.
+    /// must be keyed by its user id: ordering per user rests on it. The message's own
+    /// trace context, if well formed, is kept (`IngestTrace` puts its span's in its place
+    /// when tracing is on).
     public init(_ message: KafkaMessage) {
         self.init(
             topic: message.topic, partition: message.partition, offset: message.offset, key: message.key,
             value: message.value, headers: message.headers.map { Header(key: $0.key, value: $0.value) },
-            decoded: Self.decode(message))
+            decoded: Self.decode(message), trace: TracePropagation.incoming(message.headers))
     }
 
     private static func decode(_ message: KafkaMessage) -> Decoded {

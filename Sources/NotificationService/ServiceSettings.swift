@@ -24,6 +24,7 @@ public struct ServiceSettings: Sendable {
     public var dispatch: DispatchSettings
     public var delivery: DeliverySettings
     public var api: APISettings
+    public var tracing: TracingSettings
     /// How long a graceful shutdown may take before what is left is cancelled.
     public var shutdownTimeout: Duration
 
@@ -107,7 +108,7 @@ public struct ServiceSettings: Sendable {
             linger: try reader.milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
             lanes: try reader.count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled,
             relayEnabled: relayEnabled,
-            dispatch: dispatch, delivery: delivery, api: try APISettings(reader),
+            dispatch: dispatch, delivery: delivery, api: try APISettings(reader), tracing: try TracingSettings(reader),
             shutdownTimeout: try reader.milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
     }
 

@@ -28,5 +28,7 @@ public struct DeadLetterEntry: Sendable, Equatable {
     public let publishedAt: String?
     /// When ingest applied its first replay; nil if never replayed.
     public let replayedAt: String?
+    /// The trace the dead letter continues, if any (no personal data).
+    public let trace: TraceContextHeaders?
     public let message: Message?
 }

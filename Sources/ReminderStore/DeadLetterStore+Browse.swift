@@ -18,7 +18,7 @@ extension DeadLetterStore {
                 to_char(d.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                 to_char(p.replayed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                 CASE WHEN \(includeMessage) THEN d.message_key END, CASE WHEN \(includeMessage) THEN d.message_value END,
-                d.message_headers::text
+                d.message_headers::text, d.trace_parent, d.trace_state
             FROM dead_letters d
             LEFT JOIN reminders r ON r.id = d.reminder_id
             LEFT JOIN dead_letter_replays p ON p.dead_letter_id = d.id
@@ -38,7 +38,7 @@ extension DeadLetterStore {
             for try await row in rows.decode(
                 (
                     UUID, Int64, String, String, Int, String, Int32, Int64, String?, String?, String?, String, String?,
-                    String?, ByteBuffer?, ByteBuffer?, String
+                    String?, ByteBuffer?, ByteBuffer?, String, String?, String?
                 ).self)
             {
                 let message = DeadLetterEntry.Message(
@@ -49,6 +49,7 @@ extension DeadLetterStore {
                         id: row.0, sequence: row.1, reason: row.2, error: row.3, attempts: row.4, originalTopic: row.5,
                         originalPartition: row.6, originalOffset: row.7, idempotencyKey: row.8, correlationID: row.9,
                         reminderID: row.10, failedAt: row.11, publishedAt: row.12, replayedAt: row.13,
+                        trace: TraceContextHeaders(traceParent: row.17, traceState: row.18),
                         message: includeMessage ? message : nil))
             }
             return entries

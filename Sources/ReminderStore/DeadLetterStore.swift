@@ -23,6 +23,8 @@ public struct DeadLetterStore: Sendable {
         public let correlationID: String?
         /// RFC 3339, UTC.
         public let failedAt: String
+        /// The trace the dead letter continues (its event's, or its reminder's).
+        public let trace: TraceContextHeaders?
     }
 
     let client: PostgresClient
@@ -40,14 +42,14 @@ public struct DeadLetterStore: Sendable {
                 """
                 SELECT id, reason, error, attempts, original_topic, original_partition, original_offset,
                     message_key, message_value, message_headers::text, idempotency_key, correlation_id,
-                    to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                    to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), trace_parent, trace_state
                 FROM dead_letters WHERE published_at IS NULL ORDER BY seq LIMIT \(limit)
                 """, logger: logger)
             var records: [Record] = []
             for try await row in rows.decode(
                 (
                     UUID, String, String, Int, String, Int32, Int64, ByteBuffer?, ByteBuffer?, String, String?, String?,
-                    String
+                    String, String?, String?
                 )
                 .self)
             {
@@ -56,7 +58,8 @@ public struct DeadLetterStore: Sendable {
                         id: row.0, reason: row.1, error: row.2, attempts: row.3, originalTopic: row.4,
                         originalPartition: row.5, originalOffset: row.6, key: row.7.map { Array($0.readableBytesView) },
                         value: row.8.map { Array($0.readableBytesView) }, headers: Self.headers(fromJSON: row.9),
-                        idempotencyKey: row.10, correlationID: row.11, failedAt: row.12))
+                        idempotencyKey: row.10, correlationID: row.11, failedAt: row.12,
+                        trace: TraceContextHeaders(traceParent: row.13, traceState: row.14)))
             }
             return records
         } catch {

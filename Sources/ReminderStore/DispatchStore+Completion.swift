@@ -130,7 +130,7 @@ extension DispatchStore {
                     WHERE r.id = i.id AND r.state = 'SENDING' AND r.attempts = i.attempt
                     RETURNING r.id, r.attempts, i.result, i.delay_ms, i.reason, i.error, i.error_class,
                         r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
-                        r.source_key, r.source_value),
+                        r.source_key, r.source_value, r.trace_parent, r.trace_state),
                 history AS (
                     INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, error_class, detail)
                     SELECT u.id, s.from_state, s.to_state, s.event, u.attempts, NULLIF(u.error_class, ''), s.detail
@@ -144,9 +144,11 @@ extension DispatchStore {
                     ORDER BY u.id, s.step),
                 letters AS (
                     INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
-                        original_offset, message_key, message_value, idempotency_key, correlation_id, reminder_id)
+                        original_offset, message_key, message_value, idempotency_key, correlation_id, reminder_id,
+                        trace_parent, trace_state)
                     SELECT u.reason, u.error, u.attempts, u.source_topic, u.source_partition, u.source_offset,
-                        u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id
+                        u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id, u.trace_parent,
+                        u.trace_state
                     FROM updated u WHERE u.result = 'dead_letter'),
                 channel_attempts AS (
                     INSERT INTO delivery_attempts (reminder_id, attempt, channel_index, channel, provider, outcome,

@@ -29,6 +29,8 @@ public struct DispatchStore: Sendable {
         public let channelFailures: [Int]
         /// `ChannelProgress.statusCodes` as stored.
         public let channelStatus: String
+        /// The trace the reminder's event started or continued, if any.
+        public let trace: TraceContextHeaders?
     }
 
     /// The channel (`LISTEN`/`NOTIFY`) on which ingest announces new due work.
@@ -66,7 +68,7 @@ public struct DispatchStore: Sendable {
                     FROM candidates c WHERE r.id = c.id
                     RETURNING r.id, r.reminder_id, r.user_id, c.state AS previous_state, r.attempts, r.due_at,
                         r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id,
-                        r.channel_failures, r.channel_status),
+                        r.channel_failures, r.channel_status, r.trace_parent, r.trace_state),
                 logged AS (
                     INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
                     SELECT id, previous_state, 'SENDING', 'claim', attempts FROM claimed)
@@ -74,14 +76,18 @@ public struct DispatchStore: Sendable {
                 """, logger: logger)
             var claimed: [Claimed] = []
             for try await row in rows.decode(
-                (Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String).self
+                (
+                    Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String,
+                    String?, String?
+                ).self
             ) {
                 claimed.append(
                     Claimed(
                         id: row.0, reminderID: row.1, userID: row.2,
                         previousState: ReminderState(rawValue: row.3) ?? .scheduled, attempt: Int(row.4), dueAt: row.5,
                         expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10,
-                        channelFailures: row.11.map(Int.init), channelStatus: row.12))
+                        channelFailures: row.11.map(Int.init), channelStatus: row.12,
+                        trace: TraceContextHeaders(traceParent: row.13, traceState: row.14)))
             }
             return claimed
         } catch {

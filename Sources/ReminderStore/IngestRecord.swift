@@ -37,10 +37,13 @@ public struct IngestRecord: Sendable {
     public var value: [UInt8]?
     public var headers: [Header]
     public var decoded: Decoded
+    /// The trace the event's reminder (or its dead letter) continues: the consume span's
+    /// when tracing is on, else the message's own `traceparent`; nil without either.
+    public var trace: TraceContextHeaders?
 
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [Header],
-        decoded: Decoded
+        decoded: Decoded, trace: TraceContextHeaders? = nil
     ) {
         self.topic = topic
         self.partition = partition
@@ -49,6 +52,7 @@ public struct IngestRecord: Sendable {
         self.value = value
         self.headers = headers
         self.decoded = decoded
+        self.trace = trace
     }
 }
 

@@ -8,7 +8,8 @@ extension IngestStore {
     /// Each dead letter is replayed once (`dead_letter_replays`): its reminder, if it is
     /// still in DEAD_LETTER because of this dead letter, goes back to SCHEDULED, due now,
     /// with no attempts and no channel history, and without an expiry that has passed
-    /// (the operator chose to deliver it late). A replay that names no dead letter, or one
+    /// (the operator chose to deliver it late), and continuing the replay's trace. A
+    /// replay that names no dead letter, or one
     /// of a reason that replaying cannot mend, is itself dead-lettered as invalid.
     func applyReplays(
         _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
@@ -26,6 +27,7 @@ extension IngestStore {
             known[id] = (DeadLetterReason(rawValue: reason), reminder)
         }
         var wanted: [UUID: Int64] = [:]
+        var traces: [UUID: TraceContextHeaders] = [:]
         for (position, id) in replays {
             let problem: String
             switch known[id] {
@@ -33,6 +35,7 @@ extension IngestStore {
                 problem = "no dead letter has this id"
             case (let reason?, let reminder?)? where reason.isReplayable:
                 wanted[id] = reminder
+                if traces[id] == nil { traces[id] = records[position].trace }
                 continue
             case (let reason?, nil)? where reason.isReplayable:
                 problem = "the dead letter names no reminder"
@@ -53,6 +56,8 @@ extension IngestStore {
         guard !wanted.isEmpty else { return }
         let deadLetterIDs = Array(wanted.keys)
         let reminderIDs = deadLetterIDs.map { wanted[$0]! }
+        let traceParents = deadLetterIDs.map { traces[$0]?.traceParent ?? "" }
+        let traceStates = deadLetterIDs.map { traces[$0]?.traceState ?? "" }
         // The replay is recorded whether or not the reminder can still be reset, so a
         // later replay of the same record never resets it.
         let reset = try await connection.query(
@@ -64,8 +69,11 @@ extension IngestStore {
             reset AS (
                 UPDATE reminders r SET state = 'SCHEDULED', attempts = 0, lease_until = NULL,
                     channel_failures = '{}', channel_status = '', due_at = now(),
-                    expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now()
-                FROM unnest(\(deadLetterIDs)::uuid[], \(reminderIDs)::int8[]) AS t(dead_letter_id, reminder_id)
+                    expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now(),
+                    trace_parent = coalesce(NULLIF(t.trace_parent, ''), r.trace_parent),
+                    trace_state = CASE WHEN t.trace_parent = '' THEN r.trace_state ELSE NULLIF(t.trace_state, '') END
+                FROM unnest(\(deadLetterIDs)::uuid[], \(reminderIDs)::int8[], \(traceParents)::text[],
+                    \(traceStates)::text[]) AS t(dead_letter_id, reminder_id, trace_parent, trace_state)
                 JOIN first_replay f ON f.dead_letter_id = t.dead_letter_id
                 JOIN dead_letters d ON d.id = t.dead_letter_id
                 WHERE r.id = t.reminder_id AND r.state = 'DEAD_LETTER'

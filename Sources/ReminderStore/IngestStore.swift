@@ -262,14 +262,14 @@ public struct IngestStore: Sendable {
     }
 
     /// The columns of the reminders a batch inserts or replaces, one array per column,
-    /// bound as `$1…$20` in the order of `inputs`.
+    /// bound as `$1…$22` in the order of `inputs`.
     private struct ReminderColumns {
         var reminderIDs: [String] = [], userIDs: [String] = [], states: [String] = [], zones: [String] = []
         var deliverAt: [String] = [], deliverAtLocal: [String] = [], quietStart: [String] = [], quietEnd: [String] = []
         var expiresAt: [String] = [], dueAt: [String] = [], channels: [String] = [], contents: [String] = []
         var correlationIDs: [String] = [], idempotencyKeys: [String] = [], topics: [String] = []
         var partitions: [Int32] = [], offsets: [Int64] = [], hasKey: [Bool] = [], keys: [ByteBuffer] = []
-        var values: [ByteBuffer] = []
+        var values: [ByteBuffer] = [], traceParents: [String] = [], traceStates: [String] = []
 
         var count: Int { reminderIDs.count }
 
@@ -294,10 +294,12 @@ public struct IngestStore: Sendable {
             hasKey.append(source.key != nil)
             keys.append(ByteBuffer(bytes: source.key ?? []))
             values.append(payload)
+            traceParents.append(source.trace?.traceParent ?? "")
+            traceStates.append(source.trace?.traceState ?? "")
         }
 
         func bindings() -> PostgresBindings {
-            var binds = PostgresBindings(capacity: 24)
+            var binds = PostgresBindings(capacity: 26)
             for column in [
                 reminderIDs, userIDs, states, zones, deliverAt, deliverAtLocal, quietStart, quietEnd, expiresAt, dueAt,
                 channels, contents, correlationIDs, idempotencyKeys, topics,
@@ -309,6 +311,8 @@ public struct IngestStore: Sendable {
             binds.append(hasKey)
             binds.append(keys)
             binds.append(values)
+            binds.append(traceParents)
+            binds.append(traceStates)
             return binds
         }
 
@@ -319,7 +323,7 @@ public struct IngestStore: Sendable {
             ("expires_at", "text"), ("due_at", "text"), ("channels", "text"), ("content", "text"),
             ("correlation_id", "text"), ("idempotency_key", "text"), ("source_topic", "text"),
             ("source_partition", "int4"), ("source_offset", "int8"), ("has_key", "bool"), ("source_key", "bytea"),
-            ("source_value", "bytea"),
+            ("source_value", "bytea"), ("trace_parent", "text"), ("trace_state", "text"),
         ]
 
         /// Each column of `reminders` a schedule sets, and its value from the unnest `t`.
@@ -333,7 +337,8 @@ public struct IngestStore: Sendable {
             ("correlation_id", "NULLIF(t.correlation_id, '')"), ("idempotency_key", "t.idempotency_key"),
             ("source_topic", "t.source_topic"), ("source_partition", "t.source_partition"),
             ("source_offset", "t.source_offset"), ("source_key", "CASE WHEN t.has_key THEN t.source_key END"),
-            ("source_value", "t.source_value"),
+            ("source_value", "t.source_value"), ("trace_parent", "NULLIF(t.trace_parent, '')"),
+            ("trace_state", "NULLIF(t.trace_state, '')"),
         ]
 
         static let unnest =
@@ -394,7 +399,7 @@ public struct IngestStore: Sendable {
         var reasons: [String] = [], errors: [String] = [], topics: [String] = [], partitions: [Int32] = []
         var offsets: [Int64] = [], hasKey: [Bool] = [], keys: [ByteBuffer] = [], hasValue: [Bool] = []
         var values: [ByteBuffer] = [], headers: [String] = [], idempotencyKeys: [String] = [],
-            correlationIDs: [String] = []
+            correlationIDs: [String] = [], traceParents: [String] = [], traceStates: [String] = []
         for letter in letters {
             reasons.append(letter.reason)
             errors.append(letter.error)
@@ -408,17 +413,22 @@ public struct IngestStore: Sendable {
             headers.append(Self.headersJSON(letter.record.headers))
             idempotencyKeys.append(letter.idempotencyKey)
             correlationIDs.append(letter.correlationID)
+            traceParents.append(letter.record.trace?.traceParent ?? "")
+            traceStates.append(letter.record.trace?.traceState ?? "")
         }
         try await connection.query(
             """
             INSERT INTO dead_letters (reason, error, original_topic, original_partition, original_offset, message_key,
-                message_value, message_headers, idempotency_key, correlation_id)
+                message_value, message_headers, idempotency_key, correlation_id, trace_parent, trace_state)
             SELECT reason, error, topic, part, off, CASE WHEN has_key THEN key END, CASE WHEN has_value THEN value END,
-                headers::jsonb, NULLIF(idempotency_key, ''), NULLIF(correlation_id, '')
+                headers::jsonb, NULLIF(idempotency_key, ''), NULLIF(correlation_id, ''), NULLIF(trace_parent, ''),
+                NULLIF(trace_state, '')
             FROM unnest(\(reasons)::text[], \(errors)::text[], \(topics)::text[], \(partitions)::int4[],
                 \(offsets)::int8[], \(hasKey)::bool[], \(keys)::bytea[], \(hasValue)::bool[], \(values)::bytea[],
-                \(headers)::text[], \(idempotencyKeys)::text[], \(correlationIDs)::text[])
-              AS t(reason, error, topic, part, off, has_key, key, has_value, value, headers, idempotency_key, correlation_id)
+                \(headers)::text[], \(idempotencyKeys)::text[], \(correlationIDs)::text[], \(traceParents)::text[],
+                \(traceStates)::text[])
+              AS t(reason, error, topic, part, off, has_key, key, has_value, value, headers, idempotency_key, correlation_id,
+                trace_parent, trace_state)
             ON CONFLICT DO NOTHING
             """, logger: logger)
     }

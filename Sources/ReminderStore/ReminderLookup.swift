@@ -26,26 +26,33 @@ public struct ReminderLookup: Sendable {
                     \(unescaped: Self.utc("expires_at")), attempts,
                     coalesce((SELECT array_agg(c->>'type' ORDER BY n) FROM jsonb_array_elements(channels)
                         WITH ORDINALITY AS e(c, n)), '{}'),
-                    correlation_id, \(unescaped: Self.utc("created_at")), \(unescaped: Self.utc("updated_at"))
+                    correlation_id, \(unescaped: Self.utc("created_at")), \(unescaped: Self.utc("updated_at")),
+                    trace_parent
                 FROM reminders WHERE reminder_id = \(reminderID)
                 """, logger: logger)
             var found: (Int64, ReminderReport)?
             for try await row in rows.decode(
-                (Int64, String, String, String, String, String?, String?, Int, [String], String?, String, String).self)
+                (
+                    Int64, String, String, String, String, String?, String?, Int, [String], String?, String, String,
+                    String?
+                )
+                .self)
             {
                 found = (
                     row.0,
                     ReminderReport(
                         reminderID: row.1, userID: row.2, state: row.3, timeZone: row.4, dueAt: row.5, expiresAt: row.6,
-                        attempts: row.7, channels: row.8, correlationID: row.9, createdAt: row.10, updatedAt: row.11,
-                        transitions: [], channelAttempts: [])
+                        attempts: row.7, channels: row.8, correlationID: row.9,
+                        traceID: TraceContextHeaders(traceParent: row.12, traceState: nil)?.traceID, createdAt: row.10,
+                        updatedAt: row.11, transitions: [], channelAttempts: [])
                 )
             }
             guard let (id, base) = found else { return nil }
             return ReminderReport(
                 reminderID: base.reminderID, userID: base.userID, state: base.state, timeZone: base.timeZone,
                 dueAt: base.dueAt, expiresAt: base.expiresAt, attempts: base.attempts, channels: base.channels,
-                correlationID: base.correlationID, createdAt: base.createdAt, updatedAt: base.updatedAt,
+                correlationID: base.correlationID, traceID: base.traceID, createdAt: base.createdAt,
+                updatedAt: base.updatedAt,
                 transitions: try await transitions(of: id), channelAttempts: try await channelAttempts(of: id))
         } catch {
             throw StoreError.wrapping(error, operation: "look up a reminder")

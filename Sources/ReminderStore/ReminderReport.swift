@@ -35,6 +35,9 @@ public struct ReminderReport: Sendable, Equatable {
     public let attempts: Int
     public let channels: [String]
     public let correlationID: String?
+    /// The trace id of the W3C Trace Context the reminder's event started or continued:
+    /// where to look in the tracing backend.
+    public let traceID: String?
     public let createdAt: String
     public let updatedAt: String
     public let transitions: [Transition]

@@ -17,7 +17,8 @@ struct ServeCommand: AsyncParsableCommand {
             KAFKA_SESSION_TIMEOUT_MS, REMINDERS_TOPIC, DEAD_LETTER_TOPIC, DATABASE_URL,
             NOTIFICATION_MIGRATIONS_DIR, INGEST_*, DISPATCH_*, RETRY_*, BREAKER_*, the providers' SMTP_*,
             WEBHOOK_*, FCM_*, APNS_*, SMS_* and HTTP_PROVIDER_*, HTTP_ENABLED, HTTP_HOST, HTTP_PORT, API_TOKEN,
-            READY_ASSIGNMENT_GRACE_MS, LOG_FORMAT, LOG_LEVEL, SHUTDOWN_TIMEOUT_MS, and librdkafka properties as
+            READY_ASSIGNMENT_GRACE_MS, OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* of tracing), LOG_FORMAT,
+            LOG_LEVEL, SHUTDOWN_TIMEOUT_MS, and librdkafka properties as
             KAFKA_PROPERTY_<NAME> (KAFKA_PROPERTY_SECURITY_PROTOCOL sets security.protocol); the README has the
             table. The same names can be given in a --config file. A bad value stops start-up naming the setting
             (exit status 78).
@@ -44,6 +45,16 @@ struct ServeCommand: AsyncParsableCommand {
     /// Migrations, then ingest, the dead-letter relay and the dispatcher in one service
     /// group.
     static func runService(settings: ServiceSettings, migrate: Bool, logger: Logger) async throws {
+        // Before anything that takes the process's tracer (the providers' HTTP client).
+        let tracing: (any Service)?
+        do {
+            tracing = try TracingBackend.bootstrap(settings.tracing, logger: logger)
+        } catch {
+            logger.critical(
+                "invalid configuration",
+                metadata: ["error": "OTEL_*: the trace exporter cannot be set up: \(error)"])
+            throw ExitCode(78)
+        }
         let database = settings.database.makeClient(logger: logger)
         let providers: DeliveryProviders
         do {
@@ -88,15 +99,18 @@ struct ServeCommand: AsyncParsableCommand {
                 "topic": "\(settings.remindersTopic)", "database": "\(settings.database)",
                 "ingest": "\(settings.ingestEnabled)", "relay": "\(settings.relayEnabled)",
                 "dispatch": "\(settings.dispatch.enabled)", "http": "\(settings.api.enabled)",
+                "tracing": "\(settings.tracing)",
                 "providers": "\(providers.directory.all.map(\.name).joined(separator: ","))",
             ])
         let application = ApplicationServices(services: services) {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
         }
         // Shut down in reverse order: the application first, then the HTTP server (health
-        // and metrics answer until the work in hand is done), then the database pool.
+        // and metrics answer until the work in hand is done), then the database pool, and
+        // last the span exporter, which sends what the others ended.
         var configuration = ServiceGroupConfiguration(
-            services: [database] + http + [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: (tracing.map { [$0] } ?? []) + [database] + http + [application],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Work in hand gets this long to finish (a send, its record, a batch and its
         // commit); then whatever still waits (for an unreachable database, say) is
         // cancelled: uncommitted offsets are re-read, unrecorded sends re-claimed.

@@ -44,6 +44,7 @@ enum APIBodies {
         let attempts: Int
         let channels: [String]
         let correlationId: String?
+        let traceId: String?
         let createdAt: String
         let updatedAt: String
         let transitions: [Transition]
@@ -59,6 +60,7 @@ enum APIBodies {
             attempts = report.attempts
             channels = report.channels
             correlationId = report.correlationID
+            traceId = report.traceID
             createdAt = report.createdAt
             updatedAt = report.updatedAt
             transitions = report.transitions.map {
@@ -111,6 +113,7 @@ enum APIBodies {
         let originalOffset: Int64
         let idempotencyKey: String?
         let correlationId: String?
+        let traceId: String?
         let reminderId: String?
         let failedAt: String
         let publishedAt: String?
@@ -128,6 +131,7 @@ enum APIBodies {
             originalOffset = entry.originalOffset
             idempotencyKey = entry.idempotencyKey
             correlationId = entry.correlationID
+            traceId = entry.trace?.traceID
             reminderId = entry.reminderID
             failedAt = entry.failedAt
             publishedAt = entry.publishedAt
