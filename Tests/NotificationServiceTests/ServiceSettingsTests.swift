@@ -47,6 +47,12 @@ import Testing
         ("KAFKA_PROPERTY_ENABLE_AUTO_COMMIT", "true"),
         ("KAFKA_PROPERTY_ACKS", "1"),
         ("KAFKA_PROPERTY_GROUP_ID", "other"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://collector/v1/traces"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "thrift"),
+        ("OTEL_TRACES_EXPORTER", "zipkin"),
+        ("OTEL_SDK_DISABLED", "kind of"),
     ])
     func aBadValueStopsStartUpNamingTheVariable(variable: String, value: String) {
         var environment = base
@@ -136,5 +142,30 @@ import Testing
             ["INGEST_ENABLED": "false", "DEAD_LETTER_RELAY_ENABLED": "false", "DISPATCH_ENABLED": "false"]) { $1 }
         let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(nothing) }
         #expect(error?.variable == "INGEST_ENABLED")
+    }
+
+    @Test func tracingIsOffUntilAnOTLPEndpointIsSet() throws {
+        #expect(try ServiceSettings.fromEnvironment(base).tracing.enabled == false)
+        var environment = base
+        environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "https://collector.internal:4318/otlp"
+        let shared = try ServiceSettings.fromEnvironment(environment).tracing
+        #expect(shared.tracesEndpoint?.absoluteString == "https://collector.internal:4318/otlp/v1/traces")
+        #expect(shared.wireFormat == .protobuf)
+        #expect(shared.serviceName == "notification-service")
+
+        environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://127.0.0.1:4318/custom?key=secret-key"
+        environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/json"
+        environment["OTEL_SERVICE_NAME"] = "reminders-eu"
+        let own = try ServiceSettings.fromEnvironment(environment).tracing
+        #expect(own.tracesEndpoint?.absoluteString == "http://127.0.0.1:4318/custom?key=secret-key")
+        #expect(own.wireFormat == .json)
+        #expect(own.serviceName == "reminders-eu")
+        #expect(!"\(own)".contains("secret-key"), "the endpoint's query is not shown")
+
+        environment["OTEL_TRACES_EXPORTER"] = "none"
+        #expect(try ServiceSettings.fromEnvironment(environment).tracing.enabled == false)
+        environment["OTEL_TRACES_EXPORTER"] = "otlp"
+        environment["OTEL_SDK_DISABLED"] = "true"
+        #expect(try ServiceSettings.fromEnvironment(environment).tracing.enabled == false)
     }
 }

@@ -19,19 +19,26 @@ struct IngestReplayTests {
         {"schema_version":1,"type":"cancel","idempotency_key":"key-2","reminder_id":"r-1","user_id":"user-1"}
         """
 
-    private static func record(offset: Int64, replayOf id: UUID? = nil, json: String = event) throws -> IngestRecord {
+    private static func record(
+        offset: Int64, replayOf id: UUID? = nil, json: String = event, trace: TraceContextHeaders? = nil
+    ) throws -> IngestRecord {
         let bytes = Array(json.utf8)
         return IngestRecord(
             topic: "reminders", partition: 0, offset: offset, key: Array("user-1".utf8), value: bytes,
             headers: id.map { [.init(key: IngestRecord.replayHeader, value: Array($0.uuidString.utf8))] } ?? [],
-            decoded: try id.map { .replay(of: $0) } ?? .valid(ReminderEventDecoder.decode(bytes)))
+            decoded: try id.map { .replay(of: $0) } ?? .valid(ReminderEventDecoder.decode(bytes)), trace: trace)
     }
+
+    private static let eventTrace = TraceContextHeaders(
+        traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", traceState: "vendor=1")
+    private static let replayTrace = TraceContextHeaders(
+        traceParent: "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01")
 
     /// Stores the event and dead-letters its reminder as the dispatcher would; returns the
     /// dead letter's id.
     private static func deadLettered(_ client: PostgresClient, reason: DeadLetterReason) async throws -> UUID {
         let ingest = IngestStore(client: client, logger: TestDatabase.logger)
-        _ = try await ingest.ingest([try record(offset: 0)])
+        _ = try await ingest.ingest([try record(offset: 0, trace: eventTrace)])
         // Due in the past: claimable now.
         try await client.query("UPDATE reminders SET due_at = now() - interval '1 minute'", logger: TestDatabase.logger)
         let dispatch = DispatchStore(client: client, logger: TestDatabase.logger)
@@ -134,6 +141,30 @@ struct IngestReplayTests {
             #expect(errors.count == 2)
             #expect(errors.first?.contains("dead letters of reason invalid_event cannot be replayed") == true)
             #expect(errors.last?.contains("no dead letter has this id") == true)
+        }
+    }
+
+    @Test func theTraceOfTheEventGoesWithItsReminderItsDeadLetterAndItsReplay() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let id = try await Self.deadLettered(client, reason: .deliveryExhausted)
+            let letters = DeadLetterStore(client: client, logger: TestDatabase.logger)
+            let letter = try #require(try await letters.unpublished(limit: 10).first)
+            #expect(letter.trace == Self.eventTrace, "the dead letter continues the event's trace")
+            #expect(try await letters.find(id)?.trace == Self.eventTrace)
+            #expect(
+                try await ReminderLookup(client: client, logger: TestDatabase.logger).find(reminderID: "r-1")?.traceID
+                    == "0af7651916cd43dd8448eb211c80319c")
+
+            let ingest = IngestStore(client: client, logger: TestDatabase.logger)
+            _ = try await ingest.ingest([try Self.record(offset: 1, replayOf: id, trace: Self.replayTrace)])
+            try await client.query(
+                "UPDATE reminders SET due_at = now() - interval '1 minute'", logger: TestDatabase.logger)
+            let claimed = try #require(
+                try await DispatchStore(client: client, logger: TestDatabase.logger).claim(
+                    limit: 1, lease: .seconds(60)
+                )
+                .first)
+            #expect(claimed.trace == Self.replayTrace, "the delivery after a replay continues the replay's span")
         }
     }
 }
