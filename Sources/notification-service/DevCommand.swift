@@ -23,6 +23,14 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var config: ConfigurationOptions
 
+    /// The topics' settings, the same as docker-compose.yml's `kafka-topics` gives them;
+    /// README, "Topics", says why: a week of `reminders` to replay after an outage, a
+    /// month of `reminders.dlq` for a person to act on, deleted (not compacted) after that.
+    /// Tansu, the dev broker, accepts both at creation; a broker that refused them would
+    /// fail `dev` with its answer, which is better than topics that quietly differ.
+    static let remindersTopicConfig = ["retention.ms": "604800000", "cleanup.policy": "delete"]
+    static let deadLetterTopicConfig = ["retention.ms": "2592000000", "cleanup.policy": "delete"]
+
     func run() async throws {
         MemoryTuning.tuneMalloc()
         var environment = try config.environment()
@@ -36,8 +44,11 @@ struct DevCommand: AsyncParsableCommand {
         let settings = try ServiceSettings.loadOrExit(environment, logger: logger)
         logger.info("librdkafka loaded", metadata: ["version": "\(KafkaLibrary.version)"])
         let admin = try KafkaAdmin(configuration: settings.kafka)
-        for name in [settings.remindersTopic, settings.deadLetterTopic] {
-            let created = try await admin.createTopic(name, partitions: partitions)
+        for (name, topicConfig) in [
+            (settings.remindersTopic, Self.remindersTopicConfig),
+            (settings.deadLetterTopic, Self.deadLetterTopicConfig),
+        ] {
+            let created = try await admin.createTopic(name, partitions: partitions, config: topicConfig)
             logger.info("topic ready", metadata: ["topic": "\(name)", "created": "\(created)"])
         }
         if !noSample {

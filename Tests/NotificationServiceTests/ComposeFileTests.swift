@@ -30,7 +30,7 @@ import Testing
         #expect(listed == 0)
         #expect(
             Set(services.split(separator: "\n").map(String.init))
-                == ["kafka", "kafka-topics", "postgres", "mailpit", "notification-service"])
+                == ["kafka", "kafka-topics", "postgres", "mailpit", "notification-service", "prometheus", "grafana"])
     }
 
     @Test func theServiceIsBuiltFromTheDockerfileAndReachesTheOthersByName() throws {
@@ -42,5 +42,23 @@ import Testing
         #expect(text.contains("HTTP_HOST: 0.0.0.0"))
         #expect(text.contains("/health/ready"))
         #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent("Dockerfile").path))
+    }
+
+    @Test func prometheusAndGrafanaServeOnLoopbackWithTheRepositorysConfiguration() throws {
+        let (status, text) = try compose(["config"])
+        #expect(status == 0)
+        #expect(text.contains("127.0.0.1:9090:9090"))
+        #expect(text.contains("127.0.0.1:3000:3000"))
+        for mount in [
+            "deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+            "deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro",
+            "deploy/grafana/provisioning/datasources:/etc/grafana/provisioning/datasources:ro",
+            "deploy/grafana/provisioning/dashboards:/etc/grafana/provisioning/dashboards:ro",
+            "deploy/grafana/notification-service.json:/var/lib/grafana/dashboards/notification-service.json:ro",
+        ] {
+            #expect(text.contains(mount), "mounts \(mount)")
+            let file = String(mount.prefix { $0 != ":" })
+            #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent(file).path))
+        }
     }
 }

@@ -1,0 +1,203 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The alert rules (`deploy/prometheus/alerts.yml`) are valid and behave as their unit
+/// tests (`alerts.test.yml`) say, and they, their unit tests and the Grafana dashboard
+/// only name metrics the running service exports, as a real `/metrics` scrape renders
+/// them (`_total`, `_bucket`, the `notification_` prefix).
+@Suite(.timeLimit(.minutes(4)))
+struct AlertRulesTests {
+    static let rules = "deploy/prometheus/alerts.yml"
+    static let ruleTests = "deploy/prometheus/alerts.test.yml"
+    static let dashboard = "deploy/grafana/notification-service.json"
+
+    /// `NS_PROMTOOL`, the copy scripts/setup.sh keeps in `.cache`, or a system one.
+    static var promtool: String? {
+        [
+            ProcessInfo.processInfo.environment["NS_PROMTOOL"],
+            LocalStack.root.appendingPathComponent(".cache/promtool/promtool").path,
+            "/usr/bin/promtool",
+        ].compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Runs promtool in the project's root; its exit status and everything it printed.
+    private func promtool(_ arguments: [String]) throws -> (Int32, String) {
+        let tool = try #require(Self.promtool, "scripts/setup.sh puts promtool in .cache/promtool")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.currentDirectoryURL = LocalStack.root
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func theRulesAreValid() throws {
+        let (status, output) = try promtool(["check", "rules", Self.rules])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("SUCCESS"), "\(output)")
+    }
+
+    @Test func theScrapeConfigurationIsValidAndLoadsTheRules() throws {
+        let (status, output) = try promtool(["check", "config", "deploy/prometheus/prometheus.yml"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("SUCCESS: 12 rules found"), "\(output)")
+    }
+
+    @Test func eachAlertFiresAndStaysQuietAsItsUnitTestsSay() throws {
+        let (status, output) = try promtool(["test", "rules", Self.ruleTests])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("SUCCESS"), "\(output)")
+    }
+
+    @Test func aMisspelledMetricIsFoundInAnExpression() {
+        #expect(
+            PromQLNames.metrics(
+                in: #"sum by (reason) (rate(notification_dead_letter_published_total{reason!="x"}[$__rate_interval]))"#)
+                == ["notification_dead_letter_published_total"])
+        #expect(
+            PromQLNames.metrics(
+                in: "histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m]))) > 1e3 and on (instance) b unless c")
+                == ["a_bucket", "b", "c"])
+    }
+
+    @Test func everyMetricTheRulesAndTheDashboardNameIsExported() async throws {
+        let root = LocalStack.root
+        let rulesText = try String(contentsOf: root.appendingPathComponent(Self.rules), encoding: .utf8)
+        let testsText = try String(contentsOf: root.appendingPathComponent(Self.ruleTests), encoding: .utf8)
+        let dashboardData = try Data(contentsOf: root.appendingPathComponent(Self.dashboard))
+        var used: [String: Set<String>] = [:]
+        for expr in RuleFile.expressions(rulesText) {
+            for name in PromQLNames.metrics(in: expr) { used[name, default: []].insert(Self.rules) }
+        }
+        for name in RuleFile.seriesNames(testsText) { used[name, default: []].insert(Self.ruleTests) }
+        for expr in Self.expressions(in: try JSONSerialization.jsonObject(with: dashboardData)) {
+            for name in PromQLNames.metrics(in: expr) { used[name, default: []].insert(Self.dashboard) }
+        }
+        #expect(used.count > 10, "the files were read: \(used.keys.sorted())")
+        // Prometheus's own series, and the recording rules' results.
+        let known = Set(["up"]).union(RuleFile.recordedNames(rulesText))
+
+        // A service that has consumed, dead-lettered, published and called a provider:
+        // every labelled series exists.
+        var exported: Set<String> = []
+        try await DeadLetteredReminder.with("alert-names") { scenario in
+            let text = try await scenario.instance.call("GET", "/metrics", template: "/metrics").body
+            exported = Self.sampleNames(text)
+        }
+        #expect(exported.contains("notification_consumer_lag"), "scraped: \(exported.sorted())")
+        for (name, files) in used.sorted(by: { $0.key < $1.key }) where !known.contains(name) {
+            if !exported.contains(name) {
+                Issue.record("\(name) (in \(files.sorted())) is not a metric the service exports")
+            }
+        }
+    }
+
+    /// The names of the samples of a Prometheus text exposition.
+    static func sampleNames(_ text: String) -> Set<String> {
+        Set(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+                String($0.prefix { $0 != "{" && $0 != " " })
+            })
+    }
+
+    /// Every `expr` string of a Grafana dashboard, at any depth.
+    static func expressions(in json: Any) -> [String] {
+        if let object = json as? [String: Any] {
+            return object.flatMap { key, value in
+                key == "expr" ? [value as? String].compactMap { $0 } : expressions(in: value)
+            }
+        }
+        if let array = json as? [Any] { return array.flatMap { expressions(in: $0) } }
+        return []
+    }
+}
+
+/// The parts of a Prometheus rule file or rule test file the name check reads, taken
+/// line by line (the files are the project's own, written in one plain style).
+enum RuleFile {
+    /// Each `expr:`, single-line or a `|` block.
+    static func expressions(_ text: String) -> [String] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var found: [String] = []
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            let trimmed = line.drop { $0 == " " || $0 == "-" }
+            index += 1
+            guard trimmed.hasPrefix("expr:") else { continue }
+            let rest = trimmed.dropFirst("expr:".count).trimmingCharacters(in: .whitespaces)
+            guard rest == "|" || rest == ">" else {
+                found.append(rest)
+                continue
+            }
+            let indentation = line.prefix { $0 == " " }.count
+            var block: [String] = []
+            while index < lines.count,
+                lines[index].trimmingCharacters(in: .whitespaces).isEmpty
+                    || lines[index].prefix { $0 == " " }.count > indentation
+            {
+                block.append(lines[index])
+                index += 1
+            }
+            found.append(block.joined(separator: "\n"))
+        }
+        return found
+    }
+
+    /// The names the rules record (`- record: name`).
+    static func recordedNames(_ text: String) -> Set<String> {
+        Set(
+            text.split(separator: "\n").compactMap { line in
+                let trimmed = line.drop { $0 == " " || $0 == "-" }
+                guard trimmed.hasPrefix("record:") else { return nil }
+                return trimmed.dropFirst("record:".count).trimmingCharacters(in: .whitespaces)
+            })
+    }
+
+    /// The metric names of a test file's `series: 'name{labels}'`.
+    static func seriesNames(_ text: String) -> Set<String> {
+        Set(
+            text.split(separator: "\n").compactMap { line in
+                let trimmed = line.drop { $0 == " " || $0 == "-" }
+                guard trimmed.hasPrefix("series:") else { return nil }
+                let value = trimmed.dropFirst("series:".count).drop { $0 == " " || $0 == "'" || $0 == "\"" }
+                return String(value.prefix { $0 != "{" && $0 != "'" && $0 != "\"" })
+            })
+    }
+}
+
+/// The metric names a PromQL expression selects: what remains once strings, label
+/// matchers, ranges, grouping clauses, functions, keywords and numbers are taken out.
+enum PromQLNames {
+    private static let keywords: Set<String> = [
+        "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right",
+        "inf", "nan", "Inf", "NaN",
+    ]
+
+    static func metrics(in expression: String) -> Set<String> {
+        var text = expression
+        for pattern in [
+            #""(?:[^"\\]|\\.)*""#, #"'(?:[^'\\]|\\.)*'"#, #"\{[^}]*\}"#, #"\[[^\]]*\]"#,
+            #"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"#,
+        ] {
+            text = text.replacing(try! Regex(pattern), with: " ")
+        }
+        var names: Set<String> = []
+        for match in text.matches(of: try! Regex(#"[A-Za-z_:][A-Za-z0-9_:]*"#)) {
+            let name = String(text[match.range])
+            let before =
+                match.range.lowerBound == text.startIndex ? nil : text[text.index(before: match.range.lowerBound)]
+            if let before, before.isNumber || before == "." || before == "$" { continue }
+            let next = text[match.range.upperBound...].first { !$0.isWhitespace }
+            if next == "(" || keywords.contains(name) { continue }
+            names.insert(name)
+        }
+        return names
+    }
+}
