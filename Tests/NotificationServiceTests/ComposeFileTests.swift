@@ -30,7 +30,10 @@ import Testing
         #expect(listed == 0)
         #expect(
             Set(services.split(separator: "\n").map(String.init))
-                == ["kafka", "kafka-topics", "postgres", "mailpit", "notification-service", "prometheus", "grafana"])
+                == [
+                    "kafka", "kafka-topics", "postgres", "mailpit", "notification-service", "jaeger", "prometheus",
+                    "grafana",
+                ])
     }
 
     @Test func theServiceIsBuiltFromTheDockerfileAndReachesTheOthersByName() throws {
@@ -41,6 +44,9 @@ import Testing
         // The API is reachable from the host, and the service is healthy when ready.
         #expect(text.contains("HTTP_HOST: 0.0.0.0"))
         #expect(text.contains("/health/ready"))
+        // Its spans go to Jaeger's OTLP/HTTP receiver.
+        #expect(text.contains("OTEL_EXPORTER_OTLP_ENDPOINT: http://jaeger:4318"))
+        #expect(text.contains("COLLECTOR_OTLP_ENABLED"))
         #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent("Dockerfile").path))
     }
 
