@@ -1,5 +1,6 @@
 import Logging
 import ReminderCore
+import ServiceContextModule
 import Tracing
 
 /// One delivery attempt of a reminder: its channels in the event's order through their
@@ -105,7 +106,9 @@ public struct ReminderDeliverer: Sendable {
         let span = startSpan("send \(request.channel.type)", ofKind: .client)
         span.attributes["notification.channel"] = request.channel.type
         span.attributes["notification.provider"] = provider.name
-        let (result, latency) = await provider.send(request)
+        // The send runs in the span's context: a webhook request names this span as its
+        // parent.
+        let (result, latency) = await ServiceContext.withValue(span.context) { await provider.send(request) }
         defer { span.end() }
         switch result {
         case .delivered:

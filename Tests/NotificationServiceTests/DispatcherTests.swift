@@ -122,11 +122,7 @@ struct DispatcherTests {
             try await eventually(.seconds(30), "both reminders to be dead-lettered") {
                 try await DispatchHarness.states(client) == ["DEAD_LETTER": 2]
             }
-            let reader = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(
-                    client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
-                    groupID: "dlq-reader-\(UUID())", sessionTimeout: .seconds(6)))
-            try reader.subscribe(topics: [dlq])
+            let reader = try Topics.reader(of: dlq)
             var reasons: [String: String] = [:]
             for try await message in reader.messages {
                 let header = { (name: String) in message.header(name)?.value.map { String(decoding: $0, as: UTF8.self) }

@@ -56,6 +56,16 @@ enum Topics {
         return (name, name + ".dlq")
     }
 
+    /// A consumer of `topic` in a group of its own, from the topic's start.
+    static func reader(of topic: String) throws -> KafkaConsumer {
+        let reader = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: KafkaClientConfiguration(bootstrapServers: [LocalStack.kafkaBootstrapServers]),
+                groupID: "reader-\(UUID())", sessionTimeout: .seconds(6)))
+        try reader.subscribe(topics: [topic])
+        return reader
+    }
+
     static func producer() throws -> KafkaProducer {
         try KafkaProducer(
             configuration: KafkaProducerConfiguration(

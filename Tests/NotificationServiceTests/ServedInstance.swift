@@ -94,6 +94,26 @@ final class ServedInstance: @unchecked Sendable {
         return nil
     }
 
+    /// Runs `body`, then stops the service with SIGTERM and expects it to exit 0 within
+    /// `limit` with a log of JSON lines only; on an error, records the log's tail and stops
+    /// it. Returns the log's lines.
+    @discardableResult
+    func serving(stopWithin limit: Duration = .seconds(30), _ body: () async throws -> Void) async throws
+        -> [Substring]
+    {
+        do {
+            try await body()
+        } catch {
+            Issue.record("service log:\n\(logTail)")
+            _ = try? await stop()
+            throw error
+        }
+        #expect(try await stop(within: limit) == 0, "the service exits 0 on SIGTERM within \(limit)")
+        let lines = logLines
+        #expect(lines.allSatisfy { $0.hasPrefix("{") && $0.hasSuffix("}") }, "JSON lines only")
+        return lines
+    }
+
     /// Sends `signal` and waits for the exit; the exit status, nil if it did not end in time.
     func stop(_ signal: Int32 = SIGTERM, within limit: Duration = .seconds(30)) async throws -> Int32? {
         if process.isRunning { kill(process.processIdentifier, signal) }

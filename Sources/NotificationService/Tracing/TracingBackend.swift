@@ -23,6 +23,12 @@ public enum TracingBackend {
         configuration.traces.otlpExporter.endpoint = endpoint.absoluteString
         configuration.traces.otlpExporter.protocol = settings.wireFormat == .json ? .httpJSON : .httpProtobuf
         configuration.propagators = [.traceContext]
+        // A collector that is away or slow costs a shutdown at most a few seconds (the
+        // defaults, 10 s per request and 30 s per export, outlast SHUTDOWN_TIMEOUT_MS's
+        // share); spans it does not take are dropped. OTEL_EXPORTER_OTLP_TIMEOUT and
+        // OTEL_BSP_EXPORT_TIMEOUT override both.
+        configuration.traces.otlpExporter.timeout = .seconds(3)
+        configuration.traces.batchSpanProcessor.exportTimeout = .seconds(5)
         // The exporter's own complaints (a collector away) in the service's log format.
         configuration.diagnosticLogger = .custom(logger)
         configuration.diagnosticLogLevel = .warning
