@@ -21,6 +21,9 @@ final class SMTPClientHandler: ChannelInboundHandler {
     private let outcome: EventLoopPromise<DeliveryReceipt>
     private var deadlineTask: Scheduled<Void>?
     private var completed = false
+    /// Whether the connection was ever made: a connection attempt that fails removes the
+    /// handler too, and the connect error (refused, unreachable) is then the better answer.
+    private var connected = false
 
     init(session: SMTPSession, tls: TLS?, deadline: NIODeadline, outcome: EventLoopPromise<DeliveryReceipt>) {
         self.session = session
@@ -37,9 +40,15 @@ final class SMTPClientHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         deadlineTask?.cancel()
-        if !completed {
+        // Never connected: the connect future's failure reports it (`SMTPProvider`).
+        if !completed && connected {
             complete(.failure(.transient("connection", "the SMTP connection was torn down")))
         }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connected = true
+        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
