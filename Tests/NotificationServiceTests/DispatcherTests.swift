@@ -213,10 +213,12 @@ struct DispatcherTests {
         try await sink.script("/silent", [.hang, .hang], then: .ok)
         try await TestDatabase.withDatabase { client, configuration in
             let channels: [[String: Any]] = [webhookChannel(sink, "/silent"), ["type": "sms", "to": "+4915112345678"]]
+            // Open long enough that every retry of the first two reminders finds it open
+            // even on a loaded machine (with 2 s, a retry came after it and probed).
             let breaker = CircuitBreaker.Configuration(
-                failureThreshold: 2, openDuration: .seconds(2), halfOpenProbes: 1)
+                failureThreshold: 2, openDuration: .seconds(8), halfOpenProbes: 1)
             let harness = try DispatchHarness(
-                database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .seconds(2)
+                database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .seconds(4)
             ) {
                 ProviderDirectory(
                     sms: DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL)),
@@ -224,8 +226,8 @@ struct DispatcherTests {
                     defaultRetryPolicy: Self.quickRetry)
             }
             let webhook = try #require(harness.directory.webhook)
-            // Two reminders time out on the webhook: the circuit opens. (A 2 s timeout: with
-            // 500 ms, a loaded machine let an answered request time out too, now and then.)
+            // Two reminders time out on the webhook: the circuit opens. (A 4 s timeout: with
+            // 500 ms, a loaded machine let an answered request, to SMS, time out too.)
             try await DueReminders.store(client, count: 2, prefix: "silent", channels: channels)
             try await eventually(.seconds(20), "the circuit to open") {
                 if case .open = webhook.circuitState { return true }
@@ -243,7 +245,7 @@ struct DispatcherTests {
                     client, "SELECT count(*)::int8 FROM delivery_attempts WHERE error_class = 'timeout'") == 2)
             #expect(try await sink.requests(path: "/2010-04-01/Accounts/AC1/Messages.json").count == 2)
             // The webhook recovers; after the open time a probe goes through and closes it.
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(9))
             try await DueReminders.store(client, count: 1, prefix: "recovered", channels: channels)
             try await eventually(.seconds(20), "the third reminder to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 3]
