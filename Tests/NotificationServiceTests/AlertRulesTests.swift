@@ -24,17 +24,7 @@ struct AlertRulesTests {
     /// Runs promtool in the project's root; its exit status and everything it printed.
     private func promtool(_ arguments: [String]) throws -> (Int32, String) {
         let tool = try #require(Self.promtool, "scripts/setup.sh puts promtool in .cache/promtool")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.currentDirectoryURL = LocalStack.root
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try CommandRun.run(tool, arguments, in: LocalStack.root)
     }
 
     @Test func theRulesAreValid() throws {

@@ -9,15 +9,7 @@ import Testing
 
     /// The tool's exit status and standard output.
     private func compose(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-compose")
-        process.arguments = ["-f", Self.composeFile] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try CommandRun.run("/usr/bin/docker-compose", ["-f", Self.composeFile] + arguments, mergingErrors: false)
     }
 
     @Test func theComposeFileIsValidAndRunsEveryPart() throws {

@@ -23,15 +23,7 @@ public enum PythonScript {
 
     /// Runs a script to its end; its exit status and everything it printed.
     public static func run(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LocalStack.python)
-        process.arguments = [LocalStack.root.appendingPathComponent("scripts/\(script)").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = output.fileHandleForReading.readDataToEndOfFile()
-        while process.isRunning { usleep(10_000) }
-        return (process.terminationStatus, String(decoding: text, as: UTF8.self))
+        try CommandRun.run(
+            LocalStack.python, [LocalStack.root.appendingPathComponent("scripts/\(script)").path] + arguments)
     }
 }
