@@ -9,8 +9,8 @@ extension IngestStore {
     /// still in DEAD_LETTER because of this dead letter, goes back to SCHEDULED, due now,
     /// with no attempts and no channel history, and without an expiry that has passed
     /// (the operator chose to deliver it late), and continuing the replay's trace. A
-    /// replay that names no dead letter, or one
-    /// of a reason that replaying cannot mend, is itself dead-lettered as invalid.
+    /// replay that names no dead letter, or one of a reason that replaying cannot mend,
+    /// is itself dead-lettered as invalid.
     func applyReplays(
         _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]

@@ -36,7 +36,10 @@ public final class MetricsScrape: Sendable {
                 switch provider.circuitState {
                 case .closed: 0
                 case .halfOpen: 1
-                case .open: 2
+                // An open circuit whose time is up lets the next send through as a probe:
+                // half-open, though the state changes only then (a quiet provider would
+                // otherwise read open, and alert, until its next reminder).
+                case .open(let until): ContinuousClock.now < until ? 2 : 1
                 }
             metrics.registry.makeGauge(
                 descriptor: ServiceMetrics.name(

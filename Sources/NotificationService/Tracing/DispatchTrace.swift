@@ -13,7 +13,7 @@ enum DispatchTrace {
         let span = startSpan("claim due reminders", context: .topLevel, ofKind: .internal, at: startedAt)
         span.attributes["db.system.name"] = "postgresql"
         span.attributes["notification.claimed"] = reminders.count
-        for reminder in reminders.prefix(IngestTrace.maximumLinks) {
+        for reminder in reminders.prefix(TracePropagation.maximumLinks) {
             span.addLink(SpanLink(context: TracePropagation.context(continuing: reminder.trace), attributes: [:]))
         }
         span.end()

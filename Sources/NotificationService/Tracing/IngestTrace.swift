@@ -8,9 +8,6 @@ import Tracing
 /// Each record carries its consume span's context into the store, so the reminder's
 /// delivery and dead letter join the same trace. With the no-op tracer nothing is built.
 struct IngestTrace {
-    /// A store span links at most this many messages (OpenTelemetry's default limit).
-    static let maximumLinks = 128
-
     private var consumeSpans: [any Span] = []
 
     /// Starts the consume spans and gives each record its span's trace context.
@@ -59,7 +56,7 @@ struct IngestTrace {
             attributes["notification.batch.attempt"] = attempt
             attributes["notification.ingest.lane"] = lane
         }
-        for consumed in consumeSpans.prefix(Self.maximumLinks) {
+        for consumed in consumeSpans.prefix(TracePropagation.maximumLinks) {
             span.addLink(SpanLink(context: consumed.context, attributes: [:]))
         }
         defer { span.end() }

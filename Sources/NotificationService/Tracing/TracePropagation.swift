@@ -11,18 +11,23 @@ import W3CTraceContext
 enum TracePropagation {
     /// The message's own trace context when its `traceparent` is well formed. An ill-formed
     /// one is ignored, as W3C Trace Context asks (a new trace starts); it is never a
-    /// reason to dead-letter the event.
+    /// reason to dead-letter the event. An ill-formed `tracestate` alone is dropped and
+    /// the `traceparent` kept, as the recommendation asks too.
     static func incoming(_ headers: [KafkaHeader]) -> TraceContextHeaders? {
         func text(_ name: String) -> String? {
             headers.last { isNamed($0.key, name) }?.value.flatMap { String(validating: $0, as: UTF8.self) }
         }
         guard let parent = text(TraceContextHeaders.traceParentHeader),
-            let context = try? TraceContext(
-                traceParentHeaderValue: parent, traceStateHeaderValue: text(TraceContextHeaders.traceStateHeader))
+            let context = try? TraceContext(traceParentHeaderValue: parent)
         else { return nil }
-        return TraceContextHeaders(
-            traceParent: context.traceParentHeaderValue, traceState: context.traceStateHeaderValue)
+        let state = text(TraceContextHeaders.traceStateHeader).flatMap {
+            try? TraceContext(traceParentHeaderValue: parent, traceStateHeaderValue: $0).traceStateHeaderValue
+        }
+        return TraceContextHeaders(traceParent: context.traceParentHeaderValue, traceState: state)
     }
+
+    /// A span links at most this many others (OpenTelemetry's default limit).
+    static let maximumLinks = 128
 
     /// Header names compare without regard to ASCII case (as in HTTP), without building
     /// a lowercased copy of every key of every message.
@@ -50,11 +55,13 @@ enum TracePropagation {
     }
 
     /// An outgoing record's headers: `headers` without any trace context of their own,
-    /// then `trace`'s.
+    /// then `trace`'s. Without a trace they are left as they are: an original header
+    /// that could not be read is still there to look at.
     static func replacingTrace(in headers: [KafkaHeader], with trace: TraceContextHeaders?) -> [KafkaHeader] {
+        guard let trace else { return headers }
         let names = [TraceContextHeaders.traceParentHeader, TraceContextHeaders.traceStateHeader]
         var result = headers.filter { header in !names.contains { isNamed(header.key, $0) } }
-        for header in trace?.headers ?? [] { result.append(KafkaHeader(key: header.key, value: header.value)) }
+        for header in trace.headers { result.append(KafkaHeader(key: header.key, value: header.value)) }
         return result
     }
 
