@@ -159,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "chaos-suite",
             dependencies: [
-                "Kafka", "ReminderStore", "BenchmarkSupport",
+                "Kafka", "ReminderStore", "BenchmarkSupport", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

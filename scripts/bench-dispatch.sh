@@ -13,16 +13,10 @@ ns_use_rdkafka
 ns_private_stack bench-dispatch 39292 35632
 
 cd "$NS_ROOT"
-certificates="$NS_RUN_DIR/tls"
-mkdir -p "$certificates"
-if [ ! -f "$certificates/cert.pem" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 30 \
-        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-        -keyout "$certificates/key.pem" -out "$certificates/cert.pem" 2>/dev/null
-fi
+ns_receiver_certificate
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-service
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product dispatch-benchmark
 "$NS_SCRATCH_PATH/release/dispatch-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
-    --migrations "$NS_ROOT/migrations" --certificate "$certificates/cert.pem" --key "$certificates/key.pem" \
+    --migrations "$NS_ROOT/migrations" --certificate "$NS_RECEIVER_CERT" --key "$NS_RECEIVER_KEY" \
     --service-log "$NS_RUN_DIR/service.log" "$@"

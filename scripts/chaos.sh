@@ -36,16 +36,11 @@ export AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true AWS_ACCESS_K
     AWS_SECRET_ACCESS_KEY=chaos AWS_DEFAULT_REGION=us-east-1
 
 cd "$NS_ROOT"
-certificates="$NS_RUN_DIR/tls"
-mkdir -p "$certificates" "$NS_RUN_DIR/logs"
-if [ ! -f "$certificates/cert.pem" ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 30 \
-        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-        -keyout "$certificates/key.pem" -out "$certificates/cert.pem" 2>/dev/null
-fi
+mkdir -p "$NS_RUN_DIR/logs"
+ns_receiver_certificate
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-service
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product chaos-suite
 timeout 3600 "$NS_SCRATCH_PATH/release/chaos-suite" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
-    --migrations "$NS_ROOT/migrations" --certificate "$certificates/cert.pem" --key "$certificates/key.pem" \
+    --migrations "$NS_ROOT/migrations" --certificate "$NS_RECEIVER_CERT" --key "$NS_RECEIVER_KEY" \
     --scripts "$NS_ROOT/scripts" --log-directory "$NS_RUN_DIR/logs" "$@"

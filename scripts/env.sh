@@ -79,3 +79,17 @@ ns_private_stack() {
     # shellcheck disable=SC1091
     source "$NS_RUN_DIR/stack.env"
 }
+
+# ns_receiver_certificate: a self-signed certificate for 127.0.0.1 and its key in
+# $NS_RUN_DIR/tls (made once), for the benchmarks' loopback HTTPS receiver; exports
+# NS_RECEIVER_CERT and NS_RECEIVER_KEY.
+ns_receiver_certificate() {
+    local directory="$NS_RUN_DIR/tls"
+    mkdir -p "$directory"
+    if [ ! -f "$directory/cert.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 30 \
+            -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            -keyout "$directory/key.pem" -out "$directory/cert.pem" 2>/dev/null
+    fi
+    export NS_RECEIVER_CERT="$directory/cert.pem" NS_RECEIVER_KEY="$directory/key.pem"
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchmarkSupport
 import Foundation
 import Logging
+import TestSupport
 
 /// The fault suite: end-to-end scenarios against the real broker, PostgreSQL and a
 /// loopback HTTPS receiver, each with its own topic and database, bounded in time and
@@ -19,11 +20,7 @@ struct ChaosSuite: AsyncParsableCommand {
 
     @OptionGroup var target: ServiceUnderTest
 
-    @Option(help: "PEM certificate (for 127.0.0.1) of the receiver.")
-    var certificate: String
-
-    @Option(help: "Its private key.")
-    var key: String
+    @OptionGroup var receiver: ReceiverCertificate
 
     @Option(help: "Events of the SIGKILL stream (the membership and database streams take half).")
     var stream = 100_000

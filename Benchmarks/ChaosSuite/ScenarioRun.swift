@@ -38,13 +38,14 @@ final class ScenarioRun: @unchecked Sendable {
         let admin = try KafkaAdmin(configuration: client)
         try await admin.createTopic(topic, partitions: partitions)
         try await admin.createTopic(topic + ".dlq", partitions: partitions)
-        sink = try await WebhookSink(certificateFile: suite.certificate, keyFile: suite.key, behaviour: behaviour)
+        sink = try await WebhookSink(
+            certificateFile: suite.receiver.certificate, keyFile: suite.receiver.key, behaviour: behaviour)
         databaseURL = try await suite.target.createDatabase(
             "chaos_\(name.replacingOccurrences(of: "-", with: "_"))_\(runID)")
         database = try DatabaseConfiguration(url: databaseURL)
         settings = [
             "WEBHOOK_SIGNING_SECRET": "chaos-suite-signing-secret", "WEBHOOK_ALLOW_LOOPBACK": "true",
-            "HTTP_PROVIDER_CA_FILE": suite.certificate, "HTTP_PROVIDER_TIMEOUT_MS": "1000",
+            "HTTP_PROVIDER_CA_FILE": suite.receiver.certificate, "HTTP_PROVIDER_TIMEOUT_MS": "1000",
             "DISPATCH_LEASE_MS": "3000", "RETRY_INITIAL_MS": "200", "RETRY_MAX_MS": "2000",
             "RETRY_MAX_ATTEMPTS": "40", "BREAKER_OPEN_MS": "2000", "HTTP_PORT": "0", "SHUTDOWN_TIMEOUT_MS": "10000",
             "LOG_LEVEL": ProcessInfo.processInfo.environment["CHAOS_LOG_LEVEL"] ?? "warning",

@@ -3,6 +3,7 @@ import BenchmarkSupport
 import Foundation
 import Kafka
 import Synchronization
+import TestSupport
 
 extension ChaosSuite {
     /// Publishes `messages` in `chunks` parts, `pause` apart, while the caller injects
@@ -102,24 +103,10 @@ extension ChaosSuite {
     /// Runs `scripts/stack.sh` on the suite's private stack (its environment is ours,
     /// with `environment` over it).
     func stack(_ command: String, _ environment: [String: String] = [:]) throws {
-        // posix_spawn and waitpid: Foundation's Process.waitUntilExit missed the end of a
-        // stack.sh that had started PostgreSQL (whose server outlives it) and waited forever.
-        let arguments = ["/bin/bash", "\(scripts)/stack.sh", command]
-        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, arguments[0], nil, nil, argv, envp) == 0 else {
-            throw ValidationError("scripts/stack.sh \(command) could not be started")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { throw ValidationError("scripts/stack.sh \(command): waitpid failed") }
-        }
+        let status = LocalStack.run(
+            ["/bin/bash", "\(scripts)/stack.sh", command],
+            ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        guard let status else { throw ValidationError("scripts/stack.sh \(command) could not be run") }
         guard status == 0 else { throw ValidationError("scripts/stack.sh \(command) failed (status \(status))") }
     }
 

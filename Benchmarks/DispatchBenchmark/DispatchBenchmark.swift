@@ -26,11 +26,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
 
     @OptionGroup var target: ServiceUnderTest
 
-    @Option(help: "PEM certificate (for 127.0.0.1) of the webhook receiver.")
-    var certificate: String
-
-    @Option(help: "Its private key.")
-    var key: String
+    @OptionGroup var receiver: ReceiverCertificate
 
     @Option(help: "Reminders in the herd, all due at the same instant.")
     var herd = 100_000
@@ -61,7 +57,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
         let kafkaAdmin = try KafkaAdmin(configuration: client)
         try await kafkaAdmin.createTopic(topic, partitions: 8)
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: 8)
-        let sink = try await WebhookSink(certificateFile: certificate, keyFile: key)
+        let sink = try await WebhookSink(certificateFile: receiver.certificate, keyFile: receiver.key)
         let hook = "https://127.0.0.1:\(sink.port)/hook"
 
         let baseline = try await measureBaseline(url: hook, sink: sink)
@@ -75,7 +71,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
             topic: topic, group: "dispatch-bench-\(runID)", databaseURL: databaseURL,
             settings: [
                 "DISPATCH_CONCURRENCY": String(concurrency), "WEBHOOK_SIGNING_SECRET": "benchmark-signing-secret",
-                "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": certificate,
+                "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": receiver.certificate,
             ], log: serviceLog)
         defer {
             kill(process.processIdentifier, SIGTERM)
@@ -180,7 +176,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
 
     private func measureBaseline(url: String, sink: WebhookSink) async throws -> (rate: Double, seconds: Double) {
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.additionalTrustRoots = [.file(certificate)]
+        tls.additionalTrustRoots = [.file(receiver.certificate)]
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         // The service's HTTP transport keeps 32 connections per host by default.
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)

@@ -59,6 +59,15 @@ public struct CircuitBreaker: Sendable, Equatable {
         self.configuration = configuration
     }
 
+    /// The state as an observer (metrics) should see it at `now`: an open circuit whose
+    /// time is up lets the next send through as a probe, so it reads half-open, though
+    /// the state itself changes only at that send (a quiet provider would otherwise read
+    /// open until its next reminder).
+    public func observedState(at now: ContinuousClock.Instant) -> State {
+        if case .open(let until) = state, now >= until { return .halfOpen(probesInFlight: 0) }
+        return state
+    }
+
     /// Asks to send at `now`; an admitted send must be followed by `record`.
     public mutating func admit(at now: ContinuousClock.Instant) -> Admission {
         switch state {

@@ -30,8 +30,11 @@ public final class GuardedProvider: Sendable {
 
     public var name: String { provider.name }
 
-    /// The circuit's state now (for metrics and tests).
+    /// The circuit's state now (for tests).
     public var circuitState: CircuitBreaker.State { breaker.withLock { $0.state } }
+
+    /// The circuit's state as metrics show it (`CircuitBreaker.observedState`).
+    public var observedCircuitState: CircuitBreaker.State { breaker.withLock { $0.observedState(at: clock.now) } }
 
     /// Sends `request` unless the circuit is open, after waiting for the rate limit.
     /// Returns the time spent in the provider beside the result.

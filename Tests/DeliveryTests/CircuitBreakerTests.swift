@@ -33,6 +33,14 @@ import Testing
         #expect(breaker.state.name == "closed")
     }
 
+    @Test func anOpenCircuitWhoseTimeIsUpReadsHalfOpenBeforeItsNextSend() {
+        var breaker = CircuitBreaker(configuration: configuration)
+        for _ in 0..<3 { breaker.record(.failure, at: start) }
+        #expect(breaker.observedState(at: start + .seconds(9)) == .open(until: start + .seconds(10)))
+        #expect(breaker.observedState(at: start + .seconds(10)) == .halfOpen(probesInFlight: 0))
+        #expect(breaker.state == .open(until: start + .seconds(10)), "only a send changes the state")
+    }
+
     @Test func aFailedProbeOpensTheCircuitAgain() {
         var breaker = CircuitBreaker(configuration: configuration)
         for _ in 0..<3 { breaker.record(.failure, at: start) }

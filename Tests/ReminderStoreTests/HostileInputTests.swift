@@ -9,18 +9,6 @@ import Testing
 /// reason, nothing crashes, nothing stops a batch; strings come back byte for byte.
 @Suite(.timeLimit(.minutes(5)))
 struct HostileInputTests {
-    /// SplitMix64: the same seed gives the same cases, so a failure can be replayed.
-    struct Cases: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let nasty: [String] = [
         "'; DROP TABLE reminders; --", "\" OR 1=1 --", "\\", "\\\\'", "$1", "%s%n", "\u{0}", "a\u{0}b", "\r\n\r\n",
         "Bcc: victim@example.com", "\u{FEFF}", "\u{202E}evil", "\u{1F600}", "e\u{301}", "\u{FFFF}", "\u{10FFFF}",
@@ -39,7 +27,7 @@ struct HostileInputTests {
     }
 
     /// One mutation of a valid event, as the bytes a publisher might send.
-    static func mutate(_ index: Int, _ random: inout Cases) -> [UInt8] {
+    static func mutate(_ index: Int, _ random: inout SeededRandom) -> [UInt8] {
         var event = valid(index)
         let fields = Array(event.keys)
         let field = fields[Int.random(in: 0..<fields.count, using: &random)]
@@ -70,7 +58,7 @@ struct HostileInputTests {
 
     @Test func oneHundredThousandMutatedEventsAreEachStoredOrDeadLetteredWithAReason() async throws {
         let total = 100_000
-        var random = Cases(state: 20_261_122)
+        var random = SeededRandom(seed: 20_261_122)
         try await TestDatabase.withDatabase { client, _ in
             let store = IngestStore(client: client, logger: TestDatabase.logger)
             var accounted = 0

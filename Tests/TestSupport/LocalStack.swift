@@ -47,7 +47,7 @@ extension LocalStack {
     /// signal ended it), or nil when it cannot be started. It waits with `waitpid`:
     /// Foundation's `Process.waitUntilExit` once missed the end of `stack.sh` here and
     /// waited forever beside the exited child.
-    static func run(_ arguments: [String], _ environment: [String: String]) -> Int32? {
+    public static func run(_ arguments: [String], _ environment: [String: String]) -> Int32? {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {

@@ -33,13 +33,10 @@ public final class MetricsScrape: Sendable {
         if let pipeline { setLag(await pipeline.lag()) }
         for provider in providers {
             let value: Double =
-                switch provider.circuitState {
+                switch provider.observedCircuitState {
                 case .closed: 0
                 case .halfOpen: 1
-                // An open circuit whose time is up lets the next send through as a probe:
-                // half-open, though the state changes only then (a quiet provider would
-                // otherwise read open, and alert, until its next reminder).
-                case .open(let until): ContinuousClock.now < until ? 2 : 1
+                case .open: 2
                 }
             metrics.registry.makeGauge(
                 descriptor: ServiceMetrics.name(
