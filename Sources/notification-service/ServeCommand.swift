@@ -85,13 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
             ? try KafkaProducer(
                 configuration: KafkaProducerConfiguration(client: settings.kafka, messageTimeout: .seconds(15)),
                 logger: logger) : nil
-        var http: [any Service] = []
-        if settings.api.enabled {
-            let api = settings.makeAdminAPI(
-                database: database, pipeline: pipeline, providers: providers, metrics: metrics,
-                producer: replayProducer, logger: logger)
-            http.append(settings.makeHTTPServer(api, logger: logger))
-        }
+        let server: HTTPServer? =
+            settings.api.enabled
+            ? settings.makeHTTPServer(
+                settings.makeAdminAPI(
+                    database: database, pipeline: pipeline, providers: providers, metrics: metrics,
+                    producer: replayProducer, logger: logger), logger: logger) : nil
         logger.info(
             "starting",
             metadata: [
@@ -102,14 +101,18 @@ struct ServeCommand: AsyncParsableCommand {
                 "tracing": "\(settings.tracing)",
                 "providers": "\(providers.directory.all.map(\.name).joined(separator: ","))",
             ])
-        let application = ApplicationServices(services: services) {
+        // Nothing is consumed, migrated or sent before the HTTP server has its port: a
+        // port it cannot have stops start-up (exit 78) with no work to wind down.
+        let application = ApplicationServices(
+            services: services, precondition: { await server?.waitUntilListening() ?? true }
+        ) {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
         }
         // Shut down in reverse order: the application first, then the HTTP server (health
         // and metrics answer until the work in hand is done), then the database pool, and
         // last the span exporter, which sends what the others ended.
         var configuration = ServiceGroupConfiguration(
-            services: (tracing.map { [$0] } ?? []) + [database] + http + [application],
+            services: (tracing.map { [$0] } ?? []) + [database] + (server.map { [$0] } ?? []) + [application],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Work in hand gets this long to finish (a send, its record, a batch and its
         // commit); then whatever still waits (for an unreachable database, say) is

@@ -2,7 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// `serve` refuses to start on settings it cannot use, naming the setting (exit 78).
+/// `serve` refuses to start on settings it cannot use, naming the setting (exit 78),
+/// before it takes any work.
 @Suite(.timeLimit(.minutes(2)))
 struct ServeStartupTests {
     @Test func aTakenHTTPPortStopsStartUpNamingTheSetting() async throws {
@@ -22,6 +23,8 @@ struct ServeStartupTests {
             #expect(status == 78)
             let text = try String(contentsOf: log, encoding: .utf8)
             #expect(text.contains("HTTP_HOST/HTTP_PORT: cannot listen on 127.0.0.1:\(taken.port)"), "\(text)")
+            // Nothing else started: no partition was taken, nothing dispatched.
+            #expect(!text.contains("ingest started") && !text.contains("dispatcher stopped"), "\(text)")
         }
     }
 }

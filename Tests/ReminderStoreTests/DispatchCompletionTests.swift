@@ -80,7 +80,7 @@ struct DispatchCompletionTests {
             let progress = ChannelProgress(channelCount: 2, failures: [1, 0], statuses: "oo")
             try await dispatch.complete([
                 .init(
-                    id: first.id, attempt: first.attempt, result: .retry(after: .milliseconds(600)), progress: progress,
+                    id: first.id, attempt: first.attempt, result: .retry(after: .seconds(4)), progress: progress,
                     errorClass: "smtp_451",
                     channelAttempts: [
                         .init(
@@ -88,8 +88,17 @@ struct DispatchCompletionTests {
                             errorClass: "smtp_451", answer: "451 4.3.0", latencyMilliseconds: 1)
                     ])
             ])
+            // Due exactly the delay after the failure was recorded (one transaction, one now()).
+            #expect(
+                try await TestDatabase.count(
+                    client,
+                    """
+                    SELECT count(*)::int8 FROM reminders r JOIN reminder_transitions t ON t.reminder_id = r.id
+                    WHERE t.event = 'scheduleRetry' AND r.state = 'RETRY' AND r.due_at = t.at + interval '4 seconds'
+                    """) == 1)
+            // Not claimable before then (4 s is far more than a claim takes on a loaded machine).
             #expect(try await dispatch.claim(limit: 1, lease: .seconds(60)).isEmpty)
-            try await eventually(.seconds(5), "the retry falls due") {
+            try await eventually(.seconds(15), "the retry falls due") {
                 try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminders WHERE due_at <= now()") == 1
             }
             let second = try await claimOne(dispatch)
@@ -104,7 +113,7 @@ struct DispatchCompletionTests {
                 ])
             #expect(
                 try await TestDatabase.count(
-                    client, "SELECT count(*)::int8 FROM delivery_attempts WHERE retry_delay_ms = 600") == 1)
+                    client, "SELECT count(*)::int8 FROM delivery_attempts WHERE retry_delay_ms = 4000") == 1)
         }
     }
 

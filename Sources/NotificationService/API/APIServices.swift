@@ -25,7 +25,8 @@ extension ServiceSettings {
 
     /// The HTTP server as a service: it listens on `HTTP_HOST:HTTP_PORT` and logs the
     /// port it got (`HTTP_PORT=0` takes any free one).
-    public func makeHTTPServer(_ api: AdminAPI, logger: Logger) -> any Service {
+    public func makeHTTPServer(_ api: AdminAPI, logger: Logger) -> HTTPServer {
+        let (listening, listened) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let application = Application(
             router: api.router(),
             configuration: ApplicationConfiguration(
@@ -37,7 +38,9 @@ extension ServiceSettings {
                         "host": "\(self.api.host)", "port": "\(channel.localAddress?.port ?? self.api.port)",
                         "v1_api": "\(self.api.token == nil ? "off (API_TOKEN not set)" : "on")",
                     ])
+                listened.yield()
+                listened.finish()
             }, logger: logger)
-        return HTTPServer(application: application, host: self.api.host, port: self.api.port)
+        return HTTPServer(application: application, host: self.api.host, port: self.api.port, listening: listening)
     }
 }

@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// The HTTP server as a service of the group. When it cannot listen (the port is taken,
 /// the address is not this machine's) start-up stops with an error that names the
-/// settings to change, not only the system call that failed.
+/// settings to change, not only the system call that failed. `waitUntilListening` lets
+/// the rest of the process start only once the server has its port.
 public struct HTTPServer: Service {
     public struct CannotListen: Error, CustomStringConvertible {
         let host: String
@@ -20,6 +21,18 @@ public struct HTTPServer: Service {
     let application: any Service
     let host: String
     let port: Int
+    /// Gets one value when the server listens (the application's `onServerRunning`).
+    let listening: AsyncStream<Void>
+
+    /// True once the server listens; false when the task is cancelled (the server could
+    /// not listen and the group is ending) or graceful shutdown comes first.
+    public func waitUntilListening() async -> Bool {
+        let listened = await cancelWhenGracefulShutdown {
+            for await _ in listening { return true }
+            return false
+        }
+        return listened && !Task.isCancelled
+    }
 
     public func run() async throws {
         do {
