@@ -16,16 +16,21 @@ public final class GuardedProvider: Sendable {
     private let breaker: Mutex<CircuitBreaker>
     /// nil inside: no rate limit.
     private let bucket: Mutex<TokenBucket?>
-    private let clock = ContinuousClock()
+    /// The instants the circuit and the rate limit are kept in.
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    /// `rateLimit`: nil for no limit.
+    /// `rateLimit`: nil for no limit. `now` reads the continuous clock; tests move it on
+    /// to see an open circuit's time run out without waiting for it.
     public init(
-        provider: any NotificationProvider, breaker: CircuitBreaker.Configuration, rateLimit: TokenBucket.Configuration?
+        provider: any NotificationProvider, breaker: CircuitBreaker.Configuration,
+        rateLimit: TokenBucket.Configuration?,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
         self.provider = provider
         self.breaker = Mutex(CircuitBreaker(configuration: breaker))
-        let now = clock.now
-        self.bucket = Mutex(rateLimit.map { TokenBucket(configuration: $0, now: now) })
+        self.now = now
+        let start = now()
+        self.bucket = Mutex(rateLimit.map { TokenBucket(configuration: $0, now: start) })
     }
 
     public var name: String { provider.name }
@@ -34,22 +39,22 @@ public final class GuardedProvider: Sendable {
     public var circuitState: CircuitBreaker.State { breaker.withLock { $0.state } }
 
     /// The circuit's state as metrics show it (`CircuitBreaker.observedState`).
-    public var observedCircuitState: CircuitBreaker.State { breaker.withLock { $0.observedState(at: clock.now) } }
+    public var observedCircuitState: CircuitBreaker.State { breaker.withLock { $0.observedState(at: now()) } }
 
     /// Sends `request` unless the circuit is open, after waiting for the rate limit.
     /// Returns the time spent in the provider beside the result.
     public func send(_ request: DeliveryRequest) async -> (result: Result, latency: Duration) {
         // The circuit first: a send it refuses takes no token.
-        if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: clock.now) }) {
+        if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: now()) }) {
             return (.circuitOpen(retryAfter: retryAfter), .zero)
         }
         let wait = bucket.withLock { bucket -> Duration in
             guard var limit = bucket else { return .zero }
             defer { bucket = limit }
-            return limit.take(at: clock.now)
+            return limit.take(at: now())
         }
         if wait > .zero { try? await Task.sleep(for: wait) }
-        let start = clock.now
+        let start = now()
         let result: Result
         let outcome: CircuitBreaker.Outcome
         do {
@@ -63,7 +68,7 @@ public final class GuardedProvider: Sendable {
             case .transient: outcome = error.isCancellation || error.isRateLimited ? .inconclusive : .failure
             }
         }
-        let end = clock.now
+        let end = now()
         breaker.withLock { $0.record(outcome, at: end) }
         return (result, end - start)
     }

@@ -75,9 +75,9 @@ final class DispatchHarness: Sendable {
 
     static func guarded(
         _ provider: any NotificationProvider, breaker: CircuitBreaker.Configuration = .default,
-        rateLimit: TokenBucket.Configuration? = nil
+        rateLimit: TokenBucket.Configuration? = nil, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) -> GuardedProvider {
-        GuardedProvider(provider: provider, breaker: breaker, rateLimit: rateLimit)
+        GuardedProvider(provider: provider, breaker: breaker, rateLimit: rateLimit, now: now)
     }
 
     /// The states of all reminders, counted.

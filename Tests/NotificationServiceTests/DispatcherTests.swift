@@ -4,6 +4,7 @@ import Kafka
 import PostgresNIO
 import ReminderCore
 import ReminderStore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -213,16 +214,18 @@ struct DispatcherTests {
         try await sink.script("/silent", [.hang, .hang], then: .ok)
         try await TestDatabase.withDatabase { client, configuration in
             let channels: [[String: Any]] = [webhookChannel(sink, "/silent"), ["type": "sms", "to": "+4915112345678"]]
-            // Open long enough that every retry of the first two reminders finds it open
-            // even on a loaded machine (with 2 s, a retry came after it and probed).
+            // The circuit stays open until the test moves its clock on: however slow the
+            // machine, the retries of the first two reminders find it open (with a real
+            // 8 s, a loaded run's retry came after it and probed).
             let breaker = CircuitBreaker.Configuration(
-                failureThreshold: 2, openDuration: .seconds(8), halfOpenProbes: 1)
+                failureThreshold: 2, openDuration: .seconds(600), halfOpenProbes: 1)
+            let clock = MovableClock()
             let harness = try DispatchHarness(
                 database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .seconds(4)
             ) {
                 ProviderDirectory(
                     sms: DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL)),
-                    webhook: DispatchHarness.guarded(DispatchHarness.webhook($0), breaker: breaker),
+                    webhook: DispatchHarness.guarded(DispatchHarness.webhook($0), breaker: breaker, now: clock.now),
                     defaultRetryPolicy: Self.quickRetry)
             }
             let webhook = try #require(harness.directory.webhook)
@@ -244,8 +247,10 @@ struct DispatcherTests {
                 try await TestDatabase.count(
                     client, "SELECT count(*)::int8 FROM delivery_attempts WHERE error_class = 'timeout'") == 2)
             #expect(try await sink.requests(path: "/2010-04-01/Accounts/AC1/Messages.json").count == 2)
+            #expect(webhook.observedCircuitState.name == "open")
             // The webhook recovers; after the open time a probe goes through and closes it.
-            try await Task.sleep(for: .seconds(9))
+            clock.advance(by: .seconds(601))
+            #expect(webhook.observedCircuitState == .halfOpen(probesInFlight: 0))
             try await DueReminders.store(client, count: 1, prefix: "recovered", channels: channels)
             try await eventually(.seconds(20), "the third reminder to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 3]
@@ -256,5 +261,18 @@ struct DispatcherTests {
             #expect(delivered.count == 3)
             #expect(delivered.last?.headers["idempotency-key"] == "recovered-0")
         }
+    }
+}
+
+/// The continuous clock, moved on by the test: an open circuit's time runs out at once.
+final class MovableClock: Sendable {
+    private let offset = Mutex(Duration.zero)
+
+    var now: @Sendable () -> ContinuousClock.Instant {
+        { ContinuousClock.now + self.offset.withLock { $0 } }
+    }
+
+    func advance(by duration: Duration) {
+        offset.withLock { $0 += duration }
     }
 }
