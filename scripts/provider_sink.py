@@ -12,7 +12,10 @@ With --cert/--key it speaks TLS. Control endpoints (on the same port):
                              answers requests to `path` with the listed responses in
                              order, then with `default` (200 when not given). R is
                              {"status": 500, "headers": {...}, "body": "...",
-                              "delay_ms": 0, "action": "hang" | "drop"}
+                              "delay_ms": 0, "action": "hang" | "drop",
+                              "kill_pid": n}
+                             kill_pid: SIGKILL process n once the request is
+                             recorded (a sender killed in the middle of its send)
     GET  /_control/requests  every request so far: [{"method", "path", "headers",
                              "body" (base64), "at" (epoch seconds)}], ?path=P filters
     GET  /_control/count     {"requests": n}
@@ -23,6 +26,7 @@ It stops on SIGTERM, and by itself after --lifetime seconds (default 600).
 import argparse
 import base64
 import json
+import os
 import signal
 import socket
 import ssl
@@ -117,6 +121,11 @@ class Handler(BaseHTTPRequestHandler):
                 "at": time.time(),
             })
         response = scripted_response(path)
+        if response.get("kill_pid"):
+            try:
+                os.kill(int(response["kill_pid"]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if response.get("delay_ms"):
             time.sleep(response["delay_ms"] / 1000)
         action = response.get("action")

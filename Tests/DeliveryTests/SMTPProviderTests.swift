@@ -51,7 +51,7 @@ struct SMTPProviderTests {
     }
 
     @Test func messageArrivesWithItsEnvelopeHeadersAndExactBody() async throws {
-        let sink = try SMTPSink()
+        let sink = try await SMTPSink()
         try #require(sink.port > 0)
         let request = Self.request()
         let receipt = try await Self.provider(Self.configuration(port: sink.port)).send(request)
@@ -86,7 +86,7 @@ struct SMTPProviderTests {
     }
 
     @Test func aRepeatedSendCarriesTheSameMessageID() async throws {
-        let sink = try SMTPSink()
+        let sink = try await SMTPSink()
         try #require(sink.port > 0)
         let provider = try Self.provider(Self.configuration(port: sink.port))
         let request = Self.request(reminderID: "rem-repeated")
@@ -100,7 +100,7 @@ struct SMTPProviderTests {
     }
 
     @Test func authenticatesWithPlainWhenTheServerRequiresIt() async throws {
-        let sink = try SMTPSink(["--auth", "mailer:s3cret"])
+        let sink = try await SMTPSink(["--auth", "mailer:s3cret"])
         try #require(sink.port > 0)
         let credentials = SMTPCredentials(username: "mailer", password: "s3cret")
         _ = try await Self.provider(Self.configuration(port: sink.port, credentials: credentials)).send(Self.request())
@@ -110,7 +110,7 @@ struct SMTPProviderTests {
     }
 
     @Test func authenticatesWithLoginWhenPlainIsNotOffered() async throws {
-        let sink = try SMTPSink(["--auth", "mailer:s3cret", "--auth-exclude", "PLAIN"])
+        let sink = try await SMTPSink(["--auth", "mailer:s3cret", "--auth-exclude", "PLAIN"])
         try #require(sink.port > 0)
         let credentials = SMTPCredentials(username: "mailer", password: "s3cret")
         _ = try await Self.provider(Self.configuration(port: sink.port, credentials: credentials)).send(Self.request())
@@ -120,7 +120,7 @@ struct SMTPProviderTests {
     }
 
     @Test func wrongPasswordIsTransientSoTheReminderWaitsForTheOperator() async throws {
-        let sink = try SMTPSink(["--auth", "mailer:s3cret"])
+        let sink = try await SMTPSink(["--auth", "mailer:s3cret"])
         try #require(sink.port > 0)
         let credentials = SMTPCredentials(username: "mailer", password: "typo")
         let provider = try Self.provider(Self.configuration(port: sink.port, credentials: credentials))
@@ -135,7 +135,7 @@ struct SMTPProviderTests {
     @Test(arguments: ["localhost", "127.0.0.1"])
     func upgradesWithStartTLSTrustingTheConfiguredCertificate(host: String) async throws {
         let certificate = TestCertificate.shared
-        let sink = try SMTPSink([
+        let sink = try await SMTPSink([
             "--tls-cert", certificate.certificateFile, "--tls-key", certificate.keyFile, "--require-starttls",
             "--auth", "mailer:s3cret",
         ])
@@ -163,7 +163,7 @@ struct SMTPProviderTests {
 
     @Test func untrustedCertificateIsTransientTLS() async throws {
         let certificate = TestCertificate.shared
-        let sink = try SMTPSink(["--tls-cert", certificate.certificateFile, "--tls-key", certificate.keyFile])
+        let sink = try await SMTPSink(["--tls-cert", certificate.certificateFile, "--tls-key", certificate.keyFile])
         try #require(sink.port > 0)
         // The system's trust store does not know the test's self-signed certificate.
         let provider = try Self.provider(Self.configuration(port: sink.port, host: "localhost", startTLS: .required))
@@ -174,7 +174,7 @@ struct SMTPProviderTests {
     }
 
     @Test func requiredStartTLSThatIsNotOfferedSendsNothing() async throws {
-        let sink = try SMTPSink()
+        let sink = try await SMTPSink()
         try #require(sink.port > 0)
         let certificate = TestCertificate.shared
         let configuration = Self.configuration(
@@ -191,7 +191,7 @@ struct SMTPProviderTests {
     func refusalIsClassifiedByItsCodeWithoutTheServersText(
         code: Int, step: String, kind: DeliveryFailure.Kind, answer: String
     ) async throws {
-        let sink = try SMTPSink(["--reply-code", "\(code)", "--reply-at", step])
+        let sink = try await SMTPSink(["--reply-code", "\(code)", "--reply-at", step])
         try #require(sink.port > 0)
         let failure = await Self.failure(try Self.provider(Self.configuration(port: sink.port)), Self.request())
         #expect(failure == DeliveryFailure(kind, errorClass: "smtp_\(code)", answer: answer))
@@ -199,7 +199,7 @@ struct SMTPProviderTests {
     }
 
     @Test func nonASCIIRecipientIsSentWithSMTPUTF8() async throws {
-        let sink = try SMTPSink()
+        let sink = try await SMTPSink()
         try #require(sink.port > 0)
         _ = try await Self.provider(Self.configuration(port: sink.port)).send(Self.request(to: "jörg@bücher.test"))
         let received = try sink.received()
@@ -210,7 +210,7 @@ struct SMTPProviderTests {
     }
 
     @Test func nonASCIIRecipientWithoutSMTPUTF8IsPermanent() async throws {
-        let sink = try SMTPSink(["--no-smtputf8"])
+        let sink = try await SMTPSink(["--no-smtputf8"])
         try #require(sink.port > 0)
         let failure = await Self.failure(
             try Self.provider(Self.configuration(port: sink.port)), Self.request(to: "jörg@bücher.test"))

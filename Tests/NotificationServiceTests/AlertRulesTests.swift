@@ -22,25 +22,25 @@ struct AlertRulesTests {
     }
 
     /// Runs promtool in the project's root; its exit status and everything it printed.
-    private func promtool(_ arguments: [String]) throws -> (Int32, String) {
+    private func promtool(_ arguments: [String]) async throws -> (Int32, String) {
         let tool = try #require(Self.promtool, "scripts/setup.sh puts promtool in .cache/promtool")
-        return try CommandRun.run(tool, arguments, in: LocalStack.root)
+        return try await CommandRun.run(tool, arguments, in: LocalStack.root)
     }
 
-    @Test func theRulesAreValid() throws {
-        let (status, output) = try promtool(["check", "rules", Self.rules])
+    @Test func theRulesAreValid() async throws {
+        let (status, output) = try await promtool(["check", "rules", Self.rules])
         #expect(status == 0, "\(output)")
         #expect(output.contains("SUCCESS"), "\(output)")
     }
 
-    @Test func theScrapeConfigurationIsValidAndLoadsTheRules() throws {
-        let (status, output) = try promtool(["check", "config", "deploy/prometheus/prometheus.yml"])
+    @Test func theScrapeConfigurationIsValidAndLoadsTheRules() async throws {
+        let (status, output) = try await promtool(["check", "config", "deploy/prometheus/prometheus.yml"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("SUCCESS: 12 rules found"), "\(output)")
     }
 
-    @Test func eachAlertFiresAndStaysQuietAsItsUnitTestsSay() throws {
-        let (status, output) = try promtool(["test", "rules", Self.ruleTests])
+    @Test func eachAlertFiresAndStaysQuietAsItsUnitTestsSay() async throws {
+        let (status, output) = try await promtool(["test", "rules", Self.ruleTests])
         #expect(status == 0, "\(output)")
         #expect(output.contains("SUCCESS"), "\(output)")
     }

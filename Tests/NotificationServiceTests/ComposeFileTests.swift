@@ -8,17 +8,17 @@ import Testing
     static let composeFile = LocalStack.root.appendingPathComponent("docker-compose.yml").path
 
     /// The tool's exit status and standard output.
-    private func compose(_ arguments: [String]) throws -> (Int32, String) {
-        try CommandRun.run("/usr/bin/docker-compose", ["-f", Self.composeFile] + arguments, mergingErrors: false)
+    private func compose(_ arguments: [String]) async throws -> (Int32, String) {
+        try await CommandRun.run("/usr/bin/docker-compose", ["-f", Self.composeFile] + arguments, mergingErrors: false)
     }
 
-    @Test func theComposeFileIsValidAndRunsEveryPart() throws {
+    @Test func theComposeFileIsValidAndRunsEveryPart() async throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose"),
             "scripts/setup.sh installs Debian's docker-compose")
-        let (status, _) = try compose(["config", "-q"])
+        let (status, _) = try await compose(["config", "-q"])
         #expect(status == 0)
-        let (listed, services) = try compose(["config", "--services"])
+        let (listed, services) = try await compose(["config", "--services"])
         #expect(listed == 0)
         #expect(
             Set(services.split(separator: "\n").map(String.init))
@@ -28,8 +28,8 @@ import Testing
                 ])
     }
 
-    @Test func theServiceIsBuiltFromTheDockerfileAndReachesTheOthersByName() throws {
-        let (status, text) = try compose(["config"])
+    @Test func theServiceIsBuiltFromTheDockerfileAndReachesTheOthersByName() async throws {
+        let (status, text) = try await compose(["config"])
         #expect(status == 0)
         #expect(text.contains("KAFKA_BOOTSTRAP_SERVERS: kafka:19092"))
         #expect(text.contains("@postgres:5432/notification"))
@@ -42,8 +42,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent("Dockerfile").path))
     }
 
-    @Test func prometheusAndGrafanaServeOnLoopbackWithTheRepositorysConfiguration() throws {
-        let (status, text) = try compose(["config"])
+    @Test func prometheusAndGrafanaServeOnLoopbackWithTheRepositorysConfiguration() async throws {
+        let (status, text) = try await compose(["config"])
         #expect(status == 0)
         #expect(text.contains("127.0.0.1:9090:9090"))
         #expect(text.contains("127.0.0.1:3000:3000"))

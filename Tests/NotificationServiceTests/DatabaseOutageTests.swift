@@ -15,8 +15,8 @@ struct DatabaseOutageTests {
         let process: Process
         let port: Int
 
-        init(targetPort: Int) throws {
-            let (process, line) = try PythonScript.start("tcp_proxy.py", [String(targetPort)])
+        init(targetPort: Int) async throws {
+            let (process, line) = try await PythonScript.start("tcp_proxy.py", [String(targetPort)])
             self.process = process
             port = Int(line) ?? 0
         }
@@ -32,7 +32,7 @@ struct DatabaseOutageTests {
     @Test func aFifteenSecondOutageMidStreamLosesNothingAndDoublesNothing() async throws {
         let (topic, dlq) = try await Topics.make("outage", partitions: 4)
         try await TestDatabase.withDatabase { database, configuration in
-            let proxy = try Proxy(targetPort: configuration.port)
+            let proxy = try await Proxy(targetPort: configuration.port)
             try #require(proxy.port > 0)
             var viaProxy = configuration
             viaProxy.port = proxy.port

@@ -27,7 +27,7 @@ struct DeadLetteredReminder {
     static func with(
         _ name: String, settings: [String: String] = [:], _ body: (DeadLetteredReminder) async throws -> Void
     ) async throws {
-        let sink = try ProviderSink(lifetime: 240)
+        let sink = try await ProviderSink(lifetime: 240)
         let (topic, _) = try await Topics.make(name, partitions: 2)
         do {
             try await TestDatabase.withDatabase { _, configuration in

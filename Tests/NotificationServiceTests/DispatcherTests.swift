@@ -19,7 +19,7 @@ struct DispatcherTests {
     }
 
     @Test func twoServerErrorsThenSuccessDeliversOnTheThirdAttemptWithThePolicysDelays() async throws {
-        let sink = try ProviderSink(lifetime: 180)
+        let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
         try await sink.script("/retry", [.status(500), .status(500)], then: .ok)
         try await TestDatabase.withDatabase { client, configuration in
@@ -28,7 +28,7 @@ struct DispatcherTests {
                 ProviderDirectory(
                     webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)), defaultRetryPolicy: Self.quickRetry)
             }
-            try await eventually(.seconds(30), "the reminder to be delivered") {
+            try await eventually(.seconds(60), "the reminder to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 1]
             }
             await harness.stop()
@@ -53,9 +53,9 @@ struct DispatcherTests {
     }
 
     @Test func aPermanentPushFailureFallsBackToEmailOverSMTP() async throws {
-        let sink = try ProviderSink(lifetime: 180)
+        let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        let mail = try SMTPSink()
+        let mail = try await SMTPSink()
         try #require(mail.port > 0)
         try await sink.script(
             "/v1/projects/p/messages:send", [],
@@ -78,7 +78,7 @@ struct DispatcherTests {
                             logger: DispatchHarness.logger)),
                     fcm: DispatchHarness.guarded(DispatchHarness.fcm(transport, baseURL: sink.baseURL)))
             }
-            try await eventually(.seconds(30), "the reminder to be delivered by email") {
+            try await eventually(.seconds(60), "the reminder to be delivered by email") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 1]
             }
             await harness.stop()
@@ -99,7 +99,7 @@ struct DispatcherTests {
     }
 
     @Test func everyChannelFailingDeadLettersWithTheRightReasonOnTheTopic() async throws {
-        let sink = try ProviderSink(lifetime: 180)
+        let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
         try await sink.script("/gone", [], then: .status(410))
         try await sink.script(
@@ -120,7 +120,7 @@ struct DispatcherTests {
                     webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)), defaultRetryPolicy: twoAttempts)
             }
             let instance = try ServiceInstance(database: client, topic: topic, dlqTopic: dlq, groupID: "dispatch-dlq")
-            try await eventually(.seconds(30), "both reminders to be dead-lettered") {
+            try await eventually(.seconds(60), "both reminders to be dead-lettered") {
                 try await DispatchHarness.states(client) == ["DEAD_LETTER": 2]
             }
             let reader = try Topics.reader(of: dlq)
@@ -140,7 +140,7 @@ struct DispatcherTests {
     }
 
     @Test func aReminderPastItsExpiryIsDeadLetteredAsExpiredWithoutASend() async throws {
-        let sink = try ProviderSink(lifetime: 120)
+        let sink = try await ProviderSink(lifetime: 120)
         defer { Task { await sink.stop() } }
         try await TestDatabase.withDatabase { client, configuration in
             try await DueReminders.store(
@@ -149,7 +149,7 @@ struct DispatcherTests {
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
                 ProviderDirectory(webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)))
             }
-            try await eventually(.seconds(20), "the reminder to be dead-lettered") {
+            try await eventually(.seconds(60), "the reminder to be dead-lettered") {
                 try await DispatchHarness.states(client) == ["DEAD_LETTER": 1]
             }
             await harness.stop()
@@ -162,7 +162,7 @@ struct DispatcherTests {
 
     @Test func twoDispatchersSendTenThousandDueRemindersExactlyOnceEach() async throws {
         let total = 10_000
-        let sink = try ProviderSink(lifetime: 300)
+        let sink = try await ProviderSink(lifetime: 300)
         defer { Task { await sink.stop() } }
         try await TestDatabase.withDatabase { client, configuration in
             try await DueReminders.store(
@@ -186,30 +186,35 @@ struct DispatcherTests {
     }
 
     @Test func aRateLimitSpacesABurstOutAndDropsNothing() async throws {
-        let sink = try ProviderSink(lifetime: 120)
+        let sink = try await ProviderSink(lifetime: 120)
         defer { Task { await sink.stop() } }
         try await TestDatabase.withDatabase { client, configuration in
             try await DueReminders.store(
                 client, count: 50, prefix: "burst", channels: [["type": "sms", "to": "+4915112345678"]])
+            // Before the bucket exists: by `start + t` at most 5 + 20·t sends can have begun.
+            let start = Date().timeIntervalSince1970
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
                 ProviderDirectory(
                     sms: DispatchHarness.guarded(
                         DispatchHarness.sms($0, baseURL: sink.baseURL), rateLimit: .init(rate: 20, burst: 5)))
             }
-            try await eventually(.seconds(30), "the burst to be delivered") {
+            try await eventually(.seconds(60), "the burst to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 50]
             }
             await harness.stop()
             let arrivals = try await sink.requests().map(\.at).sorted()
             #expect(arrivals.count == 50)
-            // Five from the burst, then 45 at 20 a second: at least 2.25 s from first to last.
-            #expect(arrivals.last! - arrivals.first! >= 2.0)
+            // Five from the burst, then 20 a second: send k (from 0) needs k + 1 tokens, so it
+            // arrives no earlier than (k - 4) / 20 s after the start, 2.25 s for the last.
+            // A slow machine only makes arrivals later; a missing limit fails this.
+            let early = arrivals.enumerated().filter { k, at in k >= 5 && at - start < Double(k - 4) / 20 - 0.01 }
+            #expect(early.isEmpty, "sends ahead of the rate: \(early.map(\.offset))")
             #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM delivery_attempts") == 50)
         }
     }
 
     @Test func aProviderThatNeverAnswersOpensItsCircuitTheFallbackIsUsedAndItClosesOnRecovery() async throws {
-        let sink = try ProviderSink(lifetime: 180)
+        let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
         try await sink.script("/silent", [.hang, .hang], then: .ok)
         try await TestDatabase.withDatabase { client, configuration in
@@ -232,12 +237,12 @@ struct DispatcherTests {
             // Two reminders time out on the webhook: the circuit opens. (A 4 s timeout: with
             // 500 ms, a loaded machine let an answered request, to SMS, time out too.)
             try await DueReminders.store(client, count: 2, prefix: "silent", channels: channels)
-            try await eventually(.seconds(20), "the circuit to open") {
+            try await eventually(.seconds(60), "the circuit to open") {
                 if case .open = webhook.circuitState { return true }
                 return false
             }
             // Their retries find the circuit open and go to SMS instead, without waiting.
-            try await eventually(.seconds(20), "both to be delivered by the fallback") {
+            try await eventually(.seconds(60), "both to be delivered by the fallback") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 2]
             }
             #expect(
@@ -252,7 +257,7 @@ struct DispatcherTests {
             clock.advance(by: .seconds(601))
             #expect(webhook.observedCircuitState == .halfOpen(probesInFlight: 0))
             try await DueReminders.store(client, count: 1, prefix: "recovered", channels: channels)
-            try await eventually(.seconds(20), "the third reminder to be delivered") {
+            try await eventually(.seconds(60), "the third reminder to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 3]
             }
             await harness.stop()

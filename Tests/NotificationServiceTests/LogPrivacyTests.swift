@@ -14,9 +14,9 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct LogPrivacyTests {
     @Test func aFullDispatchRunLogsNoPersonalData() async throws {
-        let sink = try ProviderSink(lifetime: 120)
+        let sink = try await ProviderSink(lifetime: 120)
         defer { Task { await sink.stop() } }
-        let mail = try SMTPSink()
+        let mail = try await SMTPSink()
         try #require(mail.port > 0)
         try await sink.script(
             "/v1/projects/p/messages:send", [], then: .status(404, body: #"{"error":{"status":"NOT_FOUND"}}"#))

@@ -25,11 +25,11 @@ struct OpenAPIDocumentTests {
     }
 
     /// Checks the answers against the document; the script's report when they do not match.
-    static func check(_ answers: [ServedInstance.Answer]) throws {
+    static func check(_ answers: [ServedInstance.Answer]) async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("answers-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: answers.map(\.document)).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let (status, output) = try PythonScript.run("openapi_check.py", [document.path, file.path])
+        let (status, output) = try await PythonScript.run("openapi_check.py", [document.path, file.path])
         #expect(status == 0, "\(output)")
     }
 
@@ -159,7 +159,7 @@ struct OpenAPIDocumentTests {
             // The delivered reminder's history and channel attempts, checked against the schema.
             _ = try await call("GET", "/v1/reminders/\(scenario.reminderID)", "/v1/reminders/{id}")
 
-            try Self.check(answers)
+            try await Self.check(answers)
             // Every documented answer was seen, but those this scenario cannot cause: the
             // 503s of a database away (ReadinessTests checks readiness's and a /v1 one) and a
             // broker refusing a replay.

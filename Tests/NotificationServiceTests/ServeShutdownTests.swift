@@ -11,7 +11,7 @@ import Testing
 struct ServeShutdownTests {
     @Test func sigtermInTheMiddleOfAStreamLosesNothingAndSendsNothingTwice() async throws {
         let total = 3_000
-        let sink = try ProviderSink(lifetime: 240)
+        let sink = try await ProviderSink(lifetime: 240)
         defer { Task { await sink.stop() } }
         // Each send takes a little while, so that some are in flight when SIGTERM comes.
         try await sink.script("/hook", [], then: ProviderSink.Response(status: 200, delayMilliseconds: 20))
@@ -48,6 +48,10 @@ struct ServeShutdownTests {
             try await Task.sleep(for: .seconds(1))
             let requests = try await sink.requests(path: "/hook")
             let keys = requests.compactMap { $0.headers["idempotency-key"] }
+            #expect(
+                try await TestDatabase.count(
+                    client, "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome <> 'delivered'") == 0,
+                "every send was answered at its first try")
             #expect(requests.count == total, "no reminder sent twice")
             #expect(Set(keys).count == total)
             #expect(try await TestDatabase.count(client, "SELECT count(*) FROM inbox") == total)

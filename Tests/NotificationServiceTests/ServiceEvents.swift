@@ -27,11 +27,13 @@ enum ServiceEvents {
         return KafkaProducerMessage(topic: topic, key: Array("user-invalid".utf8), value: Array(value.utf8))
     }
 
-    /// The settings a `serve` process needs to send webhooks to the test sink.
+    /// The settings a `serve` process needs to send webhooks to the test sink. The send
+    /// limit is generous: these tests are not about time-outs, and on a loaded machine a
+    /// 2 s limit turned an answered send into a retry (a second send, or a 400 lost).
     static func settings(_ sink: ProviderSink) -> [String: String] {
         [
             "WEBHOOK_SIGNING_SECRET": "0123456789abcdef-secret", "WEBHOOK_ALLOW_LOOPBACK": "true",
-            "HTTP_PROVIDER_CA_FILE": sink.caFile, "HTTP_PROVIDER_TIMEOUT_MS": "2000",
+            "HTTP_PROVIDER_CA_FILE": sink.caFile, "HTTP_PROVIDER_TIMEOUT_MS": "30000",
         ]
     }
 }

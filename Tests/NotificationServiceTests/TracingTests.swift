@@ -188,7 +188,7 @@ struct TracingTests {
         _ name: String, tracing: [String: String]?, stopWithin: Duration = .seconds(30),
         _ body: (Run) async throws -> Void
     ) async throws {
-        let sink = try ProviderSink(lifetime: 240)
+        let sink = try await ProviderSink(lifetime: 240)
         let (topic, dlq) = try await Topics.make(name, partitions: 2)
         do {
             try await TestDatabase.withDatabase { _, configuration in

@@ -5,6 +5,12 @@ import Foundation
 public enum CommandRun {
     public static func run(
         _ executable: String, _ arguments: [String], in directory: URL? = nil, mergingErrors: Bool = true
+    ) async throws -> (status: Int32, output: String) {
+        try await OffPool.run { try runBlocking(executable, arguments, in: directory, mergingErrors: mergingErrors) }
+    }
+
+    private static func runBlocking(
+        _ executable: String, _ arguments: [String], in directory: URL?, mergingErrors: Bool
     ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -15,16 +15,19 @@ public final class ProviderSink: @unchecked Sendable {
         public var delayMilliseconds: Int
         /// `hang` (never answers) or `drop` (closes the connection), else nil.
         public var action: String?
+        /// A process the sink kills with SIGKILL once it has recorded the request.
+        public var killProcess: Int32?
 
         public init(
             status: Int = 200, headers: [String: String] = [:], body: String = "{}", delayMilliseconds: Int = 0,
-            action: String? = nil
+            action: String? = nil, killProcess: Int32? = nil
         ) {
             self.status = status
             self.headers = headers
             self.body = body
             self.delayMilliseconds = delayMilliseconds
             self.action = action
+            self.killProcess = killProcess
         }
 
         public static let ok = Response()
@@ -39,6 +42,7 @@ public final class ProviderSink: @unchecked Sendable {
                 "status": status, "headers": headers, "body": body, "delay_ms": delayMilliseconds,
             ]
             if let action { object["action"] = action }
+            if let killProcess { object["kill_pid"] = Int(killProcess) }
             return object
         }
     }
@@ -64,10 +68,10 @@ public final class ProviderSink: @unchecked Sendable {
     private let process: Process
     private let client: HTTPClient
 
-    public init(lifetime: Int = 600) throws {
+    public init(lifetime: Int = 600) async throws {
         let certificate = TestCertificate.shared
         caFile = certificate.certificateFile
-        let (process, text) = try PythonScript.start(
+        let (process, text) = try await PythonScript.start(
             "provider_sink.py",
             ["--cert", certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime)])
         self.process = process

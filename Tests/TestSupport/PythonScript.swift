@@ -4,7 +4,15 @@ import Foundation
 /// talk to (proxy, provider and SMTP sinks). Each prints one line when it is ready (its
 /// port); `start` returns the process and that line.
 public enum PythonScript {
-    public static func start(_ script: String, _ arguments: [String]) throws -> (process: Process, firstLine: String) {
+    public static func start(_ script: String, _ arguments: [String]) async throws -> (
+        process: Process, firstLine: String
+    ) {
+        try await OffPool.run { try startBlocking(script, arguments) }
+    }
+
+    private static func startBlocking(_ script: String, _ arguments: [String]) throws -> (
+        process: Process, firstLine: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: LocalStack.python)
         process.arguments = [LocalStack.root.appendingPathComponent("scripts/\(script)").path] + arguments
@@ -22,8 +30,8 @@ public enum PythonScript {
     }
 
     /// Runs a script to its end; its exit status and everything it printed.
-    public static func run(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        try CommandRun.run(
+    public static func run(_ script: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await CommandRun.run(
             LocalStack.python, [LocalStack.root.appendingPathComponent("scripts/\(script)").path] + arguments)
     }
 }

@@ -40,9 +40,9 @@ public final class SMTPSink: @unchecked Sendable {
     public let maildir: URL
     private let process: Process
 
-    public init(_ arguments: [String] = []) throws {
+    public init(_ arguments: [String] = []) async throws {
         maildir = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-sink-\(UUID().uuidString)")
-        let (process, text) = try PythonScript.start(
+        let (process, text) = try await PythonScript.start(
             "smtp_sink.py", ["--port", "0", "--maildir", maildir.path, "--lifetime", "120"] + arguments)
         self.process = process
         port = text.hasPrefix("PORT ") ? Int(text.dropFirst(5)) ?? 0 : 0

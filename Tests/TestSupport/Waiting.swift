@@ -11,7 +11,8 @@ public struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every `interval` until it holds, failing with `TimedOut` once
-/// `limit` has passed.
+/// `limit` has passed and one last look after it still finds it false (a stalled
+/// machine may have slept through the deadline).
 public func eventually(
     _ limit: Duration, _ what: String, every interval: Duration = .milliseconds(100),
     _ condition: () async throws -> Bool
@@ -21,5 +22,6 @@ public func eventually(
         if try await condition() { return }
         try await Task.sleep(for: interval)
     }
+    if try await condition() { return }
     throw TimedOut(what: what)
 }
