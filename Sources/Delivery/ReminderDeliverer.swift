@@ -104,38 +104,42 @@ public struct ReminderDeliverer: Sendable {
         // A client span per channel tried, in the delivery attempt's trace (the task's
         // service context). No address, answer text or content goes into it.
         let span = startSpan("send \(request.channel.type)", ofKind: .client)
-        span.attributes["notification.channel"] = request.channel.type
-        span.attributes["notification.provider"] = provider.name
         // The send runs in the span's context: a webhook request names this span as its
         // parent.
         let (result, latency) = await ServiceContext.withValue(span.context) { await provider.send(request) }
-        defer { span.end() }
-        switch result {
-        case .delivered:
-            span.attributes["notification.outcome"] = ChannelAttempt.Outcome.delivered.rawValue
-        case .failed(let failure):
-            span.attributes["notification.outcome"] =
-                (failure.kind == .permanent ? ChannelAttempt.Outcome.permanent : .transient).rawValue
-            span.attributes["error.type"] = failure.errorClass
-            span.setStatus(SpanStatus(code: .error, message: failure.errorClass))
-        case .circuitOpen:
-            span.attributes["notification.outcome"] = ChannelAttempt.Outcome.circuitOpen.rawValue
-        }
+        let outcome: (DeliveryAttemptPlanner.ChannelResult, ChannelAttempt)
         switch result {
         case .delivered(let receipt):
-            return (.delivered, attempt(provider.name, .delivered, nil, receipt.answer, latency))
+            outcome = (.delivered, attempt(provider.name, .delivered, nil, receipt.answer, latency))
         case .failed(let failure) where failure.kind == .permanent:
-            return (.permanentFailure, attempt(provider.name, .permanent, failure.errorClass, failure.answer, latency))
+            outcome = (
+                .permanentFailure, attempt(provider.name, .permanent, failure.errorClass, failure.answer, latency)
+            )
         case .failed(let failure):
-            return (
+            outcome = (
                 .transientFailure(retryAfter: failure.retryAfter),
                 attempt(provider.name, .transient, failure.errorClass, failure.answer, latency)
             )
         case .circuitOpen(let retryAfter):
-            return (
+            outcome = (
                 .circuitOpen(retryAfter: retryAfter),
                 attempt(provider.name, .circuitOpen, "circuit_open", "the provider's circuit is open")
             )
         }
+        // The no-op span keeps nothing: no attribute is built for it.
+        if span.isRecording {
+            let channelAttempt = outcome.1
+            span.updateAttributes { attributes in
+                attributes["notification.channel"] = request.channel.type
+                attributes["notification.provider"] = provider.name
+                attributes["notification.outcome"] = channelAttempt.outcome.rawValue
+            }
+            if case .failed(let failure) = result {
+                span.attributes["error.type"] = failure.errorClass
+                span.setStatus(SpanStatus(code: .error, message: failure.errorClass))
+            }
+        }
+        span.end()
+        return outcome
     }
 }

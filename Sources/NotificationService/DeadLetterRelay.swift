@@ -70,12 +70,12 @@ public final class DeadLetterRelay: Service, Sendable {
         guard !records.isEmpty else { return 0 }
         // A producer span per record, in the trace of the event or reminder it is about;
         // the record carries the span's context (or, untraced, the stored one).
+        let operation = "publish \(configuration.topic)"
         let publishing = records.map { record in
-            let publishing = TracePropagation.startPublishing(
-                "publish \(configuration.topic)", topic: configuration.topic, continuing: record.trace)
-            publishing.span.attributes["notification.dead_letter.id"] = record.id.uuidString.lowercased()
-            publishing.span.attributes["notification.dead_letter.reason"] = record.reason
-            return publishing
+            TracePropagation.startPublishing(operation, topic: configuration.topic, continuing: record.trace) {
+                $0["notification.dead_letter.id"] = record.id.uuidString.lowercased()
+                $0["notification.dead_letter.reason"] = record.reason
+            }
         }
         var results = await producer.send(
             zip(records, publishing).map { Self.message($0, topic: configuration.topic, trace: $1.trace) })
@@ -107,10 +107,8 @@ public final class DeadLetterRelay: Service, Sendable {
                 reasons.append(record.reason)
             case .failure(let error):
                 firstError = firstError ?? error
-                span.recordError(error)
-                span.setStatus(SpanStatus(code: .error))
             }
-            span.end()
+            TracePropagation.endPublishing(span, result)
         }
         try await store.markPublished(published)
         metrics.published(deadLetterReasons: reasons)

@@ -56,21 +56,17 @@ public struct DeadLetterReplayer: Sendable {
         let chosen = entries.indices.filter { verdicts[$0] == .replay && entries[$0].message?.value != nil }
         var reports: [Int: Result<KafkaDeliveryReport, KafkaError>] = [:]
         if !dryRun, let producer, !chosen.isEmpty {
+            let operation = "publish \(topic)"
             let publishing = chosen.map { index in
-                let publishing = TracePropagation.startPublishing(
-                    "publish \(topic)", topic: topic, continuing: entries[index].trace)
-                publishing.span.attributes["notification.replay_of"] = entries[index].id.uuidString.lowercased()
-                return publishing
+                TracePropagation.startPublishing(operation, topic: topic, continuing: entries[index].trace) {
+                    $0["notification.replay_of"] = entries[index].id.uuidString.lowercased()
+                }
             }
             let results = await producer.send(
                 zip(chosen, publishing).map { Self.message(entries[$0], topic: topic, trace: $1.trace) })
             for ((index, result), (span, _)) in zip(zip(chosen, results), publishing) {
                 reports[index] = result
-                if case .failure(let error) = result {
-                    span.recordError(error)
-                    span.setStatus(SpanStatus(code: .error))
-                }
-                span.end()
+                TracePropagation.endPublishing(span, result)
             }
         }
         return entries.indices.map { index in

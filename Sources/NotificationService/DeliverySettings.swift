@@ -108,9 +108,7 @@ public struct DeliverySettings: Sendable {
 
     private static func url(_ reader: EnvironmentReader, _ name: String, _ fallback: String) throws -> String {
         let text = reader.value(name, fallback)
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            url.host?.isEmpty == false
-        else {
+        guard EnvironmentReader.httpURL(text) != nil else {
             throw ServiceSettings.Invalid(variable: name, message: "must be an http(s) URL, not \"\(text)\"")
         }
         return text

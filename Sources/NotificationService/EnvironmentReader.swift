@@ -1,3 +1,5 @@
+import Foundation
+
 /// Typed reads of settings from environment variables; every error names the variable.
 struct EnvironmentReader {
     let environment: [String: String]
@@ -28,6 +30,15 @@ struct EnvironmentReader {
                 variable: name, message: "must be a whole number in \(range), not \"\(text)\"")
         }
         return number
+    }
+
+    /// `text` as an http or https URL with a host; nil when it is not one. Callers word
+    /// the error: some may show the value, some (a URL that may carry a key) may not.
+    static func httpURL(_ text: String) -> URL? {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            url.host?.isEmpty == false
+        else { return nil }
+        return url
     }
 
     func number(_ name: String, _ fallback: Double, _ range: ClosedRange<Double>) throws -> Double {

@@ -26,16 +26,15 @@ extension IngestStore {
         for try await (id, reason, reminder) in rows.decode((UUID, String, Int64?).self) {
             known[id] = (DeadLetterReason(rawValue: reason), reminder)
         }
-        var wanted: [UUID: Int64] = [:]
-        var traces: [UUID: TraceContextHeaders] = [:]
+        // The reminder each replayed dead letter resets, and the first trace a replay of it carried.
+        var wanted: [UUID: (reminder: Int64, trace: TraceContextHeaders?)] = [:]
         for (position, id) in replays {
             let problem: String
             switch known[id] {
             case nil:
                 problem = "no dead letter has this id"
             case (let reason?, let reminder?)? where reason.isReplayable:
-                wanted[id] = reminder
-                if traces[id] == nil { traces[id] = records[position].trace }
+                wanted[id] = (reminder, wanted[id]?.trace ?? records[position].trace)
                 continue
             case (let reason?, nil)? where reason.isReplayable:
                 problem = "the dead letter names no reminder"
@@ -55,9 +54,9 @@ extension IngestStore {
         let valid = replays.filter { wanted[$0.deadLetter] != nil }.count
         guard !wanted.isEmpty else { return }
         let deadLetterIDs = Array(wanted.keys)
-        let reminderIDs = deadLetterIDs.map { wanted[$0]! }
-        let traceParents = deadLetterIDs.map { traces[$0]?.traceParent ?? "" }
-        let traceStates = deadLetterIDs.map { traces[$0]?.traceState ?? "" }
+        let reminderIDs = deadLetterIDs.map { wanted[$0]!.reminder }
+        let traceParents = deadLetterIDs.map { wanted[$0]!.trace?.traceParent ?? "" }
+        let traceStates = deadLetterIDs.map { wanted[$0]!.trace?.traceState ?? "" }
         // The replay is recorded whether or not the reminder can still be reset, so a
         // later replay of the same record never resets it.
         let reset = try await connection.query(

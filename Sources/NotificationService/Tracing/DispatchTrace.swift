@@ -5,7 +5,7 @@ import Tracing
 /// The dispatcher's spans. A claim that took reminders is a span linked to each of
 /// their traces; each delivery attempt is a span in the trace of the reminder's event
 /// (a child of its consume span, however long ago that was), with a child span per
-/// channel tried (`ReminderDeliverer`). With the no-op tracer these cost next to nothing.
+/// channel tried (`ReminderDeliverer`). With the no-op tracer no attribute is built.
 enum DispatchTrace {
     /// Records a claim that took reminders, from `startedAt` until now.
     static func claimed(_ reminders: [DispatchStore.Claimed], startedAt: DefaultTracerClock.Instant) {
@@ -23,6 +23,7 @@ enum DispatchTrace {
     static func startDelivery(_ reminder: DispatchStore.Claimed) -> any Span {
         let span = startSpan(
             "deliver reminder", context: TracePropagation.context(continuing: reminder.trace), ofKind: .internal)
+        guard span.isRecording else { return span }
         span.updateAttributes { attributes in
             attributes["notification.reminder_id"] = reminder.reminderID
             attributes["notification.attempt"] = reminder.attempt
@@ -33,6 +34,9 @@ enum DispatchTrace {
 
     /// Ends a delivery attempt's span with what came of it.
     static func finish(_ span: any Span, _ completion: DispatchStore.Completion, recorded: Bool) {
+        defer { span.end() }
+        // The no-op span keeps nothing: no attribute is built for it.
+        guard span.isRecording else { return }
         switch completion.result {
         case .delivered:
             span.attributes["notification.outcome"] = "delivered"
@@ -46,6 +50,5 @@ enum DispatchTrace {
         }
         if let errorClass = completion.errorClass { span.attributes["error.type"] = errorClass }
         if !recorded { span.attributes["notification.recorded"] = false }
-        span.end()
     }
 }

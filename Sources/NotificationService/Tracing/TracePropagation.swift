@@ -14,16 +14,28 @@ enum TracePropagation {
     /// reason to dead-letter the event. An ill-formed `tracestate` alone is dropped and
     /// the `traceparent` kept, as the recommendation asks too.
     static func incoming(_ headers: [KafkaHeader]) -> TraceContextHeaders? {
-        func text(_ name: String) -> String? {
-            headers.last { isNamed($0.key, name) }?.value.flatMap { String(validating: $0, as: UTF8.self) }
+        // One pass from the end: the last header of a name counts.
+        var parentHeader: KafkaHeader?
+        var stateHeader: KafkaHeader?
+        for header in headers.reversed() where parentHeader == nil || stateHeader == nil {
+            if parentHeader == nil, isNamed(header.key, TraceContextHeaders.traceParentHeader) {
+                parentHeader = header
+            } else if stateHeader == nil, isNamed(header.key, TraceContextHeaders.traceStateHeader) {
+                stateHeader = header
+            }
         }
-        guard let parent = text(TraceContextHeaders.traceParentHeader),
-            let context = try? TraceContext(traceParentHeaderValue: parent)
-        else { return nil }
-        let state = text(TraceContextHeaders.traceStateHeader).flatMap {
-            try? TraceContext(traceParentHeaderValue: parent, traceStateHeaderValue: $0).traceStateHeaderValue
+        func text(_ header: KafkaHeader?) -> String? {
+            header?.value.flatMap { String(validating: $0, as: UTF8.self) }
         }
-        return TraceContextHeaders(traceParent: context.traceParentHeaderValue, traceState: state)
+        guard let parent = text(parentHeader) else { return nil }
+        if let state = text(stateHeader),
+            let context = try? TraceContext(traceParentHeaderValue: parent, traceStateHeaderValue: state)
+        {
+            return TraceContextHeaders(
+                traceParent: context.traceParentHeaderValue, traceState: context.traceStateHeaderValue)
+        }
+        guard let context = try? TraceContext(traceParentHeaderValue: parent) else { return nil }
+        return TraceContextHeaders(traceParent: context.traceParentHeaderValue, traceState: nil)
     }
 
     /// A span links at most this many others (OpenTelemetry's default limit).
@@ -67,14 +79,30 @@ enum TracePropagation {
 
     /// A producer span for a record that continues `trace`, and the trace context the
     /// record should carry: the span's, or `trace` itself with the no-op tracer.
-    static func startPublishing(_ operation: String, topic: String, continuing trace: TraceContextHeaders?)
-        -> (span: any Span, trace: TraceContextHeaders?)
-    {
+    /// `describe` adds the caller's attributes; it runs only for a span that records.
+    static func startPublishing(
+        _ operation: String, topic: String, continuing trace: TraceContextHeaders?,
+        describe: (inout SpanAttributes) -> Void = { _ in }
+    ) -> (span: any Span, trace: TraceContextHeaders?) {
         let span = startSpan(operation, context: context(continuing: trace), ofKind: .producer)
-        span.attributes["messaging.system"] = "kafka"
-        span.attributes["messaging.operation.type"] = "send"
-        span.attributes["messaging.destination.name"] = topic
+        if span.isRecording {
+            span.updateAttributes { attributes in
+                attributes["messaging.system"] = "kafka"
+                attributes["messaging.operation.type"] = "send"
+                attributes["messaging.destination.name"] = topic
+                describe(&attributes)
+            }
+        }
         return (span, headers(of: span.context) ?? trace)
+    }
+
+    /// Ends a span of `startPublishing` with the broker's answer.
+    static func endPublishing(_ span: any Span, _ result: Result<KafkaDeliveryReport, KafkaError>) {
+        if case .failure(let error) = result {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+        }
+        span.end()
     }
 
     private struct HeadersExtractor: Extractor {

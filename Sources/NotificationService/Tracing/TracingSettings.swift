@@ -66,9 +66,7 @@ public struct TracingSettings: Sendable, CustomStringConvertible {
     }
 
     private static func endpoint(_ text: String, variable: String) throws -> URL {
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-            let host = url.host, !host.isEmpty
-        else {
+        guard let url = EnvironmentReader.httpURL(text) else {
             // The value is not shown: a collector's URL may carry a key.
             throw ServiceSettings.Invalid(variable: variable, message: "must be an http:// or https:// URL with a host")
         }
