@@ -1,6 +1,6 @@
 # The service's image: built with the Swift toolchain, run on a slim Ubuntu whose
 # librdkafka (2.3) is new enough for current brokers (Debian bookworm's 2.0.2 is not;
-# see README, "What setup does"). Used by docker-compose.yml.
+# see docs/development.md, "What setup does"). Used by docker-compose.yml.
 
 FROM swift:6.1-noble AS build
 RUN apt-get update \

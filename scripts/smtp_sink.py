@@ -12,7 +12,8 @@ line of stdout once it accepts connections. Each accepted message becomes
 DIR/<n>-<uuid>.json (written whole, then renamed into place) holding the envelope
 (mail_from, rcpt_tos, mail_options), whether TLS and AUTH were used, the raw DATA
 content in base64, the headers as Python's email package decodes them, and the decoded
-body in base64. Ends on SIGTERM or SIGINT, and by itself after --lifetime seconds so
+body in base64; beside it DIR/<n>-<uuid>.eml holds the message as received, for a
+person to open in a mail reader (written first, so a test that sees the .json sees both). Ends on SIGTERM or SIGINT, and by itself after --lifetime seconds so
 that a crashed test leaves nothing running for long.
 """
 import argparse
@@ -75,6 +76,10 @@ class Sink:
             "from_address": sender.addresses[0].addr_spec if sender is not None else None,
             "body": base64.b64encode(message.get_payload(decode=True) or b"").decode("ascii"),
         }
+        readable = os.path.join(self.maildir, f".{name}.eml.tmp")
+        with open(readable, "wb") as file:
+            file.write(raw)
+        os.replace(readable, os.path.join(self.maildir, f"{name}.eml"))
         temporary = os.path.join(self.maildir, f".{name}.tmp")
         with open(temporary, "w", encoding="utf-8") as file:
             json.dump(record, file, ensure_ascii=False)

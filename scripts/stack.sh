@@ -64,7 +64,10 @@ start_broker() {
     [ -n "$bin" ] || ns_die "Tansu binary not found in $NS_VENV (run scripts/setup.sh)"
     port_open "$kafka_port" && ns_die "127.0.0.1:$kafka_port is taken by another process; set NS_KAFKA_PORT"
     ns_log "starting Tansu on 127.0.0.1:$kafka_port"
-    nohup "$bin" broker \
+    # In a session of its own, so that Ctrl-C in the terminal that started it (dev.sh)
+    # does not reach it: broker and database outlive the service, for the next start.
+    # (A job of a script is no process-group leader, so setsid does not fork: $! is it.)
+    setsid nohup "$bin" broker \
         --listener-url "tcp://127.0.0.1:$kafka_port" \
         --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
         --storage-engine "${NS_BROKER_STORAGE:-memory://tansu/}" >"$broker_log" 2>&1 &
@@ -98,7 +101,9 @@ start_postgres() {
     # A throwaway cluster: no crash safety wanted (fsync, full-page images), and new
     # WAL segments are not zero-filled, so that whatever runs first on a fresh cluster
     # does not pay for creating the WAL files that later runs recycle.
-    as_pg_owner "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 30 \
+    # setsid: out of the terminal's process group, like the broker (PostgreSQL takes
+    # SIGINT as a fast shutdown); --wait keeps pg_ctl's own wait for the start.
+    as_pg_owner setsid --wait "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 30 \
         -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c wal_init_zero=off" start >/dev/null \
         || { tail -20 "$pg_dir/postgres.log" >&2; ns_die "PostgreSQL did not start"; }
     if ! PGPASSWORD=$pg_password "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -tAc \

@@ -24,7 +24,7 @@ struct DevCommand: AsyncParsableCommand {
     @OptionGroup var config: ConfigurationOptions
 
     /// The topics' settings, the same as docker-compose.yml's `kafka-topics` gives them;
-    /// README, "Topics", says why: a week of `reminders` to replay after an outage, a
+    /// docs/operations.md, "Topics", says why: a week of `reminders` to replay after an outage, a
     /// month of `reminders.dlq` for a person to act on, deleted (not compacted) after that.
     /// Tansu, the dev broker, accepts both at creation; a broker that refused them would
     /// fail `dev` with its answer, which is better than topics that quietly differ.

@@ -19,7 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
             WEBHOOK_*, FCM_*, APNS_*, SMS_* and HTTP_PROVIDER_*, HTTP_ENABLED, HTTP_HOST, HTTP_PORT, API_TOKEN,
             READY_ASSIGNMENT_GRACE_MS, OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* of tracing), LOG_FORMAT,
             LOG_LEVEL, SHUTDOWN_TIMEOUT_MS, and librdkafka properties as
-            KAFKA_PROPERTY_<NAME> (KAFKA_PROPERTY_SECURITY_PROTOCOL sets security.protocol); the README has the
+            KAFKA_PROPERTY_<NAME> (KAFKA_PROPERTY_SECURITY_PROTOCOL sets security.protocol); docs/configuration.md has the
             table. The same names can be given in a --config file. A bad value stops start-up naming the setting
             (exit status 78).
 
