@@ -52,6 +52,15 @@ import Testing
         #expect(state == .delivered)
     }
 
+    /// The dispatcher's claim and the store's partial indexes (`reminders_due`,
+    /// `reminders_lease` in migration 0001) follow this table.
+    @Test func claimsTakeWaitingRemindersAndTakeOverExpiredLeases() {
+        #expect(ReminderStateMachine.claimTarget == .sending)
+        #expect(ReminderStateMachine.waitingStates == [.scheduled, .retry])
+        #expect(ReminderStateMachine.takesOverExpiredLeases)
+        #expect(ReminderStateMachine.states(accepting: .replay) == [.deadLetter])
+    }
+
     @Test func storedNamesAreTheDesignsNames() {
         #expect(
             ReminderState.allCases.map(\.rawValue) == [

@@ -50,30 +50,14 @@ public struct DispatchStore: Sendable {
         let leaseMilliseconds = lease.wholeMilliseconds
         do {
             let rows = try await client.query(
-                """
-                WITH due AS (
-                    SELECT id, state, due_at AS since FROM reminders
-                    WHERE state IN ('SCHEDULED', 'RETRY') AND due_at <= now()
-                    ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-                expired AS (
-                    SELECT id, state, lease_until AS since FROM reminders
-                    WHERE state = 'SENDING' AND lease_until <= now()
-                    ORDER BY lease_until LIMIT \(limit) FOR UPDATE SKIP LOCKED),
-                candidates AS (
-                    SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM due) AS both_kinds
-                    ORDER BY since LIMIT \(limit)),
-                claimed AS (
-                    UPDATE reminders r SET state = 'SENDING', attempts = r.attempts + 1,
-                        lease_until = now() + \(leaseMilliseconds) * interval '1 millisecond', updated_at = now()
-                    FROM candidates c WHERE r.id = c.id
-                    RETURNING r.id, r.reminder_id, r.user_id, c.state AS previous_state, r.attempts, r.due_at,
-                        r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id,
-                        r.channel_failures, r.channel_status, r.trace_parent, r.trace_state),
-                logged AS (
-                    INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
-                    SELECT id, previous_state, 'SENDING', 'claim', attempts FROM claimed)
-                SELECT * FROM claimed ORDER BY due_at
-                """, logger: logger)
+                PostgresQuery(
+                    unsafeSQL: Self.claimSQL,
+                    binds: {
+                        var binds = PostgresBindings(capacity: 2)
+                        binds.append(Int64(limit))
+                        binds.append(leaseMilliseconds)
+                        return binds
+                    }()), logger: logger)
             var claimed: [Claimed] = []
             for try await row in rows.decode(
                 (
@@ -101,14 +85,50 @@ public struct DispatchStore: Sendable {
     public func nextDueTime() async throws(StoreError) -> Date? {
         do {
             return try await client.query(
-                """
-                SELECT least(
-                    (SELECT min(due_at) FROM reminders WHERE state IN ('SCHEDULED', 'RETRY')),
-                    (SELECT min(lease_until) FROM reminders WHERE state = 'SENDING'))
-                """, logger: logger
+                PostgresQuery(unsafeSQL: Self.nextDueSQL), logger: logger
             ).collect().first?.decode(Date?.self)
         } catch {
             throw StoreError.wrapping(error, operation: "look up the next due time")
         }
     }
+
+    /// `state IN (…)` for the states a dispatcher claims from when due, and the state a
+    /// claim leads to (also where an expired lease is taken over from): literals from
+    /// `ReminderStateMachine`, so that the partial indexes (`reminders_due`,
+    /// `reminders_lease`) serve the queries. Raw values are fixed identifiers, never input.
+    static let waitingStates = ReminderStateMachine.waitingStates.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    static let claimTarget = "'\(ReminderStateMachine.claimTarget.rawValue)'"
+
+    /// $1: how many at most; $2: the lease in milliseconds. Leases run out only where the
+    /// state machine lets a claim take one over.
+    static let claimSQL = """
+        WITH due AS (
+            SELECT id, state, due_at AS since FROM reminders
+            WHERE state IN (\(waitingStates)) AND due_at <= now()
+            ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+        expired AS (
+            SELECT id, state, lease_until AS since FROM reminders
+            WHERE state = \(claimTarget) AND lease_until <= now() AND \(ReminderStateMachine.takesOverExpiredLeases)
+            ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED),
+        candidates AS (
+            SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM due) AS both_kinds
+            ORDER BY since LIMIT $1),
+        claimed AS (
+            UPDATE reminders r SET state = \(claimTarget), attempts = r.attempts + 1,
+                lease_until = now() + $2 * interval '1 millisecond', updated_at = now()
+            FROM candidates c WHERE r.id = c.id
+            RETURNING r.id, r.reminder_id, r.user_id, c.state AS previous_state, r.attempts, r.due_at,
+                r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id,
+                r.channel_failures, r.channel_status, r.trace_parent, r.trace_state),
+        logged AS (
+            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
+            SELECT id, previous_state, \(claimTarget), '\(ReminderEventKind.claim.rawValue)', attempts FROM claimed)
+        SELECT * FROM claimed ORDER BY due_at
+        """
+
+    static let nextDueSQL = """
+        SELECT least(
+            (SELECT min(due_at) FROM reminders WHERE state IN (\(waitingStates))),
+            (SELECT min(lease_until) FROM reminders WHERE state = \(claimTarget)))
+        """
 }

@@ -5,11 +5,8 @@ import ReminderCore
 extension DispatchStore {
     /// How a claimed reminder's delivery attempt ended, to be recorded.
     public struct Completion: Sendable, Equatable {
-        public enum Result: Sendable, Equatable {
-            case delivered
-            case retry(after: Duration)
-            case deadLetter(DeadLetterReason, error: String)
-        }
+        /// How the attempt ended; `CompletionPlanner` decides what that does to the reminder.
+        public typealias Result = CompletionPlanner.Outcome
 
         public let id: Int64
         /// The attempt number of the claim: a completion whose claim has since expired
@@ -59,43 +56,42 @@ extension DispatchStore {
         }
     }
 
-    /// Records the completions in one statement: the reminders' new state (`DELIVERED`,
-    /// `RETRY` with its next due time, or `DEAD_LETTER` with a dead-letter record in the
-    /// outbox), their transitions and channel attempts. Only reminders still `SENDING`
-    /// under the same claim are changed; returns the ids that were not (their lease ran
-    /// out and another dispatcher took them).
+    /// Records the completions in one statement, each as `CompletionPlanner` decided it:
+    /// the reminder's new state (with its next due time for a retry, and a dead-letter
+    /// record in the outbox for a dead letter), its transitions and channel attempts. Only
+    /// reminders still in the claim's state under the same claim are changed; returns the
+    /// ids that were not (their lease ran out and another dispatcher took them).
     @discardableResult
     public func complete(_ completions: [Completion]) async throws(StoreError) -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
-        var ids: [Int64] = [], attempts: [Int32] = [], results: [String] = [], delays: [Int64] = []
-        var reasons: [String] = [], errors: [String] = [], errorClasses: [String] = []
+        var ids: [Int64] = [], attempts: [Int32] = [], expected: [String] = [], finals: [String] = []
+        var delays: [Int64] = [], reasons: [String] = [], errors: [String] = []
         var failures: [String] = [], statuses: [String] = []
+        var stepIDs: [Int64] = [], froms: [String] = [], tos: [String] = [], events: [String] = []
+        var details: [String] = [], stepClasses: [String] = []
         var attemptIDs: [Int64] = [], attemptNumbers: [Int32] = [], indexes: [Int32] = [], channels: [String] = []
         var providers: [String] = [], outcomes: [String] = [], attemptClasses: [String] = [], answers: [String] = []
         var latencies: [Double] = [], choseTheWait: [Bool] = []
         for completion in completions {
+            let plan = CompletionPlanner.plan(completion.result)
             ids.append(completion.id)
             attempts.append(Int32(clamping: completion.attempt))
-            switch completion.result {
-            case .delivered:
-                results.append("delivered")
-                delays.append(0)
-                reasons.append("")
-                errors.append("")
-            case .retry(let delay):
-                results.append("retry")
-                delays.append(delay.wholeMilliseconds)
-                reasons.append("")
-                errors.append("")
-            case .deadLetter(let reason, let error):
-                results.append("dead_letter")
-                delays.append(0)
-                reasons.append(reason.rawValue)
-                errors.append(error)
-            }
-            errorClasses.append(completion.errorClass ?? "")
+            expected.append(plan.expected.rawValue)
+            finals.append(plan.final.rawValue)
+            // -1: not due again (the row keeps its due time).
+            delays.append(plan.retryAfter?.wholeMilliseconds ?? -1)
+            reasons.append(plan.deadLetter?.rawValue ?? "")
+            if case .deadLetter(_, let error) = completion.result { errors.append(error) } else { errors.append("") }
             failures.append("{" + completion.progress.failures.map(String.init).joined(separator: ",") + "}")
             statuses.append(completion.progress.statusCodes)
+            for step in plan.steps {
+                stepIDs.append(completion.id)
+                froms.append(step.from.rawValue)
+                tos.append(step.to.rawValue)
+                events.append(step.event.rawValue)
+                details.append(step.detail ?? "")
+                stepClasses.append(completion.errorClass ?? "")
+            }
             for (position, channelAttempt) in completion.channelAttempts.enumerated() {
                 // The retry delay belongs to the last channel tried: its failure chose it.
                 choseTheWait.append(position == completion.channelAttempts.count - 1)
@@ -114,34 +110,30 @@ extension DispatchStore {
             let rows = try await client.query(
                 """
                 WITH input AS (
-                    SELECT * FROM unnest(\(ids)::int8[], \(attempts)::int4[], \(results)::text[], \(delays)::int8[],
-                        \(reasons)::text[], \(errors)::text[], \(errorClasses)::text[], \(failures)::text[],
+                    SELECT * FROM unnest(\(ids)::int8[], \(attempts)::int4[], \(expected)::text[], \(finals)::text[],
+                        \(delays)::int8[], \(reasons)::text[], \(errors)::text[], \(failures)::text[],
                         \(statuses)::text[])
-                    AS t(id, attempt, result, delay_ms, reason, error, error_class, failures, status)),
+                    AS t(id, attempt, expected, final, delay_ms, reason, error, failures, status)),
                 updated AS (
-                    UPDATE reminders r SET
-                        state = CASE i.result WHEN 'delivered' THEN 'DELIVERED' WHEN 'retry' THEN 'RETRY'
-                            ELSE 'DEAD_LETTER' END,
-                        due_at = CASE WHEN i.result = 'retry' THEN now() + i.delay_ms * interval '1 millisecond'
+                    UPDATE reminders r SET state = i.final,
+                        due_at = CASE WHEN i.delay_ms >= 0 THEN now() + i.delay_ms * interval '1 millisecond'
                             ELSE r.due_at END,
                         lease_until = NULL, channel_failures = i.failures::int4[], channel_status = i.status,
                         updated_at = now()
                     FROM input i
-                    WHERE r.id = i.id AND r.state = 'SENDING' AND r.attempts = i.attempt
-                    RETURNING r.id, r.attempts, i.result, i.delay_ms, i.reason, i.error, i.error_class,
+                    WHERE r.id = i.id AND r.state = i.expected AND r.attempts = i.attempt
+                    RETURNING r.id, r.attempts, i.delay_ms, i.reason, i.error,
                         r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
                         r.source_key, r.source_value, r.trace_parent, r.trace_state),
                 history AS (
                     INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, error_class, detail)
-                    SELECT u.id, s.from_state, s.to_state, s.event, u.attempts, NULLIF(u.error_class, ''), s.detail
-                    FROM updated u, LATERAL (
-                        SELECT 1, 'SENDING', 'DELIVERED', 'deliver', NULL WHERE u.result = 'delivered'
-                        UNION ALL SELECT 1, 'SENDING', 'FAILED', 'fail', NULLIF(u.error, '') WHERE u.result <> 'delivered'
-                        UNION ALL SELECT 2, 'FAILED', 'RETRY', 'scheduleRetry', 'retry in ' || u.delay_ms || ' ms'
-                            WHERE u.result = 'retry'
-                        UNION ALL SELECT 2, 'FAILED', 'DEAD_LETTER', 'deadLetter', u.reason WHERE u.result = 'dead_letter'
-                    ) AS s(step, from_state, to_state, event, detail)
-                    ORDER BY u.id, s.step),
+                    SELECT u.id, s.from_state, s.to_state, s.event, u.attempts, NULLIF(s.error_class, ''),
+                        NULLIF(s.detail, '')
+                    FROM unnest(\(stepIDs)::int8[], \(froms)::text[], \(tos)::text[], \(events)::text[],
+                        \(details)::text[], \(stepClasses)::text[])
+                        WITH ORDINALITY AS s(id, from_state, to_state, event, detail, error_class, ord)
+                    JOIN updated u ON u.id = s.id
+                    ORDER BY s.ord),
                 letters AS (
                     INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
                         original_offset, message_key, message_value, idempotency_key, correlation_id, reminder_id,
@@ -149,13 +141,13 @@ extension DispatchStore {
                     SELECT u.reason, u.error, u.attempts, u.source_topic, u.source_partition, u.source_offset,
                         u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id, u.trace_parent,
                         u.trace_state
-                    FROM updated u WHERE u.result = 'dead_letter'),
+                    FROM updated u WHERE u.reason <> ''),
                 channel_attempts AS (
                     INSERT INTO delivery_attempts (reminder_id, attempt, channel_index, channel, provider, outcome,
                         error_class, answer, latency_ms, retry_delay_ms)
                     SELECT a.id, a.attempt, a.channel_index, a.channel, a.provider, a.outcome, NULLIF(a.error_class, ''),
                         a.answer, a.latency_ms,
-                        CASE WHEN u.result = 'retry' AND a.chose_the_wait THEN u.delay_ms END
+                        CASE WHEN u.delay_ms >= 0 AND a.chose_the_wait THEN u.delay_ms END
                     FROM unnest(\(attemptIDs)::int8[], \(attemptNumbers)::int4[], \(indexes)::int4[], \(channels)::text[],
                         \(providers)::text[], \(outcomes)::text[], \(attemptClasses)::text[], \(answers)::text[],
                         \(latencies)::float8[], \(choseTheWait)::bool[])

@@ -246,10 +246,10 @@ public final class Dispatcher: Service, Sendable {
         }
         let progress = ChannelProgress(
             channelCount: channels.count, failures: claimed.channelFailures, statuses: claimed.channelStatus)
-        if let expiresAt = claimed.expiresAt, expiresAt <= Date() {
-            return completion(
-                .deadLetter(.expired, error: "expired at \(Instant(claimed: expiresAt)) before it could be delivered"),
-                progress: progress, errorClass: "expired")
+        if let expired = CompletionPlanner.expiry(
+            expiresAt: claimed.expiresAt.map(Instant.init(claimed:)), now: Instant(claimed: Date()))
+        {
+            return completion(expired, progress: progress, errorClass: "expired")
         }
         let request = DeliveryRequest(
             reminderID: claimed.reminderID, userID: claimed.userID, correlationID: claimed.correlationID,

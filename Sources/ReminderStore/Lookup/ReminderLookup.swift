@@ -96,7 +96,8 @@ public struct ReminderLookup: Sendable {
 
     /// The states a reminder waits in between transactions, short of its end: PENDING and
     /// FAILED never outlive the statement that passes through them.
-    public static let waitingStates: [ReminderState] = [.scheduled, .retry, .sending]
+    public static let waitingStates: [ReminderState] =
+        ReminderStateMachine.waitingStates + [ReminderStateMachine.claimTarget]
 
     /// How many reminders wait in each of `waitingStates` (states with none are left out).
     /// Written so that PostgreSQL reads the dispatcher's partial indexes (`reminders_due`,
@@ -107,10 +108,12 @@ public struct ReminderLookup: Sendable {
     public func countWaitingByState() async throws(StoreError) -> [String: Int] {
         do {
             let rows = try await client.query(
-                """
-                SELECT state, count(*) FROM reminders
-                WHERE state IN ('SCHEDULED', 'RETRY') OR state = 'SENDING' GROUP BY state
-                """, logger: logger)
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT state, count(*) FROM reminders
+                        WHERE state IN (\(DispatchStore.waitingStates)) OR state = \(DispatchStore.claimTarget)
+                        GROUP BY state
+                        """), logger: logger)
             var counts: [String: Int] = [:]
             for try await (state, count) in rows.decode((String, Int).self) { counts[state] = count }
             return counts

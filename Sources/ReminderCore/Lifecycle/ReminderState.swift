@@ -80,3 +80,29 @@ public enum ReminderStateMachine {
         }
     }
 }
+
+extension ReminderStateMachine {
+    /// The states out of which `event` moves a reminder, in declaration order.
+    public static func states(accepting event: ReminderEventKind) -> [ReminderState] {
+        ReminderState.allCases.filter { (try? transition(from: $0, on: event)) != nil }
+    }
+
+    /// Where a claim takes a reminder: in flight, leased to one sender. Every claimable
+    /// state leads there.
+    public static let claimTarget: ReminderState = {
+        let targets = Set(states(accepting: .claim).compactMap { try? transition(from: $0, on: .claim) })
+        precondition(targets.count == 1, "a claim leads to one state")
+        return targets.first!
+    }()
+
+    /// The states a dispatcher claims a reminder from once it is due (the store's
+    /// partial index `reminders_due` covers exactly these).
+    public static var waitingStates: [ReminderState] {
+        states(accepting: .claim).filter { $0 != claimTarget }
+    }
+
+    /// Whether a reminder whose lease ran out in flight may be claimed by another sender.
+    public static var takesOverExpiredLeases: Bool {
+        states(accepting: .claim).contains(claimTarget)
+    }
+}

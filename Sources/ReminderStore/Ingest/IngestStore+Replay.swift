@@ -1,0 +1,142 @@
+import Foundation
+import NIOCore
+import PostgresNIO
+import ReminderCore
+
+extension IngestStore {
+    /// Replayed dead letters (messages with `x-replay-of`), in the batch's transaction.
+    /// The store reads what `ReplayPlanner` needs (the dead letter, its reminder locked,
+    /// whether it was replayed before) and writes what it decides: each dead letter is
+    /// replayed once (`dead_letter_replays`); its reminder, if it is still dead-lettered
+    /// because of this dead letter, goes back to be delivered, due now, with no attempts
+    /// and no channel history, without an expiry that has passed (the operator chose to
+    /// deliver it late), and continuing the replay's trace. A replay that names no dead
+    /// letter, or one of a reason that replaying cannot mend, is itself dead-lettered as
+    /// invalid.
+    func applyReplays(
+        _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
+    ) async throws {
+        let replays = positions.compactMap { position -> (position: Int, deadLetter: UUID)? in
+            guard case .replay(let id) = records[position].decoded else { return nil }
+            return (position, id)
+        }
+        let ids = Array(Set(replays.map(\.deadLetter)))
+        var letters: [UUID: ReplayPlanner.DeadLetterFacts] = [:]
+        let rows = try await connection.query(
+            "SELECT id, reason, reminder_id FROM dead_letters WHERE id = ANY(\(ids))", logger: logger)
+        for try await (id, reason, reminder) in rows.decode((UUID, String, Int64?).self) {
+            letters[id] = ReplayPlanner.DeadLetterFacts(reason: DeadLetterReason(rawValue: reason), reminder: reminder)
+        }
+        let (reminders, replayedBefore) = try await replayFacts(
+            of: letters.values.filter { ReplayPlanner.problem(with: $0) == nil }.compactMap(\.reminder),
+            deadLetters: ids, on: connection)
+
+        var states = reminders.mapValues(\.state)
+        var replayed = replayedBefore
+        var resets = ReplayResets()
+        for (position, id) in replays {
+            let reminder = letters[id]?.reminder.flatMap { reminderID in
+                states[reminderID].map {
+                    ReplayPlanner.ReminderFacts(state: $0, isLatestDeadLetter: reminders[reminderID]?.latest == id)
+                }
+            }
+            let decision = ReplayPlanner.decide(
+                deadLetterID: id.uuidString.lowercased(), deadLetter: letters[id],
+                replayedBefore: replayed.contains(id), reminder: reminder)
+            switch decision {
+            case .invalid(let problem):
+                summary.invalid += 1
+                deadLetters.append(
+                    DeadLetter(
+                        record: records[position], payload: payloads[position],
+                        reason: DeadLetterReason.invalidEvent.rawValue,
+                        error: "(header \(IngestRecord.replayHeader)): \(id): \(problem)", idempotencyKey: "",
+                        correlationID: ""))
+                continue
+            case .ignored:
+                summary.replaysIgnored += 1
+            case .reset(let reminderID, let transition):
+                summary.replayed += 1
+                states[reminderID] = transition.to
+                resets.append(reminderID, transition, trace: records[position].trace)
+            }
+            replayed.insert(id)
+        }
+        // Every valid replay is recorded, reset or not, so that a later replay of the
+        // same record never resets it.
+        let newlyReplayed = Array(replayed.subtracting(replayedBefore))
+        if !newlyReplayed.isEmpty {
+            try await connection.query(
+                """
+                INSERT INTO dead_letter_replays (dead_letter_id) SELECT unnest(\(newlyReplayed)::uuid[])
+                ON CONFLICT DO NOTHING
+                """, logger: logger)
+        }
+        guard resets.count > 0 else { return }
+        try await connection.query(
+            """
+            WITH reset AS (
+                UPDATE reminders r SET state = t.to_state, attempts = 0, lease_until = NULL,
+                    channel_failures = '{}', channel_status = '', due_at = now(),
+                    expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now(),
+                    trace_parent = coalesce(NULLIF(t.trace_parent, ''), r.trace_parent),
+                    trace_state = CASE WHEN t.trace_parent = '' THEN r.trace_state ELSE NULLIF(t.trace_state, '') END
+                FROM unnest(\(resets.ids)::int8[], \(resets.tos)::text[], \(resets.traceParents)::text[],
+                    \(resets.traceStates)::text[]) AS t(id, to_state, trace_parent, trace_state)
+                WHERE r.id = t.id
+                RETURNING r.id)
+            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
+            SELECT t.id, t.from_state, t.to_state, t.event, t.detail
+            FROM unnest(\(resets.ids)::int8[], \(resets.froms)::text[], \(resets.tos)::text[], \(resets.events)::text[],
+                \(resets.details)::text[]) WITH ORDINALITY AS t(id, from_state, to_state, event, detail, ord)
+            JOIN reset ON reset.id = t.id
+            ORDER BY t.ord
+            """, logger: logger)
+        try await connection.query("SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
+    }
+
+    /// The reminders named by replayable dead letters, locked, with the id of each one's
+    /// latest dead letter; and which of `deadLetters` were replayed before. The lock comes
+    /// first: a replay of the same dead letter committed meanwhile is then seen.
+    private func replayFacts(of reminderIDs: [Int64], deadLetters: [UUID], on connection: PostgresConnection)
+        async throws -> (reminders: [Int64: (state: ReminderState, latest: UUID?)], replayedBefore: Set<UUID>)
+    {
+        var reminders: [Int64: (state: ReminderState, latest: UUID?)] = [:]
+        if !reminderIDs.isEmpty {
+            let rows = try await connection.query(
+                """
+                SELECT r.id, r.state,
+                    (SELECT d.id FROM dead_letters d WHERE d.reminder_id = r.id ORDER BY d.seq DESC LIMIT 1)
+                FROM reminders r WHERE r.id = ANY(\(Array(Set(reminderIDs)))) ORDER BY r.id FOR UPDATE OF r
+                """, logger: logger)
+            for try await (id, state, latest) in rows.decode((Int64, String, UUID?).self) {
+                if let state = ReminderState(rawValue: state) { reminders[id] = (state, latest) }
+            }
+        }
+        var replayedBefore = Set<UUID>()
+        let rows = try await connection.query(
+            "SELECT dead_letter_id FROM dead_letter_replays WHERE dead_letter_id = ANY(\(deadLetters))",
+            logger: logger)
+        for try await id in rows.decode(UUID.self) { replayedBefore.insert(id) }
+        return (reminders, replayedBefore)
+    }
+}
+
+/// The resets a batch's replays decided, one array per bound column.
+private struct ReplayResets {
+    var ids: [Int64] = [], froms: [String] = [], tos: [String] = [], events: [String] = [], details: [String] = []
+    var traceParents: [String] = [], traceStates: [String] = []
+
+    var count: Int { ids.count }
+
+    mutating func append(_ reminder: Int64, _ transition: ReminderTransition, trace: TraceContextHeaders?) {
+        ids.append(reminder)
+        froms.append(transition.from.rawValue)
+        tos.append(transition.to.rawValue)
+        events.append(transition.event.rawValue)
+        details.append(transition.detail ?? "")
+        traceParents.append(trace?.traceParent ?? "")
+        traceStates.append(trace?.traceState ?? "")
+    }
+}
