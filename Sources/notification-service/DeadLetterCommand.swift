@@ -64,7 +64,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             guard let instant = RFC3339.parse(text) else {
                 throw ValidationError("\(option) \(text): an RFC 3339 time such as 2026-11-22T09:00:00Z")
             }
-            return Date(timeIntervalSince1970: Double(instant.microsecondsSinceEpoch) / 1_000_000)
+            return instant.date
         }
     }
 

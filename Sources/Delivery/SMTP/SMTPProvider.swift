@@ -38,7 +38,7 @@ public struct SMTPProvider: NotificationProvider {
 
     /// The system's wall clock.
     public static let systemNow: @Sendable () -> Instant = {
-        Instant(microsecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)))
+        Instant.now
     }
 
     public func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {

@@ -15,7 +15,7 @@ actor CompletionRecorder {
         case failed
     }
 
-    private let store: DispatchStore
+    private let store: any DispatchStoring
     private let maximumBatch: Int
     private let retry: Backoff
     private let giveUpAfter: Duration
@@ -26,7 +26,7 @@ actor CompletionRecorder {
     private var flushing = false
 
     init(
-        store: DispatchStore, maximumBatch: Int, retry: Backoff, giveUpAfter: Duration, statementLimit: Duration,
+        store: any DispatchStoring, maximumBatch: Int, retry: Backoff, giveUpAfter: Duration, statementLimit: Duration,
         logger: Logger
     ) {
         self.statementLimit = statementLimit
@@ -71,7 +71,7 @@ actor CompletionRecorder {
             do {
                 let store = self.store
                 return .success(
-                    try await StoreTimeLimit.run(statementLimit, operation: "record delivery outcomes") {
+                    try await StoreDeadline.run(statementLimit, operation: "record delivery outcomes") {
                         try await store.complete(completions)
                     })
             } catch {

@@ -57,7 +57,7 @@ public final class Dispatcher: Service, Sendable {
         var waitingForSlot = false
     }
 
-    private let store: DispatchStore
+    private let store: any DispatchStoring
     private let deliverer: ReminderDeliverer
     private let wakeups: DatabaseConfiguration?
     private let configuration: Configuration
@@ -67,7 +67,7 @@ public final class Dispatcher: Service, Sendable {
 
     /// `wakeups`: the database to `LISTEN` on for new work; nil to rely on timers only.
     public init(
-        store: DispatchStore, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
+        store: any DispatchStoring, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
         configuration: Configuration, logger: Logger, metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.metrics = metrics
@@ -128,7 +128,7 @@ public final class Dispatcher: Service, Sendable {
             do {
                 let store = self.store
                 let lease = configuration.lease
-                claimed = try await StoreTimeLimit.run(.seconds(10), operation: "claim due reminders") {
+                claimed = try await StoreDeadline.run(.seconds(10), operation: "claim due reminders") {
                     try await store.claim(limit: limit, lease: lease)
                 }
                 failures = 0
@@ -169,7 +169,7 @@ public final class Dispatcher: Service, Sendable {
     /// Until the next reminder falls due, at most `maximumIdle`.
     private func idleTime() async -> Duration {
         let store = self.store
-        let lookup = try? await StoreTimeLimit.run(.seconds(10), operation: "look up the next due time") {
+        let lookup = try? await StoreDeadline.run(.seconds(10), operation: "look up the next due time") {
             try await store.nextDueTime()
         }
         guard let next = lookup else { return configuration.maximumIdle }
@@ -247,13 +247,13 @@ public final class Dispatcher: Service, Sendable {
         let progress = ChannelProgress(
             channelCount: channels.count, failures: claimed.channelFailures, statuses: claimed.channelStatus)
         if let expired = CompletionPlanner.expiry(
-            expiresAt: claimed.expiresAt.map(Instant.init(claimed:)), now: Instant(claimed: Date()))
+            expiresAt: claimed.expiresAt.map(Instant.init), now: .now)
         {
             return completion(expired, progress: progress, errorClass: "expired")
         }
         let request = DeliveryRequest(
             reminderID: claimed.reminderID, userID: claimed.userID, correlationID: claimed.correlationID,
-            channel: channels[0], content: content, attempt: claimed.attempt, dueAt: Instant(claimed: claimed.dueAt))
+            channel: channels[0], content: content, attempt: claimed.attempt, dueAt: Instant(claimed.dueAt))
         let report = await deliverer.deliver(request, channels: channels, progress: progress, logger: logger)
         let result: DispatchStore.Completion.Result =
             switch report.decision {

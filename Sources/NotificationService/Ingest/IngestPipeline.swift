@@ -220,7 +220,7 @@ public final class IngestPipeline: Service, Sendable {
 
     private func storeWithTimeout(_ records: [IngestRecord]) async throws -> IngestSummary {
         let store = self.store
-        return try await StoreTimeLimit.run(configuration.storeTimeout, operation: "store a batch") {
+        return try await StoreDeadline.run(configuration.storeTimeout, operation: "store a batch") {
             try await store.ingest(records)
         }
     }

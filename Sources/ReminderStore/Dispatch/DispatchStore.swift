@@ -8,7 +8,7 @@ import ReminderCore
 /// with `FOR UPDATE SKIP LOCKED`, so any number of instances can claim from one
 /// database without taking the same reminder twice; each claim is recorded as a
 /// transition in the same statement.
-public struct DispatchStore: Sendable {
+public struct DispatchStore: DispatchStoring {
     /// A reminder taken for delivery, until `leaseUntil`.
     public struct Claimed: Sendable, Equatable {
         public let id: Int64
@@ -31,6 +31,27 @@ public struct DispatchStore: Sendable {
         public let channelStatus: String
         /// The trace the reminder's event started or continued, if any.
         public let trace: TraceContextHeaders?
+
+        public init(
+            id: Int64, reminderID: String, userID: String, previousState: ReminderState, attempt: Int, dueAt: Date,
+            expiresAt: Date?, leaseUntil: Date, channels: String, content: String, correlationID: String?,
+            channelFailures: [Int], channelStatus: String, trace: TraceContextHeaders?
+        ) {
+            self.id = id
+            self.reminderID = reminderID
+            self.userID = userID
+            self.previousState = previousState
+            self.attempt = attempt
+            self.dueAt = dueAt
+            self.expiresAt = expiresAt
+            self.leaseUntil = leaseUntil
+            self.channels = channels
+            self.content = content
+            self.correlationID = correlationID
+            self.channelFailures = channelFailures
+            self.channelStatus = channelStatus
+            self.trace = trace
+        }
     }
 
     /// The channel (`LISTEN`/`NOTIFY`) on which ingest announces new due work.

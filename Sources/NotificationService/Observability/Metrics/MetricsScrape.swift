@@ -50,8 +50,8 @@ public final class MetricsScrape: Sendable {
     private func countReminders() async {
         let lookup = self.lookup
         guard
-            let counts = try? await AnswerDeadline.run(
-                .seconds(5), operation: "count reminders",
+            let counts = try? await StoreDeadline.run(
+                .seconds(5), operation: "count reminders", overrun: .answerAtTheLimit,
                 {
                     try await lookup.countWaitingByState()
                 })
