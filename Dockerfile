@@ -12,7 +12,6 @@ COPY Package.swift ./
 RUN swift package resolve
 COPY Sources Sources
 COPY Tests Tests
-COPY Benchmarks Benchmarks
 RUN swift build -c release --product notification-service --static-swift-stdlib \
     && cp "$(swift build -c release --show-bin-path)/notification-service" /notification-service
 

@@ -15,6 +15,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Kafka", targets: ["Kafka"]),
+        // For the benchmarks and the fault suite (Benchmarks/Package.swift).
+        .library(name: "ReminderCore", targets: ["ReminderCore"]),
+        .library(name: "ReminderStore", targets: ["ReminderStore"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
+        // In-memory stores that decide as the PostgreSQL ones do, for tests without a database.
+        .library(name: "ReminderStoreTesting", targets: ["ReminderStoreTesting"]),
         .executable(name: "notification-service", targets: ["notification-service"]),
     ],
     dependencies: [
@@ -60,6 +66,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "ReminderStoreTesting", dependencies: ["ReminderStore", "ReminderCore"]),
         .target(
             name: "Delivery",
             dependencies: [
@@ -106,67 +113,10 @@ let package = Package(
             ],
             linkerSettings: rdkafkaRunPath
         ),
-        .executableTarget(
-            name: "kafka-benchmark",
-            dependencies: [
-                "Kafka",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Benchmarks/KafkaBenchmark",
-            linkerSettings: rdkafkaRunPath
-        ),
-        .target(
-            name: "BenchmarkSupport",
-            dependencies: [
-                "ReminderCore", "ReminderStore",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
-            path: "Benchmarks/BenchmarkSupport"
-        ),
-        .executableTarget(
-            name: "ingest-benchmark",
-            dependencies: [
-                "Kafka", "ReminderStore", "BenchmarkSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            path: "Benchmarks/IngestBenchmark",
-            linkerSettings: rdkafkaRunPath
-        ),
-        .executableTarget(
-            name: "dispatch-benchmark",
-            dependencies: [
-                "Kafka", "ReminderCore", "ReminderStore", "BenchmarkSupport",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/DispatchBenchmark",
-            linkerSettings: rdkafkaRunPath
-        ),
-        .executableTarget(
-            name: "chaos-suite",
-            dependencies: [
-                "Kafka", "ReminderStore", "BenchmarkSupport", "TestSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Benchmarks/ChaosSuite",
-            linkerSettings: rdkafkaRunPath
+        // Unit tests: no broker, database or child process (scripts/test.sh --unit).
+        .testTarget(
+            name: "ReminderCoreTests",
+            dependencies: ["ReminderCore", "TestSupport"]
         ),
         .testTarget(
             name: "KafkaTests",
@@ -174,9 +124,18 @@ let package = Package(
             linkerSettings: rdkafkaRunPath
         ),
         .testTarget(
-            name: "ReminderCoreTests",
-            dependencies: ["ReminderCore", "TestSupport"]
+            name: "DeliveryTests",
+            dependencies: ["Delivery", "ReminderCore"]
         ),
+        .testTarget(
+            name: "NotificationServiceTests",
+            dependencies: [
+                "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "ReminderStoreTesting", "Delivery",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: rdkafkaRunPath
+        ),
+        // Integration tests: the real broker, PostgreSQL and protocol peers on loopback.
         .target(
             name: "TestSupport",
             dependencies: [
@@ -188,25 +147,18 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(
-            name: "ReminderStoreTests",
+            name: "KafkaIntegrationTests",
+            dependencies: ["Kafka", "TestSupport"],
+            linkerSettings: rdkafkaRunPath
+        ),
+        .testTarget(
+            name: "ReminderStoreIntegrationTests",
             dependencies: [
                 "ReminderStore", "ReminderCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
-            name: "NotificationServiceTests",
-            dependencies: [
-                "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "TestSupport", "Delivery",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            linkerSettings: rdkafkaRunPath
-        ),
-        .testTarget(
-            name: "DeliveryTests",
+            name: "DeliveryIntegrationTests",
             dependencies: [
                 "Delivery", "ReminderCore", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -216,8 +168,15 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "KafkaIntegrationTests",
-            dependencies: ["Kafka", "TestSupport"],
+            name: "NotificationServiceIntegrationTests",
+            dependencies: [
+                "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "TestSupport", "Delivery",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             linkerSettings: rdkafkaRunPath
         ),
     ],

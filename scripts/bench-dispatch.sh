@@ -15,8 +15,9 @@ ns_private_stack bench-dispatch 39292 35632
 cd "$NS_ROOT"
 ns_receiver_certificate
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-service
-swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product dispatch-benchmark
-"$NS_SCRATCH_PATH/release/dispatch-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
+swift build -c release --package-path "$NS_ROOT/Benchmarks" --scratch-path "$NS_BENCH_SCRATCH_PATH" \
+    --product dispatch-benchmark
+"$NS_BENCH_SCRATCH_PATH/release/dispatch-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
     --migrations "$NS_ROOT/migrations" --certificate "$NS_RECEIVER_CERT" --key "$NS_RECEIVER_KEY" \
     --service-log "$NS_RUN_DIR/service.log" "$@"

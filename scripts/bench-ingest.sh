@@ -13,7 +13,8 @@ ns_private_stack bench-ingest 39192 35532
 
 cd "$NS_ROOT"
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-service
-swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product ingest-benchmark
-"$NS_SCRATCH_PATH/release/ingest-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
+swift build -c release --package-path "$NS_ROOT/Benchmarks" --scratch-path "$NS_BENCH_SCRATCH_PATH" \
+    --product ingest-benchmark
+"$NS_BENCH_SCRATCH_PATH/release/ingest-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
     --migrations "$NS_ROOT/migrations" "$@"

@@ -12,6 +12,7 @@ ns_private_stack bench 39092 35432 kafka-only
 # shellcheck disable=SC2046
 cc -O2 -Wall -o "$NS_RUN_DIR/rdkafka_baseline" "$NS_ROOT/Benchmarks/baseline/rdkafka_baseline.c" \
     $(pkg-config --cflags --libs rdkafka) ${RDKAFKA_RPATH:+-Wl,-rpath,$RDKAFKA_RPATH}
-swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product kafka-benchmark
-"$NS_SCRATCH_PATH/release/kafka-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
+swift build -c release --package-path "$NS_ROOT/Benchmarks" --scratch-path "$NS_BENCH_SCRATCH_PATH" \
+    --product kafka-benchmark
+"$NS_BENCH_SCRATCH_PATH/release/kafka-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --baseline "$NS_RUN_DIR/rdkafka_baseline" "$@"

@@ -39,8 +39,9 @@ cd "$NS_ROOT"
 mkdir -p "$NS_RUN_DIR/logs"
 ns_receiver_certificate
 swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product notification-service
-swift build -c release --scratch-path "$NS_SCRATCH_PATH" --product chaos-suite
-timeout 3600 "$NS_SCRATCH_PATH/release/chaos-suite" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
+swift build -c release --package-path "$NS_ROOT/Benchmarks" --scratch-path "$NS_BENCH_SCRATCH_PATH" \
+    --product chaos-suite
+timeout 3600 "$NS_BENCH_SCRATCH_PATH/release/chaos-suite" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
     --migrations "$NS_ROOT/migrations" --certificate "$NS_RECEIVER_CERT" --key "$NS_RECEIVER_KEY" \
     --scripts "$NS_ROOT/scripts" --log-directory "$NS_RUN_DIR/logs" "$@"

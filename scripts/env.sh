@@ -46,6 +46,8 @@ ns_use_rdkafka() {
         # A separate build folder per librdkafka, so switching never reuses a module
         # compiled against the other headers.
         export NS_SCRATCH_PATH="$NS_ROOT/.build-rdkafka-${NS_RDKAFKA_SOURCE_VERSION}"
+        # The benchmarks' package (Benchmarks/Package.swift) builds in a folder of its own.
+        export NS_BENCH_SCRATCH_PATH="$NS_SCRATCH_PATH-benchmarks"
     else
         # A librdkafka found through pkg-config outside the linker's default folders
         # (a PKG_CONFIG_PATH of one's own) needs the run path as well.
@@ -56,6 +58,7 @@ ns_use_rdkafka() {
             *) export RDKAFKA_RPATH="$libdir" ;;
         esac
         export NS_SCRATCH_PATH="$NS_ROOT/.build"
+        export NS_BENCH_SCRATCH_PATH="$NS_ROOT/.build-benchmarks"
     fi
 }
 

@@ -13,8 +13,8 @@ ns_use_rdkafka
 ns_private_stack leak-check 49092 45432 kafka-only
 
 cd "$NS_ROOT"
-scratch="${NS_SCRATCH_PATH}-asan"
-swift build --scratch-path "$scratch" --sanitize=address --product kafka-benchmark
+scratch="${NS_BENCH_SCRATCH_PATH}-asan"
+swift build --package-path "$NS_ROOT/Benchmarks" --scratch-path "$scratch" --sanitize=address --product kafka-benchmark
 log="$NS_RUN_DIR/sanitizer.log"
 ns_log "producing and consuming through the Kafka module with AddressSanitizer and LeakSanitizer"
 rm -f "$log".*

@@ -6,34 +6,11 @@ import Tracing
 /// One delivery attempt of a reminder: its channels in the event's order through their
 /// providers, as `DeliveryAttemptPlanner` decides (fallback on a permanent failure or
 /// an open circuit, a retry later on a transient failure, dead letter when no channel
-/// is left). Returns the decision and a record of every channel tried.
+/// is left). Returns the outcome and a record of every channel tried.
 public struct ReminderDeliverer: Sendable {
-    /// What the attempt came to.
-    public enum Decision: Sendable, Equatable {
-        case delivered(channel: Int)
-        case retry(after: Duration)
-        case deadLetter(DeadLetterReason, error: String)
-    }
-
-    /// One channel tried in the attempt; no personal data.
-    public struct ChannelAttempt: Sendable, Equatable {
-        public enum Outcome: String, Sendable, Equatable {
-            case delivered, transient, permanent
-            case circuitOpen = "circuit_open"
-        }
-
-        public let channelIndex: Int
-        public let channel: String
-        public let provider: String
-        public let outcome: Outcome
-        public let errorClass: String?
-        /// The provider's answer ("HTTP 500", "550 5.1.1") or the local error.
-        public let answer: String
-        public let latency: Duration
-    }
-
     public struct Report: Sendable, Equatable {
-        public let decision: Decision
+        /// What the attempt came to, for `CompletionPlanner`.
+        public let outcome: CompletionPlanner.Outcome
         public let progress: ChannelProgress
         public let attempts: [ChannelAttempt]
     }
@@ -57,13 +34,13 @@ public struct ReminderDeliverer: Sendable {
         var step = planner.start()
         while true {
             switch step {
-            case .delivered(let channel):
-                return Report(decision: .delivered(channel: channel), progress: planner.progress, attempts: attempts)
+            case .delivered:
+                return Report(outcome: .delivered, progress: planner.progress, attempts: attempts)
             case .retry(let delay):
-                return Report(decision: .retry(after: delay), progress: planner.progress, attempts: attempts)
+                return Report(outcome: .retry(after: delay), progress: planner.progress, attempts: attempts)
             case .deadLetter(let reason):
                 return Report(
-                    decision: .deadLetter(reason, error: lastError), progress: planner.progress, attempts: attempts)
+                    outcome: .deadLetter(reason, error: lastError), progress: planner.progress, attempts: attempts)
             case .send(let index):
                 let channel = channels[index]
                 var single = request

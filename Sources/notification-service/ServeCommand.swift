@@ -56,41 +56,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let database = settings.database.makeClient(logger: logger)
-        let providers: DeliveryProviders
+        let instance: ServiceAssembly.Instance
         do {
-            providers = try await DeliveryProviders(settings: settings, logger: logger)
+            instance = try await ServiceAssembly(settings: settings, logger: logger).instance(database: database)
         } catch let error as ServiceSettings.Invalid {
             // A provider setting that only fails when used (an unreadable CA file).
             logger.critical("invalid configuration", metadata: ["error": "\(error)"])
             throw ExitCode(78)
         }
-        let metrics = ServiceMetrics()
-        var services: [any Service] = []
-        if settings.relayEnabled {
-            services.append(try settings.makeDeadLetterRelay(database: database, logger: logger, metrics: metrics))
-        }
-        var pipeline: IngestPipeline?
-        if settings.ingestEnabled {
-            let ingest = try settings.makeIngestPipeline(database: database, logger: logger, metrics: metrics)
-            services.append(ingest)
-            pipeline = ingest
-        }
-        if settings.dispatch.enabled {
-            services.append(
-                settings.makeDispatcher(database: database, providers: providers, logger: logger, metrics: metrics))
-        }
-        // Replays published through the API; the relay's producer is its own.
-        let replayProducer =
-            settings.api.enabled && settings.api.token != nil
-            ? try KafkaProducer(
-                configuration: KafkaProducerConfiguration(client: settings.kafka, messageTimeout: .seconds(15)),
-                logger: logger) : nil
-        let server: HTTPServer? =
-            settings.api.enabled
-            ? settings.makeHTTPServer(
-                settings.makeAdminAPI(
-                    database: database, pipeline: pipeline, providers: providers, metrics: metrics,
-                    producer: replayProducer, logger: logger), logger: logger) : nil
+        let server = instance.server
         logger.info(
             "starting",
             metadata: [
@@ -99,12 +73,12 @@ struct ServeCommand: AsyncParsableCommand {
                 "ingest": "\(settings.ingestEnabled)", "relay": "\(settings.relayEnabled)",
                 "dispatch": "\(settings.dispatch.enabled)", "http": "\(settings.api.enabled)",
                 "tracing": "\(settings.tracing)",
-                "providers": "\(providers.directory.all.map(\.name).joined(separator: ","))",
+                "providers": "\(instance.providerNames.joined(separator: ","))",
             ])
         // Nothing is consumed, migrated or sent before the HTTP server has its port: a
         // port it cannot have stops start-up (exit 78) with no work to wind down.
         let application = ApplicationServices(
-            services: services, precondition: { await server?.waitUntilListening() ?? true }
+            services: instance.work, precondition: { await server?.waitUntilListening() ?? true }
         ) {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
         }
@@ -124,15 +98,12 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch let error as HTTPServer.CannotListen {
             logger.critical("invalid configuration", metadata: ["error": "\(error)"])
-            await replayProducer?.close()
-            await providers.shutdown()
+            await instance.shutdown()
             throw ExitCode(78)
         } catch {
-            await replayProducer?.close()
-            await providers.shutdown()
+            await instance.shutdown()
             throw error
         }
-        await replayProducer?.close()
-        await providers.shutdown()
+        await instance.shutdown()
     }
 }

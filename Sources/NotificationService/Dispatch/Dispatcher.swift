@@ -64,12 +64,17 @@ public final class Dispatcher: Service, Sendable {
     private let logger: Logger
     private let slots = Mutex(Slots())
     private let metrics: ServiceMetrics
+    /// The wall clock that due times, leases and expiries are read against.
+    private let now: @Sendable () -> Date
 
     /// `wakeups`: the database to `LISTEN` on for new work; nil to rely on timers only.
+    /// `now`: the wall clock (tests move a store's and the dispatcher's clock together).
     public init(
         store: any DispatchStoring, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
-        configuration: Configuration, logger: Logger, metrics: ServiceMetrics = ServiceMetrics()
+        configuration: Configuration, logger: Logger, metrics: ServiceMetrics = ServiceMetrics(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.now = now
         self.metrics = metrics
         self.store = store
         self.deliverer = deliverer
@@ -173,7 +178,7 @@ public final class Dispatcher: Service, Sendable {
             try await store.nextDueTime()
         }
         guard let next = lookup else { return configuration.maximumIdle }
-        let seconds = next.timeIntervalSinceNow
+        let seconds = next.timeIntervalSince(now())
         // Due already, yet not claimed: locked by another instance or by ingest. A short
         // pause instead of spinning on the same rows.
         guard seconds > 0 else { return .milliseconds(20) }
@@ -200,14 +205,14 @@ public final class Dispatcher: Service, Sendable {
         afterSending()
         let recording = await recorder.record(completion)
         DispatchTrace.finish(span, completion, recorded: recording == .recorded)
-        if recording == .recorded { metrics.dispatched(completion, dueAt: claimed.dueAt) }
+        if recording == .recorded { metrics.dispatched(completion, dueAt: claimed.dueAt, at: now()) }
         switch (completion.result, recording) {
         case (_, .leaseLost):
             logger.warning("outcome not recorded: the lease ran out and another dispatcher took the reminder")
         case (_, .failed):
             break
         case (.delivered, .recorded):
-            let lateness = Date().timeIntervalSince(claimed.dueAt)
+            let lateness = now().timeIntervalSince(claimed.dueAt)
             logger.info("reminder delivered", metadata: ["lateness_ms": "\(Int(lateness * 1_000))"])
         case (.retry(let delay), .recorded):
             logger.info(
@@ -247,7 +252,7 @@ public final class Dispatcher: Service, Sendable {
         let progress = ChannelProgress(
             channelCount: channels.count, failures: claimed.channelFailures, statuses: claimed.channelStatus)
         if let expired = CompletionPlanner.expiry(
-            expiresAt: claimed.expiresAt.map(Instant.init), now: .now)
+            expiresAt: claimed.expiresAt.map(Instant.init), now: Instant(now()))
         {
             return completion(expired, progress: progress, errorClass: "expired")
         }
@@ -255,21 +260,9 @@ public final class Dispatcher: Service, Sendable {
             reminderID: claimed.reminderID, userID: claimed.userID, correlationID: claimed.correlationID,
             channel: channels[0], content: content, attempt: claimed.attempt, dueAt: Instant(claimed.dueAt))
         let report = await deliverer.deliver(request, channels: channels, progress: progress, logger: logger)
-        let result: DispatchStore.Completion.Result =
-            switch report.decision {
-            case .delivered: .delivered
-            case .retry(let delay): .retry(after: delay)
-            case .deadLetter(let reason, let error): .deadLetter(reason, error: error)
-            }
         return DispatchStore.Completion(
-            id: claimed.id, attempt: claimed.attempt, result: result, progress: report.progress,
+            id: claimed.id, attempt: claimed.attempt, result: report.outcome, progress: report.progress,
             errorClass: report.attempts.last(where: { $0.errorClass != nil })?.errorClass,
-            channelAttempts: report.attempts.map {
-                DispatchStore.ChannelAttemptRecord(
-                    channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider,
-                    outcome: $0.outcome.rawValue,
-                    errorClass: $0.errorClass, answer: $0.answer,
-                    latencyMilliseconds: $0.latency.inSeconds * 1_000)
-            })
+            channelAttempts: report.attempts)
     }
 }

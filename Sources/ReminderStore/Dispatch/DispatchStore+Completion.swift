@@ -16,11 +16,11 @@ extension DispatchStore {
         public let progress: ChannelProgress
         /// The last failure's class, for the transition history.
         public let errorClass: String?
-        public let channelAttempts: [ChannelAttemptRecord]
+        public let channelAttempts: [ChannelAttempt]
 
         public init(
             id: Int64, attempt: Int, result: Result, progress: ChannelProgress, errorClass: String?,
-            channelAttempts: [ChannelAttemptRecord]
+            channelAttempts: [ChannelAttempt]
         ) {
             self.id = id
             self.attempt = attempt
@@ -28,31 +28,6 @@ extension DispatchStore {
             self.progress = progress
             self.errorClass = errorClass
             self.channelAttempts = channelAttempts
-        }
-    }
-
-    /// One channel tried, as `delivery_attempts` keeps it; no personal data.
-    public struct ChannelAttemptRecord: Sendable, Equatable {
-        public let channelIndex: Int
-        public let channel: String
-        public let provider: String
-        /// `delivered`, `transient`, `permanent` or `circuit_open`.
-        public let outcome: String
-        public let errorClass: String?
-        public let answer: String
-        public let latencyMilliseconds: Double
-
-        public init(
-            channelIndex: Int, channel: String, provider: String, outcome: String, errorClass: String?, answer: String,
-            latencyMilliseconds: Double
-        ) {
-            self.channelIndex = channelIndex
-            self.channel = channel
-            self.provider = provider
-            self.outcome = outcome
-            self.errorClass = errorClass
-            self.answer = answer
-            self.latencyMilliseconds = latencyMilliseconds
         }
     }
 
@@ -100,10 +75,10 @@ extension DispatchStore {
                 indexes.append(Int32(clamping: channelAttempt.channelIndex))
                 channels.append(channelAttempt.channel)
                 providers.append(channelAttempt.provider)
-                outcomes.append(channelAttempt.outcome)
+                outcomes.append(channelAttempt.outcome.rawValue)
                 attemptClasses.append(channelAttempt.errorClass ?? "")
                 answers.append(channelAttempt.answer)
-                latencies.append(channelAttempt.latencyMilliseconds)
+                latencies.append(channelAttempt.latency.inSeconds * 1_000)
             }
         }
         do {

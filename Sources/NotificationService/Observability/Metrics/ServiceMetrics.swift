@@ -76,10 +76,11 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// A delivery attempt whose outcome was recorded.
-    func dispatched(_ completion: DispatchStore.Completion, dueAt: Date) {
+    /// `at`: when it was recorded, for the lateness of a delivery.
+    func dispatched(_ completion: DispatchStore.Completion, dueAt: Date, at now: Date) {
         for attempt in completion.channelAttempts {
             let labels = AttemptLabels(
-                channel: attempt.channel, provider: attempt.provider, outcome: attempt.outcome,
+                channel: attempt.channel, provider: attempt.provider, outcome: attempt.outcome.rawValue,
                 errorClass: attempt.errorClass ?? "")
             series(attempts, labels) {
                 registry.makeCounter(
@@ -92,17 +93,17 @@ public final class ServiceMetrics: Sendable {
                         ("error_class", labels.errorClass),
                     ])
             }.increment()
-            if attempt.outcome != "circuit_open" {
+            if attempt.outcome != .circuitOpen {
                 series(latencies, attempt.provider) {
                     registry.makeDurationHistogram(
                         descriptor: Self.name("provider_latency", "seconds", "Time a provider took to answer a send."),
                         labels: [("provider", attempt.provider)], buckets: Self.latencyBuckets)
-                }.record(.milliseconds(attempt.latencyMilliseconds))
+                }.record(attempt.latency)
             }
         }
         switch completion.result {
         case .delivered:
-            lateness.record(.seconds(max(0, Date().timeIntervalSince(dueAt))))
+            lateness.record(.seconds(max(0, now.timeIntervalSince(dueAt))))
         case .retry:
             retriesScheduled.increment()
         case .deadLetter(let reason, _):

@@ -46,11 +46,11 @@ struct DispatchCompletionTests {
                     errorClass: "smtp_550",
                     channelAttempts: [
                         .init(
-                            channelIndex: 0, channel: "email", provider: "smtp", outcome: "permanent",
-                            errorClass: "smtp_550", answer: "550 5.1.1", latencyMilliseconds: 12.5),
+                            channelIndex: 0, channel: "email", provider: "smtp", outcome: .permanent,
+                            errorClass: "smtp_550", answer: "550 5.1.1", latency: .microseconds(12_500)),
                         .init(
-                            channelIndex: 1, channel: "sms", provider: "sms", outcome: "delivered", errorClass: nil,
-                            answer: "HTTP 201", latencyMilliseconds: 3),
+                            channelIndex: 1, channel: "sms", provider: "sms", outcome: .delivered, errorClass: nil,
+                            answer: "HTTP 201", latency: .milliseconds(3)),
                     ])
             ])
             #expect(lost.isEmpty)
@@ -84,8 +84,8 @@ struct DispatchCompletionTests {
                     errorClass: "smtp_451",
                     channelAttempts: [
                         .init(
-                            channelIndex: 0, channel: "email", provider: "smtp", outcome: "transient",
-                            errorClass: "smtp_451", answer: "451 4.3.0", latencyMilliseconds: 1)
+                            channelIndex: 0, channel: "email", provider: "smtp", outcome: .transient,
+                            errorClass: "smtp_451", answer: "451 4.3.0", latency: .milliseconds(1))
                     ])
             ])
             // Due exactly the delay after the failure was recorded (one transaction, one now()).

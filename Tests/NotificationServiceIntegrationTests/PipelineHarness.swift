@@ -31,8 +31,9 @@ final class ServiceInstance: Sendable {
         pipelineConfiguration.storeTimeout = storeTimeout
         var relayConfiguration = settings.relayConfiguration
         relayConfiguration.idleInterval = .milliseconds(100)
-        let (pipeline, relay) = try settings.makeIngestServices(
-            database: database, pipeline: pipelineConfiguration, relay: relayConfiguration, logger: logger)
+        let assembly = ServiceAssembly(settings: settings, logger: logger)
+        let pipeline = try assembly.ingestPipeline(database: database, configuration: pipelineConfiguration)
+        let relay = try assembly.deadLetterRelay(database: database, configuration: relayConfiguration)
         group = ServiceGroup(services: [relay, pipeline], logger: logger)
         let group = self.group
         task = Task { try await group.run() }

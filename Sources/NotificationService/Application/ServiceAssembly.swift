@@ -1,0 +1,145 @@
+import Delivery
+import Hummingbird
+import Kafka
+import Logging
+import PostgresNIO
+import ReminderStore
+import ServiceLifecycle
+
+/// The composition root: builds the service's parts from its settings, which stay plain
+/// data. `serve` asks it for the whole instance; tests and tools for single parts.
+public struct ServiceAssembly: Sendable {
+    public let settings: ServiceSettings
+    public let logger: Logger
+    public let metrics: ServiceMetrics
+
+    public init(settings: ServiceSettings, logger: Logger, metrics: ServiceMetrics = ServiceMetrics()) {
+        self.settings = settings
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// What one instance runs, as the settings enable it.
+    public struct Instance: Sendable {
+        /// Ingest, the dead-letter relay and the dispatcher, as enabled.
+        public let work: [any Service]
+        /// nil when HTTP is off.
+        public let server: HTTPServer?
+        /// Publishes replays asked for through the API; closed by `shutdown()`.
+        let replayProducer: KafkaProducer?
+        let providers: DeliveryProviders
+
+        /// The configured providers' names, for the start-up log.
+        public var providerNames: [String] { providers.directory.all.map(\.name) }
+
+        /// Ends what the service group does not run: the replay producer and the
+        /// providers' connections.
+        public func shutdown() async {
+            await replayProducer?.close()
+            await providers.shutdown()
+        }
+    }
+
+    /// Every part of one instance on `database`. Throws `ServiceSettings.Invalid` for a
+    /// provider setting that fails only when used (an unreadable CA file), and
+    /// `KafkaError` when a Kafka client cannot be created.
+    public func instance(database: PostgresClient) async throws -> Instance {
+        let providers = try await DeliveryProviders(settings: settings, logger: logger)
+        var work: [any Service] = []
+        if settings.relayEnabled { work.append(try deadLetterRelay(database: database)) }
+        var pipeline: IngestPipeline?
+        if settings.ingestEnabled {
+            let ingest = try ingestPipeline(database: database)
+            work.append(ingest)
+            pipeline = ingest
+        }
+        if settings.dispatch.enabled { work.append(dispatcher(database: database, providers: providers)) }
+        // Replays published through the API; the relay's producer is its own.
+        let replayProducer =
+            settings.api.enabled && settings.api.token != nil
+            ? try KafkaProducer(
+                configuration: KafkaProducerConfiguration(client: settings.kafka, messageTimeout: .seconds(15)),
+                logger: logger) : nil
+        let server =
+            settings.api.enabled
+            ? httpServer(
+                adminAPI(database: database, pipeline: pipeline, providers: providers, producer: replayProducer))
+            : nil
+        return Instance(work: work, server: server, replayProducer: replayProducer, providers: providers)
+    }
+
+    /// The ingest pipeline on `database`, with the consumer the service runs (pre-fetch
+    /// and read-ahead limits included); `configuration` defaults to the settings'.
+    public func ingestPipeline(database: PostgresClient, configuration: IngestPipeline.Configuration? = nil)
+        throws(KafkaError) -> IngestPipeline
+    {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout,
+                maxBufferedMessages: settings.consumerReadAhead),
+            logger: logger)
+        return IngestPipeline(
+            consumer: consumer, store: IngestStore(client: database, logger: logger),
+            configuration: configuration ?? settings.pipelineConfiguration, logger: logger, metrics: metrics)
+    }
+
+    /// The dead-letter relay on `database`; `configuration` defaults to the settings'.
+    public func deadLetterRelay(database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil)
+        throws(KafkaError) -> DeadLetterRelay
+    {
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
+        return DeadLetterRelay(
+            store: DeadLetterStore(client: database, logger: logger), producer: producer,
+            configuration: configuration ?? settings.relayConfiguration, logger: logger, metrics: metrics)
+    }
+
+    /// The dispatcher on `database`, sending through `providers`; `configuration`
+    /// defaults to the settings'.
+    public func dispatcher(
+        database: PostgresClient, providers: DeliveryProviders, configuration: Dispatcher.Configuration? = nil
+    ) -> Dispatcher {
+        Dispatcher(
+            store: DispatchStore(client: database, logger: logger),
+            deliverer: ReminderDeliverer(providers: providers.directory), wakeups: settings.database,
+            configuration: configuration ?? settings.dispatch.dispatcher, logger: logger, metrics: metrics)
+    }
+
+    /// The HTTP API: `pipeline` (nil when this instance does not ingest) for readiness and
+    /// consumer lag, `producer` to publish replays (nil when the `/v1` API is off).
+    public func adminAPI(
+        database: PostgresClient, pipeline: IngestPipeline?, providers: DeliveryProviders, producer: KafkaProducer?
+    ) -> AdminAPI {
+        let lookup = ReminderLookup(client: database, logger: logger)
+        return AdminAPI(
+            lookup: lookup, deadLetters: DeadLetterStore(client: database, logger: logger),
+            replayer: DeadLetterReplayer(producer: producer, topic: settings.remindersTopic),
+            readiness: Readiness(lookup: lookup, pipeline: pipeline, grace: settings.api.assignmentGrace),
+            scrape: MetricsScrape(
+                metrics: metrics, lookup: lookup, pipeline: pipeline, providers: providers.directory.all),
+            token: settings.api.token)
+    }
+
+    /// The HTTP server as a service: it listens on `HTTP_HOST:HTTP_PORT` and logs the
+    /// port it got (`HTTP_PORT=0` takes any free one).
+    public func httpServer(_ api: AdminAPI) -> HTTPServer {
+        let (listening, listened) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let settings = self.settings.api
+        let logger = self.logger
+        let application = Application(
+            router: api.router(),
+            configuration: ApplicationConfiguration(
+                address: .hostname(settings.host, port: settings.port), serverName: "notification-service"),
+            onServerRunning: { channel in
+                logger.info(
+                    "http server listening",
+                    metadata: [
+                        "host": "\(settings.host)", "port": "\(channel.localAddress?.port ?? settings.port)",
+                        "v1_api": "\(settings.token == nil ? "off (API_TOKEN not set)" : "on")",
+                    ])
+                listened.yield()
+                listened.finish()
+            }, logger: logger)
+        return HTTPServer(application: application, host: settings.host, port: settings.port, listening: listening)
+    }
+}

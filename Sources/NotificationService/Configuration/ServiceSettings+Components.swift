@@ -1,0 +1,14 @@
+/// The components' configurations as these settings give them: plain data, built into
+/// components by `ServiceAssembly`.
+extension ServiceSettings {
+    /// The ingest pipeline's configuration as these settings give it.
+    public var pipelineConfiguration: IngestPipeline.Configuration {
+        IngestPipeline.Configuration(
+            topic: remindersTopic, batchSize: batchSize, linger: linger, lanes: lanes, commitInterval: commitInterval)
+    }
+
+    /// The dead-letter relay's configuration as these settings give it.
+    public var relayConfiguration: DeadLetterRelay.Configuration {
+        DeadLetterRelay.Configuration(topic: deadLetterTopic)
+    }
+}

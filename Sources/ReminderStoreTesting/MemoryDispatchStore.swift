@@ -1,0 +1,185 @@
+import Foundation
+import ReminderCore
+import ReminderStore
+import Synchronization
+
+/// The dispatcher's store in memory, for tests of the logic above the store without a
+/// database: it claims and records exactly as `ReminderCore` decides (the claim table of
+/// `ReminderStateMachine`, `CompletionPlanner`'s plans), as `DispatchStore` does in SQL,
+/// and keeps every reminder's history for the test to read. Its clock is injected, and it
+/// can be told to fail like an unreachable database.
+public final class MemoryDispatchStore: DispatchStoring {
+    /// A reminder as the store keeps it.
+    public struct Reminder: Sendable, Equatable {
+        public let id: Int64
+        public let reminderID: String
+        public let userID: String
+        public internal(set) var state: ReminderState
+        /// Delivery attempts claimed so far.
+        public internal(set) var attempts: Int
+        public internal(set) var dueAt: Date
+        public let expiresAt: Date?
+        public internal(set) var leaseUntil: Date?
+        /// The channel list and content as JSON, as ingest stores them.
+        public let channels: String
+        public let content: String
+        public internal(set) var channelFailures: [Int]
+        public internal(set) var channelStatus: String
+        /// Every transition, in order.
+        public internal(set) var history: [ReminderTransition]
+        /// The dead letters written with it, by reason.
+        public internal(set) var deadLetters: [DeadLetterReason]
+        /// Every channel tried, over all attempts.
+        public internal(set) var channelAttempts: [ChannelAttempt]
+    }
+
+    private struct Contents {
+        var reminders: [Int64: Reminder] = [:]
+        var nextID: Int64 = 1
+        /// Calls left to fail.
+        var failures = 0
+    }
+
+    private let contents = Mutex(Contents())
+    private let now: @Sendable () -> Date
+
+    /// `now`: the store's clock (due times and leases are read against it).
+    public init(now: @escaping @Sendable () -> Date = { Date() }) {
+        self.now = now
+    }
+
+    /// Adds a reminder as ingest leaves a new `schedule`: its first transition decided by
+    /// the state machine. Returns its store id.
+    @discardableResult
+    public func schedule(
+        reminderID: String, userID: String = "user-1", channels: String, content: String, dueAt: Date,
+        expiresAt: Date? = nil
+    ) -> Int64 {
+        let first: ReminderTransition
+        do {
+            first = ReminderTransition(
+                from: .pending, to: try ReminderStateMachine.transition(from: .pending, on: .schedule), event: .schedule)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+        return contents.withLock { contents in
+            let id = contents.nextID
+            contents.nextID += 1
+            contents.reminders[id] = Reminder(
+                id: id, reminderID: reminderID, userID: userID, state: first.to, attempts: 0, dueAt: dueAt,
+                expiresAt: expiresAt, leaseUntil: nil, channels: channels, content: content,
+                // No channel tried yet, as ingest stores a new reminder.
+                channelFailures: [], channelStatus: "", history: [first],
+                deadLetters: [], channelAttempts: [])
+            return id
+        }
+    }
+
+    /// The reminder with store id `id`, as it is now.
+    public func reminder(_ id: Int64) -> Reminder? {
+        contents.withLock { $0.reminders[id] }
+    }
+
+    /// Every reminder, by store id.
+    public var reminders: [Reminder] {
+        contents.withLock { $0.reminders.values.sorted { $0.id < $1.id } }
+    }
+
+    /// The next `count` calls fail as a database that cannot be reached does.
+    public func failNext(_ count: Int) {
+        contents.withLock { $0.failures = count }
+    }
+
+    public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [DispatchStore.Claimed] {
+        try failIfTold("claim due reminders")
+        let now = self.now()
+        return contents.withLock { contents in
+            let waiting = Set(ReminderStateMachine.waitingStates)
+            let inFlight = ReminderStateMachine.claimTarget
+            var candidates: [(since: Date, id: Int64)] = []
+            for reminder in contents.reminders.values {
+                if waiting.contains(reminder.state), reminder.dueAt <= now {
+                    candidates.append((reminder.dueAt, reminder.id))
+                } else if ReminderStateMachine.takesOverExpiredLeases, reminder.state == inFlight,
+                    let lease = reminder.leaseUntil, lease <= now
+                {
+                    candidates.append((lease, reminder.id))
+                }
+            }
+            candidates.sort { ($0.since, $0.id) < ($1.since, $1.id) }
+            var claimed: [DispatchStore.Claimed] = []
+            for candidate in candidates.prefix(limit) {
+                guard var reminder = contents.reminders[candidate.id],
+                    let next = try? ReminderStateMachine.transition(from: reminder.state, on: .claim)
+                else { continue }
+                let previous = reminder.state
+                reminder.history.append(ReminderTransition(from: previous, to: next, event: .claim))
+                reminder.state = next
+                reminder.attempts += 1
+                reminder.leaseUntil = now.addingTimeInterval(lease.inSeconds)
+                contents.reminders[candidate.id] = reminder
+                claimed.append(
+                    DispatchStore.Claimed(
+                        id: reminder.id, reminderID: reminder.reminderID, userID: reminder.userID,
+                        previousState: previous, attempt: reminder.attempts, dueAt: reminder.dueAt,
+                        expiresAt: reminder.expiresAt, leaseUntil: reminder.leaseUntil!, channels: reminder.channels,
+                        content: reminder.content, correlationID: nil, channelFailures: reminder.channelFailures,
+                        channelStatus: reminder.channelStatus, trace: nil))
+            }
+            return claimed.sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
+        }
+    }
+
+    public func nextDueTime() async throws(StoreError) -> Date? {
+        try failIfTold("look up the next due time")
+        return contents.withLock { contents in
+            let waiting = Set(ReminderStateMachine.waitingStates)
+            return contents.reminders.values.compactMap { reminder -> Date? in
+                if waiting.contains(reminder.state) { return reminder.dueAt }
+                if reminder.state == ReminderStateMachine.claimTarget { return reminder.leaseUntil }
+                return nil
+            }.min()
+        }
+    }
+
+    @discardableResult
+    public func complete(_ completions: [DispatchStore.Completion]) async throws(StoreError) -> Set<Int64> {
+        try failIfTold("record \(completions.count) delivery attempts")
+        let now = self.now()
+        return contents.withLock { contents in
+            var notRecorded = Set<Int64>()
+            for completion in completions {
+                let plan = CompletionPlanner.plan(completion.result)
+                guard var reminder = contents.reminders[completion.id], reminder.state == plan.expected,
+                    reminder.attempts == completion.attempt
+                else {
+                    notRecorded.insert(completion.id)
+                    continue
+                }
+                reminder.state = plan.final
+                reminder.leaseUntil = nil
+                if let delay = plan.retryAfter { reminder.dueAt = now.addingTimeInterval(delay.inSeconds) }
+                reminder.channelFailures = completion.progress.failures
+                reminder.channelStatus = completion.progress.statusCodes
+                reminder.history += plan.steps
+                if let reason = plan.deadLetter { reminder.deadLetters.append(reason) }
+                reminder.channelAttempts += completion.channelAttempts
+                contents.reminders[completion.id] = reminder
+            }
+            return notRecorded
+        }
+    }
+
+    private func failIfTold(_ operation: String) throws(StoreError) {
+        let fail = contents.withLock { contents in
+            guard contents.failures > 0 else { return false }
+            contents.failures -= 1
+            return true
+        }
+        if fail {
+            throw StoreError(
+                code: .connection, operation: operation, message: "the memory store was told to fail",
+                isRetriable: true)
+        }
+    }
+}
