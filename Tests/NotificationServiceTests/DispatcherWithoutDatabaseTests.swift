@@ -14,6 +14,9 @@ import Testing
 @Suite struct DispatcherWithoutDatabaseTests {
     static let channels = #"[{"type":"email","to":"person@example.com"}]"#
     static let content = #"{"title":"Dentist","body":"Tomorrow at nine"}"#
+    /// Retries an hour apart: only a moved clock gets there within a test.
+    static let hourly = RetryPolicy(
+        initialDelay: .seconds(3_600), multiplier: 1, maximumDelay: .seconds(3_600), maximumAttempts: 3, jitter: 0)
 
     /// Answers each send with the next of its answers (the last one repeats) and keeps
     /// what it was asked to send.
@@ -214,10 +217,7 @@ import Testing
         let store = MemoryDispatchStore(now: { clock.now })
         let provider = ScriptedProvider([.transient("timeout", "no answer"), nil])
         let id = store.schedule(reminderID: "r-9", channels: Self.channels, content: Self.content, dueAt: clock.now)
-        let hourly = RetryPolicy(
-            initialDelay: .seconds(3_600), multiplier: 1, maximumDelay: .seconds(3_600), maximumAttempts: 3,
-            jitter: 0)
-        try await Self.dispatching(store, through: provider, clock: clock, retry: hourly) {
+        try await Self.dispatching(store, through: provider, clock: clock, retry: Self.hourly) {
             try await Self.wait(for: .retry, of: id, in: store)
             #expect(store.reminder(id)?.dueAt == clock.now.addingTimeInterval(3_600))
             // Idle rounds of the claim loop at the same wall time send nothing.
@@ -262,10 +262,7 @@ import Testing
         let id = store.schedule(
             reminderID: "r-11", channels: Self.channels, content: Self.content, dueAt: clock.now,
             expiresAt: clock.now.addingTimeInterval(1_800))
-        let hourly = RetryPolicy(
-            initialDelay: .seconds(3_600), multiplier: 1, maximumDelay: .seconds(3_600), maximumAttempts: 3,
-            jitter: 0)
-        try await Self.dispatching(store, through: provider, clock: clock, retry: hourly) {
+        try await Self.dispatching(store, through: provider, clock: clock, retry: Self.hourly) {
             try await Self.wait(for: .retry, of: id, in: store)
             clock.advance(by: 3_600)
             try await Self.wait(for: .deadLetter, of: id, in: store)
