@@ -4,7 +4,7 @@
 # builds, creates the topics, publishes two sample events (one valid, one invalid) and
 # serves: the valid one is stored in PostgreSQL and, five seconds later, delivered by
 # email to a local SMTP server (scripts/smtp_sink.py on 127.0.0.1:2525, which keeps each
-# message as a file in .run/dev-mail); the invalid one lands in reminders.dlq. Set
+# message in .run/dev-mail, as an .eml file and as JSON); the invalid one lands in reminders.dlq. Set
 # SMTP_HOST to use a mail server of your own instead. The HTTP API is on 127.0.0.1:8080,
 # with a bearer token for /v1 kept in .run/dev-api-token. Ctrl-C stops it gracefully.
 # Extra arguments go to `notification-service dev`.
