@@ -220,15 +220,7 @@ public final class IngestPipeline: Service, Sendable {
 
     private func storeWithTimeout(_ records: [IngestRecord]) async throws -> IngestSummary {
         let store = self.store
-        // The lane does not wait for an attempt that outlives its limit: after PostgreSQL
-        // was stopped in the middle of one, such an attempt was seen never to end, even
-        // cancelled, and the lane, the consumer's buffer and then its group membership
-        // stalled behind it (the fault suite's `database` scenario). The attempt is left
-        // to end on its own; if it does commit after all, the retry finds its keys in
-        // the inbox and stores nothing twice.
-        return try await StoreDeadline.run(
-            configuration.storeTimeout, operation: "store a batch", overrun: .answerAtTheLimit
-        ) {
+        return try await StoreDeadline.run(configuration.storeTimeout, operation: "store a batch") {
             try await store.ingest(records)
         }
     }

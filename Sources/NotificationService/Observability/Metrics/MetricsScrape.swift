@@ -51,7 +51,7 @@ public final class MetricsScrape: Sendable {
         let lookup = self.lookup
         guard
             let counts = try? await StoreDeadline.run(
-                .seconds(5), operation: "count reminders", overrun: .answerAtTheLimit,
+                .seconds(5), operation: "count reminders",
                 {
                     try await lookup.countWaitingByState()
                 })
