@@ -19,22 +19,36 @@ enum StoreDeadline {
         _ limit: Duration, operation: String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let answered = Once()
-        return try await withCheckedThrowingContinuation { continuation in
-            let work = Task {
-                let result = await Result { try await body() }
-                if answered.claim() { continuation.resume(with: result) }
+        // The call and the timer, once started: the caller's cancellation reaches the
+        // call, and an answered call ends the timer's wait.
+        let tasks = StartedTasks()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let work = Task {
+                    let result = await Result { try await body() }
+                    if answered.claim() { continuation.resume(with: result) }
+                    tasks.started.withLock { $0.timer }?.cancel()
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: limit)
+                    guard answered.claim() else { return }
+                    work.cancel()
+                    continuation.resume(
+                        throwing: StoreError(
+                            code: .connection, operation: operation, message: "no answer within \(limit)",
+                            isRetriable: true))
+                }
+                tasks.started.withLock { $0 = (work, timer) }
             }
-            Task {
-                try? await Task.sleep(for: limit)
-                guard answered.claim() else { return }
-                work.cancel()
-                continuation.resume(
-                    throwing: StoreError(
-                        code: .connection, operation: operation, message: "no answer within \(limit)",
-                        isRetriable: true))
-            }
+        } onCancel: {
+            tasks.started.withLock { $0.work }?.cancel()
         }
     }
+}
+
+/// A bounded call's two tasks, once both are started.
+private final class StartedTasks: Sendable {
+    let started = Mutex<(work: Task<Void, Never>?, timer: Task<Void, Never>?)>((nil, nil))
 }
 
 /// Whoever claims it first answers the caller.
