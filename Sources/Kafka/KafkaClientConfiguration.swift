@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// What every client (consumer, producer, admin) needs to reach the cluster.
 public struct KafkaClientConfiguration: Sendable, CustomStringConvertible {
     /// `host:port` of one or more brokers to bootstrap from.
@@ -53,7 +51,6 @@ extension KafkaClientConfiguration {
     /// Checks pass-through properties the way client creation would, without creating a
     /// client: an unknown property or a bad value throws, naming the property.
     public static func checkProperties(_ properties: [String: String]) throws(KafkaError) {
-        let conf = try RdKafkaConfig.make(properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        rd_kafka_conf_destroy(conf)
+        try RdKafkaConfig.check(properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 }

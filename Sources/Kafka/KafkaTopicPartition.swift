@@ -1,5 +1,5 @@
-/// A partition of a topic.
-public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible {
+/// A partition of a topic. Ordered by topic, then partition number.
+public struct KafkaTopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var topic: String
     public var partition: Int32
 
@@ -9,6 +9,10 @@ public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(topic)[\(partition)]" }
+
+    public static func < (lhs: KafkaTopicPartition, rhs: KafkaTopicPartition) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
 }
 
 /// A partition and an offset in it. For commits the offset is the next one to read:

@@ -1,4 +1,3 @@
-import CRdKafka
 import Foundation
 
 /// A commit waiting for its result on librdkafka's background thread, or for its
@@ -18,9 +17,8 @@ final class CommitRequest: @unchecked Sendable {
             guard (try? await Task.sleep(for: timeout)) != nil else { return }
             self?.resolve(
                 .failure(
-                    .broker(
-                        RD_KAFKA_RESP_ERR__TIMED_OUT, operation: operation,
-                        message: "no answer from the group coordinator within \(timeout)")))
+                    .timedOut(
+                        operation: operation, message: "no answer from the group coordinator within \(timeout)")))
         }
     }
 

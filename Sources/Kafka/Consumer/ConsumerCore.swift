@@ -1,32 +1,35 @@
-import CRdKafka
 import Foundation
 import Logging
 
-/// The part of a `KafkaConsumer` that its poll thread keeps alive: the handle, the
-/// read-ahead buffer and librdkafka's callbacks. All of librdkafka's consumer
-/// callbacks (rebalance, errors) run on the poll thread, inside its poll calls.
-final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
+/// The part of a `KafkaConsumer` that its poll thread keeps alive: librdkafka's consumer,
+/// the consumer's state machine and the callbacks. All of librdkafka's consumer callbacks
+/// (rebalance, errors) run on the poll thread, inside its polls.
+///
+/// One condition lock guards the state machine; librdkafka is called outside it. Pauses
+/// and resumes are decided and made under `flowLock`, so that the caller's and the poll
+/// thread's reach librdkafka in the order they were decided.
+final class ConsumerCore: RdKafkaConsumerCallbacks, @unchecked Sendable {
     typealias Waiter = CheckedContinuation<[KafkaMessage]?, any Error>
 
     let configuration: KafkaConsumerConfiguration
-    private(set) var client: RdKafkaClient!
-    /// The consumer queue (`rd_kafka_queue_get_consumer`), owned here, destroyed on close.
-    private var consumerQueue: OpaquePointer!
-    /// librdkafka's background queue, where commit results arrive as events.
-    private var backgroundQueue: OpaquePointer!
+    private(set) var rdKafka: RdKafkaConsumer!
     let events: AsyncStream<KafkaConsumerEvent>
     private let eventsContinuation: AsyncStream<KafkaConsumerEvent>.Continuation
     private let revocationHandler: (@Sendable ([KafkaTopicPartition]) -> Void)?
 
-    /// Guards `buffer` and `stopRequested`; the poll thread waits on it
-    /// for room in the buffer.
+    /// Guards `machine`; the poll thread waits on it for room in the buffer.
     private let condition = NSCondition()
-    private var buffer: ConsumerBuffer<Waiter>
-    private var stopRequested = false
+    private var machine: ConsumerStateMachine<Waiter>
+    /// Held from deciding a pause or resume until librdkafka has it. Taken before `condition`.
+    private let flowLock = NSLock()
     private let closed = Latch()
     /// Guards `lastCommit`, the most recent commit, which the next one waits for.
     private let commitLock = NSLock()
     private var lastCommit: CommitRequest?
+
+    /// How long the poll thread waits for a message, at most, before it looks again (for
+    /// room, for a stop request). Waits for room are as long.
+    private static let pollWait = Duration.milliseconds(100)
 
     init(
         configuration: KafkaConsumerConfiguration, logger: Logger,
@@ -34,22 +37,15 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     ) throws(KafkaError) {
         try configuration.validate()
         self.configuration = configuration
-        self.buffer = ConsumerBuffer(capacity: configuration.maxBufferedMessages)
+        // Well inside max.poll.interval.ms, long enough that a caller that is merely
+        // slower than the broker never makes fetching stop and start again.
+        machine = ConsumerStateMachine(
+            capacity: configuration.maxBufferedMessages, pollBatchSize: configuration.pollBatchSize,
+            pauseFetchingAfter: min(.seconds(1), configuration.maxPollInterval / 4))
         self.revocationHandler = revocationHandler
         (events, eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1_000))
         super.init(logger: logger)
-        client = try RdKafkaClient(
-            kind: RD_KAFKA_CONSUMER, properties: configuration.rdKafkaProperties(), callbacks: self
-        ) { conf in
-            rd_kafka_conf_set_rebalance_cb(conf, consumerRebalanceCallback)
-            rd_kafka_conf_set_background_event_cb(conf, consumerBackgroundEventCallback)
-        }
-        let handle = client.ownerHandle
-        // Route everything (messages, rebalances, errors) to the consumer queue, which
-        // only the poll thread serves.
-        rd_kafka_poll_set_consumer(handle)
-        consumerQueue = rd_kafka_queue_get_consumer(handle)
-        backgroundQueue = rd_kafka_queue_get_background(handle)
+        rdKafka = try RdKafkaConsumer(properties: configuration.rdKafkaProperties(), callbacks: self)
     }
 
     // MARK: - Poll thread
@@ -63,98 +59,94 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     }
 
     private func runPollLoop() {
-        let handle = client.ownerHandle
-        let capacity = configuration.pollBatchSize
-        let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
-        defer { messages.deallocate() }
-        var reader = MessageReader()
+        let reader = MessageReader(capacity: configuration.pollBatchSize)
         var failure: KafkaError?
 
-        while failure == nil {
+        loop: while failure == nil {
+            flowLock.lock()
             condition.lock()
-            while !stopRequested && buffer.room == 0 {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1))
-            }
-            let stop = stopRequested
-            let room = min(buffer.room, capacity)
+            let action = machine.nextPollAction(now: .now)
             condition.unlock()
-            if stop { break }
-
-            // Take what is there without waiting; when nothing is, wait up to 100 ms for
-            // one message, so that the thread notices a stop request promptly.
-            var count = rd_kafka_consume_batch_queue(consumerQueue, 0, messages, room)
-            if count == 0, let message = rd_kafka_consumer_poll(handle, 100) {
-                messages[0] = message
-                count = 1
+            switch action {
+            case .pauseFetching(let partitions):
+                changeFlow(pause: partitions, operation: "pause for room")
+                flowLock.unlock()
+                logger.info(
+                    "kafka consumer paused fetching: its caller has not taken messages for a while",
+                    metadata: ["buffered": "\(configuration.maxBufferedMessages)"])
+            case .resumeFetching(let partitions):
+                changeFlow(resume: partitions, operation: "resume after room")
+                flowLock.unlock()
+                logger.info("kafka consumer resumed fetching")
+            case .fetch(let limit):
+                flowLock.unlock()
+                failure = deliver(rdKafka.read(upTo: limit, wait: Self.pollWait, reader: reader))
+            case .serveGroup:
+                flowLock.unlock()
+                failure = deliver(rdKafka.serveGroup(reader: reader))
+                waitForRoom()
+            case .waitForRoom:
+                flowLock.unlock()
+                waitForRoom()
+            case .leaveGroup, .none:
+                flowLock.unlock()
+                break loop
             }
-            guard count > 0 else {
-                if count < 0 { failure = .broker(rd_kafka_last_error(), operation: "consume") }
-                continue
-            }
-            var batch: [KafkaMessage] = []
-            batch.reserveCapacity(count)
-            for index in 0..<count {
-                let message = messages[index]!
-                defer { rd_kafka_message_destroy(message) }
-                if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                    batch.append(reader.read(message))
-                } else {
-                    failure = handleMessageError(message)
-                }
-            }
-            deliver(batch)
         }
         shutDown(failure: failure)
     }
 
-    private func deliver(_ batch: [KafkaMessage]) {
+    /// Waits, briefly, while the buffer is full: a caller that takes messages or a stop
+    /// request wakes it at once.
+    private func waitForRoom() {
         condition.lock()
-        let action = buffer.append(batch)
+        if machine.shouldWaitForRoom { _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1)) }
         condition.unlock()
-        if case .resume(let waiter, let messages) = action {
-            waiter.resume(returning: messages)
+    }
+
+    /// Pauses or resumes for room. A failure is logged: it means a partition was revoked
+    /// meanwhile, and the rebalance settles the rest.
+    private func changeFlow(
+        pause: [KafkaTopicPartition] = [], resume: [KafkaTopicPartition] = [], operation: String
+    ) {
+        do throws(KafkaError) {
+            try rdKafka.pause(pause)
+            try rdKafka.resume(resume)
+        } catch {
+            logger.warning("kafka consumer could not \(operation)", metadata: ["error": "\(error)"])
         }
     }
 
-    /// An error delivered in place of a message. Returns an error when it is fatal.
-    private func handleMessageError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaError? {
-        let code = message.pointee.err
-        if let fatal = client.fatalError(operation: "consume") {
-            return fatal
+    /// Hands what was read to the caller and reports the errors. Returns a fatal error.
+    private func deliver(_ read: RdKafkaRead) -> KafkaError? {
+        for error in read.errors {
+            logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
+            eventsContinuation.yield(.error(error))
         }
-        let text = rd_kafka_message_errstr(message).map { String(cString: $0) }
-        var operation = "consume"
-        if let topic = message.pointee.rkt {
-            operation += " from \(String(cString: rd_kafka_topic_name(topic)))[\(message.pointee.partition)]"
+        if !read.messages.isEmpty {
+            condition.lock()
+            let action = machine.append(read.messages)
+            condition.unlock()
+            if case .resume(let waiter, let messages) = action {
+                waiter.resume(returning: messages)
+            }
         }
-        let error = KafkaError.broker(code, operation: operation, message: text)
-        logger.warning("kafka consumer error", metadata: ["error": "\(error)"])
-        eventsContinuation.yield(.error(error))
-        return nil
+        return read.failure
     }
 
     /// Leaves the group, committing what the caller marked as processed (the revoke
-    /// callback does that inside `rd_kafka_consumer_close`), then frees everything.
+    /// callback does that while it leaves), then frees everything.
     private func shutDown(failure: KafkaError?) {
-        let handle = client.ownerHandle
-        if !(failure?.isFatal ?? false) {
-            // Serves the final revoke on this thread, whose callback commits.
-            let err = rd_kafka_consumer_close(handle)
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                logger.warning(
-                    "kafka consumer close failed", metadata: ["error": "\(KafkaError.broker(err, operation: "close"))"])
-            }
+        if !(failure?.isFatal ?? false), let error = rdKafka.leaveGroup() {
+            logger.warning("kafka consumer close failed", metadata: ["error": "\(error)"])
         }
         // Calls from other threads (a revocation handler marking its last work) were
-        // still allowed during the close; from here on they fail as closed.
-        client.markClosed()
-        rd_kafka_queue_destroy(consumerQueue)
-        rd_kafka_queue_destroy(backgroundQueue)
-        client.destroy()
+        // still allowed while leaving; from here on they fail as closed.
+        rdKafka.destroy()
         settleCommitsAfterDestroy()
 
         condition.lock()
-        let finishAction = buffer.finish(failure)
+        let finishAction = machine.finish(failure)
         condition.unlock()
         if case .resume(let waiter, let error) = finishAction {
             if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
@@ -166,62 +158,58 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
 
     // MARK: - Rebalance
 
-    func handleRebalance(
-        _ handle: OpaquePointer, _ code: rd_kafka_resp_err_t,
-        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-    ) {
-        let list = TopicPartitionList.partitions(partitions)
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
-        switch code {
-        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-            logger.info("kafka partitions assigned", metadata: ["partitions": "\(list)"])
-            if cooperative {
-                if let error = rd_kafka_incremental_assign(handle, partitions) {
-                    reportRebalanceError(KafkaError.consuming(error, operation: "assign"))
-                }
-            } else {
-                let err = rd_kafka_assign(handle, partitions)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR { reportRebalanceError(.broker(err, operation: "assign")) }
-            }
-            eventsContinuation.yield(.assigned(list))
-
-        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            let lost = rd_kafka_assignment_lost(handle) != 0
-            if lost {
-                logger.warning("kafka partitions lost; nothing committed", metadata: ["partitions": "\(list)"])
-            } else {
-                revocationHandler?(list)
-                commitStoredBeforeRevoke(handle, partitions: list)
-            }
+    override func handleRebalance(_ rebalance: RdKafkaRebalance) {
+        switch rebalance {
+        case .assign(let partitions):
+            logger.info("kafka partitions assigned", metadata: ["partitions": "\(partitions)"])
+            flowLock.lock()
+            if let error = rdKafka.takeAssignment(partitions) { reportRebalanceError(error) }
             condition.lock()
-            buffer.removeMessages(of: Set(list))
+            let pauseNow = machine.assigned(partitions)
             condition.unlock()
-            if cooperative {
-                if let error = rd_kafka_incremental_unassign(handle, partitions) {
-                    reportRebalanceError(KafkaError.consuming(error, operation: "unassign"))
-                }
-            } else {
-                rd_kafka_assign(handle, nil)
-            }
-            eventsContinuation.yield(lost ? .lost(list) : .revoked(list))
+            changeFlow(pause: pauseNow, operation: "pause new partitions for room")
+            flowLock.unlock()
+            eventsContinuation.yield(.assigned(partitions))
 
-        default:
-            reportRebalanceError(.broker(code, operation: "rebalance"))
-            rd_kafka_assign(handle, nil)
+        case .revoke(let partitions):
+            let lost = rdKafka.isAssignmentLost
+            if lost {
+                logger.warning("kafka partitions lost; nothing committed", metadata: ["partitions": "\(partitions)"])
+            } else {
+                revocationHandler?(partitions)
+                commitStoredBeforeRevoke(partitions)
+            }
+            flowLock.lock()
+            condition.lock()
+            machine.revoked(partitions)
+            condition.signal()
+            condition.unlock()
+            if let error = rdKafka.giveUp(partitions) { reportRebalanceError(error) }
+            flowLock.unlock()
+            eventsContinuation.yield(lost ? .lost(partitions) : .revoked(partitions))
+
+        case .failed(let error):
+            reportRebalanceError(error)
+            flowLock.lock()
+            rdKafka.dropAssignment()
+            condition.lock()
+            machine.unassignedAll()
+            condition.unlock()
+            flowLock.unlock()
         }
     }
 
     /// Commits, synchronously and before the partitions are given up, the offsets the
     /// caller stored for them: the next owner starts right after them.
-    private func commitStoredBeforeRevoke(_ handle: OpaquePointer, partitions: [KafkaTopicPartition]) {
-        let err = rd_kafka_commit(handle, nil, 0)
-        switch err {
-        case RD_KAFKA_RESP_ERR_NO_ERROR:
-            logger.info("kafka offsets committed on revoke", metadata: ["partitions": "\(partitions)"])
-        case RD_KAFKA_RESP_ERR__NO_OFFSET:
-            logger.debug("kafka revoke: nothing to commit", metadata: ["partitions": "\(partitions)"])
-        default:
-            reportRebalanceError(.broker(err, operation: "commit on revoke"))
+    private func commitStoredBeforeRevoke(_ partitions: [KafkaTopicPartition]) {
+        do throws(KafkaError) {
+            if try rdKafka.commitStoredBeforeRevoke() {
+                logger.info("kafka offsets committed on revoke", metadata: ["partitions": "\(partitions)"])
+            } else {
+                logger.debug("kafka revoke: nothing to commit", metadata: ["partitions": "\(partitions)"])
+            }
+        } catch {
+            reportRebalanceError(error)
         }
     }
 
@@ -242,14 +230,14 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (waiter: Waiter) in
                 condition.lock()
-                let action = buffer.next()
+                let action = machine.next()
                 if case .suspend = action {
                     if Task.isCancelled {
                         condition.unlock()
                         waiter.resume(returning: nil)
                         return
                     }
-                    buffer.park(waiter)
+                    machine.park(waiter)
                 } else if case .deliver(_, wakePoller: true) = action {
                     condition.signal()
                 }
@@ -263,7 +251,7 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
             }
         } onCancel: {
             condition.lock()
-            let waiter = buffer.unpark()
+            let waiter = machine.unpark()
             condition.unlock()
             waiter?.resume(returning: nil)
         }
@@ -272,17 +260,36 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
     /// Up to `limit` of the messages buffered now, without waiting.
     func takeBuffered(upTo limit: Int) -> [KafkaMessage] {
         condition.lock()
-        let (messages, wake) = buffer.take(upTo: limit)
+        let (messages, wake) = machine.take(upTo: limit)
         if wake { condition.signal() }
         condition.unlock()
         return messages
     }
 
+    /// The caller's pause: it lasts until the caller's resume, whatever the consumer does
+    /// for room meanwhile.
+    func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        flowLock.lock()
+        defer { flowLock.unlock() }
+        condition.lock()
+        let now = machine.pauseRequested(partitions)
+        condition.unlock()
+        try rdKafka.pause(now)
+    }
+
+    func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        flowLock.lock()
+        defer { flowLock.unlock() }
+        condition.lock()
+        let now = machine.resumeRequested(partitions)
+        condition.unlock()
+        try rdKafka.resume(now)
+    }
+
     /// Asks the poll thread to leave the group and stop. Does not wait.
     func requestStop() {
         condition.lock()
-        stopRequested = true
-        condition.broadcast()
+        if machine.requestStop() { condition.broadcast() }
         condition.unlock()
     }
 
@@ -307,35 +314,15 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
             commitLock.unlock()
             Task {
                 await previous?.settled.wait()
-                self.send(request, offsets: offsets, operation: operation)
+                // A caller that gave up has retried or will retry with newer offsets.
+                guard request.isAwaited else {
+                    request.settled.open()
+                    return
+                }
+                self.rdKafka.commitInBackground(offsets, operation: operation) { request.finish($0) }
             }
         }
         try result.get()
-    }
-
-    private func send(_ request: CommitRequest, offsets: [KafkaTopicPartitionOffset]?, operation: String) {
-        // A caller that gave up has retried or will retry with newer offsets.
-        guard request.isAwaited else {
-            request.settled.open()
-            return
-        }
-        // Retained for librdkafka; released by the background event callback that
-        // delivers the result, or below when librdkafka refuses the request at once.
-        let opaque = Unmanaged.passRetained(request).toOpaque()
-        let list = offsets.map { TopicPartitionList.make($0) }
-        defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
-        let result: Result<Void, KafkaError>
-        do throws(KafkaError) {
-            let err = try client.withHandle(operation) { handle in
-                rd_kafka_commit_queue(handle, list, backgroundQueue, nil, opaque)
-            }
-            guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
-            result = Self.commitResult(err, nil, operation: operation)
-        } catch {
-            result = .failure(error)
-        }
-        Unmanaged<CommitRequest>.fromOpaque(opaque).release()
-        request.finish(result)
     }
 
     /// After the handle is destroyed no commit result can arrive: answers the last
@@ -346,40 +333,4 @@ final class ConsumerCore: RdKafkaCallbacks, @unchecked Sendable {
         commitLock.unlock()
         last?.finish(.failure(.closed(operation: "commit")))
     }
-
-    static func commitResult(
-        _ err: rd_kafka_resp_err_t, _ list: UnsafePointer<rd_kafka_topic_partition_list_t>?, operation: String
-    ) -> Result<Void, KafkaError> {
-        switch err {
-        case RD_KAFKA_RESP_ERR_NO_ERROR:
-            if let error = TopicPartitionList.firstError(list, operation: operation) { return .failure(error) }
-            return .success(())
-        case RD_KAFKA_RESP_ERR__NO_OFFSET:
-            return .success(())
-        default:
-            return .failure(.broker(err, operation: operation))
-        }
-    }
-}
-
-private func consumerRebalanceCallback(
-    _ handle: OpaquePointer?, _ code: rd_kafka_resp_err_t,
-    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?
-) {
-    guard let handle, let opaque else { return }
-    // The poll thread, which is the caller of this callback, holds the core.
-    Unmanaged<ConsumerCore>.fromOpaque(opaque).takeUnretainedValue().handleRebalance(handle, code, partitions)
-}
-
-private func consumerBackgroundEventCallback(
-    _ handle: OpaquePointer?, _ event: OpaquePointer?, _ opaque: UnsafeMutableRawPointer?
-) {
-    guard let event else { return }
-    defer { rd_kafka_event_destroy(event) }
-    guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT, let requestPointer = rd_kafka_event_opaque(event)
-    else { return }
-    let request = Unmanaged<CommitRequest>.fromOpaque(requestPointer).takeRetainedValue()
-    request.finish(
-        ConsumerCore.commitResult(
-            rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event), operation: "commit"))
 }

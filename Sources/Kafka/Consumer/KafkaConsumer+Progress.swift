@@ -1,5 +1,3 @@
-import CRdKafka
-
 extension KafkaConsumer {
     /// The partitions assigned to this member, read off the caller's thread: librdkafka
     /// answers from its main thread, which can be busy (a rebalance, say).
@@ -16,7 +14,7 @@ extension KafkaConsumer {
         of partitions: [KafkaTopicPartition], timeout: Duration = .seconds(2)
     ) async throws(KafkaError) -> [KafkaTopicPartition: (start: Int64, end: Int64)] {
         guard !partitions.isEmpty else { return [:] }
-        let client = core.client!
+        let rdKafka = core.rdKafka!
         return try await BlockingCall.run {
             () throws(KafkaError) -> [KafkaTopicPartition: (start: Int64, end: Int64)] in
             let deadline = ContinuousClock.now + timeout
@@ -24,13 +22,7 @@ extension KafkaConsumer {
             for partition in partitions {
                 let left = deadline - ContinuousClock.now
                 guard left > .zero else { break }
-                var low: Int64 = -1
-                var high: Int64 = -1
-                let err = try client.withHandle("query partition bounds") {
-                    rd_kafka_query_watermark_offsets(
-                        $0, partition.topic, partition.partition, &low, &high, Int32(clamping: left.milliseconds))
-                }
-                if err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 { bounds[partition] = (max(low, 0), high) }
+                if let found = try rdKafka.bounds(of: partition, timeout: left) { bounds[partition] = found }
             }
             return bounds
         }

@@ -1,4 +1,3 @@
-import CRdKafka
 import Logging
 
 /// A member of a consumer group that delivers messages as an `AsyncSequence`.
@@ -51,10 +50,7 @@ public final class KafkaConsumer: Sendable {
 
     /// Subscribes to `topics` and joins the group.
     public func subscribe(topics: [String]) throws(KafkaError) {
-        let list = TopicPartitionList.make(topics: topics)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = try core.client.withHandle("subscribe") { rd_kafka_subscribe($0, list) }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "subscribe to \(topics)") }
+        try core.rdKafka.subscribe(topics)
     }
 
     /// Marks `message` as processed: its next offset is committed by the next
@@ -67,11 +63,7 @@ public final class KafkaConsumer: Sendable {
     /// Marks the given next offsets (last processed + 1) for commit.
     public func markProcessed(_ offsets: [KafkaTopicPartitionOffset]) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
-        let list = TopicPartitionList.make(offsets)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = try core.client.withHandle("store offsets") { rd_kafka_offsets_store($0, list) }
-        if let error = TopicPartitionList.firstError(list, operation: "store offset") { throw error }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "store offsets") }
+        try core.rdKafka.storeOffsets(offsets)
     }
 
     /// Commits the offsets marked as processed and waits for the broker's answer.
@@ -97,59 +89,32 @@ public final class KafkaConsumer: Sendable {
     /// never call it from a Swift task.
     public func commitSynchronously(_ offsets: [KafkaTopicPartitionOffset]) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
-        let list = TopicPartitionList.make(offsets)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = try core.client.withHandle("commit") { rd_kafka_commit($0, list, 0) }
-        try ConsumerCore.commitResult(err, list, operation: "commit").get()
+        try core.rdKafka.commitBlocking(offsets, operation: "commit")
     }
 
-    /// Stops fetching from these partitions; messages already read ahead are still delivered.
+    /// Stops fetching from these partitions until `resume(_:)`; messages already read
+    /// ahead are still delivered.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
-        try changeFlow(partitions, operation: "pause", rd_kafka_pause_partitions)
+        try core.pause(partitions)
     }
 
     /// Fetches from these partitions again.
     public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
-        try changeFlow(partitions, operation: "resume", rd_kafka_resume_partitions)
-    }
-
-    private func changeFlow(
-        _ partitions: [KafkaTopicPartition], operation: String,
-        _ call: (OpaquePointer?, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> rd_kafka_resp_err_t
-    ) throws(KafkaError) {
-        let list = TopicPartitionList.make(partitions)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = try core.client.withHandle(operation) { call($0, list) }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: operation) }
-        if let error = TopicPartitionList.firstError(list, operation: operation) { throw error }
+        try core.resume(partitions)
     }
 
     /// The partitions currently assigned to this member.
     public func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let err = try core.client.withHandle("read assignment") { rd_kafka_assignment($0, &list) }
-        defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "read assignment") }
-        return TopicPartitionList.partitions(list)
+        try core.rdKafka.assignment()
     }
 
     /// The group's committed offsets for these partitions (nil where none is committed).
     public func committedOffsets(
         for partitions: [KafkaTopicPartition], timeout: Duration = .seconds(10)
     ) async throws(KafkaError) -> [KafkaTopicPartition: Int64?] {
-        let client = core.client!
+        let rdKafka = core.rdKafka!
         return try await BlockingCall.run { () throws(KafkaError) -> [KafkaTopicPartition: Int64?] in
-            let list = TopicPartitionList.make(partitions)
-            defer { rd_kafka_topic_partition_list_destroy(list) }
-            let err = try client.withHandle("read committed offsets") {
-                rd_kafka_committed($0, list, Int32(clamping: timeout.milliseconds))
-            }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "read committed offsets") }
-            var result: [KafkaTopicPartition: Int64?] = [:]
-            for element in TopicPartitionList.read(list) {
-                result[element.offset.topicPartition] = element.offset.offset >= 0 ? element.offset.offset : nil
-            }
-            return result
+            try rdKafka.committedOffsets(for: partitions, timeout: timeout)
         }
     }
 

@@ -1,4 +1,3 @@
-import CRdKafka
 import Logging
 
 /// Produces messages and reports where each was written. Idempotent with `acks=all`

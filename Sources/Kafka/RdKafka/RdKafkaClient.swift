@@ -104,15 +104,18 @@ final class RdKafkaClient: @unchecked Sendable {
 
     /// librdkafka's fatal error, when one has been raised.
     func fatalError(operation: String) -> KafkaError? {
+        Self.fatalError(of: handle, operation: operation)
+    }
+
+    /// The fatal error raised on `handle`, if any: for callbacks, which get the handle.
+    static func fatalError(of handle: OpaquePointer, operation: String) -> KafkaError? {
         var text = [CChar](repeating: 0, count: 512)
         let code = rd_kafka_fatal_error(handle, &text, text.count)
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-        let message = String(nulTerminated: text)
-        var error = KafkaError.broker(code, operation: operation, message: message)
-        error = KafkaError(
+        let error = KafkaError.broker(code, operation: operation, message: String(nulTerminated: text))
+        return KafkaError(
             category: .broker, code: error.code, name: error.name, message: error.message,
             operation: operation, isRetriable: false, isFatal: true)
-        return error
     }
 }
 
@@ -139,12 +142,10 @@ private func rdKafkaErrorCallback(
     guard let callbacks = RdKafkaCallbacks.from(opaque) else { return }
     let err = rd_kafka_resp_err_t(rawValue: code)
     var error = KafkaError.broker(err, operation: "connect", message: reason.map { String(cString: $0) })
-    if err == RD_KAFKA_RESP_ERR__FATAL, let handle {
-        var text = [CChar](repeating: 0, count: 512)
-        let fatal = rd_kafka_fatal_error(handle, &text, text.count)
-        error = KafkaError(
-            category: .broker, code: fatal.rawValue, name: String(cString: rd_kafka_err2name(fatal)),
-            message: String(nulTerminated: text), operation: "client", isRetriable: false, isFatal: true)
+    if err == RD_KAFKA_RESP_ERR__FATAL, let handle,
+        let fatal = RdKafkaClient.fatalError(of: handle, operation: "client")
+    {
+        error = fatal
     }
     callbacks.handleError(error)
 }

@@ -19,4 +19,9 @@ enum RdKafkaConfig {
         }
         return conf
     }
+
+    /// Throws as `make` would, for checking properties without a client.
+    static func check(_ properties: [(String, String)]) throws(KafkaError) {
+        rd_kafka_conf_destroy(try make(properties))
+    }
 }

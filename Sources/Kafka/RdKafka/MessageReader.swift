@@ -1,13 +1,26 @@
 import CRdKafka
 
 /// Copies librdkafka messages into `KafkaMessage` values on the poll thread. It keeps
-/// the topic names it has seen, so that a topic name is made once, not per message.
-struct MessageReader {
+/// the topic names it has seen, so that a topic name is made once, not per message, and
+/// the slots librdkafka writes a batch's message pointers into.
+final class MessageReader {
     private var topicNames: [OpaquePointer: String] = [:]
     private var lastTopic: (handle: OpaquePointer, name: String)?
+    /// Room for `capacity` message pointers.
+    let slots: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        slots.deallocate()
+    }
 
     /// Copies everything out of `message`; the caller still destroys it.
-    mutating func read(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
+    func read(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
         let raw = message.pointee
         let topic = topicName(raw.rkt)
         let key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
@@ -26,7 +39,7 @@ struct MessageReader {
             headers: Self.headers(of: message), timestamp: timestamp)
     }
 
-    private mutating func topicName(_ topic: OpaquePointer?) -> String {
+    private func topicName(_ topic: OpaquePointer?) -> String {
         guard let topic else { return "" }
         if let lastTopic, lastTopic.handle == topic { return lastTopic.name }
         let name = topicNames[topic] ?? String(cString: rd_kafka_topic_name(topic))
