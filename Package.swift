@@ -124,6 +124,13 @@ let package = Package(
             linkerSettings: rdkafkaRunPath
         ),
         .testTarget(
+            name: "ReminderStoreTests",
+            dependencies: [
+                "ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "DeliveryTests",
             dependencies: ["Delivery", "ReminderCore"]
         ),

@@ -12,7 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 # The targets of tests without I/O beyond the process; the *IntegrationTests targets
 # need the stack.
-unit_targets='ReminderCoreTests|KafkaTests|DeliveryTests|NotificationServiceTests'
+unit_targets='ReminderCoreTests|ReminderStoreTests|KafkaTests|DeliveryTests|NotificationServiceTests'
 unit=false
 if [ "${1:-}" = "--unit" ]; then
     unit=true

@@ -34,7 +34,7 @@ extension IngestStore {
 
         var states = reminders.mapValues(\.state)
         var replayed = replayedBefore
-        var resets = ReplayResets()
+        var resets: [ReplayReset] = []
         for (position, id) in replays {
             let reminder = letters[id]?.reminder.flatMap { reminderID in
                 states[reminderID].map {
@@ -51,15 +51,15 @@ extension IngestStore {
                     DeadLetter(
                         record: records[position], payload: payloads[position],
                         reason: DeadLetterReason.invalidEvent.rawValue,
-                        error: "(header \(IngestRecord.replayHeader)): \(id): \(problem)", idempotencyKey: "",
-                        correlationID: ""))
+                        error: "(header \(IngestRecord.replayHeader)): \(id): \(problem)", idempotencyKey: nil,
+                        correlationID: nil))
                 continue
             case .ignored:
                 summary.replaysIgnored += 1
             case .reset(let reminderID, let transition):
                 summary.replayed += 1
                 states[reminderID] = transition.to
-                resets.append(reminderID, transition, trace: records[position].trace)
+                resets.append(ReplayReset(id: reminderID, transition: transition, trace: records[position].trace))
             }
             replayed.insert(id)
         }
@@ -73,28 +73,31 @@ extension IngestStore {
                 ON CONFLICT DO NOTHING
                 """, logger: logger)
         }
-        guard resets.count > 0 else { return }
-        try await connection.query(
-            """
-            WITH reset AS (
-                UPDATE reminders r SET state = t.to_state, attempts = 0, lease_until = NULL,
-                    channel_failures = '{}', channel_status = '', due_at = now(),
-                    expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now(),
-                    trace_parent = coalesce(NULLIF(t.trace_parent, ''), r.trace_parent),
-                    trace_state = CASE WHEN t.trace_parent = '' THEN r.trace_state ELSE NULLIF(t.trace_state, '') END
-                FROM unnest(\(resets.ids)::int8[], \(resets.tos)::text[], \(resets.traceParents)::text[],
-                    \(resets.traceStates)::text[]) AS t(id, to_state, trace_parent, trace_state)
-                WHERE r.id = t.id
-                RETURNING r.id)
-            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
-            SELECT t.id, t.from_state, t.to_state, t.event, t.detail
-            FROM unnest(\(resets.ids)::int8[], \(resets.froms)::text[], \(resets.tos)::text[], \(resets.events)::text[],
-                \(resets.details)::text[]) WITH ORDINALITY AS t(id, from_state, to_state, event, detail, ord)
-            JOIN reset ON reset.id = t.id
-            ORDER BY t.ord
-            """, logger: logger)
+        guard !resets.isEmpty else { return }
+        var binds = PostgresBindings(capacity: ReplayReset.columns.count)
+        ReplayReset.bind(resets, into: &binds)
+        try await connection.query(PostgresQuery(unsafeSQL: Self.resetSQL, binds: binds), logger: logger)
         try await connection.query("SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
     }
+
+    /// Each reset reminder's new state and, with it, its transition. A replay without a
+    /// trace leaves the reminder's trace as it was.
+    private static let resetSQL = """
+        WITH reset AS (
+            UPDATE reminders r SET state = t.to_state, attempts = 0, lease_until = NULL,
+                channel_failures = '{}', channel_status = '', due_at = now(),
+                expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now(),
+                trace_parent = coalesce(t.trace_parent, r.trace_parent),
+                trace_state = CASE WHEN t.trace_parent IS NULL THEN r.trace_state ELSE t.trace_state END
+            FROM \(ReplayReset.unnest(bindingFrom: 1, as: "t"))
+            WHERE r.id = t.id
+            RETURNING r.id)
+        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
+        SELECT t.id, t.from_state, t.to_state, t.event, t.detail
+        FROM \(ReplayReset.unnest(bindingFrom: 1, as: "t", ordinality: true))
+        JOIN reset ON reset.id = t.id
+        ORDER BY t.ord
+        """
 
     /// The reminders named by replayable dead letters, locked, with the id of each one's
     /// latest dead letter; and which of `deadLetters` were replayed before. The lock comes
@@ -123,20 +126,19 @@ extension IngestStore {
     }
 }
 
-/// The resets a batch's replays decided, one array per bound column.
-private struct ReplayResets {
-    var ids: [Int64] = [], froms: [String] = [], tos: [String] = [], events: [String] = [], details: [String] = []
-    var traceParents: [String] = [], traceStates: [String] = []
+/// A reminder a replay resets for delivery: its transition, and the trace it continues.
+private struct ReplayReset: BatchRow {
+    let id: Int64
+    let transition: ReminderTransition
+    let trace: TraceContextHeaders?
 
-    var count: Int { ids.count }
-
-    mutating func append(_ reminder: Int64, _ transition: ReminderTransition, trace: TraceContextHeaders?) {
-        ids.append(reminder)
-        froms.append(transition.from.rawValue)
-        tos.append(transition.to.rawValue)
-        events.append(transition.event.rawValue)
-        details.append(transition.detail ?? "")
-        traceParents.append(trace?.traceParent ?? "")
-        traceStates.append(trace?.traceState ?? "")
-    }
+    static let columns: [BoundColumn<ReplayReset>] = [
+        BoundColumn("id") { $0.id },
+        BoundColumn("from_state") { $0.transition.from.rawValue },
+        BoundColumn("to_state") { $0.transition.to.rawValue },
+        BoundColumn("event") { $0.transition.event.rawValue },
+        BoundColumn("detail") { $0.transition.detail },
+        BoundColumn("trace_parent") { $0.trace?.storedTraceParent },
+        BoundColumn("trace_state") { $0.trace?.storedTraceState },
+    ]
 }

@@ -1,51 +1,85 @@
+import NIOCore
 import ReminderCore
 
-/// The column values of a reminder version, in the text forms the batched statements
-/// bind (an empty string stands for NULL in nullable columns).
-struct ReminderRow {
+/// A reminder as a schedule event sets it: one row of `reminders` as ingest inserts or
+/// replaces it, with the event it came from (kept for dead letters and replay).
+struct ReminderRow: BatchRow {
     let reminderID: String
     let userID: String
+    let state: ReminderState
     let timeZone: String
-    let deliverAt: String
-    let deliverAtLocal: String
-    let quietStart: String
-    let quietEnd: String
-    let expiresAt: String
-    let dueAt: String
-    let channels: String
-    let content: String
-    let correlationID: String
+    let deliverAt: Instant?
+    let deliverAtLocal: LocalDateTime?
+    let quietHours: QuietHours?
+    let expiresAt: Instant?
+    let dueAt: Instant?
+    let channels: JSONText
+    let content: JSONText
+    let correlationID: String?
     let idempotencyKey: String
+    let source: IngestRecord
+    /// The source message's value, as bound.
+    let payload: ByteBuffer
 
-    init(_ event: ReminderEvent, _ schedule: ReminderSchedule) {
+    init(
+        _ event: ReminderEvent, _ schedule: ReminderSchedule, state: ReminderState, source: IngestRecord,
+        payload: ByteBuffer
+    ) {
         reminderID = event.reminderID
         userID = event.userID
+        self.state = state
         timeZone = schedule.timeZone
         switch schedule.deliverAt {
         case .instant(let instant):
-            deliverAt = instant.description
-            deliverAtLocal = ""
+            deliverAt = instant
+            deliverAtLocal = nil
         case .local(let local):
-            deliverAt = ""
-            deliverAtLocal = local.description
+            deliverAt = nil
+            deliverAtLocal = local
         }
-        quietStart = schedule.quietHours.map { "\($0.start)" } ?? ""
-        quietEnd = schedule.quietHours.map { "\($0.end)" } ?? ""
-        expiresAt = schedule.expiresAt?.description ?? ""
+        quietHours = schedule.quietHours
+        expiresAt = schedule.expiresAt
         // The decoder accepts only zones of the tz database, so a due time exists.
-        dueAt = DeliveryTimeCalculator.dueInstant(for: schedule)?.description ?? ""
-        channels = JSONValue.array(schedule.channels.map(Self.json)).serialized
+        dueAt = DeliveryTimeCalculator.dueInstant(for: schedule)
+        channels = JSONText(JSONValue.array(schedule.channels.map(Self.json)).serialized)
         // `data` is already compact JSON text: it goes in as it is, not parsed again.
         var content =
             #"{"title":"# + JSONValue.string(schedule.content.title).serialized + #","body":"#
             + JSONValue.string(schedule.content.body).serialized
         if let data = schedule.content.data { content += #","data":"# + data }
-        self.content = content + "}"
-        correlationID = event.correlationID ?? ""
+        self.content = JSONText(content + "}")
+        correlationID = event.correlationID
         idempotencyKey = event.idempotencyKey
+        self.source = source
+        self.payload = payload
     }
 
-    private static func json(_ channel: Channel) -> JSONValue {
+    /// The columns of `reminders` a schedule sets, named as in the table.
+    static let columns: [BoundColumn<ReminderRow>] = [
+        BoundColumn("reminder_id") { $0.reminderID },
+        BoundColumn("user_id") { $0.userID },
+        BoundColumn("state") { $0.state.rawValue },
+        BoundColumn("time_zone") { $0.timeZone },
+        BoundColumn("deliver_at") { $0.deliverAt },
+        BoundColumn("deliver_at_local") { $0.deliverAtLocal },
+        BoundColumn("quiet_start") { $0.quietHours?.start },
+        BoundColumn("quiet_end") { $0.quietHours?.end },
+        BoundColumn("expires_at") { $0.expiresAt },
+        BoundColumn("due_at") { $0.dueAt },
+        BoundColumn("channels") { $0.channels },
+        BoundColumn("content") { $0.content },
+        BoundColumn("correlation_id") { $0.correlationID },
+        BoundColumn("idempotency_key") { $0.idempotencyKey },
+        BoundColumn("source_topic") { $0.source.topic },
+        BoundColumn("source_partition") { $0.source.partition },
+        BoundColumn("source_offset") { $0.source.offset },
+        BoundColumn("source_key") { $0.source.key.map { ByteBuffer(bytes: $0) } },
+        BoundColumn("source_value") { $0.payload },
+        BoundColumn("trace_parent") { $0.source.trace?.storedTraceParent },
+        BoundColumn("trace_state") { $0.source.trace?.storedTraceState },
+    ]
+
+    private static func json(_ channel: ReminderCore.Channel) -> JSONValue {
         switch channel {
         case .email(let to): .object([("type", .string("email")), ("to", .string(to))])
         case .sms(let to): .object([("type", .string("sms")), ("to", .string(to))])

@@ -27,6 +27,13 @@ public struct TraceContextHeaders: Sendable, Equatable {
         return headers
     }
 
+    /// The `traceparent` as its nullable column keeps it: an empty one is none.
+    var storedTraceParent: String? { traceParent.isEmpty ? nil : traceParent }
+
+    /// The `tracestate` as its nullable column keeps it: an empty one is none, as
+    /// `headers` sends none then.
+    var storedTraceState: String? { traceState?.isEmpty == false ? traceState : nil }
+
     /// From two nullable columns: nil when there is no `traceparent`.
     init?(traceParent: String?, traceState: String?) {
         guard let traceParent, !traceParent.isEmpty else { return nil }

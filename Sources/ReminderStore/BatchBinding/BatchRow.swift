@@ -1,0 +1,28 @@
+import PostgresNIO
+
+/// A row of a statement that writes many rows at once. The row type declares its columns
+/// once; the SQL that unnests the bound arrays into rows and the arrays themselves are
+/// both made from that declaration, one array per column, NULL bound as NULL.
+protocol BatchRow {
+    static var columns: [BoundColumn<Self>] { get }
+}
+
+extension BatchRow {
+    /// The column names in order, for an `INSERT`'s column list or a `SELECT`: `a, b, c`.
+    static var columnList: String { columns.map(\.name).joined(separator: ", ") }
+
+    /// `unnest($first::text[], $first+1::int8[], …) AS alias(a, b, …)`: the arrays of
+    /// `bind(_:into:)` bound from parameter `first` on, as a table named `alias`. With
+    /// `ordinality`, a last column `ord` numbers the rows from 1 in the order bound.
+    static func unnest(bindingFrom first: Int, as alias: String, ordinality: Bool = false) -> String {
+        let arrays = columns.enumerated().map { "$\(first + $0.offset)::\($0.element.sqlTypeName)[]" }
+        let names = columns.map(\.name) + (ordinality ? ["ord"] : [])
+        return "unnest(\(arrays.joined(separator: ", ")))\(ordinality ? " WITH ORDINALITY" : "") "
+            + "AS \(alias)(\(names.joined(separator: ", ")))"
+    }
+
+    /// Appends one array per column, in the order of `columns`.
+    static func bind(_ rows: [Self], into binds: inout PostgresBindings) {
+        for column in columns { column.bind(rows, into: &binds) }
+    }
+}

@@ -1,0 +1,54 @@
+import NIOCore
+import PostgresNIO
+
+/// A Swift type that can be an element of a `NullableArray`: PostgreSQL's names for its
+/// type and its array type, and its binary form.
+protocol NullableArrayElement: Sendable {
+    /// The element type, whose OID the array's binary form names.
+    static var elementType: PostgresDataType { get }
+    /// The array type the whole parameter is bound as.
+    static var arrayType: PostgresDataType { get }
+    /// The element type's name in SQL, for the casts of `unnest($1::text[], …)`.
+    static var sqlTypeName: String { get }
+
+    /// Appends the element's binary form, without its length.
+    func encodeElement<JSONEncoder: PostgresJSONEncoder>(
+        into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>)
+}
+
+/// The types PostgresNIO binds already: each element is written by PostgresNIO's own
+/// encoder of the type.
+extension NullableArrayElement where Self: PostgresArrayEncodable & PostgresNonThrowingEncodable {
+    static var elementType: PostgresDataType { psqlType }
+    static var arrayType: PostgresDataType { psqlArrayType }
+
+    func encodeElement<JSONEncoder: PostgresJSONEncoder>(
+        into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) {
+        encode(into: &buffer, context: context)
+    }
+}
+
+extension String: NullableArrayElement {
+    static var sqlTypeName: String { "text" }
+}
+
+extension Int64: NullableArrayElement {
+    static var sqlTypeName: String { "int8" }
+}
+
+extension Int32: NullableArrayElement {
+    static var sqlTypeName: String { "int4" }
+}
+
+extension Bool: NullableArrayElement {
+    static var sqlTypeName: String { "bool" }
+}
+
+extension Double: NullableArrayElement {
+    static var sqlTypeName: String { "float8" }
+}
+
+extension ByteBuffer: NullableArrayElement {
+    static var sqlTypeName: String { "bytea" }
+}

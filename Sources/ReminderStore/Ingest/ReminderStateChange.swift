@@ -1,0 +1,12 @@
+import ReminderCore
+
+/// A stored reminder's new state, when an event changes it without new content (a cancel).
+struct ReminderStateChange: BatchRow {
+    let id: Int64
+    let state: ReminderState
+
+    static let columns: [BoundColumn<ReminderStateChange>] = [
+        BoundColumn("id") { $0.id },
+        BoundColumn("state") { $0.state.rawValue },
+    ]
+}
