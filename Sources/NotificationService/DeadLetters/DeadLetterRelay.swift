@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import ReminderCore
 import ReminderStore
 import ServiceLifecycle
 import Tracing
@@ -15,11 +16,11 @@ public final class DeadLetterRelay: Service, Sendable {
         public var batchSize: Int
         /// How long to wait before looking again when the outbox is empty.
         public var idleInterval: Duration
-        public var retry: Backoff
+        public var retry: ExponentialBackoff
 
         public init(
             topic: String = "reminders.dlq", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
-            retry: Backoff = Backoff()
+            retry: ExponentialBackoff = .infrastructure
         ) {
             self.topic = topic
             self.batchSize = batchSize
@@ -54,7 +55,7 @@ public final class DeadLetterRelay: Service, Sendable {
                 if published == 0 { try? await Task.sleep(for: configuration.idleInterval) }
             } catch {
                 failures += 1
-                let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
+                let delay = configuration.retry.delay(afterFailures: failures, random: Double.random(in: 0..<1))
                 logger.warning(
                     "dead-letter relay failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 try? await Task.sleep(for: delay)

@@ -1,4 +1,5 @@
 import Logging
+import ReminderCore
 import ReminderStore
 
 /// Records the outcomes of delivery attempts in batches (group commit): whatever
@@ -17,7 +18,7 @@ actor CompletionRecorder {
 
     private let store: any DispatchStoring
     private let maximumBatch: Int
-    private let retry: Backoff
+    private let retry: ExponentialBackoff
     private let giveUpAfter: Duration
     /// One statement's longest wait.
     private let statementLimit: Duration
@@ -26,7 +27,8 @@ actor CompletionRecorder {
     private var flushing = false
 
     init(
-        store: any DispatchStoring, maximumBatch: Int, retry: Backoff, giveUpAfter: Duration, statementLimit: Duration,
+        store: any DispatchStoring, maximumBatch: Int, retry: ExponentialBackoff, giveUpAfter: Duration,
+        statementLimit: Duration,
         logger: Logger
     ) {
         self.statementLimit = statementLimit
@@ -76,7 +78,7 @@ actor CompletionRecorder {
                     })
             } catch {
                 failures += 1
-                let delay = retry.delay(attempt: failures, random: Double.random(in: 0..<1))
+                let delay = retry.delay(afterFailures: failures, random: Double.random(in: 0..<1))
                 guard clock.now + delay < deadline else {
                     logger.error(
                         "delivery outcomes could not be stored; their reminders will be sent again after their lease",

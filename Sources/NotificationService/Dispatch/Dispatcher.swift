@@ -34,12 +34,12 @@ public final class Dispatcher: Service, Sendable {
         /// again once its lease runs out.
         public var recordGiveUp: Duration
         /// Backoff of claims and records while the database fails.
-        public var retry: Backoff
+        public var retry: ExponentialBackoff
 
         public init(
             concurrency: Int = 64, claimBatch: Int = 100, lease: Duration = .seconds(300),
             maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, recordGiveUp: Duration = .seconds(60),
-            retry: Backoff = Backoff()
+            retry: ExponentialBackoff = .infrastructure
         ) {
             self.recordGiveUp = recordGiveUp
             self.concurrency = concurrency
@@ -139,7 +139,7 @@ public final class Dispatcher: Service, Sendable {
                 failures = 0
             } catch {
                 failures += 1
-                let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
+                let delay = configuration.retry.delay(afterFailures: failures, random: Double.random(in: 0..<1))
                 logger.warning(
                     "claiming due reminders failed", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 await wake.wait(timeout: delay)

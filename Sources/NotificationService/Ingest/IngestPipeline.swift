@@ -2,6 +2,7 @@ import AsyncAlgorithms
 import Foundation
 import Kafka
 import Logging
+import ReminderCore
 import ReminderStore
 import ServiceLifecycle
 import Synchronization
@@ -28,7 +29,7 @@ public final class IngestPipeline: Service, Sendable {
         /// How often marked offsets are committed (they are also committed on
         /// revocation and shutdown).
         public var commitInterval: Duration
-        public var retry: Backoff
+        public var retry: ExponentialBackoff
         /// How long one attempt to store a batch may take, waiting for a connection
         /// included, before it counts as failed (and is retried; the inbox makes a retry
         /// of a transaction that did commit harmless).
@@ -36,7 +37,7 @@ public final class IngestPipeline: Service, Sendable {
 
         public init(
             topic: String = "reminders", batchSize: Int = 2_500, linger: Duration = .milliseconds(5), lanes: Int = 2,
-            commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
+            commitInterval: Duration = .milliseconds(500), retry: ExponentialBackoff = .infrastructure,
             storeTimeout: Duration = .seconds(10)
         ) {
             self.topic = topic
@@ -184,7 +185,7 @@ public final class IngestPipeline: Service, Sendable {
                     }
                     try? consumer.pause(paused)
                 }
-                let delay = configuration.retry.delay(attempt: attempt, random: Double.random(in: 0..<1))
+                let delay = configuration.retry.delay(afterFailures: attempt, random: Double.random(in: 0..<1))
                 logger.error(
                     "storing a batch failed; partitions paused, retrying",
                     metadata: [
