@@ -3,7 +3,7 @@
 extension ServiceSettings {
     /// The ingest pipeline's configuration as these settings give it.
     public var pipelineConfiguration: IngestPipeline.Configuration {
-        IngestPipeline.Configuration(
+        IngestPipelineConfiguration(
             topic: remindersTopic, batchSize: batchSize, linger: linger, lanes: lanes, commitInterval: commitInterval)
     }
 
