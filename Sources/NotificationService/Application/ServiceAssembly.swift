@@ -85,7 +85,7 @@ public struct ServiceAssembly: Sendable {
 
     /// The dead-letter relay on `database`; `configuration` defaults to the settings'.
     public func deadLetterRelay(database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil)
-        throws(KafkaError) -> DeadLetterRelay
+        throws(KafkaError) -> DeadLetterRelay<ContinuousClock>
     {
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)

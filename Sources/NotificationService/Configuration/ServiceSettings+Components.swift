@@ -9,6 +9,6 @@ extension ServiceSettings {
 
     /// The dead-letter relay's configuration as these settings give it.
     public var relayConfiguration: DeadLetterRelay.Configuration {
-        DeadLetterRelay.Configuration(topic: deadLetterTopic)
+        DeadLetterRelayConfiguration(topic: deadLetterTopic)
     }
 }
