@@ -23,7 +23,7 @@ final class DispatchHarness: Sendable {
     /// `providers` builds the directory from the shared transport.
     init(
         database: PostgresClient, configuration: DatabaseConfiguration, instances: Int = 1, caFile: String,
-        httpTimeout: Duration = .seconds(5), dispatcher: Dispatcher.Configuration = Dispatcher.Configuration(),
+        httpTimeout: Duration = .seconds(5), dispatcher: Dispatcher.Configuration = DispatcherConfiguration(),
         logger: Logger = DispatchHarness.logger, providers: (HTTPTransport) throws -> ProviderDirectory
     ) throws {
         transport = try HTTPTransport(configuration: .init(timeout: httpTimeout, caFile: caFile))

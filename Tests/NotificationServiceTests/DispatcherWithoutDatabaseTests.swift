@@ -73,7 +73,7 @@ import Testing
             store: store, deliverer: ReminderDeliverer(providers: directory, random: { 0.5 }), wakeups: nil,
             configuration: .init(
                 concurrency: 4, claimBatch: 10, lease: .seconds(60), maximumIdle: .milliseconds(20),
-                retry: Backoff(initial: .milliseconds(5), maximum: .milliseconds(20))),
+                retry: ExponentialBackoff(initialDelay: .milliseconds(5), maximumDelay: .milliseconds(20), jitter: 0.2)),
             logger: logger, now: { clock?.now ?? Date() })
         let running = Task { await dispatcher.run() }
         defer { running.cancel() }

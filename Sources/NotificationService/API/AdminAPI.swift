@@ -153,7 +153,7 @@ public struct AdminAPI: Sendable {
     /// the database is away); a failure answers 503, which a client may retry.
     private func fromStore<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await StoreDeadline.run(.seconds(5), operation: "read for the API", body)
+            return try await StoreDeadline.run(.seconds(5), on: ContinuousClock(), operation: "read for the API", body)
         } catch {
             throw APIError(.serviceUnavailable, "database_unavailable", "the database did not answer; try again")
         }

@@ -13,7 +13,7 @@ public final class Readiness: Sendable {
     }
 
     private let lookup: ReminderLookup
-    private let pipeline: IngestPipeline?
+    private let pipeline: IngestPipeline<ContinuousClock>?
     private let grace: Duration
     private let timeout: Duration
     /// Since when the consumer has been seen without partitions (nil while it has some):
@@ -22,7 +22,10 @@ public final class Readiness: Sendable {
     private let emptySince = Mutex<(since: ContinuousClock.Instant?, hadPartitions: Bool)>((nil, false))
 
     /// `pipeline`: nil on an instance that does not ingest.
-    public init(lookup: ReminderLookup, pipeline: IngestPipeline?, grace: Duration, timeout: Duration = .seconds(2)) {
+    public init(
+        lookup: ReminderLookup, pipeline: IngestPipeline<ContinuousClock>?, grace: Duration,
+        timeout: Duration = .seconds(2)
+    ) {
         self.lookup = lookup
         self.pipeline = pipeline
         self.grace = grace
@@ -33,7 +36,9 @@ public final class Readiness: Sendable {
         var checks: [Check] = []
         do {
             let lookup = self.lookup
-            try await StoreDeadline.run(timeout, operation: "reach the database") { try await lookup.ping() }
+            try await StoreDeadline.run(timeout, on: ContinuousClock(), operation: "reach the database") {
+                try await lookup.ping()
+            }
             checks.append(Check(name: "database", ok: true, detail: "reachable"))
         } catch let error as StoreError where error.message.hasPrefix("no answer") {
             checks.append(Check(name: "database", ok: false, detail: "no answer within \(timeout)"))
@@ -46,7 +51,7 @@ public final class Readiness: Sendable {
         return checks
     }
 
-    private func consumerCheck(_ pipeline: IngestPipeline) async -> Check {
+    private func consumerCheck(_ pipeline: IngestPipeline<ContinuousClock>) async -> Check {
         guard let started = pipeline.startedAt else {
             return Check(name: "consumer", ok: false, detail: "not subscribed yet")
         }

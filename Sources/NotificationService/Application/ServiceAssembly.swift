@@ -47,7 +47,7 @@ public struct ServiceAssembly: Sendable {
         let providers = try await DeliveryProviders(settings: settings, logger: logger)
         var work: [any Service] = []
         if settings.relayEnabled { work.append(try deadLetterRelay(database: database)) }
-        var pipeline: IngestPipeline?
+        var pipeline: IngestPipeline<ContinuousClock>?
         if settings.ingestEnabled {
             let ingest = try ingestPipeline(database: database)
             work.append(ingest)
@@ -71,7 +71,7 @@ public struct ServiceAssembly: Sendable {
     /// The ingest pipeline on `database`, with the consumer the service runs (pre-fetch
     /// and read-ahead limits included); `configuration` defaults to the settings'.
     public func ingestPipeline(database: PostgresClient, configuration: IngestPipeline.Configuration? = nil)
-        throws(KafkaError) -> IngestPipeline
+        throws(KafkaError) -> IngestPipeline<ContinuousClock>
     {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
@@ -85,7 +85,7 @@ public struct ServiceAssembly: Sendable {
 
     /// The dead-letter relay on `database`; `configuration` defaults to the settings'.
     public func deadLetterRelay(database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil)
-        throws(KafkaError) -> DeadLetterRelay
+        throws(KafkaError) -> DeadLetterRelay<ContinuousClock>
     {
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
@@ -98,7 +98,7 @@ public struct ServiceAssembly: Sendable {
     /// defaults to the settings'.
     public func dispatcher(
         database: PostgresClient, providers: DeliveryProviders, configuration: Dispatcher.Configuration? = nil
-    ) -> Dispatcher {
+    ) -> Dispatcher<ContinuousClock> {
         Dispatcher(
             store: DispatchStore(client: database, logger: logger),
             deliverer: ReminderDeliverer(providers: providers.directory), wakeups: settings.database,
@@ -108,7 +108,8 @@ public struct ServiceAssembly: Sendable {
     /// The HTTP API: `pipeline` (nil when this instance does not ingest) for readiness and
     /// consumer lag, `producer` to publish replays (nil when the `/v1` API is off).
     public func adminAPI(
-        database: PostgresClient, pipeline: IngestPipeline?, providers: DeliveryProviders, producer: KafkaProducer?
+        database: PostgresClient, pipeline: IngestPipeline<ContinuousClock>?, providers: DeliveryProviders,
+        producer: KafkaProducer?
     ) -> AdminAPI {
         let lookup = ReminderLookup(client: database, logger: logger)
         return AdminAPI(

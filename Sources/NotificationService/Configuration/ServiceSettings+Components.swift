@@ -3,12 +3,12 @@
 extension ServiceSettings {
     /// The ingest pipeline's configuration as these settings give it.
     public var pipelineConfiguration: IngestPipeline.Configuration {
-        IngestPipeline.Configuration(
+        IngestPipelineConfiguration(
             topic: remindersTopic, batchSize: batchSize, linger: linger, lanes: lanes, commitInterval: commitInterval)
     }
 
     /// The dead-letter relay's configuration as these settings give it.
     public var relayConfiguration: DeadLetterRelay.Configuration {
-        DeadLetterRelay.Configuration(topic: deadLetterTopic)
+        DeadLetterRelayConfiguration(topic: deadLetterTopic)
     }
 }

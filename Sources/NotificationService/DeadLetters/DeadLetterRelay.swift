@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import ReminderCore
 import ReminderStore
 import ServiceLifecycle
 import Tracing
@@ -9,35 +10,25 @@ import Tracing
 /// valued as the original message, with `x-dlq-*` headers, acknowledged by the broker
 /// before it is marked published. Records wait in the table while the broker is away;
 /// a crash between publish and mark publishes a record again with the same `x-dlq-id`.
-public final class DeadLetterRelay: Service, Sendable {
-    public struct Configuration: Sendable {
-        public var topic: String
-        public var batchSize: Int
-        /// How long to wait before looking again when the outbox is empty.
-        public var idleInterval: Duration
-        public var retry: Backoff
+/// Its waits (idle, backoff) run on `C`: the continuous clock in production, a
+/// `ManualClock` in tests.
+public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
+    public typealias Configuration = DeadLetterRelayConfiguration
 
-        public init(
-            topic: String = "reminders.dlq", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
-            retry: Backoff = Backoff()
-        ) {
-            self.topic = topic
-            self.batchSize = batchSize
-            self.idleInterval = idleInterval
-            self.retry = retry
-        }
-    }
-
-    private let store: DeadLetterStore
-    private let producer: KafkaProducer
+    private let store: any DeadLetterStoring
+    private let producer: any KafkaPublishing
     private let configuration: Configuration
     private let logger: Logger
     private let metrics: ServiceMetrics
+    private let retry: RetryLoop<C>
 
+    /// `clock`: what the relay's waits are measured on; `random`: the backoff's jitter draw.
     public init(
-        store: DeadLetterStore, producer: KafkaProducer, configuration: Configuration, logger: Logger,
-        metrics: ServiceMetrics = ServiceMetrics()
+        store: any DeadLetterStoring, producer: any KafkaPublishing, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics(), clock: C,
+        random: @escaping @Sendable () -> Double = { .random(in: 0..<1) }
     ) {
+        self.retry = RetryLoop(backoff: configuration.retry, clock: clock, random: random)
         self.store = store
         self.producer = producer
         self.configuration = configuration
@@ -46,19 +37,24 @@ public final class DeadLetterRelay: Service, Sendable {
     }
 
     public func run() async throws {
-        var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let published: Int
             do {
-                let published = try await relayOnce()
-                failures = 0
-                if published == 0 { try? await Task.sleep(for: configuration.idleInterval) }
+                published = try await retry.run(
+                    stopWhen: { Task.isShuttingDownGracefully },
+                    onFailure: { failure in
+                        logger.warning(
+                            "dead-letter relay failed; retrying",
+                            metadata: ["error": "\(failure.error)", "retry_in": "\(failure.retryIn)"])
+                    }
+                ) {
+                    try await relayOnce()
+                }
             } catch {
-                failures += 1
-                let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
-                logger.warning(
-                    "dead-letter relay failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                try? await Task.sleep(for: delay)
+                // Stopping while the outbox or the broker fails: the records wait in the table.
+                break
             }
+            if published == 0 { try? await retry.clock.sleep(for: configuration.idleInterval) }
         }
         await producer.close(flushTimeout: .seconds(5))
     }
@@ -151,5 +147,36 @@ public final class DeadLetterRelay: Service, Sendable {
         }
         return KafkaProducerMessage(
             topic: topic, key: record.key, value: includeValue ? record.value : nil, headers: headers)
+    }
+}
+
+extension DeadLetterRelay where C == ContinuousClock {
+    /// A relay that waits on the continuous clock, as in production.
+    public convenience init(
+        store: any DeadLetterStoring, producer: any KafkaPublishing, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
+        self.init(
+            store: store, producer: producer, configuration: configuration, logger: logger, metrics: metrics,
+            clock: ContinuousClock())
+    }
+}
+
+/// How a `DeadLetterRelay` publishes.
+public struct DeadLetterRelayConfiguration: Sendable {
+    public var topic: String
+    public var batchSize: Int
+    /// How long to wait before looking again when the outbox is empty.
+    public var idleInterval: Duration
+    public var retry: ExponentialBackoff
+
+    public init(
+        topic: String = "reminders.dlq", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
+        retry: ExponentialBackoff = .infrastructure
+    ) {
+        self.topic = topic
+        self.batchSize = batchSize
+        self.idleInterval = idleInterval
+        self.retry = retry
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import ReminderCore
 import ReminderStore
 
 /// Records the outcomes of delivery attempts in batches (group commit): whatever
@@ -7,7 +8,7 @@ import ReminderStore
 /// stored. A store failure is retried with backoff until `giveUpAfter`; a reminder whose
 /// outcome could not be stored stays `SENDING` and is sent again when its lease runs
 /// out (the provider's idempotency key covers that case).
-actor CompletionRecorder {
+actor CompletionRecorder<C: Clock> where C.Duration == Duration {
     enum Recording: Sendable, Equatable {
         case recorded
         /// Another dispatcher holds the reminder now: its lease had run out.
@@ -17,7 +18,8 @@ actor CompletionRecorder {
 
     private let store: any DispatchStoring
     private let maximumBatch: Int
-    private let retry: Backoff
+    /// Retries a failed statement on the dispatcher's clock.
+    private let retry: RetryLoop<C>
     private let giveUpAfter: Duration
     /// One statement's longest wait.
     private let statementLimit: Duration
@@ -26,8 +28,8 @@ actor CompletionRecorder {
     private var flushing = false
 
     init(
-        store: any DispatchStoring, maximumBatch: Int, retry: Backoff, giveUpAfter: Duration, statementLimit: Duration,
-        logger: Logger
+        store: any DispatchStoring, maximumBatch: Int, retry: RetryLoop<C>, giveUpAfter: Duration,
+        statementLimit: Duration, logger: Logger
     ) {
         self.statementLimit = statementLimit
         self.store = store
@@ -64,30 +66,31 @@ actor CompletionRecorder {
     }
 
     private func store(_ completions: [DispatchStore.Completion]) async -> Result<Set<Int64>, any Error> {
-        let clock = ContinuousClock()
-        let deadline = clock.now + giveUpAfter
-        var failures = 0
-        while true {
-            do {
-                let store = self.store
-                return .success(
-                    try await StoreDeadline.run(statementLimit, operation: "record delivery outcomes") {
+        let store = self.store
+        let clock = retry.clock
+        let statementLimit = self.statementLimit
+        do {
+            return .success(
+                try await retry.run(
+                    until: clock.now.advanced(by: giveUpAfter),
+                    onFailure: { failure in
+                        logger.warning(
+                            "storing delivery outcomes failed; retrying",
+                            metadata: [
+                                "count": "\(completions.count)", "error": "\(failure.error)",
+                                "retry_in": "\(failure.retryIn)",
+                            ])
+                    }
+                ) {
+                    try await StoreDeadline.run(statementLimit, on: clock, operation: "record delivery outcomes") {
                         try await store.complete(completions)
-                    })
-            } catch {
-                failures += 1
-                let delay = retry.delay(attempt: failures, random: Double.random(in: 0..<1))
-                guard clock.now + delay < deadline else {
-                    logger.error(
-                        "delivery outcomes could not be stored; their reminders will be sent again after their lease",
-                        metadata: ["count": "\(completions.count)", "error": "\(error)"])
-                    return .failure(error)
-                }
-                logger.warning(
-                    "storing delivery outcomes failed; retrying",
-                    metadata: ["count": "\(completions.count)", "error": "\(error)", "retry_in": "\(delay)"])
-                try? await Task.sleep(for: delay)
-            }
+                    }
+                })
+        } catch {
+            logger.error(
+                "delivery outcomes could not be stored; their reminders will be sent again after their lease",
+                metadata: ["count": "\(completions.count)", "error": "\(error)"])
+            return .failure(error)
         }
     }
 }

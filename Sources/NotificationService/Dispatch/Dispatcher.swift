@@ -16,40 +16,12 @@ import Tracing
 /// `maximumIdle` (leases that run out, a missed notification).
 ///
 /// Graceful shutdown: stops claiming, lets the sends in hand finish and records them.
-public final class Dispatcher: Service, Sendable {
-    public struct Configuration: Sendable {
-        /// Sends in flight at most.
-        public var concurrency: Int
-        /// Reminders claimed per statement at most.
-        public var claimBatch: Int
-        /// How long a claim holds a reminder: longer than the slowest attempt through all
-        /// of a reminder's channels, or another instance takes it over mid-send.
-        public var lease: Duration
-        /// The longest sleep without looking for work.
-        public var maximumIdle: Duration
-        /// Outcomes recorded per statement at most.
-        public var recordBatch: Int
-        /// How long an outcome is retried while the database fails (at most the lease).
-        /// The longest a graceful shutdown waits for it: an outcome not recorded is sent
-        /// again once its lease runs out.
-        public var recordGiveUp: Duration
-        /// Backoff of claims and records while the database fails.
-        public var retry: Backoff
-
-        public init(
-            concurrency: Int = 64, claimBatch: Int = 100, lease: Duration = .seconds(300),
-            maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, recordGiveUp: Duration = .seconds(60),
-            retry: Backoff = Backoff()
-        ) {
-            self.recordGiveUp = recordGiveUp
-            self.concurrency = concurrency
-            self.claimBatch = claimBatch
-            self.lease = lease
-            self.maximumIdle = maximumIdle
-            self.recordBatch = recordBatch
-            self.retry = retry
-        }
-    }
+///
+/// Its waits (idle, backoff, a store call's limit) run on `C`, the continuous clock in
+/// production and a `ManualClock` in tests; due times and leases are read against the
+/// wall clock `now`.
+public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == Duration {
+    public typealias Configuration = DispatcherConfiguration
 
     private struct Slots {
         var inFlight = 0
@@ -66,14 +38,18 @@ public final class Dispatcher: Service, Sendable {
     private let metrics: ServiceMetrics
     /// The wall clock that due times, leases and expiries are read against.
     private let now: @Sendable () -> Date
+    /// The clock the dispatcher waits on.
+    private let clock: C
 
     /// `wakeups`: the database to `LISTEN` on for new work; nil to rely on timers only.
     /// `now`: the wall clock (tests move a store's and the dispatcher's clock together).
+    /// `clock`: what the dispatcher's waits are measured on.
     public init(
         store: any DispatchStoring, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
         configuration: Configuration, logger: Logger, metrics: ServiceMetrics = ServiceMetrics(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, clock: C
     ) {
+        self.clock = clock
         self.now = now
         self.metrics = metrics
         self.store = store
@@ -86,7 +62,8 @@ public final class Dispatcher: Service, Sendable {
     public func run() async {
         let wake = WakeSignal()
         let recorder = CompletionRecorder(
-            store: store, maximumBatch: configuration.recordBatch, retry: configuration.retry,
+            store: store, maximumBatch: configuration.recordBatch,
+            retry: RetryLoop(backoff: configuration.retry, clock: clock),
             giveUpAfter: min(configuration.lease, configuration.recordGiveUp), statementLimit: .seconds(10),
             logger: logger)
         await withDiscardingTaskGroup { background in
@@ -112,9 +89,10 @@ public final class Dispatcher: Service, Sendable {
         logger.info("dispatcher stopped")
     }
 
-    private func claimLoop(sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder) async {
+    private func claimLoop(sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder<C>) async {
         let minimumClaim = max(1, min(configuration.claimBatch, configuration.concurrency / 4))
-        var failures = 0
+        let retry = RetryLoop(backoff: configuration.retry, clock: clock)
+        let clock = self.clock
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // Claims are batched: with sends in flight, the loop waits until a quarter of
             // the slots (or a claim batch) is free rather than claiming one by one.
@@ -124,7 +102,7 @@ public final class Dispatcher: Service, Sendable {
                 return slots.waitingForSlot ? 0 : free
             }
             if free <= 0 {
-                await wake.wait(timeout: configuration.maximumIdle)
+                await wake.wait(timeout: configuration.maximumIdle, on: clock)
                 continue
             }
             let limit = min(free, configuration.claimBatch)
@@ -133,17 +111,24 @@ public final class Dispatcher: Service, Sendable {
             do {
                 let store = self.store
                 let lease = configuration.lease
-                claimed = try await StoreDeadline.run(.seconds(10), operation: "claim due reminders") {
-                    try await store.claim(limit: limit, lease: lease)
+                // A wake-up (work announced, as after the database's return) ends the
+                // backoff early.
+                claimed = try await retry.run(
+                    stopWhen: { Task.isShuttingDownGracefully },
+                    waitingWith: { await wake.wait(timeout: $0, on: clock) },
+                    onFailure: { failure in
+                        logger.warning(
+                            "claiming due reminders failed",
+                            metadata: ["error": "\(failure.error)", "retry_in": "\(failure.retryIn)"])
+                    }
+                ) {
+                    try await StoreDeadline.run(.seconds(10), on: clock, operation: "claim due reminders") {
+                        try await store.claim(limit: limit, lease: lease)
+                    }
                 }
-                failures = 0
             } catch {
-                failures += 1
-                let delay = configuration.retry.delay(attempt: failures, random: Double.random(in: 0..<1))
-                logger.warning(
-                    "claiming due reminders failed", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                await wake.wait(timeout: delay)
-                continue
+                // Cancelled or shutting down while the claims failed.
+                return
             }
             if !claimed.isEmpty {
                 DispatchTrace.claimed(claimed, startedAt: claimStarted)
@@ -167,14 +152,14 @@ public final class Dispatcher: Service, Sendable {
             }
             // A full claim: more may be due right now.
             if claimed.count == limit { continue }
-            await wake.wait(timeout: await idleTime())
+            await wake.wait(timeout: await idleTime(), on: clock)
         }
     }
 
     /// Until the next reminder falls due, at most `maximumIdle`.
     private func idleTime() async -> Duration {
         let store = self.store
-        let lookup = try? await StoreDeadline.run(.seconds(10), operation: "look up the next due time") {
+        let lookup = try? await StoreDeadline.run(.seconds(10), on: clock, operation: "look up the next due time") {
             try await store.nextDueTime()
         }
         guard let next = lookup else { return configuration.maximumIdle }
@@ -189,7 +174,7 @@ public final class Dispatcher: Service, Sendable {
     /// the two. Returns whether a retry was scheduled.
     @discardableResult
     func deliver(
-        _ claimed: DispatchStore.Claimed, recorder: CompletionRecorder, afterSending: @Sendable () -> Void
+        _ claimed: DispatchStore.Claimed, recorder: CompletionRecorder<C>, afterSending: @Sendable () -> Void
     ) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "reminder_id"] = "\(claimed.reminderID)"
@@ -264,5 +249,53 @@ public final class Dispatcher: Service, Sendable {
             id: claimed.id, attempt: claimed.attempt, result: report.outcome, progress: report.progress,
             errorClass: report.attempts.last(where: { $0.errorClass != nil })?.errorClass,
             channelAttempts: report.attempts)
+    }
+}
+
+/// How a `Dispatcher` claims, sends and records.
+public struct DispatcherConfiguration: Sendable {
+    /// Sends in flight at most.
+    public var concurrency: Int
+    /// Reminders claimed per statement at most.
+    public var claimBatch: Int
+    /// How long a claim holds a reminder: longer than the slowest attempt through all
+    /// of a reminder's channels, or another instance takes it over mid-send.
+    public var lease: Duration
+    /// The longest sleep without looking for work.
+    public var maximumIdle: Duration
+    /// Outcomes recorded per statement at most.
+    public var recordBatch: Int
+    /// How long an outcome is retried while the database fails (at most the lease).
+    /// The longest a graceful shutdown waits for it: an outcome not recorded is sent
+    /// again once its lease runs out.
+    public var recordGiveUp: Duration
+    /// Backoff of claims and records while the database fails.
+    public var retry: ExponentialBackoff
+
+    public init(
+        concurrency: Int = 64, claimBatch: Int = 100, lease: Duration = .seconds(300),
+        maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, recordGiveUp: Duration = .seconds(60),
+        retry: ExponentialBackoff = .infrastructure
+    ) {
+        self.recordGiveUp = recordGiveUp
+        self.concurrency = concurrency
+        self.claimBatch = claimBatch
+        self.lease = lease
+        self.maximumIdle = maximumIdle
+        self.recordBatch = recordBatch
+        self.retry = retry
+    }
+}
+
+extension Dispatcher where C == ContinuousClock {
+    /// A dispatcher that waits on the continuous clock, as in production.
+    public convenience init(
+        store: any DispatchStoring, deliverer: ReminderDeliverer, wakeups: DatabaseConfiguration?,
+        configuration: Configuration, logger: Logger, metrics: ServiceMetrics = ServiceMetrics(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.init(
+            store: store, deliverer: deliverer, wakeups: wakeups, configuration: configuration, logger: logger,
+            metrics: metrics, now: now, clock: ContinuousClock())
     }
 }

@@ -23,8 +23,8 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns at the next signal (or at once for one already pending), or after
-    /// `timeout`, whichever is first. One waiter at a time.
-    func wait(timeout: Duration) async {
+    /// `timeout` on `clock`, whichever is first. One waiter at a time.
+    func wait<C: Clock>(timeout: Duration, on clock: C) async where C.Duration == Duration {
         let pending = state.withLock { state in
             defer { state.pending = false }
             return state.pending
@@ -32,7 +32,7 @@ final class WakeSignal: Sendable {
         if pending { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await clock.sleep(for: timeout)
                 if !Task.isCancelled { self.signal() }
             }
             await withCheckedContinuation { continuation in

@@ -2,6 +2,7 @@ import AsyncAlgorithms
 import Foundation
 import Kafka
 import Logging
+import ReminderCore
 import ReminderStore
 import ServiceLifecycle
 import Synchronization
@@ -14,40 +15,11 @@ import Synchronization
 /// retries the same batch with backoff; nothing is committed for messages not stored.
 /// On graceful shutdown the batches in hand are finished, committed, and the consumer
 /// leaves the group.
-public final class IngestPipeline: Service, Sendable {
-    public struct Configuration: Sendable {
-        public var topic: String
-        /// How many messages a batch taken from the consumer aims at (while smaller, it
-        /// is topped up with what is already read ahead); the lanes share it out.
-        public var batchSize: Int
-        /// How long a smaller batch waits for more messages before it is stored: a
-        /// little latency for fewer, larger transactions under light load.
-        public var linger: Duration
-        /// Transactions in flight at once, each for its own partitions.
-        public var lanes: Int
-        /// How often marked offsets are committed (they are also committed on
-        /// revocation and shutdown).
-        public var commitInterval: Duration
-        public var retry: Backoff
-        /// How long one attempt to store a batch may take, waiting for a connection
-        /// included, before it counts as failed (and is retried; the inbox makes a retry
-        /// of a transaction that did commit harmless).
-        public var storeTimeout: Duration
-
-        public init(
-            topic: String = "reminders", batchSize: Int = 2_500, linger: Duration = .milliseconds(5), lanes: Int = 2,
-            commitInterval: Duration = .milliseconds(500), retry: Backoff = Backoff(),
-            storeTimeout: Duration = .seconds(10)
-        ) {
-            self.topic = topic
-            self.batchSize = batchSize
-            self.linger = linger
-            self.lanes = max(1, lanes)
-            self.commitInterval = commitInterval
-            self.retry = retry
-            self.storeTimeout = storeTimeout
-        }
-    }
+///
+/// Its waits (linger, commit timer, backoff, a store attempt's limit) run on `C`: the
+/// continuous clock in production, a `ManualClock` in tests.
+public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration == Duration {
+    public typealias Configuration = IngestPipelineConfiguration
 
     private let consumer: KafkaConsumer
     private let store: IngestStore
@@ -55,12 +27,15 @@ public final class IngestPipeline: Service, Sendable {
     private let logger: Logger
     private let state = PipelineState()
     private let metrics: ServiceMetrics
-    private let started = Mutex<ContinuousClock.Instant?>(nil)
+    private let started = Mutex<C.Instant?>(nil)
+    private let retry: RetryLoop<C>
 
+    /// `clock`: what the pipeline's waits are measured on.
     public init(
         consumer: KafkaConsumer, store: IngestStore, configuration: Configuration, logger: Logger,
-        metrics: ServiceMetrics = ServiceMetrics()
+        metrics: ServiceMetrics = ServiceMetrics(), clock: C
     ) {
+        self.retry = RetryLoop(backoff: configuration.retry, clock: clock)
         self.consumer = consumer
         self.store = store
         self.configuration = configuration
@@ -69,7 +44,7 @@ public final class IngestPipeline: Service, Sendable {
     }
 
     /// When `run` subscribed; nil before.
-    public var startedAt: ContinuousClock.Instant? { started.withLock { $0 } }
+    public var startedAt: C.Instant? { started.withLock { $0 } }
 
     /// The partitions this member owns now; nil once the consumer is closed.
     public func assignedPartitions() async -> [KafkaTopicPartition]? {
@@ -95,7 +70,7 @@ public final class IngestPipeline: Service, Sendable {
 
     public func run() async throws {
         try consumer.subscribe(topics: [configuration.topic])
-        started.withLock { $0 = ContinuousClock.now }
+        started.withLock { [now = retry.clock.now] in $0 = now }
         logger.info(
             "ingest started", metadata: ["topic": "\(configuration.topic)", "lanes": "\(configuration.lanes)"])
         let consumer = self.consumer
@@ -132,7 +107,7 @@ public final class IngestPipeline: Service, Sendable {
             guard var batch = try await batches.next() else { break }
             batch += consumer.takeBuffered(upTo: target - batch.count)
             if batch.count < target && configuration.linger > .zero {
-                try? await Task.sleep(for: configuration.linger)
+                try? await retry.clock.sleep(for: configuration.linger)
                 batch += consumer.takeBuffered(upTo: target - batch.count)
             }
             var shares = [[KafkaMessage]](repeating: [], count: lanes.count)
@@ -165,44 +140,36 @@ public final class IngestPipeline: Service, Sendable {
         let trace = IngestTrace(&records, enabled: TracingBackend.isEnabled)
         var stored = false
         defer { trace.finish(stored: stored) }
-        var attempt = 0
+        var attempts = 0
         var paused: [KafkaTopicPartition] = []
-        while true {
-            do {
-                let summary = try await trace.storing(attempt: attempt + 1, lane: lane) {
-                    try await storeWithTimeout(records)
+        let summary: IngestSummary
+        do {
+            summary = try await retry.run(
+                stopWhen: { state.isStopping },
+                onFailure: { failure in
+                    if failure.attempt == 1 { paused = pausePartitions(of: lane) }
+                    logger.error(
+                        "storing a batch failed; partitions paused, retrying",
+                        metadata: [
+                            "error": "\(failure.error)", "attempt": "\(failure.attempt)",
+                            "retry_in": "\(failure.retryIn)", "messages": "\(records.count)", "lane": "\(lane)",
+                        ])
                 }
-                stored = true
-                report(summary, records)
-                break
-            } catch {
-                attempt += 1
-                if attempt == 1 {
-                    let lanes = configuration.lanes
-                    paused = ((try? consumer.assignment()) ?? []).filter {
-                        Self.lane(of: $0.partition, lanes: lanes) == lane
-                    }
-                    try? consumer.pause(paused)
-                }
-                let delay = configuration.retry.delay(attempt: attempt, random: Double.random(in: 0..<1))
-                logger.error(
-                    "storing a batch failed; partitions paused, retrying",
-                    metadata: [
-                        "error": "\(error)", "attempt": "\(attempt)", "retry_in": "\(delay)",
-                        "messages": "\(records.count)", "lane": "\(lane)",
-                    ])
-                if state.isStopping {
-                    // Shutting down with the database away: leave the batch uncommitted;
-                    // the partitions' next owner reads it again.
-                    return false
-                }
-                try await Task.sleep(for: delay)
+            ) {
+                attempts += 1
+                return try await trace.storing(attempt: attempts, lane: lane) { try await storeWithTimeout(records) }
             }
+        } catch  where state.isStopping {
+            // Shutting down with the database away: leave the batch uncommitted; the
+            // partitions' next owner reads it again.
+            return false
         }
+        stored = true
+        report(summary, records)
         if !paused.isEmpty {
             try? consumer.resume(paused)
             logger.info(
-                "storing works again; partitions resumed", metadata: ["attempts": "\(attempt + 1)", "lane": "\(lane)"])
+                "storing works again; partitions resumed", metadata: ["attempts": "\(attempts)", "lane": "\(lane)"])
         }
         // The batch is stored: its offsets may be committed. Marks for partitions this
         // member no longer owns fail, which is right: their new owner re-reads and
@@ -218,9 +185,17 @@ public final class IngestPipeline: Service, Sendable {
         return true
     }
 
+    /// Pauses the partitions of `lane` while its batch cannot be stored; returns them.
+    private func pausePartitions(of lane: Int) -> [KafkaTopicPartition] {
+        let lanes = configuration.lanes
+        let paused = ((try? consumer.assignment()) ?? []).filter { Self.lane(of: $0.partition, lanes: lanes) == lane }
+        try? consumer.pause(paused)
+        return paused
+    }
+
     private func storeWithTimeout(_ records: [IngestRecord]) async throws -> IngestSummary {
         let store = self.store
-        return try await StoreDeadline.run(configuration.storeTimeout, operation: "store a batch") {
+        return try await StoreDeadline.run(configuration.storeTimeout, on: retry.clock, operation: "store a batch") {
             try await store.ingest(records)
         }
     }
@@ -250,7 +225,7 @@ public final class IngestPipeline: Service, Sendable {
     }
 
     private func commitPeriodically() async {
-        while (try? await Task.sleep(for: configuration.commitInterval)) != nil {
+        while (try? await retry.clock.sleep(for: configuration.commitInterval)) != nil {
             do {
                 try await consumer.commitMarked(timeout: .seconds(10))
             } catch  where error.category == .closed {
@@ -259,6 +234,53 @@ public final class IngestPipeline: Service, Sendable {
                 logger.warning("offset commit failed; retried with the next one", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+extension IngestPipeline where C == ContinuousClock {
+    /// A pipeline that waits on the continuous clock, as in production.
+    public convenience init(
+        consumer: KafkaConsumer, store: IngestStore, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
+        self.init(
+            consumer: consumer, store: store, configuration: configuration, logger: logger, metrics: metrics,
+            clock: ContinuousClock())
+    }
+}
+
+/// How an `IngestPipeline` consumes and stores.
+public struct IngestPipelineConfiguration: Sendable {
+    public var topic: String
+    /// How many messages a batch taken from the consumer aims at (while smaller, it
+    /// is topped up with what is already read ahead); the lanes share it out.
+    public var batchSize: Int
+    /// How long a smaller batch waits for more messages before it is stored: a
+    /// little latency for fewer, larger transactions under light load.
+    public var linger: Duration
+    /// Transactions in flight at once, each for its own partitions.
+    public var lanes: Int
+    /// How often marked offsets are committed (they are also committed on
+    /// revocation and shutdown).
+    public var commitInterval: Duration
+    public var retry: ExponentialBackoff
+    /// How long one attempt to store a batch may take, waiting for a connection
+    /// included, before it counts as failed (and is retried; the inbox makes a retry
+    /// of a transaction that did commit harmless).
+    public var storeTimeout: Duration
+
+    public init(
+        topic: String = "reminders", batchSize: Int = 2_500, linger: Duration = .milliseconds(5), lanes: Int = 2,
+        commitInterval: Duration = .milliseconds(500), retry: ExponentialBackoff = .infrastructure,
+        storeTimeout: Duration = .seconds(10)
+    ) {
+        self.topic = topic
+        self.batchSize = batchSize
+        self.linger = linger
+        self.lanes = max(1, lanes)
+        self.commitInterval = commitInterval
+        self.retry = retry
+        self.storeTimeout = storeTimeout
     }
 }
 

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Bounds one database call. PostgresNIO waits for a connection for as long as the
 /// database is unreachable, and a caller that must pause, retry, shut down or answer
-/// cannot: past `limit` the call is cancelled and the caller gets a retriable
+/// cannot: past `limit` on `clock` the call is cancelled and the caller gets a retriable
 /// `StoreError` ("no answer within …") at once, without waiting for the call to end.
 ///
 /// Not waiting is deliberate. A call that was in flight when PostgreSQL was stopped was
@@ -15,9 +15,9 @@ import Synchronization
 /// lease runs out, and an outcome recorded late is refused once another claim holds the
 /// reminder.
 enum StoreDeadline {
-    static func run<T: Sendable>(
-        _ limit: Duration, operation: String, _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
+    static func run<T: Sendable, C: Clock>(
+        _ limit: Duration, on clock: C, operation: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T where C.Duration == Duration {
         let answered = Once()
         // The call and the timer, once started: the caller's cancellation reaches the
         // call, and an answered call ends the timer's wait.
@@ -30,7 +30,7 @@ enum StoreDeadline {
                     tasks.started.withLock { $0.timer }?.cancel()
                 }
                 let timer = Task {
-                    try? await Task.sleep(for: limit)
+                    try? await clock.sleep(for: limit)
                     guard answered.claim() else { return }
                     work.cancel()
                     continuation.resume(

@@ -25,6 +25,27 @@ public struct DeadLetterStore: Sendable {
         public let failedAt: String
         /// The trace the dead letter continues (its event's, or its reminder's).
         public let trace: TraceContextHeaders?
+
+        public init(
+            id: UUID, reason: String, error: String, attempts: Int, originalTopic: String, originalPartition: Int32,
+            originalOffset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [IngestRecord.Header],
+            idempotencyKey: String?, correlationID: String?, failedAt: String, trace: TraceContextHeaders?
+        ) {
+            self.id = id
+            self.reason = reason
+            self.error = error
+            self.attempts = attempts
+            self.originalTopic = originalTopic
+            self.originalPartition = originalPartition
+            self.originalOffset = originalOffset
+            self.key = key
+            self.value = value
+            self.headers = headers
+            self.idempotencyKey = idempotencyKey
+            self.correlationID = correlationID
+            self.failedAt = failedAt
+            self.trace = trace
+        }
     }
 
     let client: PostgresClient

@@ -11,13 +11,14 @@ import Synchronization
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
     private let lookup: ReminderLookup
-    private let pipeline: IngestPipeline?
+    private let pipeline: IngestPipeline<ContinuousClock>?
     private let providers: [GuardedProvider]
     private let lagGauges = Mutex<[KafkaTopicPartition: Gauge]>([:])
     private let databaseUp: Gauge
 
     public init(
-        metrics: ServiceMetrics, lookup: ReminderLookup, pipeline: IngestPipeline?, providers: [GuardedProvider]
+        metrics: ServiceMetrics, lookup: ReminderLookup, pipeline: IngestPipeline<ContinuousClock>?,
+        providers: [GuardedProvider]
     ) {
         self.metrics = metrics
         self.lookup = lookup
@@ -51,7 +52,7 @@ public final class MetricsScrape: Sendable {
         let lookup = self.lookup
         guard
             let counts = try? await StoreDeadline.run(
-                .seconds(5), operation: "count reminders",
+                .seconds(5), on: ContinuousClock(), operation: "count reminders",
                 {
                     try await lookup.countWaitingByState()
                 })

@@ -1,0 +1,64 @@
+import Foundation
+import ReminderStore
+import Synchronization
+
+/// The dead-letter outbox in memory, for tests of the relay without a database: records
+/// come out oldest first, as `DeadLetterStore` returns them, until they are marked
+/// published. It can be told to fail like an unreachable database.
+public final class MemoryDeadLetterStore: DeadLetterStoring {
+    private struct Contents {
+        /// In the order they were added, which is the outbox's order.
+        var records: [DeadLetterStore.Record] = []
+        var published: Set<UUID> = []
+        /// Calls left to fail.
+        var failures = 0
+    }
+
+    private let contents = Mutex(Contents())
+
+    public init() {}
+
+    /// Adds a record to the end of the outbox, as a dead-lettering transaction does.
+    public func add(_ record: DeadLetterStore.Record) {
+        contents.withLock { $0.records.append(record) }
+    }
+
+    /// The ids marked published, in outbox order.
+    public var publishedIDs: [UUID] {
+        contents.withLock { contents in contents.records.map(\.id).filter(contents.published.contains) }
+    }
+
+    /// The next `count` calls fail as a database that cannot be reached does.
+    public func failNext(_ count: Int) {
+        contents.withLock { $0.failures = count }
+    }
+
+    public func unpublished(limit: Int) async throws(StoreError) -> [DeadLetterStore.Record] {
+        try failIfTold("read unpublished dead letters")
+        return contents.withLock { contents in
+            Array(contents.records.filter { !contents.published.contains($0.id) }.prefix(limit))
+        }
+    }
+
+    public func markPublished(_ ids: [UUID]) async throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try failIfTold("mark \(ids.count) dead letters published")
+        contents.withLock { contents in
+            let known = Set(contents.records.map(\.id))
+            contents.published.formUnion(ids.filter(known.contains))
+        }
+    }
+
+    private func failIfTold(_ operation: String) throws(StoreError) {
+        let fail = contents.withLock { contents in
+            guard contents.failures > 0 else { return false }
+            contents.failures -= 1
+            return true
+        }
+        if fail {
+            throw StoreError(
+                code: .connection, operation: operation, message: "the memory store was told to fail",
+                isRetriable: true)
+        }
+    }
+}
