@@ -23,7 +23,7 @@ import Testing
 
     @Test func aFullBufferWaitsForRoomBeforeItPausesFetching() {
         let machine = machine()
-        _ = machine.assigned([p0, p1])
+        machine.assigned([p0, p1])
         machine.append(Subject.messages(4))
         #expect(machine.poll(at: 0) == .waitForRoom)
         #expect(machine.shouldWaitForRoom)
@@ -38,7 +38,7 @@ import Testing
 
     @Test func roomBeforeThePauseStartsTheWaitAfresh() {
         let machine = machine()
-        _ = machine.assigned([p0])
+        machine.assigned([p0])
         machine.append(Subject.messages(4))
         #expect(machine.poll(at: 0) == .waitForRoom)
         machine.take(upTo: 1)
@@ -51,7 +51,7 @@ import Testing
 
     @Test func roomAfterThePauseResumesAllButTheCallersPausesThenFetches() {
         let machine = machine()
-        _ = machine.assigned([p0, p1, p2])
+        machine.assigned([p0, p1, p2])
         #expect(machine.pauseRequested([p1]) == [p1])
         machine.append(Subject.messages(4))
         _ = machine.poll(at: 0)
@@ -64,7 +64,7 @@ import Testing
 
     @Test func aCallersResumeWhilePausedForRoomWaitsForTheRoom() {
         let machine = machine()
-        _ = machine.assigned([p0, p1])
+        machine.assigned([p0, p1])
         _ = machine.pauseRequested([p0])
         machine.append(Subject.messages(4))
         _ = machine.poll(at: 0)
@@ -76,32 +76,54 @@ import Testing
 
     @Test func aCallersResumeWhileFetchingIsResumedAtOnce() {
         let machine = machine()
-        _ = machine.assigned([p0])
+        machine.assigned([p0])
         _ = machine.pauseRequested([p0])
         #expect(machine.resumeRequested([p0]) == [p0])
     }
 
     @Test func partitionsAssignedWhilePausedForRoomArePausedAtOnce() {
         let machine = machine()
-        _ = machine.assigned([p0])
-        #expect(machine.assigned([p1]) == [])
+        machine.assigned([p0])
+        #expect(machine.assigned([p1]) == "pause [] resume [t[1]]")
         machine.append(Subject.messages(4))
         _ = machine.poll(at: 0)
         _ = machine.poll(at: 1_000)
-        #expect(machine.assigned([p2]) == [p2])
+        #expect(machine.assigned([p2]) == "pause [t[2]] resume []")
         machine.take(upTo: 4)
         #expect(machine.poll(at: 1_500) == .resumeFetching([p0, p1, p2]))
     }
 
+    @Test func partitionsRevokedWhilePausedAndAssignedAgainAreResumed() {
+        // librdkafka keeps a partition's pause through its revocation: an assignment says
+        // what each partition's pause must be now.
+        let machine = machine()
+        machine.assigned([p0, p1])
+        machine.append(Subject.messages(4))
+        _ = machine.poll(at: 0)
+        #expect(machine.poll(at: 1_000) == .pauseFetching([p0, p1]))
+        machine.revoked([p0, p1])
+        #expect(machine.poll(at: 1_001) == .resumeFetching([]))
+        #expect(machine.assigned([p0, p1]) == "pause [] resume [t[0], t[1]]")
+        #expect(machine.poll(at: 1_002) == .fetch(upTo: 3))
+    }
+
+    @Test func aPartitionTheCallerPausedIsResumedWhenAssignedAgain() {
+        let machine = machine()
+        machine.assigned([p0])
+        #expect(machine.pauseRequested([p0]) == [p0])
+        machine.revoked([p0])
+        #expect(machine.assigned([p0]) == "pause [] resume [t[0]]")
+    }
+
     @Test func aRevocationDropsThePartitionsMessagesAndTheCallersPause() {
         let machine = machine()
-        _ = machine.assigned([p0, p1])
+        machine.assigned([p0, p1])
         _ = machine.pauseRequested([p1])
         machine.append(Subject.messages(2, partition: 0) + Subject.messages(2, partition: 1))
         machine.revoked([p1])
         #expect(machine.bufferedCount == 2)
         // Assigned again, p1 fetches again: the caller's pause ended with the revocation.
-        _ = machine.assigned([p1])
+        machine.assigned([p1])
         machine.append(Subject.messages(2, partition: 0))
         _ = machine.poll(at: 0)
         _ = machine.poll(at: 1_000)
@@ -111,7 +133,7 @@ import Testing
 
     @Test func aRevocationThatFreesRoomResumesFetching() {
         let machine = machine()
-        _ = machine.assigned([p0, p1])
+        machine.assigned([p0, p1])
         machine.append(Subject.messages(4, partition: 1))
         _ = machine.poll(at: 0)
         #expect(machine.poll(at: 1_000) == .pauseFetching([p0, p1]))
@@ -121,7 +143,7 @@ import Testing
 
     @Test func droppingTheWholeAssignmentForgetsItsPartitions() {
         let machine = machine()
-        _ = machine.assigned([p0, p1])
+        machine.assigned([p0, p1])
         machine.unassignedAll()
         machine.append(Subject.messages(4, partition: 2))
         _ = machine.poll(at: 0)
@@ -131,7 +153,7 @@ import Testing
     @Test func aStopRequestLeavesTheGroupOnceWhateverTheBuffer() {
         for paused in [false, true] {
             let machine = machine()
-            _ = machine.assigned([p0])
+            machine.assigned([p0])
             machine.append(Subject.messages(4))
             _ = machine.poll(at: 0)
             if paused { _ = machine.poll(at: 1_000) }
@@ -163,7 +185,7 @@ import Testing
 
     @Test func aMessageArrivingWhilePausingIsKeptBeyondTheCapacity() {
         let machine = machine(capacity: 2)
-        _ = machine.assigned([p0])
+        machine.assigned([p0])
         machine.append(Subject.messages(2))
         _ = machine.poll(at: 0)
         _ = machine.poll(at: 1_000)
@@ -196,7 +218,11 @@ private final class Subject {
         machine.append(batch)
     }
 
-    func assigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition] { machine.assigned(partitions) }
+    /// The partitions to pause and to resume, as "pause [...] resume [...]".
+    @discardableResult func assigned(_ partitions: [KafkaTopicPartition]) -> String {
+        let flow = machine.assigned(partitions)
+        return "pause \(flow.pause) resume \(flow.resume)"
+    }
     func revoked(_ partitions: [KafkaTopicPartition]) { machine.revoked(partitions) }
     func unassignedAll() { machine.unassignedAll() }
     func pauseRequested(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition] {

@@ -165,9 +165,9 @@ final class ConsumerCore: RdKafkaConsumerCallbacks, @unchecked Sendable {
             flowLock.lock()
             if let error = rdKafka.takeAssignment(partitions) { reportRebalanceError(error) }
             condition.lock()
-            let pauseNow = machine.assigned(partitions)
+            let flow = machine.assigned(partitions)
             condition.unlock()
-            changeFlow(pause: pauseNow, operation: "pause new partitions for room")
+            changeFlow(pause: flow.pause, resume: flow.resume, operation: "set the pause of assigned partitions")
             flowLock.unlock()
             eventsContinuation.yield(.assigned(partitions))
 

@@ -112,16 +112,21 @@ struct ConsumerStateMachine<Waiter> {
 
     // MARK: - Rebalances (on the poll thread)
 
-    /// Partitions were assigned. Returns those to pause at once: while fetching is
-    /// paused for room, new partitions must not start fetching either.
-    mutating func assigned(_ partitions: [KafkaTopicPartition]) -> [KafkaTopicPartition] {
+    /// Partitions were assigned. Returns which of them to pause and which to resume, so
+    /// that librdkafka's pause of each matches this machine: librdkafka keeps a
+    /// partition's pause through its revocation, so one paused (by the caller or for room)
+    /// when it was revoked would otherwise stay paused when assigned again. While fetching
+    /// is paused for room, new partitions are paused too.
+    mutating func assigned(_ partitions: [KafkaTopicPartition]) -> (
+        pause: [KafkaTopicPartition], resume: [KafkaTopicPartition]
+    ) {
         assignment.formUnion(partitions)
-        return fetchingPausedForRoom ? partitions : []
+        return fetchingPausedForRoom ? (partitions, []) : ([], partitions)
     }
 
     /// Partitions were revoked or lost: their buffered messages are dropped (the next
     /// owner reads them again from the committed offset), and so are the caller's pauses
-    /// of them (a partition assigned again starts fetching).
+    /// of them (a partition assigned again starts fetching: see `assigned(_:)`).
     mutating func revoked(_ partitions: [KafkaTopicPartition]) {
         let revoked = Set(partitions)
         assignment.subtract(revoked)

@@ -82,12 +82,20 @@ final class RdKafkaClient: @unchecked Sendable {
         return closed
     }
 
-    /// Waits for the calls in progress, then destroys the handle. Idempotent. Blocking:
-    /// call it from the client's own thread or a blocking-safe executor.
-    func destroy() {
+    /// Refuses new calls and waits for those in progress to end. Blocking: call it from
+    /// the client's own thread or a blocking-safe executor.
+    func closeAndDrain() {
         condition.lock()
         closed = true
         while inUse > 0 { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Waits for the calls in progress, then destroys the handle. Idempotent. Blocking:
+    /// call it from the client's own thread or a blocking-safe executor.
+    func destroy() {
+        closeAndDrain()
+        condition.lock()
         let alreadyDestroyed = destroyed
         destroyed = true
         condition.unlock()

@@ -213,7 +213,8 @@ final class RdKafkaConsumer: @unchecked Sendable {
 
     /// Frees the queues and the handle, after the calls in progress on other threads.
     func destroy() {
-        client.markClosed()
+        // No call in progress on another thread (a commit) may still use a queue.
+        client.closeAndDrain()
         rd_kafka_queue_destroy(consumerQueue)
         rd_kafka_queue_destroy(backgroundQueue)
         client.destroy()

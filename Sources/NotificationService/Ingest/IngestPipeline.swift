@@ -13,8 +13,9 @@ import Synchronization
 /// after another, so a partition's events are stored in order while the lanes decode
 /// and write in parallel. While the database fails, a lane pauses its partitions and
 /// retries the same batch with backoff; nothing is committed for messages not stored.
-/// On graceful shutdown the batches in hand are finished, committed, and the consumer
-/// leaves the group.
+/// On graceful shutdown the batches in hand are finished and committed (a batch still
+/// waiting to be retried is left uncommitted: the partitions' next owner reads it again,
+/// and the inbox stores nothing twice), and the consumer leaves the group.
 ///
 /// Its waits (linger, commit timer, backoff, a store attempt's limit) run on `C`: the
 /// continuous clock in production, a `ManualClock` in tests.

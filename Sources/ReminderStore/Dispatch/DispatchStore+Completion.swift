@@ -165,7 +165,7 @@ private struct CompletionStepRow: BatchRow {
         BoundColumn("to_state") { $0.step.to.rawValue },
         BoundColumn("event") { $0.step.event.rawValue },
         BoundColumn("detail") { $0.step.detail },
-        BoundColumn("error_class") { $0.errorClass },
+        BoundColumn("error_class") { $0.errorClass.nonEmpty },
     ]
 }
 
@@ -184,9 +184,15 @@ private struct ChannelAttemptRow: BatchRow {
         BoundColumn("channel") { $0.channelAttempt.channel },
         BoundColumn("provider") { $0.channelAttempt.provider },
         BoundColumn("outcome") { $0.channelAttempt.outcome.rawValue },
-        BoundColumn("error_class") { $0.channelAttempt.errorClass },
+        BoundColumn("error_class") { $0.channelAttempt.errorClass.nonEmpty },
         BoundColumn("answer") { $0.channelAttempt.answer },
         BoundColumn("latency_ms") { $0.channelAttempt.latency.inSeconds * 1_000 },
         BoundColumn("chose_the_wait") { $0.choseTheWait },
     ]
+}
+
+extension Optional<String> {
+    /// nil for nil and for the empty string: a provider that answered with an empty error
+    /// code has no class, stored as NULL.
+    fileprivate var nonEmpty: String? { self.flatMap { $0.isEmpty ? nil : $0 } }
 }
