@@ -179,20 +179,10 @@ final class RdKafkaConsumer: @unchecked Sendable {
         return result
     }
 
-    /// Polls without waiting: serves rebalances and callbacks and keeps the membership.
-    /// Returns what arrived, if anything did.
+    /// Polls without waiting: serves rebalances and callbacks, keeps the membership, and
+    /// returns what arrived, if anything did.
     func serveGroup(reader: MessageReader) -> RdKafkaRead {
-        var result = RdKafkaRead()
-        guard let message = rd_kafka_consumer_poll(client.ownerHandle, 0) else { return result }
-        defer { rd_kafka_message_destroy(message) }
-        if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            result.messages.append(reader.read(message))
-        } else if let fatal = client.fatalError(operation: "consume") {
-            result.failure = fatal
-        } else {
-            result.errors.append(Self.messageError(message))
-        }
-        return result
+        read(upTo: 1, wait: .zero, reader: reader)
     }
 
     private static func messageError(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaError {
