@@ -11,7 +11,7 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
         var records: [DeadLetterStore.Record] = []
         var published: Set<UUID> = []
         /// Calls left to fail.
-        var failures = 0
+        var failures = ToldFailures()
     }
 
     private let contents = Mutex(Contents())
@@ -30,7 +30,7 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
 
     /// The next `count` calls fail as a database that cannot be reached does.
     public func failNext(_ count: Int) {
-        contents.withLock { $0.failures = count }
+        contents.withLock { $0.failures.remaining = count }
     }
 
     public func unpublished(limit: Int) async throws(StoreError) -> [DeadLetterStore.Record] {
@@ -50,15 +50,6 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
     }
 
     private func failIfTold(_ operation: String) throws(StoreError) {
-        let fail = contents.withLock { contents in
-            guard contents.failures > 0 else { return false }
-            contents.failures -= 1
-            return true
-        }
-        if fail {
-            throw StoreError(
-                code: .connection, operation: operation, message: "the memory store was told to fail",
-                isRetriable: true)
-        }
+        if let error = contents.withLock({ $0.failures.next(operation) }) { throw error }
     }
 }

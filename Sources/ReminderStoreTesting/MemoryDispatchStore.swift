@@ -37,7 +37,7 @@ public final class MemoryDispatchStore: DispatchStoring {
         var reminders: [Int64: Reminder] = [:]
         var nextID: Int64 = 1
         /// Calls left to fail.
-        var failures = 0
+        var failures = ToldFailures()
     }
 
     private let contents = Mutex(Contents())
@@ -87,7 +87,7 @@ public final class MemoryDispatchStore: DispatchStoring {
 
     /// The next `count` calls fail as a database that cannot be reached does.
     public func failNext(_ count: Int) {
-        contents.withLock { $0.failures = count }
+        contents.withLock { $0.failures.remaining = count }
     }
 
     public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [DispatchStore.Claimed] {
@@ -171,15 +171,6 @@ public final class MemoryDispatchStore: DispatchStoring {
     }
 
     private func failIfTold(_ operation: String) throws(StoreError) {
-        let fail = contents.withLock { contents in
-            guard contents.failures > 0 else { return false }
-            contents.failures -= 1
-            return true
-        }
-        if fail {
-            throw StoreError(
-                code: .connection, operation: operation, message: "the memory store was told to fail",
-                isRetriable: true)
-        }
+        if let error = contents.withLock({ $0.failures.next(operation) }) { throw error }
     }
 }
