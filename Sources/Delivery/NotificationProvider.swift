@@ -1,3 +1,5 @@
+import ReminderCore
+
 /// Sends one reminder over one channel. Every provider classifies its failures as
 /// transient (worth a retry later) or permanent (move to the next channel), bounds each
 /// send by a timeout, and passes the reminder id as idempotency key where its protocol

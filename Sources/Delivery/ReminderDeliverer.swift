@@ -61,21 +61,13 @@ public struct ReminderDeliverer: Sendable {
         }
     }
 
-    private func send(_ request: DeliveryRequest, index: Int) async -> (
-        DeliveryAttemptPlanner.ChannelResult, ChannelAttempt
-    ) {
-        func attempt(
-            _ provider: String, _ outcome: ChannelAttempt.Outcome, _ errorClass: String?, _ answer: String,
-            _ latency: Duration = .zero
-        ) -> ChannelAttempt {
-            ChannelAttempt(
-                channelIndex: index, channel: request.channel.type, provider: provider, outcome: outcome,
-                errorClass: errorClass, answer: answer, latency: latency)
-        }
+    private func send(_ request: DeliveryRequest, index: Int) async -> (SendOutcome, ChannelAttempt) {
         guard let provider = providers.provider(for: request.channel) else {
+            let outcome = SendOutcome.notConfigured
             return (
-                .permanentFailure,
-                attempt("none", .permanent, "not_configured", "no provider is configured for this channel")
+                outcome,
+                ChannelAttempt(
+                    channelIndex: index, channel: request.channel.type, provider: "none", sent: outcome, latency: .zero)
             )
         }
         // A client span per channel tried, in the delivery attempt's trace (the task's
@@ -84,39 +76,21 @@ public struct ReminderDeliverer: Sendable {
         // The send runs in the span's context: a webhook request names this span as its
         // parent.
         let (result, latency) = await ServiceContext.withValue(span.context) { await provider.send(request) }
-        let outcome: (DeliveryAttemptPlanner.ChannelResult, ChannelAttempt)
-        switch result {
-        case .delivered(let receipt):
-            outcome = (.delivered, attempt(provider.name, .delivered, nil, receipt.answer, latency))
-        case .failed(let failure) where failure.kind == .permanent:
-            outcome = (
-                .permanentFailure, attempt(provider.name, .permanent, failure.errorClass, failure.answer, latency)
-            )
-        case .failed(let failure):
-            outcome = (
-                .transientFailure(retryAfter: failure.retryAfter),
-                attempt(provider.name, .transient, failure.errorClass, failure.answer, latency)
-            )
-        case .circuitOpen(let retryAfter):
-            outcome = (
-                .circuitOpen(retryAfter: retryAfter),
-                attempt(provider.name, .circuitOpen, "circuit_open", "the provider's circuit is open")
-            )
-        }
+        let attempt = ChannelAttempt(
+            channelIndex: index, channel: request.channel.type, provider: provider.name, sent: result, latency: latency)
         // The no-op span keeps nothing: no attribute is built for it.
         if span.isRecording {
-            let channelAttempt = outcome.1
             span.updateAttributes { attributes in
                 attributes["notification.channel"] = request.channel.type
                 attributes["notification.provider"] = provider.name
-                attributes["notification.outcome"] = channelAttempt.outcome.rawValue
+                attributes["notification.outcome"] = attempt.outcome.rawValue
             }
-            if case .failed(let failure) = result {
+            if let failure = result.failure {
                 span.attributes["error.type"] = failure.errorClass
                 span.setStatus(SpanStatus(code: .error, message: failure.errorClass))
             }
         }
         span.end()
-        return outcome
+        return (result, attempt)
     }
 }

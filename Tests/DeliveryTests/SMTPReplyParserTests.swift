@@ -1,3 +1,4 @@
+import ReminderCore
 import Testing
 
 @testable import Delivery

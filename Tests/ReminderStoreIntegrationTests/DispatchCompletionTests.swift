@@ -38,7 +38,8 @@ struct DispatchCompletionTests {
             var progress = ChannelProgress(channelCount: 2)
             var planner = DeliveryAttemptPlanner(progress: progress, policies: [.default, .default])
             _ = planner.start()
-            _ = planner.record(.permanentFailure, on: 0, random: 0)
+            let bounced = SendOutcome.failed(.permanent("smtp_550", "550 5.1.1"))
+            _ = planner.record(bounced, on: 0, random: 0)
             progress = planner.progress
             let lost = try await dispatch.complete([
                 .init(
@@ -46,8 +47,8 @@ struct DispatchCompletionTests {
                     errorClass: "smtp_550",
                     channelAttempts: [
                         .init(
-                            channelIndex: 0, channel: "email", provider: "smtp", outcome: .permanent,
-                            errorClass: "smtp_550", answer: "550 5.1.1", latency: .microseconds(12_500)),
+                            channelIndex: 0, channel: "email", provider: "smtp", sent: bounced,
+                            latency: .microseconds(12_500)),
                         .init(
                             channelIndex: 1, channel: "sms", provider: "sms", outcome: .delivered, errorClass: nil,
                             answer: "HTTP 201", latency: .milliseconds(3)),

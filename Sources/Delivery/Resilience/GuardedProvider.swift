@@ -1,17 +1,10 @@
+import ReminderCore
 import Synchronization
 
 /// A provider behind its circuit breaker and rate limit: what the dispatcher calls.
 /// Sends beyond the rate wait for their token (they are never dropped); sends while the
 /// circuit is open fail fast without reaching the provider.
 public final class GuardedProvider: Sendable {
-    /// How one send went.
-    public enum Result: Sendable, Equatable {
-        case delivered(DeliveryReceipt)
-        case failed(DeliveryFailure)
-        /// Not sent: the provider's circuit is open.
-        case circuitOpen(retryAfter: Duration)
-    }
-
     public let provider: any NotificationProvider
     private let breaker: Mutex<CircuitBreaker>
     /// nil inside: no rate limit.
@@ -42,8 +35,8 @@ public final class GuardedProvider: Sendable {
     public var observedCircuitState: CircuitBreaker.State { breaker.withLock { $0.observedState(at: now()) } }
 
     /// Sends `request` unless the circuit is open, after waiting for the rate limit.
-    /// Returns the time spent in the provider beside the result.
-    public func send(_ request: DeliveryRequest) async -> (result: Result, latency: Duration) {
+    /// Returns the time spent in the provider beside how the send ended.
+    public func send(_ request: DeliveryRequest) async -> (result: SendOutcome, latency: Duration) {
         // The circuit first: a send it refuses takes no token.
         if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: now()) }) {
             return (.circuitOpen(retryAfter: retryAfter), .zero)
@@ -55,7 +48,7 @@ public final class GuardedProvider: Sendable {
         }
         if wait > .zero { try? await Task.sleep(for: wait) }
         let start = now()
-        let result: Result
+        let result: SendOutcome
         let outcome: CircuitBreaker.Outcome
         do {
             result = .delivered(try await provider.send(request))

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import ReminderCore
 
 /// Performs an `SMTPSession`'s actions on one connection and completes `outcome` exactly
 /// once: with the session's result, with the cause of a connection that ended first, or

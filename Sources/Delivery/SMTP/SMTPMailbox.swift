@@ -1,3 +1,5 @@
+import ReminderCore
+
 /// A mailbox as the From header shows it: an address, and the name mail programs show
 /// instead of it.
 public struct SMTPMailbox: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import NIOCore
+import ReminderCore
 
 /// Frames the bytes from the server into replies for the `SMTPClientHandler`. Lines end
 /// with CRLF; a bare LF is accepted too, since being lenient in what we read costs nothing

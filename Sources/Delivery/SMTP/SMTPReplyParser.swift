@@ -1,3 +1,5 @@
+import ReminderCore
+
 /// Assembles replies from lines (RFC 5321 §4.2): `250-` continues a reply, `250 ` (or a
 /// bare `250`) ends it. Bounded, so that a hostile or broken server cannot make the
 /// client hold an endless reply; anything malformed is the transient `smtp_protocol`.

@@ -1,4 +1,5 @@
 import Foundation
+import ReminderCore
 
 /// The client's side of one SMTP conversation (RFC 5321) as a value: each server reply
 /// goes in, the next thing to do comes out. No I/O happens here, so every path —

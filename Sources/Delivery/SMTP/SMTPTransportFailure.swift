@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import ReminderCore
 
 /// Classifies what went wrong below SMTP — the connection, the TLS session — for the
 /// dispatcher. All of it is transient: a server that cannot be reached now may be

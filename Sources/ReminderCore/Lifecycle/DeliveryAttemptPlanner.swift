@@ -6,16 +6,6 @@
 ///
 /// Pure: the caller sends, reports each result, and performs the returned step.
 public struct DeliveryAttemptPlanner: Sendable {
-    /// What one channel's send came to.
-    public enum ChannelResult: Sendable, Equatable {
-        case delivered
-        case permanentFailure
-        /// `retryAfter`: what the provider asked for, when it did.
-        case transientFailure(retryAfter: Duration?)
-        /// The provider's circuit breaker refused without sending.
-        case circuitOpen(retryAfter: Duration?)
-    }
-
     /// What the caller does next.
     public enum Step: Sendable, Equatable {
         /// Send over this channel.
@@ -47,15 +37,15 @@ public struct DeliveryAttemptPlanner: Sendable {
 
     /// Records the result of sending over `channel` (the channel of the last `.send`)
     /// and returns the next step. `random` is a uniform draw in 0..<1 for the jitter.
-    public mutating func record(_ result: ChannelResult, on channel: Int, random: Double) -> Step {
-        switch result {
+    public mutating func record(_ outcome: SendOutcome, on channel: Int, random: Double) -> Step {
+        switch outcome {
         case .delivered:
             return .delivered(channel: channel)
-        case .permanentFailure:
+        case .failed(let failure) where failure.kind == .permanent:
             progress.close(channel, as: .permanent)
             return next(from: channel + 1)
-        case .transientFailure(let retryAfter):
-            guard let delay = failure(of: channel, retryAfter: retryAfter, random: random) else {
+        case .failed(let failure):
+            guard let delay = countFailure(of: channel, retryAfter: failure.retryAfter, random: random) else {
                 return next(from: channel + 1)
             }
             return .retry(after: delay)
@@ -66,7 +56,7 @@ public struct DeliveryAttemptPlanner: Sendable {
             let policy = policies[channel]
             let delay = max(
                 policy.delay(afterFailures: progress.failures[channel] + 1, random: random),
-                min(retryAfter ?? .zero, policy.maximumDelay))
+                min(retryAfter, policy.maximumDelay))
             pendingRetry = min(pendingRetry ?? delay, delay)
             return next(from: channel + 1)
         }
@@ -74,7 +64,7 @@ public struct DeliveryAttemptPlanner: Sendable {
 
     /// Counts a transient failure; the delay before retrying the channel, or nil when it
     /// has no attempts left (it is closed as exhausted).
-    private mutating func failure(of channel: Int, retryAfter: Duration?, random: Double) -> Duration? {
+    private mutating func countFailure(of channel: Int, retryAfter: Duration?, random: Double) -> Duration? {
         let failures = progress.recordFailure(of: channel)
         let policy = policies[channel]
         guard policy.allowsAttempt(afterFailures: failures) else {

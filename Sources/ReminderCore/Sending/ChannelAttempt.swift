@@ -33,4 +33,23 @@ public struct ChannelAttempt: Sendable, Equatable {
         self.answer = answer
         self.latency = latency
     }
+
+    /// The record of a send over the channel at `channelIndex` that ended as `sent`.
+    public init(channelIndex: Int, channel: String, provider: String, sent: SendOutcome, latency: Duration) {
+        switch sent {
+        case .delivered(let receipt):
+            self.init(
+                channelIndex: channelIndex, channel: channel, provider: provider, outcome: .delivered, errorClass: nil,
+                answer: receipt.answer, latency: latency)
+        case .failed(let failure):
+            self.init(
+                channelIndex: channelIndex, channel: channel, provider: provider,
+                outcome: failure.kind == .permanent ? .permanent : .transient, errorClass: failure.errorClass,
+                answer: failure.answer, latency: latency)
+        case .circuitOpen:
+            self.init(
+                channelIndex: channelIndex, channel: channel, provider: provider, outcome: .circuitOpen,
+                errorClass: "circuit_open", answer: "the provider's circuit is open", latency: .zero)
+        }
+    }
 }
