@@ -138,7 +138,7 @@ let package = Package(
             name: "NotificationServiceTests",
             dependencies: [
                 "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "ReminderStoreTesting", "Delivery",
-                .product(name: "Logging", package: "swift-log"),
+                "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: rdkafkaRunPath
         ),
@@ -146,7 +146,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ReminderStore", "ReminderCore", "NotificationService",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,24 +1,8 @@
 import Foundation
 import Logging
 import NotificationService
-import Synchronization
+import TestSupport
 import Testing
-
-/// Collects what a `JSONLogHandler` writes.
-final class CapturedLog: Sendable {
-    let lines = Mutex<[String]>([])
-
-    var output: JSONLogOutput { JSONLogOutput { line in self.lines.withLock { $0.append(line) } } }
-
-    func logger(_ label: String, level: Logger.Level = .info) -> Logger {
-        let output = self.output
-        return Logger(label: label) { label in JSONLogHandler(label: label, level: level, output: output) }
-    }
-
-    var records: [[String: Any]] {
-        lines.withLock { $0 }.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-}
 
 @Suite struct JSONLogHandlerTests {
     @Test func eachRecordIsOneLineOfJSONWithItsMetadata() throws {

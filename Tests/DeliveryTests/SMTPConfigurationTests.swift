@@ -4,6 +4,8 @@ import Testing
 
 /// Settings that cannot work stop the provider's creation.
 struct SMTPConfigurationTests {
+    private let sender = SMTPMailbox(address: "reminders@example.test", displayName: "Reminders")
+
     private func error(_ configuration: SMTPConfiguration) -> SMTPConfigurationError? {
         do {
             _ = try SMTPProvider(configuration: configuration)
@@ -14,20 +16,21 @@ struct SMTPConfigurationTests {
     }
 
     @Test func missingTrustRootsFileIsNamed() {
-        let configuration = SMTPProviderTests.configuration(
-            port: 587, startTLS: .required, trustRootsPath: "/nonexistent/ca.pem")
+        let configuration = SMTPConfiguration(
+            host: "127.0.0.1", port: 587, from: sender, startTLS: .required, trustRootsPath: "/nonexistent/ca.pem")
         #expect(error(configuration)?.setting == "trustRootsPath")
     }
 
     @Test func badSettingsAreNamed() {
-        var configuration = SMTPProviderTests.configuration(port: 0)
+        var configuration = SMTPConfiguration(
+            host: "127.0.0.1", port: 0, from: sender, heloName: "client.test", startTLS: .off)
         #expect(error(configuration)?.setting == "port")
         configuration.port = 587
         configuration.from = SMTPMailbox(address: "a@b.test\r\nRCPT TO:<x@y>")
         #expect(error(configuration)?.setting == "from.address")
         configuration.from = SMTPMailbox(address: "a@b.test", displayName: "A\nB")
         #expect(error(configuration)?.setting == "from.displayName")
-        configuration.from = SMTPProviderTests.sender
+        configuration.from = sender
         configuration.heloName = "two words"
         #expect(error(configuration)?.setting == "heloName")
         configuration.heloName = "client.test"
