@@ -8,10 +8,10 @@ import ReminderStoreTesting
 import Synchronization
 import Testing
 
-/// The dispatcher's logic over the in-memory store and a provider in the test's own
-/// process: no database, broker or network. The PostgreSQL store's own behaviour is
+/// The dispatcher's logic over the in-memory store, a provider in the test's own process
+/// and a manual clock: no database, broker, network or real waiting. The PostgreSQL store's own behaviour is
 /// covered by ReminderStoreIntegrationTests, and the whole path by DispatcherTests.
-@Suite struct DispatcherWithoutDatabaseTests {
+@Suite(.timeLimit(.minutes(1))) struct DispatcherWithoutDatabaseTests {
     static let channels = #"[{"type":"email","to":"person@example.com"}]"#
     static let content = #"{"title":"Dentist","body":"Tomorrow at nine"}"#
     /// Retries an hour apart: only a moved clock gets there within a test.
@@ -53,17 +53,21 @@ import Testing
         }
     }
 
-    /// A dispatcher over `store` sending email through `provider`, running until `body`
-    /// returns.
+    /// The dispatcher's longest idle wait and its backoff: every wait of the claim loop
+    /// lasts exactly this long on the manual clock while nothing falls due sooner.
+    static let idle = Duration.milliseconds(20)
+
+    /// A dispatcher over `store` sending email through `provider`, whose waits are on
+    /// `time` and whose due times are read on `wall`, running until `body` returns.
     static func dispatching(
-        _ store: MemoryDispatchStore, through provider: ScriptedProvider, clock: WallClock? = nil,
+        _ store: MemoryDispatchStore, through provider: ScriptedProvider, wall: WallClock, time: ManualClock,
         retry: RetryPolicy = RetryPolicy(
             initialDelay: .milliseconds(20), multiplier: 1, maximumDelay: .milliseconds(20), maximumAttempts: 3,
             jitter: 0),
         _ body: () async throws -> Void
     ) async throws {
         var logger = Logger(label: "dispatcher-unit")
-        logger.logLevel = .warning
+        logger.logLevel = .critical
         let directory = ProviderDirectory(
             email: GuardedProvider(
                 provider: provider,
@@ -72,9 +76,9 @@ import Testing
         let dispatcher = Dispatcher(
             store: store, deliverer: ReminderDeliverer(providers: directory, random: { 0.5 }), wakeups: nil,
             configuration: .init(
-                concurrency: 4, claimBatch: 10, lease: .seconds(60), maximumIdle: .milliseconds(20),
-                retry: ExponentialBackoff(initialDelay: .milliseconds(5), maximumDelay: .milliseconds(20), jitter: 0.2)),
-            logger: logger, now: { clock?.now ?? Date() })
+                concurrency: 4, claimBatch: 10, lease: .seconds(60), maximumIdle: idle,
+                retry: ExponentialBackoff(initialDelay: idle, maximumDelay: idle, jitter: 0)),
+            logger: logger, now: { wall.now }, clock: time)
         let running = Task { await dispatcher.run() }
         defer { running.cancel() }
         try await body()
@@ -82,25 +86,38 @@ import Testing
         await running.value
     }
 
-    /// Waits (at most 10 s) until the reminder is in `state`.
-    static func wait(for state: ReminderState, of id: Int64, in store: MemoryDispatchStore) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while store.reminder(id)?.state != state {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("still \(store.reminder(id)?.state.rawValue ?? "missing"), expected \(state.rawValue)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
+    /// Lets the dispatcher's waits run out one after another, each once the claim loop
+    /// (or its backoff) has begun it, until `condition` holds; at most `rounds` of them.
+    /// No real time passes: each round moves the manual clock by `idle`, so a database
+    /// call's own time limit (seconds) never runs out under it.
+    static func drive(
+        _ time: ManualClock, rounds: Int = 200, until condition: () -> Bool = { false }
+    ) async {
+        for _ in 0..<rounds {
+            if condition() { return }
+            await time.waitForSleep(until: time.now.advanced(by: idle))
+            time.advance(by: idle)
         }
     }
 
+    /// Drives the dispatcher until the reminder is in `state`.
+    static func drive(
+        _ time: ManualClock, until state: ReminderState, of id: Int64, in store: MemoryDispatchStore
+    ) async {
+        await drive(time) { store.reminder(id)?.state == state }
+        #expect(store.reminder(id)?.state == state, "still \(store.reminder(id)?.state.rawValue ?? "missing")")
+    }
+
     @Test func aDueReminderIsSentOnceAndItsHistoryIsThePlannersSteps() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([nil])
         let id = store.schedule(
-            reminderID: "r-1", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(-1))
-        try await Self.dispatching(store, through: provider) {
-            try await Self.wait(for: .delivered, of: id, in: store)
+            reminderID: "r-1", channels: Self.channels, content: Self.content, dueAt: wall.now.addingTimeInterval(-1))
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, until: .delivered, of: id, in: store)
+            // Idle rounds after it send nothing more.
+            await Self.drive(time, rounds: 5)
         }
         #expect(provider.sent.map(\.reminderID) == ["r-1"])
         #expect(provider.sent.first?.attempt == 1)
@@ -114,12 +131,16 @@ import Testing
     }
 
     @Test func aTransientFailureIsRetriedAfterThePolicysDelayAndThenDelivered() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([.transient("timeout", "no answer"), nil])
-        let id = store.schedule(
-            reminderID: "r-2", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(-1))
-        try await Self.dispatching(store, through: provider) {
-            try await Self.wait(for: .delivered, of: id, in: store)
+        let id = store.schedule(reminderID: "r-2", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, until: .retry, of: id, in: store)
+            let wait = store.reminder(id).map { $0.dueAt.timeIntervalSince(wall.now) }
+            #expect(wait.map { abs($0 - 0.020) < 0.000_001 } == true, "due \(wait ?? -1) s after the failure")
+            wall.advance(by: 0.020)
+            await Self.drive(time, until: .delivered, of: id, in: store)
         }
         #expect(provider.sent.map(\.attempt) == [1, 2])
         #expect(
@@ -131,12 +152,12 @@ import Testing
     }
 
     @Test func aPermanentFailureOnTheOnlyChannelDeadLettersTheReminder() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([.permanent("rejected", "550 no such mailbox")])
-        let id = store.schedule(
-            reminderID: "r-3", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(-1))
-        try await Self.dispatching(store, through: provider) {
-            try await Self.wait(for: .deadLetter, of: id, in: store)
+        let id = store.schedule(reminderID: "r-3", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, until: .deadLetter, of: id, in: store)
         }
         #expect(provider.sent.count == 1)
         #expect(store.reminder(id)?.deadLetters == [.permanentFailure])
@@ -144,64 +165,77 @@ import Testing
     }
 
     @Test func transientFailuresUpToThePolicysAttemptsEndDeadLettered() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([.transient("timeout", "no answer")])
-        let id = store.schedule(
-            reminderID: "r-4", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(-1))
-        try await Self.dispatching(store, through: provider) {
-            try await Self.wait(for: .deadLetter, of: id, in: store)
+        let id = store.schedule(reminderID: "r-4", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            for attempt in 1...2 {
+                await Self.drive(time) { provider.sent.count == attempt && store.reminder(id)?.state == .retry }
+                #expect(store.reminder(id)?.state == .retry)
+                wall.advance(by: 0.020)
+            }
+            await Self.drive(time, until: .deadLetter, of: id, in: store)
         }
         #expect(provider.sent.map(\.attempt) == [1, 2, 3])
         #expect(store.reminder(id)?.deadLetters == [.deliveryExhausted])
     }
 
     @Test func anExpiredReminderIsDeadLetteredWithoutBeingSent() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([nil])
         let id = store.schedule(
-            reminderID: "r-5", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(-10),
-            expiresAt: Date().addingTimeInterval(-5))
-        try await Self.dispatching(store, through: provider) {
-            try await Self.wait(for: .deadLetter, of: id, in: store)
+            reminderID: "r-5", channels: Self.channels, content: Self.content, dueAt: wall.now.addingTimeInterval(-10),
+            expiresAt: wall.now.addingTimeInterval(-5))
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, until: .deadLetter, of: id, in: store)
         }
         #expect(provider.sent.isEmpty)
         #expect(store.reminder(id)?.deadLetters == [.expired])
     }
 
     @Test func aDatabaseThatFailsForAWhileDelaysTheSendButLosesNothing() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         store.failNext(3)
         let provider = ScriptedProvider([nil])
-        let id = store.schedule(
-            reminderID: "r-6", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(-1))
-        try await Self.dispatching(store, through: provider) {
-            try await Self.wait(for: .delivered, of: id, in: store)
+        let id = store.schedule(reminderID: "r-6", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            // Each failed claim waits out the backoff before the next.
+            await Self.drive(time, rounds: 2)
+            #expect(provider.sent.isEmpty)
+            await Self.drive(time, until: .delivered, of: id, in: store)
         }
         #expect(provider.sent.count == 1)
     }
 
     @Test func aReminderDueLaterIsNotSentBeforeItsTime() async throws {
-        let store = MemoryDispatchStore()
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([nil])
         let id = store.schedule(
-            reminderID: "r-7", channels: Self.channels, content: Self.content, dueAt: Date().addingTimeInterval(3_600))
-        try await Self.dispatching(store, through: provider) {
-            // Several idle rounds of the claim loop (its longest sleep is 20 ms here).
-            try await Task.sleep(for: .milliseconds(200))
+            reminderID: "r-7", channels: Self.channels, content: Self.content, dueAt: wall.now.addingTimeInterval(3_600))
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, rounds: 20)
+            #expect(provider.sent.isEmpty)
+            #expect(store.reminder(id)?.state == .scheduled)
+            wall.advance(by: 3_599)
+            await Self.drive(time, rounds: 20)
+            #expect(provider.sent.isEmpty)
+            wall.advance(by: 1)
+            await Self.drive(time, until: .delivered, of: id, in: store)
         }
-        #expect(provider.sent.isEmpty)
-        #expect(store.reminder(id)?.state == .scheduled)
+        #expect(provider.sent.map(\.reminderID) == ["r-7"])
     }
 
     @Test func anOutcomeWhoseClaimWasTakenOverIsNotRecorded() async throws {
-        var now = Date()
-        let clock = Mutex(now)
-        let store = MemoryDispatchStore(now: { clock.withLock { $0 } })
-        let id = store.schedule(reminderID: "r-8", channels: Self.channels, content: Self.content, dueAt: now)
+        let wall = WallClock()
+        let store = MemoryDispatchStore(now: { wall.now })
+        let id = store.schedule(reminderID: "r-8", channels: Self.channels, content: Self.content, dueAt: wall.now)
         let first = try await store.claim(limit: 10, lease: .seconds(30))
         #expect(first.map(\.attempt) == [1])
-        now.addTimeInterval(31)
-        clock.withLock { [now] in $0 = now }
+        wall.advance(by: 31)
         let second = try await store.claim(limit: 10, lease: .seconds(30))
         #expect(second.map(\.previousState) == [.sending])
         #expect(second.map(\.attempt) == [2])
@@ -213,35 +247,35 @@ import Testing
     }
 
     @Test func aRetryAnHourAwayIsSentWhenTheClockGetsThereAndNotBefore() async throws {
-        let clock = WallClock()
-        let store = MemoryDispatchStore(now: { clock.now })
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([.transient("timeout", "no answer"), nil])
-        let id = store.schedule(reminderID: "r-9", channels: Self.channels, content: Self.content, dueAt: clock.now)
-        try await Self.dispatching(store, through: provider, clock: clock, retry: Self.hourly) {
-            try await Self.wait(for: .retry, of: id, in: store)
-            #expect(store.reminder(id)?.dueAt == clock.now.addingTimeInterval(3_600))
+        let id = store.schedule(reminderID: "r-9", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time, retry: Self.hourly) {
+            await Self.drive(time, until: .retry, of: id, in: store)
+            #expect(store.reminder(id)?.dueAt == wall.now.addingTimeInterval(3_600))
             // Idle rounds of the claim loop at the same wall time send nothing.
-            try await Task.sleep(for: .milliseconds(100))
+            await Self.drive(time, rounds: 20)
             #expect(provider.sent.count == 1)
-            clock.advance(by: 3_600)
-            try await Self.wait(for: .delivered, of: id, in: store)
+            wall.advance(by: 3_600)
+            await Self.drive(time, until: .delivered, of: id, in: store)
         }
         #expect(provider.sent.map(\.attempt) == [1, 2])
     }
 
     @Test func aSenderThatStoppedRenewingIsTakenOverOnceItsLeaseRunsOut() async throws {
-        let clock = WallClock()
-        let store = MemoryDispatchStore(now: { clock.now })
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([nil])
-        let id = store.schedule(reminderID: "r-10", channels: Self.channels, content: Self.content, dueAt: clock.now)
+        let id = store.schedule(reminderID: "r-10", channels: Self.channels, content: Self.content, dueAt: wall.now)
         // Another sender claims it and dies with the lease.
         let abandoned = try await store.claim(limit: 1, lease: .seconds(60))
         #expect(abandoned.map(\.id) == [id])
-        try await Self.dispatching(store, through: provider, clock: clock) {
-            try await Task.sleep(for: .milliseconds(100))
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, rounds: 20)
             #expect(provider.sent.isEmpty)
-            clock.advance(by: 61)
-            try await Self.wait(for: .delivered, of: id, in: store)
+            wall.advance(by: 61)
+            await Self.drive(time, until: .delivered, of: id, in: store)
         }
         #expect(provider.sent.map(\.attempt) == [2])
         #expect(
@@ -256,16 +290,16 @@ import Testing
     }
 
     @Test func aReminderThatExpiresWhileWaitingForItsRetryIsDeadLetteredUnsent() async throws {
-        let clock = WallClock()
-        let store = MemoryDispatchStore(now: { clock.now })
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([.transient("timeout", "no answer"), nil])
         let id = store.schedule(
-            reminderID: "r-11", channels: Self.channels, content: Self.content, dueAt: clock.now,
-            expiresAt: clock.now.addingTimeInterval(1_800))
-        try await Self.dispatching(store, through: provider, clock: clock, retry: Self.hourly) {
-            try await Self.wait(for: .retry, of: id, in: store)
-            clock.advance(by: 3_600)
-            try await Self.wait(for: .deadLetter, of: id, in: store)
+            reminderID: "r-11", channels: Self.channels, content: Self.content, dueAt: wall.now,
+            expiresAt: wall.now.addingTimeInterval(1_800))
+        try await Self.dispatching(store, through: provider, wall: wall, time: time, retry: Self.hourly) {
+            await Self.drive(time, until: .retry, of: id, in: store)
+            wall.advance(by: 3_600)
+            await Self.drive(time, until: .deadLetter, of: id, in: store)
         }
         #expect(provider.sent.count == 1)
         #expect(store.reminder(id)?.deadLetters == [.expired])
