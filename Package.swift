@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ReminderStoreTests",
             dependencies: [
-                "ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ReminderStore", "ReminderCore", "ReminderStoreTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
