@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "ReminderStoreTesting", "Delivery",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             linkerSettings: rdkafkaRunPath
         ),
