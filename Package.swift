@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ReminderStoreTests",
             dependencies: [
-                "ReminderStore", "ReminderCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ReminderStore", "ReminderCore", "ReminderStoreTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
@@ -139,6 +139,7 @@ let package = Package(
             dependencies: [
                 "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "ReminderStoreTesting", "Delivery",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             linkerSettings: rdkafkaRunPath
         ),

@@ -7,33 +7,38 @@ import Synchronization
 /// database: it claims and records exactly as `ReminderCore` decides (the claim table of
 /// `ReminderStateMachine`, `CompletionPlanner`'s plans), as `DispatchStore` does in SQL,
 /// and keeps every reminder's history for the test to read. Its clock is injected, and it
-/// can be told to fail like an unreachable database.
+/// can be told to fail like an unreachable database. A `MemoryIngestStore` writes the
+/// reminders its events create, replace and cancel here, so a test can ingest and then
+/// dispatch without a database.
 public final class MemoryDispatchStore: DispatchStoring {
     /// A reminder as the store keeps it.
     public struct Reminder: Sendable, Equatable {
         public let id: Int64
         public let reminderID: String
-        public let userID: String
+        public internal(set) var userID: String
         public internal(set) var state: ReminderState
         /// Delivery attempts claimed so far.
         public internal(set) var attempts: Int
         public internal(set) var dueAt: Date
-        public let expiresAt: Date?
+        public internal(set) var expiresAt: Date?
         public internal(set) var leaseUntil: Date?
         /// The channel list and content as JSON, as ingest stores them.
-        public let channels: String
-        public let content: String
+        public internal(set) var channels: String
+        public internal(set) var content: String
         public internal(set) var channelFailures: [Int]
         public internal(set) var channelStatus: String
         /// Every transition, in order.
         public internal(set) var history: [ReminderTransition]
         /// The dead letters written with it, by reason.
         public internal(set) var deadLetters: [DeadLetterReason]
+        /// The ids of those dead letters, in the same order: what a replay names.
+        public internal(set) var deadLetterIDs: [UUID] = []
         /// Every channel tried, over all attempts.
         public internal(set) var channelAttempts: [ChannelAttempt]
     }
 
-    private struct Contents {
+    /// Internal for `MemoryIngestStore`, which writes reminders in its own transaction.
+    struct Contents {
         var reminders: [Int64: Reminder] = [:]
         var nextID: Int64 = 1
         /// Calls left to fail.
@@ -41,7 +46,8 @@ public final class MemoryDispatchStore: DispatchStoring {
     }
 
     private let contents = Mutex(Contents())
-    private let now: @Sendable () -> Date
+    /// The store's clock; internal for `MemoryIngestStore` (a replay makes a reminder due now).
+    let now: @Sendable () -> Date
 
     /// `now`: the store's clock (due times and leases are read against it).
     public init(now: @escaping @Sendable () -> Date = { Date() }) {
@@ -162,12 +168,21 @@ public final class MemoryDispatchStore: DispatchStoring {
                 reminder.channelFailures = completion.progress.failures
                 reminder.channelStatus = completion.progress.statusCodes
                 reminder.history += plan.steps
-                if let reason = plan.deadLetter { reminder.deadLetters.append(reason) }
+                if let reason = plan.deadLetter {
+                    reminder.deadLetters.append(reason)
+                    reminder.deadLetterIDs.append(UUID())
+                }
                 reminder.channelAttempts += completion.channelAttempts
                 contents.reminders[completion.id] = reminder
             }
             return notRecorded
         }
+    }
+
+    /// Runs `body` on the reminders under the store's lock: one transaction of
+    /// `MemoryIngestStore`'s, which no claim or completion interleaves with.
+    func withContents<T: Sendable>(_ body: (inout Contents) -> T) -> T {
+        contents.withLock { body(&$0) }
     }
 
     private func failIfTold(_ operation: String) throws(StoreError) {

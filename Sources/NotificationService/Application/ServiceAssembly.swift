@@ -79,7 +79,7 @@ public struct ServiceAssembly: Sendable {
                 maxBufferedMessages: settings.consumerReadAhead),
             logger: logger)
         return IngestPipeline(
-            consumer: consumer, store: IngestStore(client: database, logger: logger),
+            source: consumer, store: IngestStore(client: database, logger: logger),
             configuration: configuration ?? settings.pipelineConfiguration, logger: logger, metrics: metrics)
     }
 

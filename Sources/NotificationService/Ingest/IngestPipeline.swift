@@ -18,12 +18,14 @@ import Synchronization
 /// and the inbox stores nothing twice), and the consumer leaves the group.
 ///
 /// Its waits (linger, commit timer, backoff, a store attempt's limit) run on `C`: the
-/// continuous clock in production, a `ManualClock` in tests.
+/// continuous clock in production, a `ManualClock` in tests. It reads from an
+/// `IngestSource` and stores through an `IngestStoring`: a `KafkaConsumer` and the
+/// PostgreSQL `IngestStore` in production, in-memory ones in tests without I/O.
 public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = IngestPipelineConfiguration
 
-    private let consumer: KafkaConsumer
-    private let store: IngestStore
+    private let source: any IngestSource
+    private let store: any IngestStoring
     private let configuration: Configuration
     private let logger: Logger
     private let state = PipelineState()
@@ -33,11 +35,11 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
 
     /// `clock`: what the pipeline's waits are measured on.
     public init(
-        consumer: KafkaConsumer, store: IngestStore, configuration: Configuration, logger: Logger,
+        source: any IngestSource, store: any IngestStoring, configuration: Configuration, logger: Logger,
         metrics: ServiceMetrics = ServiceMetrics(), clock: C
     ) {
         self.retry = RetryLoop(backoff: configuration.retry, clock: clock)
-        self.consumer = consumer
+        self.source = source
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -49,7 +51,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
 
     /// The partitions this member owns now; nil once the consumer is closed.
     public func assignedPartitions() async -> [KafkaTopicPartition]? {
-        try? await consumer.currentAssignment()
+        try? await source.currentAssignment()
     }
 
     /// The consumer group's lag on each assigned partition whose leader answered: the
@@ -58,8 +60,8 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     /// without a committed offset counts from its start).
     public func lag() async -> [KafkaTopicPartition: Int64] {
         guard let partitions = await assignedPartitions(), !partitions.isEmpty,
-            let bounds = try? await consumer.partitionBounds(of: partitions),
-            let committed = try? await consumer.committedOffsets(for: partitions, timeout: .seconds(2))
+            let bounds = try? await source.partitionBounds(of: partitions, timeout: .seconds(2)),
+            let committed = try? await source.committedOffsets(for: partitions, timeout: .seconds(2))
         else { return [:] }
         var lag: [KafkaTopicPartition: Int64] = [:]
         for (partition, bound) in bounds {
@@ -70,11 +72,11 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     }
 
     public func run() async throws {
-        try consumer.subscribe(topics: [configuration.topic])
+        try source.subscribe(topics: [configuration.topic])
         started.withLock { [now = retry.clock.now] in $0 = now }
         logger.info(
             "ingest started", metadata: ["topic": "\(configuration.topic)", "lanes": "\(configuration.lanes)"])
-        let consumer = self.consumer
+        let source = self.source
         let state = self.state
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -94,22 +96,21 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
             }
         } onGracefulShutdown: {
             // Stop fetching; the batches in hand (if any) are finished first.
-            if state.requestStop() { consumer.requestClose() }
+            if state.requestStop() { source.requestClose() }
         }
-        await consumer.close()
+        await source.close()
         logger.info("ingest stopped")
     }
 
     /// Takes batches from the consumer and hands each lane its share, in order.
     private func dispatch(to lanes: [AsyncChannel<[KafkaMessage]>]) async throws {
         let target = configuration.batchSize * lanes.count
-        var batches = consumer.batches.makeAsyncIterator()
         while state.beginWaiting() {
-            guard var batch = try await batches.next() else { break }
-            batch += consumer.takeBuffered(upTo: target - batch.count)
+            guard var batch = try await source.nextBatch() else { break }
+            batch += source.takeBuffered(upTo: target - batch.count)
             if batch.count < target && configuration.linger > .zero {
                 try? await retry.clock.sleep(for: configuration.linger)
-                batch += consumer.takeBuffered(upTo: target - batch.count)
+                batch += source.takeBuffered(upTo: target - batch.count)
             }
             var shares = [[KafkaMessage]](repeating: [], count: lanes.count)
             for message in batch { shares[Self.lane(of: message.partition, lanes: lanes.count)].append(message) }
@@ -131,7 +132,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
             // False when shutdown came while the batch could not be stored: the later
             // ones are not started either.
             if state.beginProcessing() { _ = try await ingest(batch, lane: number) }
-            if state.endProcessing() { consumer.requestClose() }
+            if state.endProcessing() { source.requestClose() }
         }
     }
 
@@ -168,7 +169,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
         stored = true
         report(summary, records)
         if !paused.isEmpty {
-            try? consumer.resume(paused)
+            try? source.resume(paused)
             logger.info(
                 "storing works again; partitions resumed", metadata: ["attempts": "\(attempts)", "lane": "\(lane)"])
         }
@@ -179,7 +180,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
         var next: [KafkaTopicPartition: KafkaTopicPartitionOffset] = [:]
         for message in batch { next[message.topicPartition] = message.nextOffset }
         do {
-            try consumer.markProcessed(Array(next.values))
+            try source.markProcessed(Array(next.values))
         } catch {
             logger.info("offsets of a stored batch not marked (partition moved)", metadata: ["error": "\(error)"])
         }
@@ -189,8 +190,8 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     /// Pauses the partitions of `lane` while its batch cannot be stored; returns them.
     private func pausePartitions(of lane: Int) -> [KafkaTopicPartition] {
         let lanes = configuration.lanes
-        let paused = ((try? consumer.assignment()) ?? []).filter { Self.lane(of: $0.partition, lanes: lanes) == lane }
-        try? consumer.pause(paused)
+        let paused = ((try? source.assignment()) ?? []).filter { Self.lane(of: $0.partition, lanes: lanes) == lane }
+        try? source.pause(paused)
         return paused
     }
 
@@ -228,7 +229,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     private func commitPeriodically() async {
         while (try? await retry.clock.sleep(for: configuration.commitInterval)) != nil {
             do {
-                try await consumer.commitMarked(timeout: .seconds(10))
+                try await source.commitMarked(timeout: .seconds(10))
             } catch  where error.category == .closed {
                 return
             } catch {
@@ -241,11 +242,11 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
 extension IngestPipeline where C == ContinuousClock {
     /// A pipeline that waits on the continuous clock, as in production.
     public convenience init(
-        consumer: KafkaConsumer, store: IngestStore, configuration: Configuration, logger: Logger,
+        source: any IngestSource, store: any IngestStoring, configuration: Configuration, logger: Logger,
         metrics: ServiceMetrics = ServiceMetrics()
     ) {
         self.init(
-            consumer: consumer, store: store, configuration: configuration, logger: logger, metrics: metrics,
+            source: source, store: store, configuration: configuration, logger: logger, metrics: metrics,
             clock: ContinuousClock())
     }
 }

@@ -23,6 +23,32 @@ public enum StoredDelivery {
         return Content(title: title, body: body, data: data)
     }
 
+    /// The channel list as the store keeps it, read back by `channels(fromJSON:)`: written
+    /// here once, so that every store (PostgreSQL's, the in-memory one) keeps the same text.
+    public static func json(_ channels: [Channel]) -> String {
+        JSONValue.array(channels.map(jsonValue)).serialized
+    }
+
+    /// The content as the store keeps it, read back by `content(fromJSON:)`. `data` is
+    /// already compact JSON text: it goes in as it is, not parsed again.
+    public static func json(_ content: Content) -> String {
+        var text =
+            #"{"title":"# + JSONValue.string(content.title).serialized + #","body":"#
+            + JSONValue.string(content.body).serialized
+        if let data = content.data { text += #","data":"# + data }
+        return text + "}"
+    }
+
+    private static func jsonValue(_ channel: Channel) -> JSONValue {
+        switch channel {
+        case .email(let to): .object([("type", .string("email")), ("to", .string(to))])
+        case .sms(let to): .object([("type", .string("sms")), ("to", .string(to))])
+        case .push(let platform, let token):
+            .object([("type", .string("push")), ("platform", .string(platform.rawValue)), ("token", .string(token))])
+        case .webhook(let url): .object([("type", .string("webhook")), ("url", .string(url))])
+        }
+    }
+
     private static func parse(_ text: String, field: String) throws(EventValidationError) -> JSONValue {
         do {
             return try JSONParser.parse(Array(text.utf8))

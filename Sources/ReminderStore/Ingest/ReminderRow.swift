@@ -41,13 +41,8 @@ struct ReminderRow: BatchRow {
         expiresAt = schedule.expiresAt
         // The decoder accepts only zones of the tz database, so a due time exists.
         dueAt = DeliveryTimeCalculator.dueInstant(for: schedule)
-        channels = JSONText(JSONValue.array(schedule.channels.map(Self.json)).serialized)
-        // `data` is already compact JSON text: it goes in as it is, not parsed again.
-        var content =
-            #"{"title":"# + JSONValue.string(schedule.content.title).serialized + #","body":"#
-            + JSONValue.string(schedule.content.body).serialized
-        if let data = schedule.content.data { content += #","data":"# + data }
-        self.content = JSONText(content + "}")
+        channels = JSONText(StoredDelivery.json(schedule.channels))
+        content = JSONText(StoredDelivery.json(schedule.content))
         correlationID = event.correlationID
         idempotencyKey = event.idempotencyKey
         self.source = source
@@ -78,14 +73,4 @@ struct ReminderRow: BatchRow {
         BoundColumn("trace_parent") { $0.source.trace?.storedTraceParent },
         BoundColumn("trace_state") { $0.source.trace?.storedTraceState },
     ]
-
-    private static func json(_ channel: ReminderCore.Channel) -> JSONValue {
-        switch channel {
-        case .email(let to): .object([("type", .string("email")), ("to", .string(to))])
-        case .sms(let to): .object([("type", .string("sms")), ("to", .string(to))])
-        case .push(let platform, let token):
-            .object([("type", .string("push")), ("platform", .string(platform.rawValue)), ("token", .string(token))])
-        case .webhook(let url): .object([("type", .string("webhook")), ("url", .string(url))])
-        }
-    }
 }
