@@ -126,7 +126,8 @@ let package = Package(
         .testTarget(
             name: "ReminderStoreTests",
             dependencies: [
-                "ReminderStore", "ReminderCore", "ReminderStoreTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ReminderStore", "ReminderCore", "ReminderStoreTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

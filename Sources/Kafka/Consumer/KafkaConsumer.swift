@@ -41,7 +41,9 @@ public final class KafkaConsumer: Sendable {
     /// 1,000 events when nobody reads them.
     public var events: AsyncStream<KafkaConsumerEvent> { core.events }
 
-    func nextBatch() async throws -> [KafkaMessage]? { try await core.nextBatch() }
+    /// The next non-empty batch, waiting for one; nil when the consumer is closed or the
+    /// task cancelled (what an iterator of `batches` returns).
+    public func nextBatch() async throws -> [KafkaMessage]? { try await core.nextBatch() }
 
     /// Up to `limit` of the messages already read ahead, oldest first, without waiting
     /// (empty when there are none): a caller that took a batch can top it up this way

@@ -55,9 +55,4 @@ public protocol IngestSource: Sendable {
     func close() async
 }
 
-extension KafkaConsumer: IngestSource {
-    public func nextBatch() async throws -> [KafkaMessage]? {
-        var batches = self.batches.makeAsyncIterator()
-        return try await batches.next()
-    }
-}
+extension KafkaConsumer: IngestSource {}
