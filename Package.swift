@@ -141,6 +141,10 @@ let package = Package(
                 "NotificationService", "Kafka", "ReminderCore", "ReminderStore", "ReminderStoreTesting", "Delivery",
                 "TestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                // AdminAPI's routes served in the test's process, without a socket.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             linkerSettings: rdkafkaRunPath
         ),

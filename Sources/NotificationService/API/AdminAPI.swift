@@ -8,16 +8,18 @@ import ReminderStore
 /// The HTTP API: health for orchestrators, Prometheus metrics, and, behind a bearer
 /// token, reminders and dead letters for operators. `openapi/openapi.json` documents it.
 public struct AdminAPI: Sendable {
-    private let lookup: ReminderLookup
-    private let deadLetters: DeadLetterStore
+    private let lookup: any ReminderLookingUp
+    private let deadLetters: any DeadLetterBrowsing
     private let replayer: DeadLetterReplayer
     private let readiness: Readiness
     private let scrape: MetricsScrape
     private let token: String?
 
+    /// `lookup` and `deadLetters`: the PostgreSQL stores in the service, the memory ones of
+    /// ReminderStoreTesting in tests of the routes without a database.
     public init(
-        lookup: ReminderLookup, deadLetters: DeadLetterStore, replayer: DeadLetterReplayer, readiness: Readiness,
-        scrape: MetricsScrape, token: String?
+        lookup: any ReminderLookingUp, deadLetters: any DeadLetterBrowsing, replayer: DeadLetterReplayer,
+        readiness: Readiness, scrape: MetricsScrape, token: String?
     ) {
         self.lookup = lookup
         self.deadLetters = deadLetters
@@ -122,7 +124,7 @@ public struct AdminAPI: Sendable {
         // One more than the page: a cursor only when there is a next page.
         let deadLetters = self.deadLetters
         let entries = try await fromStore { [filter, cursor, limit] in
-            try await deadLetters.list(filter, before: cursor, limit: limit + 1)
+            try await deadLetters.list(filter, before: cursor, limit: limit + 1, includeMessage: false)
         }
         let page = entries.prefix(limit)
         return try JSONResponse.make(

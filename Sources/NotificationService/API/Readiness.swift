@@ -12,7 +12,7 @@ public final class Readiness: Sendable {
         public let detail: String
     }
 
-    private let lookup: ReminderLookup
+    private let lookup: any ReminderLookingUp
     private let pipeline: IngestPipeline<ContinuousClock>?
     private let grace: Duration
     private let timeout: Duration
@@ -23,7 +23,7 @@ public final class Readiness: Sendable {
 
     /// `pipeline`: nil on an instance that does not ingest.
     public init(
-        lookup: ReminderLookup, pipeline: IngestPipeline<ContinuousClock>?, grace: Duration,
+        lookup: any ReminderLookingUp, pipeline: IngestPipeline<ContinuousClock>?, grace: Duration,
         timeout: Duration = .seconds(2)
     ) {
         self.lookup = lookup

@@ -8,6 +8,12 @@ public struct DeadLetterEntry: Sendable, Equatable {
         public let key: [UInt8]?
         public let value: [UInt8]?
         public let headers: [IngestRecord.Header]
+
+        public init(key: [UInt8]?, value: [UInt8]?, headers: [IngestRecord.Header]) {
+            self.key = key
+            self.value = value
+            self.headers = headers
+        }
     }
 
     public let id: UUID
@@ -31,4 +37,28 @@ public struct DeadLetterEntry: Sendable, Equatable {
     /// The trace the dead letter continues, if any (no personal data).
     public let trace: TraceContextHeaders?
     public let message: Message?
+
+    public init(
+        id: UUID, sequence: Int64, reason: String, error: String, attempts: Int, originalTopic: String,
+        originalPartition: Int32, originalOffset: Int64, idempotencyKey: String?, correlationID: String?,
+        reminderID: String?, failedAt: String, publishedAt: String?, replayedAt: String?, trace: TraceContextHeaders?,
+        message: Message?
+    ) {
+        self.id = id
+        self.sequence = sequence
+        self.reason = reason
+        self.error = error
+        self.attempts = attempts
+        self.originalTopic = originalTopic
+        self.originalPartition = originalPartition
+        self.originalOffset = originalOffset
+        self.idempotencyKey = idempotencyKey
+        self.correlationID = correlationID
+        self.reminderID = reminderID
+        self.failedAt = failedAt
+        self.publishedAt = publishedAt
+        self.replayedAt = replayedAt
+        self.trace = trace
+        self.message = message
+    }
 }

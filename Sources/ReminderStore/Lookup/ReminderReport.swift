@@ -10,6 +10,18 @@ public struct ReminderReport: Sendable, Equatable {
         public let detail: String?
         /// RFC 3339, UTC.
         public let at: String
+
+        public init(
+            from: String?, to: String, event: String, attempt: Int, errorClass: String?, detail: String?, at: String
+        ) {
+            self.from = from
+            self.to = to
+            self.event = event
+            self.attempt = attempt
+            self.errorClass = errorClass
+            self.detail = detail
+            self.at = at
+        }
     }
 
     public struct ChannelAttempt: Sendable, Equatable {
@@ -23,6 +35,22 @@ public struct ReminderReport: Sendable, Equatable {
         public let latencyMilliseconds: Double
         public let retryDelayMilliseconds: Int64?
         public let at: String
+
+        public init(
+            attempt: Int, channelIndex: Int, channel: String, provider: String, outcome: String, errorClass: String?,
+            answer: String, latencyMilliseconds: Double, retryDelayMilliseconds: Int64?, at: String
+        ) {
+            self.attempt = attempt
+            self.channelIndex = channelIndex
+            self.channel = channel
+            self.provider = provider
+            self.outcome = outcome
+            self.errorClass = errorClass
+            self.answer = answer
+            self.latencyMilliseconds = latencyMilliseconds
+            self.retryDelayMilliseconds = retryDelayMilliseconds
+            self.at = at
+        }
     }
 
     public let reminderID: String
@@ -42,4 +70,25 @@ public struct ReminderReport: Sendable, Equatable {
     public let updatedAt: String
     public let transitions: [Transition]
     public let channelAttempts: [ChannelAttempt]
+
+    public init(
+        reminderID: String, userID: String, state: String, timeZone: String, dueAt: String?, expiresAt: String?,
+        attempts: Int, channels: [String], correlationID: String?, traceID: String?, createdAt: String,
+        updatedAt: String, transitions: [Transition], channelAttempts: [ChannelAttempt]
+    ) {
+        self.reminderID = reminderID
+        self.userID = userID
+        self.state = state
+        self.timeZone = timeZone
+        self.dueAt = dueAt
+        self.expiresAt = expiresAt
+        self.attempts = attempts
+        self.channels = channels
+        self.correlationID = correlationID
+        self.traceID = traceID
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.transitions = transitions
+        self.channelAttempts = channelAttempts
+    }
 }

@@ -10,14 +10,14 @@ import Synchronization
 /// each provider's circuit state.
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
-    private let lookup: ReminderLookup
+    private let lookup: any ReminderLookingUp
     private let pipeline: IngestPipeline<ContinuousClock>?
     private let providers: [GuardedProvider]
     private let lagGauges = Mutex<[KafkaTopicPartition: Gauge]>([:])
     private let databaseUp: Gauge
 
     public init(
-        metrics: ServiceMetrics, lookup: ReminderLookup, pipeline: IngestPipeline<ContinuousClock>?,
+        metrics: ServiceMetrics, lookup: any ReminderLookingUp, pipeline: IngestPipeline<ContinuousClock>?,
         providers: [GuardedProvider]
     ) {
         self.metrics = metrics
