@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "notification-service",
             dependencies: [
-                "Kafka", "NotificationService", "ReminderStore",
+                "Kafka", "NotificationService", "ReminderCore", "ReminderStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Kafka
 import Logging
 import NotificationService
+import ReminderCore
 import ReminderStore
 import ServiceLifecycle
 
@@ -55,6 +56,16 @@ struct ServeCommand: AsyncParsableCommand {
                 metadata: ["error": "OTEL_*: the trace exporter cannot be set up: \(error)"])
             throw ExitCode(78)
         }
+        // Without the tz database every event naming a zone would be dead-lettered as
+        // invalid, for good: refuse to start instead.
+        let zones = TimeZones.database
+        guard zones.zoneCount > 0 else {
+            let problem =
+                "TZDIR: no tz database in \(zones.directory) (install Debian's tzdata, or set TZDIR to a zoneinfo "
+                + "directory)"
+            logger.critical("invalid configuration", metadata: ["error": "\(problem)"])
+            throw ExitCode(78)
+        }
         let database = settings.database.makeClient(logger: logger)
         let instance: ServiceAssembly.Instance
         do {
@@ -74,6 +85,8 @@ struct ServeCommand: AsyncParsableCommand {
                 "dispatch": "\(settings.dispatch.enabled)", "http": "\(settings.api.enabled)",
                 "tracing": "\(settings.tracing)",
                 "providers": "\(instance.providerNames.joined(separator: ","))",
+                "time_zones": "\(zones.zoneCount) names from \(zones.directory)",
+                "tzdata": "names \(zones.namesVersion ?? "unknown"), rules \(zones.rulesVersion)",
             ])
         // Nothing is consumed, migrated or sent before the HTTP server has its port: a
         // port it cannot have stops start-up (exit 78) with no work to wind down.
