@@ -81,6 +81,15 @@ struct MemoryIngestTransaction {
         guard !inputs.isEmpty else { return }
         let plan = IngestPlanner.plan(inputs, stored: lockReminders(Set(inputs.map(\.event.reminderID))))
         summary.skipped += plan.skipped
+        let events = Dictionary(uniqueKeysWithValues: inputs.map { ($0.position, $0.event) })
+        for rejected in plan.rejected {
+            summary.ownershipConflicts += 1
+            deadLetters.append(
+                Self.deadLetter(
+                    records[rejected.position], reason: rejected.reason, error: rejected.error,
+                    idempotencyKey: events[rejected.position]?.idempotencyKey,
+                    correlationID: events[rejected.position]?.correlationID))
+        }
         summary.created += write(plan, records)
     }
 
@@ -120,7 +129,8 @@ struct MemoryIngestTransaction {
     private func lockReminders(_ reminderIDs: Set<String>) -> [String: IngestPlanner.Stored] {
         var stored: [String: IngestPlanner.Stored] = [:]
         for reminder in reminders.reminders.values where reminderIDs.contains(reminder.reminderID) {
-            stored[reminder.reminderID] = IngestPlanner.Stored(id: reminder.id, state: reminder.state)
+            stored[reminder.reminderID] = IngestPlanner.Stored(
+                id: reminder.id, state: reminder.state, userID: reminder.userID)
         }
         return stored
     }

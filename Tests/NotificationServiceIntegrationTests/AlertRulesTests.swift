@@ -36,7 +36,7 @@ struct AlertRulesTests {
     @Test func theScrapeConfigurationIsValidAndLoadsTheRules() async throws {
         let (status, output) = try await promtool(["check", "config", "deploy/prometheus/prometheus.yml"])
         #expect(status == 0, "\(output)")
-        #expect(output.contains("SUCCESS: 12 rules found"), "\(output)")
+        #expect(output.contains("SUCCESS: 13 rules found"), "\(output)")
     }
 
     @Test func eachAlertFiresAndStaysQuietAsItsUnitTestsSay() async throws {

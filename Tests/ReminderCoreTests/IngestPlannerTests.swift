@@ -2,22 +2,57 @@ import ReminderCore
 import Testing
 
 @Suite struct IngestPlannerTests {
-    private func schedule(_ position: Int, _ reminder: String = "r") -> IngestPlanner.Input {
+    private func schedule(_ position: Int, _ reminder: String = "r", user: String = "u") -> IngestPlanner.Input {
         let schedule = ReminderSchedule(
             timeZone: "UTC", deliverAt: .instant(Instant(secondsSinceEpoch: 0)), channels: [.email(to: "a@b.co")],
             content: Content(title: "t\(position)", body: "", data: nil), quietHours: nil, expiresAt: nil)
         return IngestPlanner.Input(
             position: position,
             event: ReminderEvent(
-                idempotencyKey: "k\(position)", reminderID: reminder, userID: "u", correlationID: nil,
+                idempotencyKey: "k\(position)", reminderID: reminder, userID: user, correlationID: nil,
                 action: .schedule(schedule)))
     }
 
-    private func cancel(_ position: Int, _ reminder: String = "r") -> IngestPlanner.Input {
+    private func cancel(_ position: Int, _ reminder: String = "r", user: String = "u") -> IngestPlanner.Input {
         IngestPlanner.Input(
             position: position,
             event: ReminderEvent(
-                idempotencyKey: "k\(position)", reminderID: reminder, userID: "u", correlationID: nil, action: .cancel))
+                idempotencyKey: "k\(position)", reminderID: reminder, userID: user, correlationID: nil, action: .cancel))
+    }
+
+    @Test(arguments: ReminderState.allCases)
+    func aCancelOrReplaceOfAnotherUsersReminderChangesNothingAndIsRejected(state: ReminderState) {
+        let stored: [String: IngestPlanner.Stored] = ["r": .init(id: 3, state: state, userID: "owner")]
+        let plan = IngestPlanner.plan([cancel(0, user: "intruder"), schedule(1, user: "intruder")], stored: stored)
+        #expect(plan.writes.isEmpty)
+        #expect(plan.skipped.isEmpty)
+        #expect(plan.rejected.map(\.position) == [0, 1])
+        #expect(plan.rejected.allSatisfy { $0.reason == .ownershipConflict && $0.error.hasPrefix("user_id") })
+    }
+
+    @Test func theOwnersEventsAroundAnIntrudersStillApply() {
+        let stored: [String: IngestPlanner.Stored] = ["r": .init(id: 3, state: .scheduled, userID: "owner")]
+        let plan = IngestPlanner.plan(
+            [schedule(0, user: "owner"), cancel(1, user: "intruder"), cancel(2, user: "owner")], stored: stored)
+        #expect(plan.rejected.map(\.position) == [1])
+        #expect(plan.writes.map(\.finalState) == [.cancelled])
+        #expect(plan.writes.first?.transitions.map(\.position) == [0, 2])
+        #expect(plan.writes.first?.contentFrom == 0)
+    }
+
+    @Test func aReminderCreatedInTheBatchBelongsToItsFirstSchedulesUser() {
+        let plan = IngestPlanner.plan(
+            [schedule(0, user: "owner"), schedule(1, user: "intruder"), cancel(2, user: "intruder")], stored: [:])
+        #expect(plan.rejected.map(\.position) == [1, 2])
+        #expect(plan.writes.map(\.finalState) == [.scheduled])
+        #expect(plan.writes.first?.contentFrom == 0)
+    }
+
+    @Test func aCancelBeforeAnyScheduleIsSkippedWhoeverSendsIt() {
+        let plan = IngestPlanner.plan([cancel(0, user: "intruder"), schedule(1, user: "owner")], stored: [:])
+        #expect(plan.rejected.isEmpty)
+        #expect(plan.skipped.map(\.position) == [0])
+        #expect(plan.writes.map(\.finalState) == [.scheduled])
     }
 
     @Test func aNewScheduleCreatesAScheduledReminder() {
@@ -40,8 +75,8 @@ import Testing
 
     @Test func theSameSequenceSplitAcrossBatchesEndsTheSame() {
         let first = IngestPlanner.plan([schedule(0)], stored: [:])
-        let second = IngestPlanner.plan([schedule(0)], stored: ["r": .init(id: 7, state: first.writes[0].finalState)])
-        let third = IngestPlanner.plan([cancel(0)], stored: ["r": .init(id: 7, state: second.writes[0].finalState)])
+        let second = IngestPlanner.plan([schedule(0)], stored: ["r": .init(id: 7, state: first.writes[0].finalState, userID: "u")])
+        let third = IngestPlanner.plan([cancel(0)], stored: ["r": .init(id: 7, state: second.writes[0].finalState, userID: "u")])
         #expect(second.writes[0].transitions.map(\.event) == [.replace])
         #expect(third.writes[0].existing == 7)
         #expect(third.writes[0].finalState == .cancelled)
@@ -49,13 +84,13 @@ import Testing
     }
 
     @Test func aCancelAfterSendingStartedIsSkippedWithAReason() {
-        let plan = IngestPlanner.plan([cancel(4)], stored: ["r": .init(id: 1, state: .sending)])
+        let plan = IngestPlanner.plan([cancel(4)], stored: ["r": .init(id: 1, state: .sending, userID: "u")])
         #expect(plan.writes.isEmpty)
         #expect(plan.skipped == [.init(position: 4, reason: "the reminder is SENDING: cannot cancel")])
     }
 
     @Test func aScheduleForADeliveredReminderIsSkipped() {
-        let plan = IngestPlanner.plan([schedule(0)], stored: ["r": .init(id: 1, state: .delivered)])
+        let plan = IngestPlanner.plan([schedule(0)], stored: ["r": .init(id: 1, state: .delivered, userID: "u")])
         #expect(plan.writes.isEmpty)
         #expect(plan.skipped.first?.reason == "the reminder is DELIVERED: cannot replace")
     }

@@ -21,16 +21,52 @@ struct IngestStoreTests {
             headers: [.init(key: "x-trace", value: [1, 2])], decoded: decoded)
     }
 
-    private func schedule(key: String, reminder: String = "r-1", title: String = "Dentist") -> String {
+    private func schedule(key: String, reminder: String = "r-1", title: String = "Dentist", user: String = "user-1")
+        -> String
+    {
         """
-        {"schema_version":1,"type":"schedule","idempotency_key":"\(key)","reminder_id":"\(reminder)","user_id":"user-1",\
+        {"schema_version":1,"type":"schedule","idempotency_key":"\(key)","reminder_id":"\(reminder)","user_id":"\(user)",\
         "timezone":"Europe/Berlin","deliver_at_local":"2026-03-29T02:30","channels":[{"type":"email","to":"a@b.co"}],\
         "content":{"title":"\(title)","body":"b","data":{"n":1}}}
         """
     }
 
-    private func cancel(key: String, reminder: String = "r-1") -> String {
-        #"{"schema_version":1,"type":"cancel","idempotency_key":"\#(key)","reminder_id":"\#(reminder)","user_id":"user-1"}"#
+    private func cancel(key: String, reminder: String = "r-1", user: String = "user-1") -> String {
+        #"{"schema_version":1,"type":"cancel","idempotency_key":"\#(key)","reminder_id":"\#(reminder)","user_id":"\#(user)"}"#
+    }
+
+    @Test func aCancelOrReplaceFromAnotherUserChangesNothingAndIsDeadLetteredAsOwnershipConflict() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            _ = try await store.ingest([record(schedule(key: "k1"), offset: 0)])
+            let summary = try await store.ingest([
+                record(cancel(key: "k2", user: "user-2"), offset: 1),
+                record(schedule(key: "k3", title: "Hijacked", user: "user-2"), offset: 2),
+            ])
+            #expect(summary.ownershipConflicts == 2)
+            #expect(summary.accepted == 2)
+            let row = try await client.query(
+                "SELECT state, user_id, content->>'title' FROM reminders WHERE reminder_id = 'r-1'",
+                logger: TestDatabase.logger
+            ).collect().first!.decode((String, String, String).self)
+            #expect(row.0 == "SCHEDULED" && row.1 == "user-1" && row.2 == "Dentist")
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            let letters = try await client.query(
+                "SELECT reason, error, idempotency_key FROM dead_letters ORDER BY original_offset",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, String).self) }
+            #expect(letters.map(\.0) == ["ownership_conflict", "ownership_conflict"])
+            #expect(letters.map(\.2) == ["k2", "k3"])
+            #expect(letters.allSatisfy { $0.1.hasPrefix("user_id") })
+            // Redelivered, they are duplicates: dead-lettered once.
+            let again = try await store.ingest([record(cancel(key: "k2", user: "user-2"), offset: 1)])
+            #expect(again.duplicates == 1 && again.ownershipConflicts == 0)
+            // The owner still can.
+            _ = try await store.ingest([record(cancel(key: "k4"), offset: 3)])
+            #expect(
+                try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminders WHERE state = 'CANCELLED'")
+                    == 1)
+        }
     }
 
     @Test func aNewScheduleIsStoredScheduledAtItsDueTimeWithItsHistory() async throws {

@@ -22,7 +22,7 @@ struct MigratorTests {
             #expect(
                 try await migrator.migrate(client, logger: TestDatabase.logger) == [
                     "0001_initial.sql", "0002_transitions_without_foreign_key.sql", "0003_delivery_attempts.sql",
-                    "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql",
+                    "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
@@ -51,7 +51,7 @@ struct MigratorTests {
             #expect(
                 applied == [
                     "0001_initial.sql", "0002_transitions_without_foreign_key.sql", "0003_delivery_attempts.sql",
-                    "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql",
+                    "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                 ])
         }
     }

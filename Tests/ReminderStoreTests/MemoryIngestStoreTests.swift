@@ -42,6 +42,23 @@ import Testing
         #"{"schema_version":1,"type":"cancel","idempotency_key":"\#(key)","reminder_id":"\#(reminder)","user_id":"user-1"}"#
     }
 
+    @Test func aCancelOrReplaceFromAnotherUserChangesNothingAndIsDeadLetteredAsOwnershipConflict() async throws {
+        let store = MemoryIngestStore()
+        _ = try await store.ingest([Self.record(Self.schedule(key: "k1"), offset: 0)])
+        let intruder = { (json: String) in json.replacingOccurrences(of: #""user_id":"user-1""#, with: #""user_id":"user-2""#) }
+        let summary = try await store.ingest([
+            Self.record(intruder(Self.cancel(key: "k2")), offset: 1),
+            Self.record(intruder(Self.schedule(key: "k3", title: "Hijacked")), offset: 2),
+        ])
+        #expect(summary.ownershipConflicts == 2)
+        let reminder = try #require(store.reminders.reminders.first)
+        #expect(reminder.state == .scheduled && reminder.userID == "user-1")
+        #expect(try Self.title(of: reminder) == "Dentist")
+        #expect(reminder.history.count == 1)
+        #expect(store.deadLetters.map(\.reason) == [.ownershipConflict, .ownershipConflict])
+        #expect(store.deadLetters.map(\.idempotencyKey) == ["k2", "k3"])
+    }
+
     static func title(of reminder: MemoryDispatchStore.Reminder?) throws -> String? {
         try reminder.map { try StoredDelivery.content(fromJSON: $0.content).title }
     }

@@ -209,6 +209,11 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
                 "dead letters replayed",
                 metadata: ["reset": "\(summary.replayed)", "ignored": "\(summary.replaysIgnored)"])
         }
+        if summary.ownershipConflicts > 0 {
+            logger.warning(
+                "events naming another user's reminder dead-lettered as ownership_conflict; nothing changed",
+                metadata: ["events": "\(summary.ownershipConflicts)"])
+        }
         for skipped in summary.skipped {
             let record = records[skipped.position]
             logger.info(
@@ -222,7 +227,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
             metadata: [
                 "messages": "\(records.count)", "accepted": "\(summary.accepted)", "created": "\(summary.created)",
                 "duplicates": "\(summary.duplicates)", "conflicts": "\(summary.conflicts)",
-                "invalid": "\(summary.invalid)",
+                "invalid": "\(summary.invalid)", "ownership_conflicts": "\(summary.ownershipConflicts)",
             ])
     }
 

@@ -1,6 +1,10 @@
 /// Decides, without I/O, what a batch of new events does to the reminders they name:
 /// events for one reminder are applied in the order they were published, so
 /// schedule → replace → cancel ends cancelled wherever the batch boundaries fall.
+///
+/// A reminder belongs to the user whose `schedule` created it (reminder ids are global):
+/// a replace or cancel that names another `user_id` changes nothing and is rejected as
+/// `ownership_conflict`, so no publisher changes another user's reminder.
 public enum IngestPlanner {
     /// A new (not duplicate) valid event, at its position in the batch.
     public struct Input: Sendable {
@@ -17,10 +21,13 @@ public enum IngestPlanner {
     public struct Stored: Sendable, Equatable {
         public let id: Int64
         public let state: ReminderState
+        /// Whose reminder it is: the `user_id` of the schedule that created it.
+        public let userID: String
 
-        public init(id: Int64, state: ReminderState) {
+        public init(id: Int64, state: ReminderState, userID: String) {
             self.id = id
             self.state = state
+            self.userID = userID
         }
     }
 
@@ -54,9 +61,18 @@ public enum IngestPlanner {
         }
     }
 
+    /// An event refused: it changes nothing and goes to the dead-letter topic.
+    public struct Rejected: Sendable, Equatable {
+        public let position: Int
+        public let reason: DeadLetterReason
+        /// Names the field at fault; no personal data.
+        public let error: String
+    }
+
     public struct Plan: Sendable, Equatable {
         public var writes: [Write] = []
         public var skipped: [Skipped] = []
+        public var rejected: [Rejected] = []
     }
 
     /// - Parameters:
@@ -73,9 +89,17 @@ public enum IngestPlanner {
         for reminderID in order {
             let existing = stored[reminderID]
             var state = existing?.state
+            var owner = existing?.userID
             var contentFrom: Int?
             var transitions: [Transition] = []
             for input in byReminder[reminderID]! {
+                if let owner, input.event.userID != owner {
+                    plan.rejected.append(
+                        Rejected(
+                            position: input.position, reason: .ownershipConflict,
+                            error: "user_id: the reminder belongs to another user"))
+                    continue
+                }
                 let kind: ReminderEventKind
                 switch input.event.action {
                 case .schedule: kind = state == nil ? .schedule : .replace
@@ -91,6 +115,7 @@ public enum IngestPlanner {
                     let to = try ReminderStateMachine.transition(from: from, on: kind)
                     transitions.append(Transition(from: from, to: to, event: kind, position: input.position))
                     state = to
+                    owner = owner ?? input.event.userID
                     if kind != .cancel { contentFrom = input.position }
                 } catch {
                     plan.skipped.append(

@@ -66,6 +66,8 @@ public struct IngestSummary: Sendable, Equatable {
     public var conflicts = 0
     /// Invalid events: dead-lettered.
     public var invalid = 0
+    /// Cancels and replaces of another user's reminder: dead-lettered, nothing changed.
+    public var ownershipConflicts = 0
     /// New events that changed nothing (a cancel too late, a schedule for a sent reminder).
     public var skipped: [IngestPlanner.Skipped] = []
     /// Reminders created.

@@ -95,6 +95,16 @@ public struct IngestStore: Sendable {
             let stored = try await lockReminders(Array(Set(inputs.map(\.event.reminderID))), on: connection)
             let plan = IngestPlanner.plan(inputs, stored: stored)
             summary.skipped += plan.skipped
+            let events = Dictionary(uniqueKeysWithValues: inputs.map { ($0.position, $0.event) })
+            for rejected in plan.rejected {
+                summary.ownershipConflicts += 1
+                let event = events[rejected.position]
+                deadLetters.append(
+                    DeadLetter(
+                        record: records[rejected.position], payload: payloads[rejected.position],
+                        reason: rejected.reason.rawValue, error: rejected.error, idempotencyKey: event?.idempotencyKey,
+                        correlationID: event?.correlationID))
+            }
             summary.created += try await write(plan, records, payloads, on: connection)
         }
     }
@@ -167,11 +177,11 @@ public struct IngestStore: Sendable {
     {
         var stored: [String: IngestPlanner.Stored] = [:]
         let rows = try await connection.query(
-            "SELECT id, reminder_id, state FROM reminders WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE",
+            "SELECT id, reminder_id, state, user_id FROM reminders WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE",
             logger: logger)
-        for try await (id, reminderID, state) in rows.decode((Int64, String, String).self) {
+        for try await (id, reminderID, state, userID) in rows.decode((Int64, String, String, String).self) {
             if let state = ReminderState(rawValue: state) {
-                stored[reminderID] = IngestPlanner.Stored(id: id, state: state)
+                stored[reminderID] = IngestPlanner.Stored(id: id, state: state, userID: userID)
             }
         }
         return stored

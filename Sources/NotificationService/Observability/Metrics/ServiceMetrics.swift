@@ -15,6 +15,7 @@ public final class ServiceMetrics: Sendable {
     let eventsDuplicate: Counter
     let eventsInvalid: Counter
     let eventsConflicting: Counter
+    let eventsOfAnotherUser: Counter
     let replaysApplied: Counter
     let replaysIgnored: Counter
     let retriesScheduled: Counter
@@ -55,6 +56,9 @@ public final class ServiceMetrics: Sendable {
         eventsInvalid = counter("events_invalid", "Messages dead-lettered as invalid_event.")
         eventsConflicting = counter(
             "events_conflicting", "Events dead-lettered as idempotency_conflict (same key, other payload).")
+        eventsOfAnotherUser = counter(
+            "events_ownership_conflict",
+            "Cancels and replaces dead-lettered as ownership_conflict (the reminder is another user's).")
         replaysApplied = counter("replays_applied", "Replayed dead letters whose reminder was reset.")
         replaysIgnored = counter(
             "replays_ignored", "Replays of a dead letter replayed before, or whose reminder had moved on.")
@@ -71,6 +75,7 @@ public final class ServiceMetrics: Sendable {
         eventsDuplicate.increment(by: Int64(summary.duplicates))
         eventsInvalid.increment(by: Int64(summary.invalid))
         eventsConflicting.increment(by: Int64(summary.conflicts))
+        eventsOfAnotherUser.increment(by: Int64(summary.ownershipConflicts))
         replaysApplied.increment(by: Int64(summary.replayed))
         replaysIgnored.increment(by: Int64(summary.replaysIgnored))
     }
