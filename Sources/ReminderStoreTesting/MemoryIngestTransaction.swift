@@ -192,53 +192,36 @@ struct MemoryIngestTransaction {
     /// that names no dead letter, or one of a reason replaying cannot mend, is dead-lettered
     /// as invalid.
     private mutating func applyReplays(_ positions: Range<Int>, _ records: [IngestRecord]) {
-        let replays = positions.compactMap { position -> (position: Int, deadLetter: UUID)? in
+        let replays = positions.compactMap { position -> ReplayPlanner.Replay? in
             guard case .replay(let id) = records[position].decoded else { return nil }
-            return (position, id)
+            return ReplayPlanner.Replay(position: position, deadLetter: id)
         }
         let ids = Set(replays.map(\.deadLetter))
         var letters: [UUID: ReplayPlanner.DeadLetterFacts] = [:]
         for id in ids { letters[id] = deadLetterFacts(id) }
         // `replayFacts`: the reminders of replayable dead letters, each with its latest
         // dead letter; and which of the dead letters were replayed before.
-        var facts: [Int64: (state: ReminderState, latest: UUID?)] = [:]
+        var facts: [Int64: ReplayPlanner.StoredReminder] = [:]
         for letter in letters.values where ReplayPlanner.problem(with: letter) == nil {
             if let id = letter.reminder, let reminder = reminders.reminders[id] {
-                facts[id] = (reminder.state, reminder.deadLetterIDs.last)
+                facts[id] = ReplayPlanner.StoredReminder(state: reminder.state, latestDeadLetter: reminder.deadLetterIDs.last)
             }
         }
-        var states = facts.mapValues(\.state)
-        var replayed = tables.replayed.intersection(ids)
-        var resets: [(id: Int64, transition: ReminderTransition)] = []
-        for (position, id) in replays {
-            let reminder = letters[id]?.reminder.flatMap { reminderID in
-                states[reminderID].map {
-                    ReplayPlanner.ReminderFacts(state: $0, isLatestDeadLetter: facts[reminderID]?.latest == id)
-                }
-            }
-            let decision = ReplayPlanner.decide(
-                deadLetterID: id.uuidString.lowercased(), deadLetter: letters[id],
-                replayedBefore: replayed.contains(id), reminder: reminder)
-            switch decision {
-            case .invalid(let problem):
-                summary.invalid += 1
-                deadLetters.append(
-                    Self.deadLetter(
-                        records[position], reason: .invalidEvent,
-                        error: "(header \(IngestRecord.replayHeader)): \(id): \(problem)", idempotencyKey: nil,
-                        correlationID: nil))
-                continue
-            case .ignored:
-                summary.replaysIgnored += 1
-            case .reset(let reminderID, let transition):
-                summary.replayed += 1
-                states[reminderID] = transition.to
-                resets.append((reminderID, transition))
-            }
-            replayed.insert(id)
+        let plan = ReplayPlanner.plan(
+            replays, deadLetters: letters, reminders: facts, replayedBefore: tables.replayed.intersection(ids))
+        summary.invalid += plan.invalid.count
+        summary.replaysIgnored += plan.ignored
+        summary.replayed += plan.resets.count
+        for invalid in plan.invalid {
+            deadLetters.append(
+                Self.deadLetter(
+                    records[invalid.position], reason: .invalidEvent,
+                    error: "(header \(IngestRecord.replayHeader)): \(invalid.deadLetter): \(invalid.problem)",
+                    idempotencyKey: nil, correlationID: nil))
         }
         // `dead_letter_replays`: every valid replay, reset or not.
-        tables.replayed.formUnion(replayed)
+        tables.replayed.formUnion(plan.newlyReplayed)
+        let resets = plan.resets.map { (id: $0.reminder, transition: $0.transition) }
         // `resetSQL`
         for reset in resets {
             guard var reminder = reminders.reminders[reset.id] else { continue }

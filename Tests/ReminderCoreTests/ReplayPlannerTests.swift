@@ -1,3 +1,4 @@
+import Foundation
 import ReminderCore
 import Testing
 
@@ -85,5 +86,45 @@ import Testing
             Issue.record("expected ignored, got \(decision)")
             return
         }
+    }
+
+    @Test func aRunResetsAReminderOnceAndSeesItsOwnEarlierReplays() {
+        let first = UUID()
+        let unknown = UUID()
+        let plan = ReplayPlanner.plan(
+            [
+                .init(position: 0, deadLetter: first), .init(position: 1, deadLetter: first),
+                .init(position: 2, deadLetter: unknown),
+            ],
+            deadLetters: [first: Self.replayable], reminders: [42: .init(state: .deadLetter, latestDeadLetter: first)],
+            replayedBefore: [])
+        #expect(plan.resets.map(\.position) == [0])
+        #expect(plan.resets.first?.reminder == 42)
+        #expect(plan.resets.first?.transition.to == .scheduled)
+        #expect(plan.ignored == 1)
+        #expect(plan.invalid.map(\.position) == [2])
+        #expect(plan.invalid.first?.problem == "no dead letter has this id")
+        #expect(plan.newlyReplayed == [first])
+    }
+
+    @Test func aDeadLetterReplayedInAnEarlierBatchIsIgnoredAndNotRecordedAgain() {
+        let id = UUID()
+        let plan = ReplayPlanner.plan(
+            [.init(position: 0, deadLetter: id)], deadLetters: [id: Self.replayable],
+            reminders: [42: .init(state: .deadLetter, latestDeadLetter: id)], replayedBefore: [id])
+        #expect(plan.resets.isEmpty)
+        #expect(plan.ignored == 1)
+        #expect(plan.newlyReplayed.isEmpty)
+    }
+
+    @Test func twoDeadLettersOfOneReminderInARunResetItOnlyForTheLatest() {
+        let (older, latest) = (UUID(), UUID())
+        let plan = ReplayPlanner.plan(
+            [.init(position: 0, deadLetter: older), .init(position: 1, deadLetter: latest)],
+            deadLetters: [older: Self.replayable, latest: Self.replayable],
+            reminders: [42: .init(state: .deadLetter, latestDeadLetter: latest)], replayedBefore: [])
+        #expect(plan.resets.map(\.position) == [1])
+        #expect(plan.ignored == 1)
+        #expect(plan.newlyReplayed == [older, latest])
     }
 }

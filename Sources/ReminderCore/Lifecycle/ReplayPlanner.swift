@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decides what an operator's replay of a dead letter does: a dead letter of a reason that
 /// replaying can mend resets its reminder for delivery (`ReminderStateMachine`'s `replay`),
 /// once, and only while the reminder is still dead-lettered because of that very dead
@@ -48,6 +50,90 @@ public enum ReplayPlanner {
                 + "publish a corrected event instead"
         }
         return deadLetter.reminder == nil ? "the dead letter names no reminder" : nil
+    }
+
+    /// A replay in a batch: the message's position and the dead letter it names.
+    public struct Replay: Sendable, Equatable {
+        public let position: Int
+        public let deadLetter: UUID
+
+        public init(position: Int, deadLetter: UUID) {
+            self.position = position
+            self.deadLetter = deadLetter
+        }
+    }
+
+    /// A reminder as stored (locked) before the batch, with the id of its latest dead letter.
+    public struct StoredReminder: Sendable, Equatable {
+        public let state: ReminderState
+        public let latestDeadLetter: UUID?
+
+        public init(state: ReminderState, latestDeadLetter: UUID?) {
+            self.state = state
+            self.latestDeadLetter = latestDeadLetter
+        }
+    }
+
+    /// What a run of replays does, in the order they came.
+    public struct Plan: Sendable, Equatable {
+        public struct Reset: Sendable, Equatable {
+            public let position: Int
+            public let reminder: Int64
+            public let transition: ReminderTransition
+        }
+
+        public struct Invalid: Sendable, Equatable {
+            public let position: Int
+            public let deadLetter: UUID
+            public let problem: String
+        }
+
+        public var resets: [Reset] = []
+        public var invalid: [Invalid] = []
+        /// Valid replays that change nothing now.
+        public var ignored = 0
+        /// Every dead letter validly replayed for the first time, reset or not: recorded so
+        /// that no later replay of it resets its reminder again.
+        public var newlyReplayed: Set<UUID> = []
+    }
+
+    /// Decides a run of replays: each as `decide` says, a reminder reset earlier in the run
+    /// seen in its new state, a dead letter replayed earlier in the run seen as replayed.
+    /// - Parameters:
+    ///   - deadLetters: the dead letters the replays name, as stored (missing: none has the id).
+    ///   - reminders: the reminders of those dead letters, by the store's id.
+    ///   - replayedBefore: which of the dead letters were replayed in an earlier batch.
+    public static func plan(
+        _ replays: [Replay], deadLetters: [UUID: DeadLetterFacts], reminders: [Int64: StoredReminder],
+        replayedBefore: Set<UUID>
+    ) -> Plan {
+        var plan = Plan()
+        var states = reminders.mapValues(\.state)
+        var replayed = replayedBefore
+        for replay in replays {
+            let deadLetter = deadLetters[replay.deadLetter]
+            let reminder = deadLetter?.reminder.flatMap { id in
+                states[id].map {
+                    ReminderFacts(state: $0, isLatestDeadLetter: reminders[id]?.latestDeadLetter == replay.deadLetter)
+                }
+            }
+            switch decide(
+                deadLetterID: replay.deadLetter.uuidString.lowercased(), deadLetter: deadLetter,
+                replayedBefore: replayed.contains(replay.deadLetter), reminder: reminder)
+            {
+            case .invalid(let problem):
+                plan.invalid.append(Plan.Invalid(position: replay.position, deadLetter: replay.deadLetter, problem: problem))
+                continue
+            case .ignored:
+                plan.ignored += 1
+            case .reset(let id, let transition):
+                states[id] = transition.to
+                plan.resets.append(Plan.Reset(position: replay.position, reminder: id, transition: transition))
+            }
+            replayed.insert(replay.deadLetter)
+        }
+        plan.newlyReplayed = replayed.subtracting(replayedBefore)
+        return plan
     }
 
     /// - Parameters:

@@ -17,9 +17,9 @@ extension IngestStore {
         _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
     ) async throws {
-        let replays = positions.compactMap { position -> (position: Int, deadLetter: UUID)? in
+        let replays = positions.compactMap { position -> ReplayPlanner.Replay? in
             guard case .replay(let id) = records[position].decoded else { return nil }
-            return (position, id)
+            return ReplayPlanner.Replay(position: position, deadLetter: id)
         }
         let ids = Array(Set(replays.map(\.deadLetter)))
         var letters: [UUID: ReplayPlanner.DeadLetterFacts] = [:]
@@ -31,41 +31,25 @@ extension IngestStore {
         let (reminders, replayedBefore) = try await replayFacts(
             of: letters.values.filter { ReplayPlanner.problem(with: $0) == nil }.compactMap(\.reminder),
             deadLetters: ids, on: connection)
-
-        var states = reminders.mapValues(\.state)
-        var replayed = replayedBefore
-        var resets: [ReplayReset] = []
-        for (position, id) in replays {
-            let reminder = letters[id]?.reminder.flatMap { reminderID in
-                states[reminderID].map {
-                    ReplayPlanner.ReminderFacts(state: $0, isLatestDeadLetter: reminders[reminderID]?.latest == id)
-                }
-            }
-            let decision = ReplayPlanner.decide(
-                deadLetterID: id.uuidString.lowercased(), deadLetter: letters[id],
-                replayedBefore: replayed.contains(id), reminder: reminder)
-            switch decision {
-            case .invalid(let problem):
-                summary.invalid += 1
-                deadLetters.append(
-                    DeadLetter(
-                        record: records[position], payload: payloads[position],
-                        reason: DeadLetterReason.invalidEvent.rawValue,
-                        error: "(header \(IngestRecord.replayHeader)): \(id): \(problem)", idempotencyKey: nil,
-                        correlationID: nil))
-                continue
-            case .ignored:
-                summary.replaysIgnored += 1
-            case .reset(let reminderID, let transition):
-                summary.replayed += 1
-                states[reminderID] = transition.to
-                resets.append(ReplayReset(id: reminderID, transition: transition, trace: records[position].trace))
-            }
-            replayed.insert(id)
+        let plan = ReplayPlanner.plan(
+            replays, deadLetters: letters, reminders: reminders, replayedBefore: replayedBefore)
+        summary.invalid += plan.invalid.count
+        summary.replaysIgnored += plan.ignored
+        summary.replayed += plan.resets.count
+        for invalid in plan.invalid {
+            deadLetters.append(
+                DeadLetter(
+                    record: records[invalid.position], payload: payloads[invalid.position],
+                    reason: DeadLetterReason.invalidEvent.rawValue,
+                    error: "(header \(IngestRecord.replayHeader)): \(invalid.deadLetter): \(invalid.problem)",
+                    idempotencyKey: nil, correlationID: nil))
+        }
+        let resets = plan.resets.map {
+            ReplayReset(id: $0.reminder, transition: $0.transition, trace: records[$0.position].trace)
         }
         // Every valid replay is recorded, reset or not, so that a later replay of the
         // same record never resets it.
-        let newlyReplayed = Array(replayed.subtracting(replayedBefore))
+        let newlyReplayed = Array(plan.newlyReplayed)
         if !newlyReplayed.isEmpty {
             try await connection.query(
                 """
@@ -103,9 +87,9 @@ extension IngestStore {
     /// latest dead letter; and which of `deadLetters` were replayed before. The lock comes
     /// first: a replay of the same dead letter committed meanwhile is then seen.
     private func replayFacts(of reminderIDs: [Int64], deadLetters: [UUID], on connection: PostgresConnection)
-        async throws -> (reminders: [Int64: (state: ReminderState, latest: UUID?)], replayedBefore: Set<UUID>)
+        async throws -> (reminders: [Int64: ReplayPlanner.StoredReminder], replayedBefore: Set<UUID>)
     {
-        var reminders: [Int64: (state: ReminderState, latest: UUID?)] = [:]
+        var reminders: [Int64: ReplayPlanner.StoredReminder] = [:]
         if !reminderIDs.isEmpty {
             let rows = try await connection.query(
                 """
@@ -114,7 +98,9 @@ extension IngestStore {
                 FROM reminders r WHERE r.id = ANY(\(Array(Set(reminderIDs)))) ORDER BY r.id FOR UPDATE OF r
                 """, logger: logger)
             for try await (id, state, latest) in rows.decode((Int64, String, UUID?).self) {
-                if let state = ReminderState(rawValue: state) { reminders[id] = (state, latest) }
+                if let state = ReminderState(rawValue: state) {
+                    reminders[id] = ReplayPlanner.StoredReminder(state: state, latestDeadLetter: latest)
+                }
             }
         }
         var replayedBefore = Set<UUID>()
