@@ -49,33 +49,22 @@ struct MemoryIngestTransaction {
     /// `storeEvents`: the inbox, then the reminders the new events create, replace or
     /// cancel; invalid and conflicting events become dead letters.
     private mutating func storeEvents(_ positions: Range<Int>, _ records: [IngestRecord]) {
-        // First occurrence of each key in the run; later ones compare with it.
-        var firstByKey: [String: Int] = [:]
-        var candidates: [IngestPlanner.Input] = []
-        for position in positions {
-            let record = records[position]
-            switch record.decoded {
-            case .replay:
-                continue
-            case .invalid(let error):
-                summary.invalid += 1
+        let run = EventRun(positions, of: records)
+        summary.invalid += run.invalidCount
+        summary.duplicates += run.duplicates
+        summary.conflicts += run.conflictCount
+        for refused in run.refused {
+            switch refused {
+            case .invalid(let position, let error):
                 deadLetters.append(
                     Self.deadLetter(
-                        record, reason: .invalidEvent, error: "\(error)", idempotencyKey: nil, correlationID: nil))
-            case .valid(let event):
-                if let first = firstByKey[event.idempotencyKey] {
-                    if records[first].value == record.value {
-                        summary.duplicates += 1
-                    } else {
-                        summary.conflicts += 1
-                        deadLetters.append(Self.conflict(record, event))
-                    }
-                } else {
-                    firstByKey[event.idempotencyKey] = position
-                    candidates.append(IngestPlanner.Input(position: position, event: event))
-                }
+                        records[position], reason: .invalidEvent, error: "\(error)", idempotencyKey: nil,
+                        correlationID: nil))
+            case .conflict(let input):
+                deadLetters.append(Self.conflict(records[input.position], input.event))
             }
         }
+        let candidates = run.candidates
         let inputs = insertInbox(candidates, records)
         summary.accepted += inputs.count
         guard !inputs.isEmpty else { return }

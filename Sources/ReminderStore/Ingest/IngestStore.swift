@@ -58,35 +58,23 @@ public struct IngestStore: Sendable {
         _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
     ) async throws {
-        // First occurrence of each key in the run; later ones compare with it.
-        var firstByKey: [String: Int] = [:]
-        var candidates: [IngestPlanner.Input] = []
-        for position in positions {
-            let record = records[position]
-            switch record.decoded {
-            case .replay:
-                continue
-            case .invalid(let error):
-                summary.invalid += 1
+        let run = EventRun(positions, of: records)
+        summary.invalid += run.invalidCount
+        summary.duplicates += run.duplicates
+        summary.conflicts += run.conflictCount
+        for refused in run.refused {
+            switch refused {
+            case .invalid(let position, let error):
                 deadLetters.append(
                     DeadLetter(
-                        record: record, payload: payloads[position], reason: DeadLetterReason.invalidEvent.rawValue,
-                        error: "\(error)",
-                        idempotencyKey: nil, correlationID: nil))
-            case .valid(let event):
-                if let first = firstByKey[event.idempotencyKey] {
-                    if records[first].value == record.value {
-                        summary.duplicates += 1
-                    } else {
-                        summary.conflicts += 1
-                        deadLetters.append(Self.conflict(record, payloads[position], event))
-                    }
-                } else {
-                    firstByKey[event.idempotencyKey] = position
-                    candidates.append(IngestPlanner.Input(position: position, event: event))
-                }
+                        record: records[position], payload: payloads[position],
+                        reason: DeadLetterReason.invalidEvent.rawValue, error: "\(error)", idempotencyKey: nil,
+                        correlationID: nil))
+            case .conflict(let input):
+                deadLetters.append(Self.conflict(records[input.position], payloads[input.position], input.event))
             }
         }
+        let candidates = run.candidates
 
         let inputs = try await insertInbox(
             candidates, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
