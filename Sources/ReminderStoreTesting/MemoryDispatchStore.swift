@@ -64,7 +64,8 @@ public final class MemoryDispatchStore: DispatchStoring {
         let first: ReminderTransition
         do {
             first = ReminderTransition(
-                from: .pending, to: try ReminderStateMachine.transition(from: .pending, on: .schedule), event: .schedule)
+                from: .pending, to: try ReminderStateMachine.transition(from: .pending, on: .schedule), event: .schedule
+            )
         } catch {
             preconditionFailure("\(error)")
         }

@@ -193,7 +193,8 @@ struct MemoryIngestTransaction {
         var facts: [Int64: ReplayPlanner.StoredReminder] = [:]
         for letter in letters.values where ReplayPlanner.problem(with: letter) == nil {
             if let id = letter.reminder, let reminder = reminders.reminders[id] {
-                facts[id] = ReplayPlanner.StoredReminder(state: reminder.state, latestDeadLetter: reminder.deadLetterIDs.last)
+                facts[id] = ReplayPlanner.StoredReminder(
+                    state: reminder.state, latestDeadLetter: reminder.deadLetterIDs.last)
             }
         }
         let plan = ReplayPlanner.plan(

@@ -215,7 +215,8 @@ import Testing
         let store = MemoryDispatchStore(now: { wall.now })
         let provider = ScriptedProvider([nil])
         let id = store.schedule(
-            reminderID: "r-7", channels: Self.channels, content: Self.content, dueAt: wall.now.addingTimeInterval(3_600))
+            reminderID: "r-7", channels: Self.channels, content: Self.content, dueAt: wall.now.addingTimeInterval(3_600)
+        )
         try await Self.dispatching(store, through: provider, wall: wall, time: time) {
             await Self.drive(time, rounds: 20)
             #expect(provider.sent.isEmpty)

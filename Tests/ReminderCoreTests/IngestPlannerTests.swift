@@ -17,7 +17,8 @@ import Testing
         IngestPlanner.Input(
             position: position,
             event: ReminderEvent(
-                idempotencyKey: "k\(position)", reminderID: reminder, userID: user, correlationID: nil, action: .cancel))
+                idempotencyKey: "k\(position)", reminderID: reminder, userID: user, correlationID: nil, action: .cancel)
+        )
     }
 
     @Test(arguments: ReminderState.allCases)
@@ -75,8 +76,10 @@ import Testing
 
     @Test func theSameSequenceSplitAcrossBatchesEndsTheSame() {
         let first = IngestPlanner.plan([schedule(0)], stored: [:])
-        let second = IngestPlanner.plan([schedule(0)], stored: ["r": .init(id: 7, state: first.writes[0].finalState, userID: "u")])
-        let third = IngestPlanner.plan([cancel(0)], stored: ["r": .init(id: 7, state: second.writes[0].finalState, userID: "u")])
+        let second = IngestPlanner.plan(
+            [schedule(0)], stored: ["r": .init(id: 7, state: first.writes[0].finalState, userID: "u")])
+        let third = IngestPlanner.plan(
+            [cancel(0)], stored: ["r": .init(id: 7, state: second.writes[0].finalState, userID: "u")])
         #expect(second.writes[0].transitions.map(\.event) == [.replace])
         #expect(third.writes[0].existing == 7)
         #expect(third.writes[0].finalState == .cancelled)

@@ -55,12 +55,17 @@ import Testing
             deadLetterID: "d1", deadLetter: .init(reason: reason, reminder: 7), replayedBefore: false,
             reminder: .init(state: .deadLetter, isLatestDeadLetter: true))
         if reason.isReplayable {
-            #expect(decision == .reset(reminder: 7, .init(from: .deadLetter, to: .scheduled, event: .replay, detail: "dead letter d1")))
+            #expect(
+                decision
+                    == .reset(
+                        reminder: 7, .init(from: .deadLetter, to: .scheduled, event: .replay, detail: "dead letter d1"))
+            )
         } else {
             #expect(
                 decision
                     == .invalid(
-                        "dead letters of reason \(reason.rawValue) cannot be replayed; publish a corrected event instead"))
+                        "dead letters of reason \(reason.rawValue) cannot be replayed; publish a corrected event instead"
+                    ))
         }
     }
 

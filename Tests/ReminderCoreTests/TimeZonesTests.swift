@@ -72,8 +72,9 @@ import Testing
     ])
     func aLinkFollowsItsTargetsRulesAcrossDST(link: String, target: String) throws {
         // Both gaps and overlaps of 2026 in the northern zones, and an ordinary day.
-        for local in ["2026-03-08T02:30", "2026-03-29T01:30", "2026-10-25T01:30", "2026-11-01T01:30", "2026-07-01T09:00"]
-        {
+        for local in [
+            "2026-03-08T02:30", "2026-03-29T01:30", "2026-10-25T01:30", "2026-11-01T01:30", "2026-07-01T09:00",
+        ] {
             let viaLink = try dueInstant(in: link, local: local)
             #expect(viaLink != nil)
             #expect(viaLink == (try dueInstant(in: target, local: local)), "\(link) at \(local)")

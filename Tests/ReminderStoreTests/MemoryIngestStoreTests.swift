@@ -45,7 +45,9 @@ import Testing
     @Test func aCancelOrReplaceFromAnotherUserChangesNothingAndIsDeadLetteredAsOwnershipConflict() async throws {
         let store = MemoryIngestStore()
         _ = try await store.ingest([Self.record(Self.schedule(key: "k1"), offset: 0)])
-        let intruder = { (json: String) in json.replacingOccurrences(of: #""user_id":"user-1""#, with: #""user_id":"user-2""#) }
+        let intruder = { (json: String) in
+            json.replacingOccurrences(of: #""user_id":"user-1""#, with: #""user_id":"user-2""#)
+        }
         let summary = try await store.ingest([
             Self.record(intruder(Self.cancel(key: "k2")), offset: 1),
             Self.record(intruder(Self.schedule(key: "k3", title: "Hijacked")), offset: 2),

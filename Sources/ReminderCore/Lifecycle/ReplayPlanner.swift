@@ -122,7 +122,8 @@ public enum ReplayPlanner {
                 replayedBefore: replayed.contains(replay.deadLetter), reminder: reminder)
             {
             case .invalid(let problem):
-                plan.invalid.append(Plan.Invalid(position: replay.position, deadLetter: replay.deadLetter, problem: problem))
+                plan.invalid.append(
+                    Plan.Invalid(position: replay.position, deadLetter: replay.deadLetter, problem: problem))
                 continue
             case .ignored:
                 plan.ignored += 1
@@ -154,7 +155,8 @@ public enum ReplayPlanner {
             let next = try ReminderStateMachine.transition(from: reminder.state, on: .replay)
             return .reset(
                 reminder: id,
-                ReminderTransition(from: reminder.state, to: next, event: .replay, detail: "dead letter \(deadLetterID)"))
+                ReminderTransition(
+                    from: reminder.state, to: next, event: .replay, detail: "dead letter \(deadLetterID)"))
         } catch {
             return .ignored("\(error)")
         }
