@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 apt_packages=(
-    pkg-config build-essential ca-certificates openssl
+    pkg-config build-essential ca-certificates openssl tzdata
     libssl-dev libsasl2-dev zlib1g-dev liblz4-dev libzstd-dev
     postgresql postgresql-client
     docker-compose
