@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "ReminderStoreTests",
             dependencies: [
-                "ReminderStore", "ReminderCore", "ReminderStoreTesting",
+                "ReminderStore", "ReminderCore", "ReminderStoreTesting", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

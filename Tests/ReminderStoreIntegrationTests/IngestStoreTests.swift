@@ -10,15 +10,9 @@ struct IngestStoreTests {
 
     private func record(_ json: String, partition: Int32 = 0, offset: Int64) -> IngestRecord {
         let bytes = Array(json.utf8)
-        let decoded: IngestRecord.Decoded
-        do {
-            decoded = .valid(try ReminderEventDecoder.decode(bytes))
-        } catch {
-            decoded = .invalid(error)
-        }
         return IngestRecord(
             topic: "reminders", partition: partition, offset: offset, key: Array("user-1".utf8), value: bytes,
-            headers: [.init(key: "x-trace", value: [1, 2])], decoded: decoded)
+            headers: [.init(key: "x-trace", value: [1, 2])], decoded: .init(decoding: bytes))
     }
 
     private func schedule(key: String, reminder: String = "r-1", title: String = "Dentist", user: String = "user-1")

@@ -10,14 +10,9 @@ import Testing
 struct IngestStoredValuesTests {
     private func record(_ json: String, key: [UInt8]?, trace: TraceContextHeaders?) -> IngestRecord {
         let bytes = Array(json.utf8)
-        let decoded: IngestRecord.Decoded
-        do {
-            decoded = .valid(try ReminderEventDecoder.decode(bytes))
-        } catch {
-            decoded = .invalid(error)
-        }
         return IngestRecord(
-            topic: "reminders", partition: 0, offset: 3, key: key, value: bytes, headers: [], decoded: decoded,
+            topic: "reminders", partition: 0, offset: 3, key: key, value: bytes, headers: [],
+            decoded: .init(decoding: bytes),
             trace: trace)
     }
 

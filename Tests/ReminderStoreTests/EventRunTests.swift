@@ -1,5 +1,6 @@
 import ReminderCore
 import ReminderStore
+import TestSupport
 import Testing
 
 /// How a run of events is sorted before the inbox: the first of each key goes on, a repeat
@@ -8,15 +9,9 @@ import Testing
 @Suite struct EventRunTests {
     static func record(_ json: String, offset: Int64) -> IngestRecord {
         let bytes = Array(json.utf8)
-        let decoded: IngestRecord.Decoded
-        do {
-            decoded = .valid(try ReminderEventDecoder.decode(bytes))
-        } catch {
-            decoded = .invalid(error)
-        }
         return IngestRecord(
             topic: "reminders", partition: 0, offset: offset, key: Array("user-1".utf8), value: bytes, headers: [],
-            decoded: decoded)
+            decoded: .init(decoding: bytes))
     }
 
     static func cancel(key: String, reminder: String) -> String {

@@ -2,6 +2,7 @@ import Foundation
 import ReminderCore
 import ReminderStore
 import ReminderStoreTesting
+import TestSupport
 import Testing
 
 /// The in-memory ingest store decides as `IngestStore` does (these are the cases of
@@ -10,15 +11,9 @@ import Testing
 @Suite struct MemoryIngestStoreTests {
     static func record(_ json: String, partition: Int32 = 0, offset: Int64) -> IngestRecord {
         let bytes = Array(json.utf8)
-        let decoded: IngestRecord.Decoded
-        do {
-            decoded = .valid(try ReminderEventDecoder.decode(bytes))
-        } catch {
-            decoded = .invalid(error)
-        }
         return IngestRecord(
             topic: "reminders", partition: partition, offset: offset, key: Array("user-1".utf8), value: bytes,
-            headers: [], decoded: decoded)
+            headers: [], decoded: .init(decoding: bytes))
     }
 
     static func replay(of id: UUID, offset: Int64) -> IngestRecord {
