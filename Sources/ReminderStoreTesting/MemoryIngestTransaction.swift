@@ -24,24 +24,14 @@ struct MemoryIngestTransaction {
     /// Replays and events in the order they came, run by run, as if each run were a batch
     /// of its own, then the dead letters.
     mutating func apply(_ records: [IngestRecord]) {
-        var start = 0
-        while start < records.count {
-            let replaying = Self.isReplay(records[start])
-            var end = start + 1
-            while end < records.count && Self.isReplay(records[end]) == replaying { end += 1 }
-            if replaying {
-                applyReplays(start..<end, records)
+        for run in IngestRecord.runs(of: records) {
+            if run.replaying {
+                applyReplays(run.positions, records)
             } else {
-                storeEvents(start..<end, records)
+                storeEvents(run.positions, records)
             }
-            start = end
         }
         insertDeadLetters()
-    }
-
-    private static func isReplay(_ record: IngestRecord) -> Bool {
-        if case .replay = record.decoded { return true }
-        return false
     }
 
     // MARK: Events
@@ -70,14 +60,12 @@ struct MemoryIngestTransaction {
         guard !inputs.isEmpty else { return }
         let plan = IngestPlanner.plan(inputs, stored: lockReminders(Set(inputs.map(\.event.reminderID))))
         summary.skipped += plan.skipped
-        let events = Dictionary(uniqueKeysWithValues: inputs.map { ($0.position, $0.event) })
+        summary.ownershipConflicts += plan.rejected.count
         for rejected in plan.rejected {
-            summary.ownershipConflicts += 1
             deadLetters.append(
                 Self.deadLetter(
                     records[rejected.position], reason: rejected.reason, error: rejected.error,
-                    idempotencyKey: events[rejected.position]?.idempotencyKey,
-                    correlationID: events[rejected.position]?.correlationID))
+                    idempotencyKey: rejected.event.idempotencyKey, correlationID: rejected.event.correlationID))
         }
         summary.created += write(plan, records)
     }

@@ -64,6 +64,8 @@ public enum IngestPlanner {
     /// An event refused: it changes nothing and goes to the dead-letter topic.
     public struct Rejected: Sendable, Equatable {
         public let position: Int
+        /// The event refused: its key and correlation id go with its dead letter.
+        public let event: ReminderEvent
         public let reason: DeadLetterReason
         /// Names the field at fault; no personal data.
         public let error: String
@@ -96,7 +98,7 @@ public enum IngestPlanner {
                 if let owner, input.event.userID != owner {
                     plan.rejected.append(
                         Rejected(
-                            position: input.position, reason: .ownershipConflict,
+                            position: input.position, event: input.event, reason: .ownershipConflict,
                             error: "user_id: the reminder belongs to another user"))
                     continue
                 }

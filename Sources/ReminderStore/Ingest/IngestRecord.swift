@@ -20,6 +20,22 @@ public struct IngestRecord: Sendable {
         return false
     }
 
+    /// The batch cut where it changes between replays and events: the runs are applied in
+    /// order, each as if it were a batch of its own, so that a cancel behind a replay of
+    /// the same reminder finds it reset, wherever the batches happen to split.
+    public static func runs(of records: [IngestRecord]) -> [(positions: Range<Int>, replaying: Bool)] {
+        var runs: [(positions: Range<Int>, replaying: Bool)] = []
+        var start = 0
+        while start < records.count {
+            let replaying = records[start].isReplay
+            var end = start + 1
+            while end < records.count && records[end].isReplay == replaying { end += 1 }
+            runs.append((start..<end, replaying))
+            start = end
+        }
+        return runs
+    }
+
     public struct Header: Sendable, Equatable {
         public var key: String
         public var value: [UInt8]?

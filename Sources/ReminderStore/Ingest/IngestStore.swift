@@ -31,22 +31,14 @@ public struct IngestStore: Sendable {
         var deadLetters: [DeadLetter] = []
         // Each message's bytes, copied once for every statement that sends them.
         let payloads = records.map { ByteBuffer(bytes: $0.value ?? []) }
-        // Replays and events are applied in the order they came, run by run, as if each
-        // run were a batch of its own: a cancel behind a replay of the same reminder
-        // must find it reset, wherever the batches happen to split.
-        var start = 0
-        while start < records.count {
-            let replaying = records[start].isReplay
-            var end = start + 1
-            while end < records.count && records[end].isReplay == replaying { end += 1 }
-            if replaying {
+        for run in IngestRecord.runs(of: records) {
+            if run.replaying {
                 try await applyReplays(
-                    start..<end, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+                    run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
             } else {
                 try await storeEvents(
-                    start..<end, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+                    run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
             }
-            start = end
         }
         try await insertDeadLetters(deadLetters, on: connection)
         return summary
@@ -83,15 +75,13 @@ public struct IngestStore: Sendable {
             let stored = try await lockReminders(Array(Set(inputs.map(\.event.reminderID))), on: connection)
             let plan = IngestPlanner.plan(inputs, stored: stored)
             summary.skipped += plan.skipped
-            let events = Dictionary(uniqueKeysWithValues: inputs.map { ($0.position, $0.event) })
+            summary.ownershipConflicts += plan.rejected.count
             for rejected in plan.rejected {
-                summary.ownershipConflicts += 1
-                let event = events[rejected.position]
                 deadLetters.append(
                     DeadLetter(
                         record: records[rejected.position], payload: payloads[rejected.position],
-                        reason: rejected.reason.rawValue, error: rejected.error, idempotencyKey: event?.idempotencyKey,
-                        correlationID: event?.correlationID))
+                        reason: rejected.reason.rawValue, error: rejected.error,
+                        idempotencyKey: rejected.event.idempotencyKey, correlationID: rejected.event.correlationID))
             }
             summary.created += try await write(plan, records, payloads, on: connection)
         }
