@@ -86,10 +86,60 @@ import Testing
         #expect(third.writes[0].contentFrom == nil)
     }
 
-    @Test func aCancelAfterSendingStartedIsSkippedWithAReason() {
-        let plan = IngestPlanner.plan([cancel(4)], stored: ["r": .init(id: 1, state: .sending, userID: "u")])
+    private func sending(pending: PendingChange? = nil, user: String = "u") -> [String: IngestPlanner.Stored] {
+        ["r": .init(id: 1, state: .sending, userID: user, pending: pending)]
+    }
+
+    private func deferred(_ event: ReminderEventKind, at position: Int) -> IngestPlanner.Transition {
+        .init(from: .sending, to: .sending, event: event, position: position, detail: IngestPlanner.deferredDetail)
+    }
+
+    @Test func aCancelWhileSendingWaitsForTheAttemptsOutcome() {
+        let plan = IngestPlanner.plan([cancel(4)], stored: sending())
+        #expect(plan.skipped.isEmpty)
+        #expect(
+            plan.writes == [
+                .init(
+                    reminderID: "r", existing: 1, finalState: .sending, contentFrom: nil,
+                    transitions: [deferred(.cancel, at: 4)], pending: .cancel)
+            ])
+    }
+
+    @Test func aReplaceWhileSendingWaitsWithItsContent() {
+        let plan = IngestPlanner.plan([schedule(2)], stored: sending())
+        #expect(
+            plan.writes == [
+                .init(
+                    reminderID: "r", existing: 1, finalState: .sending, contentFrom: nil,
+                    transitions: [deferred(.replace, at: 2)], pending: .replace(contentFrom: 2))
+            ])
+    }
+
+    @Test func theLastOfSeveralChangesInFlightIsWhatWaits() {
+        let replaceThenCancel = IngestPlanner.plan([schedule(0), schedule(1), cancel(2)], stored: sending())
+        #expect(replaceThenCancel.writes.first?.pending == .cancel)
+        #expect(replaceThenCancel.writes.first?.transitions.map(\.event) == [.replace, .replace, .cancel])
+        let twoReplaces = IngestPlanner.plan([schedule(0), schedule(1)], stored: sending(pending: .replace))
+        #expect(twoReplaces.writes.first?.pending == .replace(contentFrom: 1))
+    }
+
+    @Test func nothingOverridesAPendingCancel() {
+        let sameBatch = IngestPlanner.plan([cancel(0), schedule(1), cancel(2)], stored: sending())
+        #expect(sameBatch.writes.first?.pending == .cancel)
+        #expect(
+            sameBatch.skipped == [
+                .init(position: 1, reason: "the reminder is SENDING with a pending cancel: cannot replace"),
+                .init(position: 2, reason: "the reminder is SENDING with a pending cancel: cannot cancel"),
+            ])
+        let laterBatch = IngestPlanner.plan([schedule(5)], stored: sending(pending: .cancel))
+        #expect(laterBatch.writes.isEmpty)
+        #expect(laterBatch.skipped.map(\.position) == [5])
+    }
+
+    @Test func aChangeInFlightFromAnotherUserIsRejectedNotDeferred() {
+        let plan = IngestPlanner.plan([cancel(0, user: "intruder")], stored: sending(user: "owner"))
         #expect(plan.writes.isEmpty)
-        #expect(plan.skipped == [.init(position: 4, reason: "the reminder is SENDING: cannot cancel")])
+        #expect(plan.rejected.map(\.reason) == [.ownershipConflict])
     }
 
     @Test func aScheduleForADeliveredReminderIsSkipped() {

@@ -27,10 +27,39 @@ import Testing
         }
     }
 
-    @Test func aCancelThatArrivesWhileSendingLoses() {
+    @Test func aCancelThatArrivesWhileSendingCannotApplyAtOnce() {
         #expect(throws: ReminderStateMachine.InvalidTransition.self) {
             try ReminderStateMachine.transition(from: .sending, on: .cancel)
         }
+    }
+
+    /// Every (state, event, pending) triple: only a cancel or replace reaching a reminder
+    /// in flight is deferred; it is refused only where it could not apply after the
+    /// attempt either (anything after a pending cancel).
+    static let pendings: [PendingChange?] = [nil] + PendingChange.allCases.map(Optional.some)
+
+    @Test(arguments: ReminderState.allCases)
+    func onlyCancelsAndReplacesInFlightAreDeferred(state: ReminderState) {
+        for event in ReminderEventKind.allCases {
+            for pending in Self.pendings {
+                let deferral = ReminderStateMachine.deferral(of: event, in: state, pending: pending)
+                let expected: ReminderStateMachine.Deferral? =
+                    switch (state, event, pending) {
+                    case (.sending, .cancel, .cancel?):
+                        .refused(.init(state: .cancelled, event: .cancel))
+                    case (.sending, .replace, .cancel?):
+                        .refused(.init(state: .cancelled, event: .replace))
+                    case (.sending, .cancel, _): .deferred(.cancel)
+                    case (.sending, .replace, _): .deferred(.replace)
+                    default: nil
+                    }
+                #expect(deferral == expected, "\(state) on \(event) with \(String(describing: pending)) pending")
+            }
+        }
+    }
+
+    @Test func anAttemptThatDoesNotSucceedLeavesTheReminderFailed() {
+        #expect(ReminderStateMachine.unsuccessfulAttemptTarget == .failed)
     }
 
     @Test func theHappyPathAndTheRetryLoopEndDelivered() throws {

@@ -3,6 +3,12 @@
 /// this; it decides nothing but whether the claim is still the reminder's (an attempt
 /// whose lease was taken over is not recorded).
 ///
+/// A `PendingChange` (a cancel or replace that arrived while the attempt was in flight)
+/// is decided here too: the provider accepted the attempt → `DELIVERED`, and the history
+/// says the change came too late; any other outcome (a failure, a lease that ran out, a
+/// sender that died) → the attempt fails and the change applies: a cancel ends the
+/// reminder without another send, a replacement starts it over with its new content.
+///
 /// Pure: every path is walked through `ReminderStateMachine`, so an outcome can only be
 /// recorded as the machine allows it.
 public enum CompletionPlanner {
@@ -20,29 +26,78 @@ public enum CompletionPlanner {
     public struct Plan: Sendable, Equatable {
         /// The state the reminder must still be in for the plan to apply: the claim's.
         public let expected: ReminderState
+        /// The change that must be pending on it for the plan to apply (nil: none).
+        public let expectedPending: PendingChange?
         public let final: ReminderState
         public let steps: [ReminderTransition]
         /// When the reminder is due again (`RETRY`), counted from when it is recorded.
         public let retryAfter: Duration?
         /// The dead-letter record to write with it, if any.
         public let deadLetter: DeadLetterReason?
+        /// Whether the pending replacement becomes the reminder (new content and due
+        /// time, no attempts, no channel history).
+        public let appliesReplacement: Bool
+
+        init(
+            expected: ReminderState, expectedPending: PendingChange? = nil, steps: [ReminderTransition],
+            retryAfter: Duration? = nil, deadLetter: DeadLetterReason? = nil, appliesReplacement: Bool = false
+        ) {
+            self.expected = expected
+            self.expectedPending = expectedPending
+            self.final = steps.last!.to
+            self.steps = steps
+            self.retryAfter = retryAfter
+            self.deadLetter = deadLetter
+            self.appliesReplacement = appliesReplacement
+        }
     }
 
-    /// The plan for `outcome` of an attempt claimed as `ReminderStateMachine.claimTarget`.
-    public static func plan(_ outcome: Outcome) -> Plan {
+    /// The history's note on a pending change the provider's acceptance made too late.
+    public static let tooLateDetail = "too late: the provider had accepted the attempt in flight"
+    /// The history's note on a pending change applied after the attempt.
+    public static let appliedDetail = "applied: the attempt in flight was not accepted"
+    /// The history's note on an attempt whose lease ran out before its outcome was recorded.
+    public static let abandonedDetail = "the lease ran out before the attempt's outcome was recorded"
+
+    /// The plan for `outcome` of an attempt claimed as `ReminderStateMachine.claimTarget`,
+    /// with `pending` waiting on the reminder.
+    public static func plan(_ outcome: Outcome, pending: PendingChange? = nil) -> Plan {
         let claimed = ReminderStateMachine.claimTarget
-        switch outcome {
-        case .delivered:
-            let steps = walk(from: claimed, [(.deliver, nil)])
-            return Plan(expected: claimed, final: steps.last!.to, steps: steps, retryAfter: nil, deadLetter: nil)
-        case .retry(let delay):
+        switch (outcome, pending) {
+        case (.delivered, nil):
+            return Plan(expected: claimed, steps: walk(from: claimed, [(.deliver, nil)]))
+        case (.delivered, let pending?):
+            let delivered = walk(from: claimed, [(.deliver, nil)])
+            let note = ReminderTransition(
+                from: delivered.last!.to, to: delivered.last!.to, event: pending.event, detail: tooLateDetail)
+            return Plan(expected: claimed, expectedPending: pending, steps: delivered + [note])
+        case (.retry(let delay), nil):
             let steps = walk(
                 from: claimed, [(.fail, nil), (.scheduleRetry, "retry in \(delay.wholeMilliseconds) ms")])
-            return Plan(expected: claimed, final: steps.last!.to, steps: steps, retryAfter: delay, deadLetter: nil)
-        case .deadLetter(let reason, let error):
+            return Plan(expected: claimed, steps: steps, retryAfter: delay)
+        case (.deadLetter(let reason, let error), nil):
             let steps = walk(from: claimed, [(.fail, error.isEmpty ? nil : error), (.deadLetter, reason.rawValue)])
-            return Plan(expected: claimed, final: steps.last!.to, steps: steps, retryAfter: nil, deadLetter: reason)
+            return Plan(expected: claimed, steps: steps, deadLetter: reason)
+        case (.retry, let pending?):
+            return applying(pending, failure: nil)
+        case (.deadLetter(_, let error), let pending?):
+            return applying(pending, failure: error.isEmpty ? nil : error)
         }
+    }
+
+    /// The plan for a reminder whose lease ran out in flight with `pending` waiting on
+    /// it: nobody recorded an acceptance, so the change applies without another send.
+    public static func abandoned(pending: PendingChange) -> Plan {
+        applying(pending, failure: abandonedDetail)
+    }
+
+    /// The attempt failed (`failure` says how, for the history) and `pending` applies.
+    private static func applying(_ pending: PendingChange, failure: String?) -> Plan {
+        let claimed = ReminderStateMachine.claimTarget
+        return Plan(
+            expected: claimed, expectedPending: pending,
+            steps: walk(from: claimed, [(.fail, failure), (pending.event, appliedDetail)]),
+            appliesReplacement: pending == .replace)
     }
 
     /// The outcome of an attempt on a reminder whose `expiresAt` has passed at `now`: it
@@ -54,7 +109,9 @@ public enum CompletionPlanner {
 
     /// The steps of `events` applied in order from `state`. The paths above are fixed,
     /// and `CompletionPlannerTests` walks each: a refusal here is a defect in this file.
-    private static func walk(from state: ReminderState, _ events: [(ReminderEventKind, String?)]) -> [ReminderTransition] {
+    private static func walk(from state: ReminderState, _ events: [(ReminderEventKind, String?)])
+        -> [ReminderTransition]
+    {
         var state = state
         return events.map { event, detail in
             do {

@@ -5,6 +5,10 @@
 /// A reminder belongs to the user whose `schedule` created it (reminder ids are global):
 /// a replace or cancel that names another `user_id` changes nothing and is rejected as
 /// `ownership_conflict`, so no publisher changes another user's reminder.
+///
+/// A cancel or replace for a reminder being sent cannot stop the send: it is stored as
+/// the reminder's `PendingChange` (with its transition in the history), and the attempt's
+/// outcome decides (`CompletionPlanner`).
 public enum IngestPlanner {
     /// A new (not duplicate) valid event, at its position in the batch.
     public struct Input: Sendable {
@@ -23,11 +27,14 @@ public enum IngestPlanner {
         public let state: ReminderState
         /// Whose reminder it is: the `user_id` of the schedule that created it.
         public let userID: String
+        /// What waits on it for the outcome of the attempt in flight.
+        public let pending: PendingChange?
 
-        public init(id: Int64, state: ReminderState, userID: String) {
+        public init(id: Int64, state: ReminderState, userID: String, pending: PendingChange? = nil) {
             self.id = id
             self.state = state
             self.userID = userID
+            self.pending = pending
         }
     }
 
@@ -37,7 +44,37 @@ public enum IngestPlanner {
         public let event: ReminderEventKind
         /// The batch position of the event that caused it.
         public let position: Int
+        /// Free text for the history (a deferred event says so).
+        public let detail: String?
+
+        public init(
+            from: ReminderState, to: ReminderState, event: ReminderEventKind, position: Int, detail: String? = nil
+        ) {
+            self.from = from
+            self.to = to
+            self.event = event
+            self.position = position
+            self.detail = detail
+        }
     }
+
+    /// What waits on a reminder in flight for its attempt's outcome, as a batch leaves it.
+    public enum Pending: Sendable, Equatable {
+        case cancel
+        /// The schedule at this batch position replaces the reminder unless the attempt
+        /// in flight is accepted.
+        case replace(contentFrom: Int)
+
+        public var change: PendingChange {
+            switch self {
+            case .cancel: .cancel
+            case .replace: .replace
+            }
+        }
+    }
+
+    /// The history's note on an event deferred while a send was in flight.
+    public static let deferredDetail = "pending: applies unless the attempt in flight is accepted"
 
     /// What to write for one reminder.
     public struct Write: Sendable, Equatable {
@@ -48,6 +85,21 @@ public enum IngestPlanner {
         /// The position of the schedule whose content the row takes; nil to keep the row's.
         public let contentFrom: Int?
         public let transitions: [Transition]
+        /// For a reminder in flight (its state unchanged): the change that now waits for
+        /// the attempt's outcome.
+        public let pending: Pending?
+
+        public init(
+            reminderID: String, existing: Int64?, finalState: ReminderState, contentFrom: Int?,
+            transitions: [Transition], pending: Pending? = nil
+        ) {
+            self.reminderID = reminderID
+            self.existing = existing
+            self.finalState = finalState
+            self.contentFrom = contentFrom
+            self.transitions = transitions
+            self.pending = pending
+        }
     }
 
     /// An event that changes nothing, and why (logged and counted, never silent).
@@ -93,6 +145,7 @@ public enum IngestPlanner {
             var state = existing?.state
             var owner = existing?.userID
             var contentFrom: Int?
+            var pending: Pending?
             var transitions: [Transition] = []
             for input in byReminder[reminderID]! {
                 if let owner, input.event.userID != owner {
@@ -113,6 +166,24 @@ public enum IngestPlanner {
                         Skipped(position: input.position, reason: "cancel for a reminder never scheduled"))
                     continue
                 }
+                if let deferral = ReminderStateMachine.deferral(
+                    of: kind, in: from, pending: pending?.change ?? existing?.pending)
+                {
+                    switch deferral {
+                    case .deferred(let change):
+                        transitions.append(
+                            Transition(
+                                from: from, to: from, event: kind, position: input.position, detail: deferredDetail))
+                        pending = change == .cancel ? .cancel : .replace(contentFrom: input.position)
+                    case .refused:
+                        let waiting = (pending?.change ?? existing?.pending).map { " with a pending \($0.rawValue)" }
+                        plan.skipped.append(
+                            Skipped(
+                                position: input.position,
+                                reason: "the reminder is \(from.rawValue)\(waiting ?? ""): cannot \(kind.rawValue)"))
+                    }
+                    continue
+                }
                 do {
                     let to = try ReminderStateMachine.transition(from: from, on: kind)
                     transitions.append(Transition(from: from, to: to, event: kind, position: input.position))
@@ -130,7 +201,7 @@ public enum IngestPlanner {
             plan.writes.append(
                 Write(
                     reminderID: reminderID, existing: existing?.id, finalState: finalState, contentFrom: contentFrom,
-                    transitions: transitions))
+                    transitions: transitions, pending: pending))
         }
         return plan
     }

@@ -6,6 +6,9 @@
 ///                            ↘ DEAD_LETTER
 /// CANCELLED from any state before SENDING
 /// ```
+///
+/// A cancel or replace that arrives while a reminder is SENDING waits as a
+/// `PendingChange` for the attempt's outcome (`ReminderStateMachine.deferral`).
 public enum ReminderState: String, Sendable, Hashable, CaseIterable {
     case pending = "PENDING"
     case scheduled = "SCHEDULED"
@@ -40,9 +43,11 @@ public enum ReminderEventKind: String, Sendable, Hashable, CaseIterable {
     /// It will never be delivered (permanent failure, attempts exhausted, expired):
     /// a dead-letter record goes with it.
     case deadLetter
-    /// The publisher cancelled it before it was sent.
+    /// The publisher cancelled it before it was sent (or, arriving while it was being
+    /// sent, before that attempt succeeded).
     case cancel
-    /// A newer `schedule` for the same reminder replaced it before it was sent.
+    /// A newer `schedule` for the same reminder replaced it before it was sent (or,
+    /// arriving while it was being sent, before that attempt succeeded).
     case replace
     /// An operator replayed its dead letter: it is delivered again from the start.
     case replay
@@ -104,5 +109,41 @@ extension ReminderStateMachine {
     /// Whether a reminder whose lease ran out in flight may be claimed by another sender.
     public static var takesOverExpiredLeases: Bool {
         states(accepting: .claim).contains(claimTarget)
+    }
+
+    /// Where an attempt in flight leaves a reminder when it does not succeed (a failure,
+    /// a lease that ran out, a sender that died).
+    public static let unsuccessfulAttemptTarget: ReminderState = {
+        do {
+            return try transition(from: claimTarget, on: .fail)
+        } catch {
+            preconditionFailure("an attempt in flight can fail: \(error)")
+        }
+    }()
+
+    /// How `event` arriving at a reminder in `state` with `pending` already waiting on it
+    /// is applied: nil when it applies now, as `transition(from:on:)` says. While an
+    /// attempt is in flight a cancel or replace cannot take effect (the send has started);
+    /// it is judged against the state the attempt leaves the reminder in if it does not
+    /// succeed, after what is already pending, and its result waits for the outcome.
+    public static func deferral(of event: ReminderEventKind, in state: ReminderState, pending: PendingChange?)
+        -> Deferral?
+    {
+        guard state == claimTarget, let change = PendingChange(deferring: event) else { return nil }
+        let judgedFrom =
+            pending.flatMap { try? transition(from: unsuccessfulAttemptTarget, on: $0.event) }
+            ?? unsuccessfulAttemptTarget
+        guard (try? transition(from: judgedFrom, on: event)) != nil else {
+            return .refused(InvalidTransition(state: judgedFrom, event: event))
+        }
+        return .deferred(change)
+    }
+
+    /// What happens to an event that arrives while an attempt is in flight.
+    public enum Deferral: Sendable, Equatable {
+        /// It waits on the reminder as this pending change (replacing what was pending).
+        case deferred(PendingChange)
+        /// It could not apply even after the attempt (a replace after a pending cancel).
+        case refused(InvalidTransition)
     }
 }
