@@ -35,6 +35,19 @@ public final class MemoryDispatchStore: DispatchStoring {
         public internal(set) var deadLetterIDs: [UUID] = []
         /// Every channel tried, over all attempts.
         public internal(set) var channelAttempts: [ChannelAttempt]
+        /// A cancel or replace waiting for the attempt in flight (`reminders.pending_change`).
+        public internal(set) var pendingChange: PendingChange? = nil
+        /// The replacement waiting with it (`pending_replacements`).
+        public internal(set) var pendingReplacement: Replacement? = nil
+    }
+
+    /// What a schedule sets on a reminder, kept while it waits as a pending replacement.
+    public struct Replacement: Sendable, Equatable {
+        public let userID: String
+        public let dueAt: Date
+        public let expiresAt: Date?
+        public let channels: String
+        public let content: String
     }
 
     /// Internal for `MemoryIngestStore`, which writes reminders in its own transaction.
@@ -101,6 +114,16 @@ public final class MemoryDispatchStore: DispatchStoring {
         try failIfTold("claim due reminders")
         let now = self.now()
         return contents.withLock { contents in
+            // `resolveAbandonedChanges`: a change waiting on a reminder whose lease ran
+            // out applies without another send.
+            for reminder in contents.reminders.values.sorted(by: { $0.id < $1.id })
+            where reminder.state == ReminderStateMachine.claimTarget && reminder.pendingChange != nil
+                && (reminder.leaseUntil ?? .distantFuture) <= now
+            {
+                var resolved = reminder
+                Self.apply(CompletionPlanner.abandoned(pending: reminder.pendingChange!), to: &resolved, now: now)
+                contents.reminders[reminder.id] = resolved
+            }
             let waiting = Set(ReminderStateMachine.waitingStates)
             let inFlight = ReminderStateMachine.claimTarget
             var candidates: [(since: Date, id: Int64)] = []
@@ -108,7 +131,7 @@ public final class MemoryDispatchStore: DispatchStoring {
                 if waiting.contains(reminder.state), reminder.dueAt <= now {
                     candidates.append((reminder.dueAt, reminder.id))
                 } else if ReminderStateMachine.takesOverExpiredLeases, reminder.state == inFlight,
-                    let lease = reminder.leaseUntil, lease <= now
+                    reminder.pendingChange == nil, let lease = reminder.leaseUntil, lease <= now
                 {
                     candidates.append((lease, reminder.id))
                 }
@@ -156,19 +179,19 @@ public final class MemoryDispatchStore: DispatchStoring {
         return contents.withLock { contents in
             var notRecorded = Set<Int64>()
             for completion in completions {
-                let plan = CompletionPlanner.plan(completion.result)
+                // Planned with the change pending on the reminder now, as `DispatchStore`
+                // plans again a completion whose reminder holds another than planned.
+                let pending = contents.reminders[completion.id]?.pendingChange
+                let plan = CompletionPlanner.plan(completion.result, pending: pending)
                 guard var reminder = contents.reminders[completion.id], reminder.state == plan.expected,
                     reminder.attempts == completion.attempt
                 else {
                     notRecorded.insert(completion.id)
                     continue
                 }
-                reminder.state = plan.final
-                reminder.leaseUntil = nil
-                if let delay = plan.retryAfter { reminder.dueAt = now.addingTimeInterval(delay.inSeconds) }
                 reminder.channelFailures = completion.progress.failures
                 reminder.channelStatus = completion.progress.statusCodes
-                reminder.history += plan.steps
+                Self.apply(plan, to: &reminder, now: now)
                 if let reason = plan.deadLetter {
                     reminder.deadLetters.append(reason)
                     reminder.deadLetterIDs.append(UUID())
@@ -178,6 +201,27 @@ public final class MemoryDispatchStore: DispatchStoring {
             }
             return notRecorded
         }
+    }
+
+    /// `completeSQL`'s update of one reminder: its new state and history; a pending
+    /// replacement becomes the reminder (no attempts, no channel history).
+    private static func apply(_ plan: CompletionPlanner.Plan, to reminder: inout Reminder, now: Date) {
+        reminder.state = plan.final
+        reminder.leaseUntil = nil
+        if let delay = plan.retryAfter { reminder.dueAt = now.addingTimeInterval(delay.inSeconds) }
+        if plan.appliesReplacement, let replacement = reminder.pendingReplacement {
+            reminder.userID = replacement.userID
+            reminder.dueAt = replacement.dueAt
+            reminder.expiresAt = replacement.expiresAt
+            reminder.channels = replacement.channels
+            reminder.content = replacement.content
+            reminder.attempts = 0
+            reminder.channelFailures = []
+            reminder.channelStatus = ""
+        }
+        reminder.pendingChange = nil
+        reminder.pendingReplacement = nil
+        reminder.history += plan.steps
     }
 
     /// Runs `body` on the reminders under the store's lock: one transaction of

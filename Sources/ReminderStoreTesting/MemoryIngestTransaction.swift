@@ -107,7 +107,7 @@ struct MemoryIngestTransaction {
         var stored: [String: IngestPlanner.Stored] = [:]
         for reminder in reminders.reminders.values where reminderIDs.contains(reminder.reminderID) {
             stored[reminder.reminderID] = IngestPlanner.Stored(
-                id: reminder.id, state: reminder.state, userID: reminder.userID)
+                id: reminder.id, state: reminder.state, userID: reminder.userID, pending: reminder.pendingChange)
         }
         return stored
     }
@@ -118,8 +118,27 @@ struct MemoryIngestTransaction {
     private mutating func write(_ plan: IngestPlanner.Plan, _ records: [IngestRecord]) -> Int {
         var created = 0
         for write in plan.writes {
-            let transitions = write.transitions.map { ReminderTransition(from: $0.from, to: $0.to, event: $0.event) }
-            if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
+            let transitions = write.transitions.map {
+                ReminderTransition(from: $0.from, to: $0.to, event: $0.event, detail: $0.detail)
+            }
+            if let pending = write.pending, let id = write.existing, var reminder = reminders.reminders[id] {
+                // `setPendingSQL` and `pendingReplacementSQL`: the change waits on the
+                // reminder in flight; a cancel drops a waiting replacement.
+                reminder.pendingChange = pending.change
+                if case .replace(let position) = pending, case .valid(let event) = records[position].decoded,
+                    case .schedule(let schedule) = event.action
+                {
+                    reminder.pendingReplacement = MemoryDispatchStore.Replacement(
+                        userID: event.userID,
+                        dueAt: DeliveryTimeCalculator.dueInstant(for: schedule)?.date ?? .distantFuture,
+                        expiresAt: schedule.expiresAt?.date, channels: StoredDelivery.json(schedule.channels),
+                        content: StoredDelivery.json(schedule.content))
+                } else {
+                    reminder.pendingReplacement = nil
+                }
+                reminder.history += transitions
+                reminders.reminders[id] = reminder
+            } else if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
                 case .schedule(let schedule) = event.action
             {
                 // The decoder accepts only zones of the tz database, so a due time exists;

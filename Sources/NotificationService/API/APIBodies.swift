@@ -47,10 +47,17 @@ enum APIBodies {
         let traceId: String?
         let createdAt: String
         let updatedAt: String
+        struct Pending: Encodable {
+            let change: String
+            let dueAt: String?
+            let channels: [String]?
+        }
         let transitions: [Transition]
         let channelAttempts: [ChannelAttempt]
+        let pending: Pending?
 
         init(_ report: ReminderReport) {
+            pending = report.pending.map { Pending(change: $0.change, dueAt: $0.dueAt, channels: $0.channels) }
             reminderId = report.reminderID
             userId = report.userID
             state = report.state

@@ -121,6 +121,16 @@ extension ReminderStateMachine {
         }
     }()
 
+    /// The state `pending` leaves a reminder in once the attempt in flight has ended
+    /// without delivery.
+    public static func applied(_ pending: PendingChange) -> ReminderState {
+        do {
+            return try transition(from: unsuccessfulAttemptTarget, on: pending.event)
+        } catch {
+            preconditionFailure("a pending change applies after a failed attempt: \(error)")
+        }
+    }
+
     /// How `event` arriving at a reminder in `state` with `pending` already waiting on it
     /// is applied: nil when it applies now, as `transition(from:on:)` says. While an
     /// attempt is in flight a cancel or replace cannot take effect (the send has started);

@@ -31,22 +31,100 @@ extension DispatchStore {
         }
     }
 
-    /// Records the completions in one statement, each as `CompletionPlanner` decided it:
-    /// the reminder's new state (with its next due time for a retry, and a dead-letter
-    /// record in the outbox for a dead letter), its transitions and channel attempts. Only
-    /// reminders still in the claim's state under the same claim are changed; returns the
-    /// ids that were not (their lease ran out and another dispatcher took them).
+    /// Records the completions, each as `CompletionPlanner` decided it: the reminder's new
+    /// state (with its next due time for a retry, and a dead-letter record in the outbox for
+    /// a dead letter), its transitions and channel attempts. Only reminders still in the
+    /// claim's state under the same claim are changed; returns the ids that were not (their
+    /// lease ran out and another dispatcher took them).
+    ///
+    /// One statement records them all as planned without a pending change. A reminder on
+    /// which a cancel or replace now waits does not match that plan: it is planned again
+    /// with the change it holds and recorded in a second statement (a change that arrives
+    /// in between makes a third, and so on, a few times at most).
     @discardableResult
     public func complete(_ completions: [Completion]) async throws(StoreError) -> Set<Int64> {
         guard !completions.isEmpty else { return [] }
+        do {
+            return try await record(completions.map { PlannedCompletion($0, pending: nil) })
+        } catch {
+            throw StoreError.wrapping(error, operation: "record \(completions.count) delivery attempts")
+        }
+    }
+
+    /// Reminders whose lease ran out in flight with a change waiting on them: nobody
+    /// recorded an acceptance, so the change applies without another send
+    /// (`CompletionPlanner.abandoned`). Returns how many were resolved.
+    @discardableResult
+    func resolveAbandonedChanges(limit: Int) async throws -> Int {
+        let rows = try await client.query(
+            """
+            SELECT id, attempts, pending_change, channel_failures, channel_status FROM reminders
+            WHERE state = \(unescaped: Self.claimTarget) AND lease_until <= now() AND pending_change IS NOT NULL
+            ORDER BY lease_until LIMIT \(Int64(limit))
+            """, logger: logger)
+        var abandoned: [PlannedCompletion] = []
+        for try await (id, attempts, pending, failures, status) in rows.decode(
+            (Int64, Int32, String, [Int32], String).self)
+        {
+            guard let pending = PendingChange(rawValue: pending) else { continue }
+            abandoned.append(
+                PlannedCompletion(
+                    id: id, attempt: Int(attempts), result: nil, plan: CompletionPlanner.abandoned(pending: pending),
+                    progress: ChannelProgress(
+                        channelCount: status.count, failures: failures.map(Int.init), statuses: status),
+                    errorClass: nil, channelAttempts: []))
+        }
+        guard !abandoned.isEmpty else { return 0 }
+        return abandoned.count - (try await record(abandoned)).count
+    }
+
+    /// Writes the planned completions; those whose reminder holds another pending change
+    /// than planned are planned again with it. Returns the ids not recorded.
+    private func record(_ planned: [PlannedCompletion]) async throws -> Set<Int64> {
+        var planned = planned
+        var notRecorded = Set<Int64>()
+        for _ in 0..<4 where !planned.isEmpty {
+            let missed = try await write(planned)
+            guard !missed.isEmpty else { return notRecorded }
+            let current = try await claims(Array(missed))
+            var again: [PlannedCompletion] = []
+            for completion in planned where missed.contains(completion.id) {
+                guard let now = current[completion.id], now.state == completion.plan.expected,
+                    now.attempts == completion.attempt, now.pending != completion.plan.expectedPending,
+                    let replanned = completion.replanned(pending: now.pending)
+                else {
+                    notRecorded.insert(completion.id)
+                    continue
+                }
+                again.append(replanned)
+            }
+            planned = again
+        }
+        return notRecorded.union(planned.map(\.id))
+    }
+
+    /// Where the reminders stand now: state, claim and pending change.
+    private func claims(_ ids: [Int64]) async throws -> [Int64: (
+        state: ReminderState?, attempts: Int, pending: PendingChange?
+    )] {
+        let rows = try await client.query(
+            "SELECT id, state, attempts, pending_change FROM reminders WHERE id = ANY(\(ids))", logger: logger)
+        var found: [Int64: (state: ReminderState?, attempts: Int, pending: PendingChange?)] = [:]
+        for try await (id, state, attempts, pending) in rows.decode((Int64, String, Int32, String?).self) {
+            found[id] = (ReminderState(rawValue: state), Int(attempts), pending.flatMap(PendingChange.init(rawValue:)))
+        }
+        return found
+    }
+
+    /// One statement: returns the ids that did not match their plan's expectations.
+    private func write(_ planned: [PlannedCompletion]) async throws -> Set<Int64> {
         var outcomes: [CompletionRow] = []
         var steps: [CompletionStepRow] = []
         var attempts: [ChannelAttemptRow] = []
-        outcomes.reserveCapacity(completions.count)
-        for completion in completions {
-            let plan = CompletionPlanner.plan(completion.result)
-            outcomes.append(CompletionRow(completion, plan))
-            for step in plan.steps {
+        outcomes.reserveCapacity(planned.count)
+        for completion in planned {
+            outcomes.append(CompletionRow(completion))
+            for step in completion.plan.steps {
                 steps.append(CompletionStepRow(id: completion.id, step: step, errorClass: completion.errorClass))
             }
             for (position, channelAttempt) in completion.channelAttempts.enumerated() {
@@ -62,14 +140,17 @@ extension DispatchStore {
         CompletionRow.bind(outcomes, into: &binds)
         CompletionStepRow.bind(steps, into: &binds)
         ChannelAttemptRow.bind(attempts, into: &binds)
-        do {
-            let rows = try await client.query(PostgresQuery(unsafeSQL: Self.completeSQL, binds: binds), logger: logger)
-            var recorded = Set<Int64>()
-            for try await id in rows.decode(Int64.self) { recorded.insert(id) }
-            return Set(outcomes.map(\.id)).subtracting(recorded)
-        } catch {
-            throw StoreError.wrapping(error, operation: "record \(completions.count) delivery attempts")
-        }
+        let rows = try await client.query(PostgresQuery(unsafeSQL: Self.completeSQL, binds: binds), logger: logger)
+        var recorded = Set<Int64>()
+        for try await id in rows.decode(Int64.self) { recorded.insert(id) }
+        return Set(outcomes.map(\.id)).subtracting(recorded)
+    }
+
+    /// The columns a pending replacement sets when it applies: those of a schedule but the
+    /// reminder id (the same), the state (the plan's) and the due time (set with the rest
+    /// of the completion).
+    private static let replacedColumns = ReminderRow.columns.map(\.name).filter {
+        !["reminder_id", "state", "due_at"].contains($0)
     }
 
     private static let completeSQL = """
@@ -77,12 +158,19 @@ extension DispatchStore {
             SELECT * FROM \(CompletionRow.unnest(bindingFrom: 1, as: "t"))),
         updated AS (
             UPDATE reminders r SET state = i.final,
-                due_at = coalesce(now() + i.delay_ms * interval '1 millisecond', r.due_at),
-                lease_until = NULL, channel_failures = i.failures::int4[], channel_status = i.status,
+                due_at = CASE WHEN i.replace THEN p.due_at
+                    ELSE coalesce(now() + i.delay_ms * interval '1 millisecond', r.due_at) END,
+                lease_until = NULL, pending_change = NULL,
+                channel_failures = CASE WHEN i.replace THEN '{}' ELSE i.failures::int4[] END,
+                channel_status = CASE WHEN i.replace THEN '' ELSE i.status END,
+                attempts = CASE WHEN i.replace THEN 0 ELSE r.attempts END,
+                \(replacedColumns.map { "\($0) = CASE WHEN i.replace THEN p.\($0) ELSE r.\($0) END" }
+                    .joined(separator: ",\n            ")),
                 updated_at = now()
-            FROM input i
+            FROM input i LEFT JOIN pending_replacements p ON p.id = i.id
             WHERE r.id = i.id AND r.state = i.expected AND r.attempts = i.attempt
-            RETURNING r.id, r.attempts, i.delay_ms, i.reason, i.error,
+                AND r.pending_change IS NOT DISTINCT FROM i.pending AND (NOT i.replace OR p.id IS NOT NULL)
+            RETURNING r.id, i.attempt AS attempts, i.pending, i.delay_ms, i.reason, i.error,
                 r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
                 r.source_key, r.source_value, r.trace_parent, r.trace_state),
         history AS (
@@ -99,6 +187,8 @@ extension DispatchStore {
                 u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id, u.trace_parent,
                 u.trace_state
             FROM updated u WHERE u.reason IS NOT NULL),
+        applied AS (
+            DELETE FROM pending_replacements d USING updated u WHERE d.id = u.id AND u.pending IS NOT NULL),
         channel_attempts AS (
             INSERT INTO delivery_attempts (reminder_id, attempt, channel_index, channel, provider, outcome,
                 error_class, answer, latency_ms, retry_delay_ms)
@@ -113,14 +203,66 @@ extension DispatchStore {
         """
 }
 
-/// A completion as `CompletionPlanner` decided it: the state the claim must still be in,
-/// the state it goes to, when it is due again (none: it keeps its due time), the dead
-/// letter it becomes (none: not a dead letter), and where each channel stands.
+/// A completion with the plan `CompletionPlanner` made for it (for the pending change
+/// it was planned with).
+private struct PlannedCompletion {
+    let id: Int64
+    let attempt: Int
+    /// How the attempt ended; nil for an attempt abandoned in flight (lease ran out).
+    let result: CompletionPlanner.Outcome?
+    let plan: CompletionPlanner.Plan
+    let progress: ChannelProgress
+    let errorClass: String?
+    let channelAttempts: [ChannelAttempt]
+
+    init(
+        id: Int64, attempt: Int, result: CompletionPlanner.Outcome?, plan: CompletionPlanner.Plan,
+        progress: ChannelProgress, errorClass: String?, channelAttempts: [ChannelAttempt]
+    ) {
+        self.id = id
+        self.attempt = attempt
+        self.result = result
+        self.plan = plan
+        self.progress = progress
+        self.errorClass = errorClass
+        self.channelAttempts = channelAttempts
+    }
+
+    init(_ completion: DispatchStore.Completion, pending: PendingChange?) {
+        self.init(
+            id: completion.id, attempt: completion.attempt, result: completion.result,
+            plan: CompletionPlanner.plan(completion.result, pending: pending), progress: completion.progress,
+            errorClass: completion.errorClass, channelAttempts: completion.channelAttempts)
+    }
+
+    /// The same completion planned for `pending`; nil when that cannot be planned (an
+    /// abandoned attempt whose change is no longer pending is claimed again instead).
+    func replanned(pending: PendingChange?) -> PlannedCompletion? {
+        let plan: CompletionPlanner.Plan
+        if let result {
+            plan = CompletionPlanner.plan(result, pending: pending)
+        } else if let pending {
+            plan = CompletionPlanner.abandoned(pending: pending)
+        } else {
+            return nil
+        }
+        return PlannedCompletion(
+            id: id, attempt: attempt, result: result, plan: plan, progress: progress, errorClass: errorClass,
+            channelAttempts: channelAttempts)
+    }
+}
+
+/// A completion as planned: the state and pending change the claim must still have, the
+/// state it goes to, when it is due again (none: it keeps its due time), the dead letter it
+/// becomes (none: not a dead letter), whether a pending replacement applies, and where
+/// each channel stands.
 private struct CompletionRow: BatchRow {
     let id: Int64
     let attempt: Int32
     let expected: ReminderState
+    let pending: PendingChange?
     let final: ReminderState
+    let replace: Bool
     let retryDelayMilliseconds: Int64?
     let deadLetterReason: DeadLetterReason?
     let deadLetterError: String?
@@ -128,14 +270,21 @@ private struct CompletionRow: BatchRow {
     let failures: String
     let statusCodes: String
 
-    init(_ completion: DispatchStore.Completion, _ plan: CompletionPlanner.Plan) {
+    init(_ completion: PlannedCompletion) {
+        let plan = completion.plan
         id = completion.id
         attempt = Int32(clamping: completion.attempt)
         expected = plan.expected
+        pending = plan.expectedPending
         final = plan.final
+        replace = plan.appliesReplacement
         retryDelayMilliseconds = plan.retryAfter?.wholeMilliseconds
         deadLetterReason = plan.deadLetter
-        if case .deadLetter(_, let error) = completion.result { deadLetterError = error } else { deadLetterError = nil }
+        if case .deadLetter(_, let error)? = completion.result {
+            deadLetterError = error
+        } else {
+            deadLetterError = nil
+        }
         failures = "{" + completion.progress.failures.map(String.init).joined(separator: ",") + "}"
         statusCodes = completion.progress.statusCodes
     }
@@ -144,7 +293,9 @@ private struct CompletionRow: BatchRow {
         BoundColumn("id") { $0.id },
         BoundColumn("attempt") { $0.attempt },
         BoundColumn("expected") { $0.expected.rawValue },
+        BoundColumn("pending") { $0.pending?.rawValue },
         BoundColumn("final") { $0.final.rawValue },
+        BoundColumn("replace") { $0.replace },
         BoundColumn("delay_ms") { $0.retryDelayMilliseconds },
         BoundColumn("reason") { $0.deadLetterReason?.rawValue },
         BoundColumn("error") { $0.deadLetterError },

@@ -70,6 +70,9 @@ public struct DispatchStore: DispatchStoring {
     public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [Claimed] {
         let leaseMilliseconds = lease.wholeMilliseconds
         do {
+            // A change waiting on a reminder whose sender stopped applies first: a
+            // replacement may be due at once, a cancel must never be claimed.
+            try await resolveAbandonedChanges(limit: limit)
             let rows = try await client.query(
                 PostgresQuery(
                     unsafeSQL: Self.claimSQL,
@@ -130,6 +133,7 @@ public struct DispatchStore: DispatchStoring {
         expired AS (
             SELECT id, state, lease_until AS since FROM reminders
             WHERE state = \(claimTarget) AND lease_until <= now() AND \(ReminderStateMachine.takesOverExpiredLeases)
+                AND pending_change IS NULL
             ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED),
         candidates AS (
             SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM due) AS both_kinds

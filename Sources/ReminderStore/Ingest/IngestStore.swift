@@ -155,11 +155,17 @@ public struct IngestStore: Sendable {
     {
         var stored: [String: IngestPlanner.Stored] = [:]
         let rows = try await connection.query(
-            "SELECT id, reminder_id, state, user_id FROM reminders WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE",
+            """
+            SELECT id, reminder_id, state, user_id, pending_change FROM reminders
+            WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE
+            """,
             logger: logger)
-        for try await (id, reminderID, state, userID) in rows.decode((Int64, String, String, String).self) {
+        for try await (id, reminderID, state, userID, pending) in rows.decode(
+            (Int64, String, String, String, String?).self)
+        {
             if let state = ReminderState(rawValue: state) {
-                stored[reminderID] = IngestPlanner.Stored(id: id, state: state, userID: userID)
+                stored[reminderID] = IngestPlanner.Stored(
+                    id: id, state: state, userID: userID, pending: pending.flatMap(PendingChange.init(rawValue:)))
             }
         }
         return stored
@@ -176,10 +182,23 @@ public struct IngestStore: Sendable {
         var newTransitions: [IngestTransitionRow] = []
         var laterTransitions: [IngestTransitionRow] = []
         var stateChanges: [ReminderStateChange] = []
+        var pendingChanges: [PendingChangeRow] = []
+        var pendingReplacements: [ReminderRow] = []
         inserts.reserveCapacity(plan.writes.count)
         newTransitions.reserveCapacity(plan.writes.count)
         for write in plan.writes {
-            if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
+            if let pending = write.pending, let id = write.existing {
+                // In flight: the change waits on the reminder for the attempt's outcome.
+                pendingChanges.append(PendingChangeRow(id: id, change: pending.change))
+                if case .replace(let position) = pending, case .valid(let event) = records[position].decoded,
+                    case .schedule(let schedule) = event.action
+                {
+                    pendingReplacements.append(
+                        ReminderRow(
+                            event, schedule, state: ReminderStateMachine.applied(.replace),
+                            source: records[position], payload: payloads[position]))
+                }
+            } else if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
                 case .schedule(let schedule) = event.action
             {
                 let row = ReminderRow(
@@ -221,6 +240,17 @@ public struct IngestStore: Sendable {
             try await connection.query(
                 "SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
         }
+        if !pendingChanges.isEmpty {
+            var binds = PostgresBindings(capacity: PendingChangeRow.columns.count)
+            PendingChangeRow.bind(pendingChanges, into: &binds)
+            try await connection.query(PostgresQuery(unsafeSQL: Self.setPendingSQL, binds: binds), logger: logger)
+        }
+        if !pendingReplacements.isEmpty {
+            var binds = PostgresBindings(capacity: ReminderRow.columns.count)
+            ReminderRow.bind(pendingReplacements, into: &binds)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: Self.pendingReplacementSQL, binds: binds), logger: logger)
+        }
         if !stateChanges.isEmpty {
             var binds = PostgresBindings(capacity: ReminderStateChange.columns.count)
             ReminderStateChange.bind(stateChanges, into: &binds)
@@ -241,8 +271,8 @@ public struct IngestStore: Sendable {
             INSERT INTO reminders (\(ReminderRow.columnList))
             SELECT \(ReminderRow.columnList) FROM \(ReminderRow.unnest(bindingFrom: 1, as: "t"))
             RETURNING id, reminder_id)
-        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
-        SELECT inserted.id, t.from_state, t.to_state, t.event
+        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
+        SELECT inserted.id, t.from_state, t.to_state, t.event, t.detail
         FROM \(IngestTransitionRow.unnest(bindingFrom: ReminderRow.columns.count + 1, as: "t", ordinality: true))
         JOIN inserted ON inserted.reminder_id = t.reminder_id
         ORDER BY t.ord
@@ -259,6 +289,27 @@ public struct IngestStore: Sendable {
         WHERE r.reminder_id = t.reminder_id
         """
 
+    /// Reminders in flight on which a change now waits; a pending cancel drops a pending
+    /// replacement. The rows are locked by `lockReminders`.
+    private static let setPendingSQL = """
+        WITH changed AS (
+            UPDATE reminders r SET pending_change = u.change, updated_at = now()
+            FROM \(PendingChangeRow.unnest(bindingFrom: 1, as: "u")) WHERE r.id = u.id
+            RETURNING r.id, u.change)
+        DELETE FROM pending_replacements p USING changed c
+        WHERE p.id = c.id AND c.change = '\(PendingChange.cancel.rawValue)'
+        """
+
+    /// The replacements waiting on reminders in flight, a newer one over an older.
+    private static let pendingReplacementSQL = """
+        INSERT INTO pending_replacements (id, \(ReminderRow.columnList))
+        SELECT r.id, \(ReminderRow.columns.map { "t.\($0.name)" }.joined(separator: ", "))
+        FROM \(ReminderRow.unnest(bindingFrom: 1, as: "t")) JOIN reminders r ON r.reminder_id = t.reminder_id
+        ON CONFLICT (id) DO UPDATE SET \(
+            ReminderRow.columns.map { "\($0.name) = excluded.\($0.name)" }.joined(separator: ", ")),
+            requested_at = now()
+        """
+
     /// Reminders whose state changes without new content (a cancel).
     private static let changeStatesSQL = """
         UPDATE reminders r SET state = u.state, lease_until = NULL, updated_at = now()
@@ -267,8 +318,8 @@ public struct IngestStore: Sendable {
 
     /// The transitions of reminders that existed before the batch.
     private static let insertLaterTransitionsSQL = """
-        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
-        SELECT r.id, t.from_state, t.to_state, t.event
+        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
+        SELECT r.id, t.from_state, t.to_state, t.event, t.detail
         FROM \(IngestTransitionRow.unnest(bindingFrom: 1, as: "t", ordinality: true))
         JOIN reminders r ON r.reminder_id = t.reminder_id
         ORDER BY t.ord

@@ -11,5 +11,6 @@ struct IngestTransitionRow: BatchRow {
         BoundColumn("from_state") { $0.transition.from.rawValue },
         BoundColumn("to_state") { $0.transition.to.rawValue },
         BoundColumn("event") { $0.transition.event.rawValue },
+        BoundColumn("detail") { $0.transition.detail },
     ]
 }

@@ -13,6 +13,14 @@ public struct ReminderLookup: Sendable {
         self.logger = logger
     }
 
+    /// The channel types of a `channels` column, in order.
+    static func channelTypes(_ column: String) -> String {
+        """
+        coalesce((SELECT array_agg(c->>'type' ORDER BY n) FROM jsonb_array_elements(\(column))
+            WITH ORDINALITY AS e(c, n)), '{}')
+        """
+    }
+
     static func utc(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
@@ -22,19 +30,19 @@ public struct ReminderLookup: Sendable {
         do {
             let rows = try await client.query(
                 """
-                SELECT id, reminder_id, user_id, state, time_zone, \(unescaped: Self.utc("due_at")),
-                    \(unescaped: Self.utc("expires_at")), attempts,
-                    coalesce((SELECT array_agg(c->>'type' ORDER BY n) FROM jsonb_array_elements(channels)
-                        WITH ORDINALITY AS e(c, n)), '{}'),
-                    correlation_id, \(unescaped: Self.utc("created_at")), \(unescaped: Self.utc("updated_at")),
-                    trace_parent
-                FROM reminders WHERE reminder_id = \(reminderID)
+                SELECT r.id, r.reminder_id, r.user_id, r.state, r.time_zone, \(unescaped: Self.utc("r.due_at")),
+                    \(unescaped: Self.utc("r.expires_at")), r.attempts, \(unescaped: Self.channelTypes("r.channels")),
+                    r.correlation_id, \(unescaped: Self.utc("r.created_at")), \(unescaped: Self.utc("r.updated_at")),
+                    r.trace_parent, r.pending_change, \(unescaped: Self.utc("p.due_at")),
+                    CASE WHEN p.id IS NOT NULL THEN \(unescaped: Self.channelTypes("p.channels")) END
+                FROM reminders r LEFT JOIN pending_replacements p ON p.id = r.id
+                WHERE r.reminder_id = \(reminderID)
                 """, logger: logger)
             var found: (Int64, ReminderReport)?
             for try await row in rows.decode(
                 (
                     Int64, String, String, String, String, String?, String?, Int, [String], String?, String, String,
-                    String?
+                    String?, String?, String?, [String]?
                 )
                 .self)
             {
@@ -44,7 +52,8 @@ public struct ReminderLookup: Sendable {
                         reminderID: row.1, userID: row.2, state: row.3, timeZone: row.4, dueAt: row.5, expiresAt: row.6,
                         attempts: row.7, channels: row.8, correlationID: row.9,
                         traceID: TraceContextHeaders(traceParent: row.12, traceState: nil)?.traceID, createdAt: row.10,
-                        updatedAt: row.11, transitions: [], channelAttempts: [])
+                        updatedAt: row.11, transitions: [], channelAttempts: [],
+                        pending: row.13.map { ReminderReport.Pending(change: $0, dueAt: row.14, channels: row.15) })
                 )
             }
             guard let (id, base) = found else { return nil }
@@ -53,7 +62,8 @@ public struct ReminderLookup: Sendable {
                 dueAt: base.dueAt, expiresAt: base.expiresAt, attempts: base.attempts, channels: base.channels,
                 correlationID: base.correlationID, traceID: base.traceID, createdAt: base.createdAt,
                 updatedAt: base.updatedAt,
-                transitions: try await transitions(of: id), channelAttempts: try await channelAttempts(of: id))
+                transitions: try await transitions(of: id), channelAttempts: try await channelAttempts(of: id),
+                pending: base.pending)
         } catch {
             throw StoreError.wrapping(error, operation: "look up a reminder")
         }

@@ -53,6 +53,23 @@ public struct ReminderReport: Sendable, Equatable {
         }
     }
 
+    /// A cancel or replace that arrived while an attempt was in flight and waits for its
+    /// outcome (no addresses or content: the replacement's due time and channel types).
+    public struct Pending: Sendable, Equatable {
+        /// `cancel` or `replace`.
+        public let change: String
+        /// For a replacement: when it would be due, RFC 3339 UTC.
+        public let dueAt: String?
+        /// For a replacement: its channel types in order.
+        public let channels: [String]?
+
+        public init(change: String, dueAt: String?, channels: [String]?) {
+            self.change = change
+            self.dueAt = dueAt
+            self.channels = channels
+        }
+    }
+
     public let reminderID: String
     public let userID: String
     public let state: String
@@ -70,12 +87,14 @@ public struct ReminderReport: Sendable, Equatable {
     public let updatedAt: String
     public let transitions: [Transition]
     public let channelAttempts: [ChannelAttempt]
+    public let pending: Pending?
 
     public init(
         reminderID: String, userID: String, state: String, timeZone: String, dueAt: String?, expiresAt: String?,
         attempts: Int, channels: [String], correlationID: String?, traceID: String?, createdAt: String,
-        updatedAt: String, transitions: [Transition], channelAttempts: [ChannelAttempt]
+        updatedAt: String, transitions: [Transition], channelAttempts: [ChannelAttempt], pending: Pending? = nil
     ) {
+        self.pending = pending
         self.reminderID = reminderID
         self.userID = userID
         self.state = state
