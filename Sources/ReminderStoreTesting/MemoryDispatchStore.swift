@@ -95,6 +95,25 @@ public final class MemoryDispatchStore: DispatchStoring {
         }
     }
 
+    /// A cancel consumed while the reminder is in flight, as ingest stores it: deferred as
+    /// the state machine says, with its transition. Returns whether it now waits.
+    @discardableResult
+    public func deferCancel(of id: Int64) -> Bool {
+        contents.withLock { contents in
+            guard var reminder = contents.reminders[id],
+                case .deferred(let change) = ReminderStateMachine.deferral(
+                    of: .cancel, in: reminder.state, pending: reminder.pendingChange)
+            else { return false }
+            reminder.pendingChange = change
+            reminder.pendingReplacement = nil
+            reminder.history.append(
+                ReminderTransition(
+                    from: reminder.state, to: reminder.state, event: .cancel, detail: IngestPlanner.deferredDetail))
+            contents.reminders[id] = reminder
+            return true
+        }
+    }
+
     /// The reminder with store id `id`, as it is now.
     public func reminder(_ id: Int64) -> Reminder? {
         contents.withLock { $0.reminders[id] }
@@ -110,14 +129,16 @@ public final class MemoryDispatchStore: DispatchStoring {
         contents.withLock { $0.failures.remaining = count }
     }
 
-    public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [DispatchStore.Claimed] {
+    public func claim(limit: Int, lease: Duration, takingOver: Bool) async throws(StoreError)
+        -> [DispatchStore.Claimed]
+    {
         try failIfTold("claim due reminders")
         let now = self.now()
         return contents.withLock { contents in
             // `resolveAbandonedChanges`: a change waiting on a reminder whose lease ran
             // out applies without another send.
             for reminder in contents.reminders.values.sorted(by: { $0.id < $1.id })
-            where reminder.state == ReminderStateMachine.claimTarget && reminder.pendingChange != nil
+            where takingOver && reminder.state == ReminderStateMachine.claimTarget && reminder.pendingChange != nil
                 && (reminder.leaseUntil ?? .distantFuture) <= now
             {
                 var resolved = reminder
@@ -130,7 +151,7 @@ public final class MemoryDispatchStore: DispatchStoring {
             for reminder in contents.reminders.values {
                 if waiting.contains(reminder.state), reminder.dueAt <= now {
                     candidates.append((reminder.dueAt, reminder.id))
-                } else if ReminderStateMachine.takesOverExpiredLeases, reminder.state == inFlight,
+                } else if takingOver, ReminderStateMachine.takesOverExpiredLeases, reminder.state == inFlight,
                     reminder.pendingChange == nil, let lease = reminder.leaseUntil, lease <= now
                 {
                     candidates.append((lease, reminder.id))
@@ -160,6 +181,25 @@ public final class MemoryDispatchStore: DispatchStoring {
         }
     }
 
+    public func renew(_ leases: [DispatchStore.Lease], lease: Duration) async throws(StoreError) -> Set<Int64> {
+        try failIfTold("renew \(leases.count) leases")
+        let until = now().addingTimeInterval(lease.inSeconds)
+        return contents.withLock { contents in
+            var lost = Set<Int64>()
+            for held in leases {
+                guard var reminder = contents.reminders[held.id], reminder.attempts == held.attempt,
+                    reminder.state == ReminderStateMachine.claimTarget
+                else {
+                    lost.insert(held.id)
+                    continue
+                }
+                reminder.leaseUntil = until
+                contents.reminders[held.id] = reminder
+            }
+            return lost
+        }
+    }
+
     public func nextDueTime() async throws(StoreError) -> Date? {
         try failIfTold("look up the next due time")
         return contents.withLock { contents in
@@ -173,11 +213,13 @@ public final class MemoryDispatchStore: DispatchStoring {
     }
 
     @discardableResult
-    public func complete(_ completions: [DispatchStore.Completion]) async throws(StoreError) -> Set<Int64> {
+    public func complete(_ completions: [DispatchStore.Completion]) async throws(StoreError)
+        -> DispatchStore.CompletionReport
+    {
         try failIfTold("record \(completions.count) delivery attempts")
         let now = self.now()
         return contents.withLock { contents in
-            var notRecorded = Set<Int64>()
+            var report = DispatchStore.CompletionReport()
             for completion in completions {
                 // Planned with the change pending on the reminder now, as `DispatchStore`
                 // plans again a completion whose reminder holds another than planned.
@@ -186,9 +228,10 @@ public final class MemoryDispatchStore: DispatchStoring {
                 guard var reminder = contents.reminders[completion.id], reminder.state == plan.expected,
                     reminder.attempts == completion.attempt
                 else {
-                    notRecorded.insert(completion.id)
+                    report.notRecorded.insert(completion.id)
                     continue
                 }
+                if let pending, plan.final != .delivered { report.changed[completion.id] = pending }
                 reminder.channelFailures = completion.progress.failures
                 reminder.channelStatus = completion.progress.statusCodes
                 Self.apply(plan, to: &reminder, now: now)
@@ -199,7 +242,7 @@ public final class MemoryDispatchStore: DispatchStoring {
                 reminder.channelAttempts += completion.channelAttempts
                 contents.reminders[completion.id] = reminder
             }
-            return notRecorded
+            return report
         }
     }
 

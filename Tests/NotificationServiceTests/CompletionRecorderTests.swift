@@ -9,7 +9,7 @@ import Testing
 
 /// The dispatcher's group commit over the in-memory store and a manual clock: outcomes
 /// are recorded as `CompletionPlanner` plans them, a failing store is retried after the
-/// backoff's delays, and an outcome is given up once the next wait would pass the limit.
+/// backoff's delays and kept until the store takes it; only a shutdown gives outcomes up.
 @Suite(.timeLimit(.minutes(1))) struct CompletionRecorderTests {
     static let channels = #"[{"type":"email","to":"person@example.com"}]"#
     static let content = #"{"title":"Dentist","body":"Tomorrow at nine"}"#
@@ -17,14 +17,12 @@ import Testing
     static let backoff = ExponentialBackoff(
         initialDelay: .milliseconds(100), multiplier: 2, maximumDelay: .seconds(5), jitter: 0)
 
-    static func recorder(
-        _ store: MemoryDispatchStore, clock: ManualClock, giveUpAfter: Duration = .seconds(60)
-    ) -> CompletionRecorder<ManualClock> {
+    static func recorder(_ store: MemoryDispatchStore, clock: ManualClock) -> CompletionRecorder<ManualClock> {
         var logger = Logger(label: "recorder-unit")
         logger.logLevel = .critical
         return CompletionRecorder(
             store: store, maximumBatch: 2, retry: RetryLoop(backoff: backoff, clock: clock),
-            giveUpAfter: giveUpAfter, statementLimit: .seconds(10), logger: logger)
+            statementLimit: .seconds(10), logger: logger)
     }
 
     /// Claimed reminders, each waiting for the outcome of its first attempt.
@@ -79,20 +77,53 @@ import Testing
         #expect(store.reminder(claimed[0].id)?.state == .delivered)
     }
 
-    @Test func anOutcomeNotStoredBeforeTheLimitFailsAndLeavesTheReminderToItsLease() async throws {
+    @Test func anOutcomeIsKeptWhileTheStoreFailsAndRecordedWhenItAnswers() async throws {
         let store = MemoryDispatchStore()
         let clock = ManualClock()
-        // Room for the 100 ms wait, not for the 200 ms one after it.
-        let recorder = Self.recorder(store, clock: clock, giveUpAfter: .milliseconds(250))
+        let recorder = Self.recorder(store, clock: clock)
+        let claimed = try await Self.claimed(1, in: store)
+        store.failNext(6)
+        let recording = Task { await recorder.record(Self.delivered(claimed[0])) }
+        // 100, 200, 400, 800, 1,600 and 3,200 ms: far past any give-up a running
+        // dispatcher used to have; the outcome is still held.
+        var waited: Duration = .zero
+        for wait in [100, 200, 400, 800, 1_600, 3_200].map(Duration.milliseconds) {
+            waited += wait
+            await clock.waitForSleep(until: ManualClock.Instant(sinceStart: waited))
+            #expect(await recorder.isFailing)
+            #expect(store.reminder(claimed[0].id)?.state == .sending)
+            clock.advance(by: wait)
+        }
+        #expect(await recording.value == .recorded)
+        #expect(await !recorder.isFailing)
+        #expect(store.reminder(claimed[0].id)?.state == .delivered)
+    }
+
+    @Test func onceAShutdownSetsALimitAnOutcomeTheStoreDoesNotTakeIsGivenUp() async throws {
+        let store = MemoryDispatchStore()
+        let clock = ManualClock()
+        let recorder = Self.recorder(store, clock: clock)
         let claimed = try await Self.claimed(1, in: store)
         store.failNext(10)
         let recording = Task { await recorder.record(Self.delivered(claimed[0])) }
         await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .milliseconds(100)))
+        await recorder.giveUp(after: .milliseconds(250))
         clock.advance(by: .milliseconds(100))
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .milliseconds(300)))
+        clock.advance(by: .milliseconds(200))
         #expect(await recording.value == .failed)
         #expect(store.reminder(claimed[0].id)?.state == .sending)
-        // Once the store answers again, the same outcome is recorded.
-        store.failNext(0)
-        #expect(await recorder.record(Self.delivered(claimed[0])) == .recorded)
+    }
+
+    @Test func anOutcomeAPendingCancelDecidedSaysSo() async throws {
+        let store = MemoryDispatchStore()
+        let recorder = Self.recorder(store, clock: ManualClock())
+        let claimed = try await Self.claimed(1, in: store)
+        #expect(store.deferCancel(of: claimed[0].id))
+        let failed = DispatchStore.Completion(
+            id: claimed[0].id, attempt: claimed[0].attempt, result: .retry(after: .seconds(1)),
+            progress: ChannelProgress(channelCount: 1), errorClass: "http_503", channelAttempts: [])
+        #expect(await recorder.record(failed) == .changed(.cancel))
+        #expect(store.reminder(claimed[0].id)?.state == .cancelled)
     }
 }

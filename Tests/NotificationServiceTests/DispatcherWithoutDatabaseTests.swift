@@ -23,10 +23,13 @@ import Testing
     final class ScriptedProvider: NotificationProvider {
         let name = "scripted"
         private let script: Mutex<(answers: [DeliveryFailure?], sent: [DeliveryRequest])>
+        /// Runs with each request before it is answered: what happens while it is in flight.
+        private let whileSending: @Sendable (DeliveryRequest) -> Void
 
         /// `answers`: nil delivers, a failure fails.
-        init(_ answers: [DeliveryFailure?]) {
+        init(_ answers: [DeliveryFailure?], whileSending: @escaping @Sendable (DeliveryRequest) -> Void = { _ in }) {
             script = Mutex((answers, []))
+            self.whileSending = whileSending
         }
 
         var sent: [DeliveryRequest] { script.withLock { $0.sent } }
@@ -36,6 +39,7 @@ import Testing
                 script.sent.append(request)
                 return script.answers.count > 1 ? script.answers.removeFirst() : script.answers.first ?? nil
             }
+            whileSending(request)
             if let answer { throw answer }
             return DeliveryReceipt(answer: "250 accepted")
         }
@@ -210,6 +214,48 @@ import Testing
         #expect(provider.sent.count == 1)
     }
 
+    @Test func anOutcomeTheDatabaseCannotTakeIsKeptRecordedFirstAndNothingIsSentTwice() async throws {
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
+        // The database goes away while the first send is in flight, for twice the lease.
+        let provider = ScriptedProvider([nil]) { request in
+            if request.reminderID == "r-a" {
+                store.failNext(40)
+                wall.advance(by: 120)
+            }
+        }
+        let first = store.schedule(reminderID: "r-a", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, until: .delivered, of: first, in: store)
+            let second = store.schedule(
+                reminderID: "r-b", channels: Self.channels, content: Self.content, dueAt: wall.now)
+            await Self.drive(time, until: .delivered, of: second, in: store)
+        }
+        #expect(provider.sent.map(\.reminderID) == ["r-a", "r-b"])
+        #expect(store.reminder(first)?.history.map(\.event) == [.schedule, .claim, .deliver])
+    }
+
+    @Test func aCancelThatWaitedOnTheSendWinsOverItsFailureAndNothingIsSentAgain() async throws {
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
+        let id = Mutex<Int64?>(nil)
+        let provider = ScriptedProvider([.transient("http_503", "HTTP 503")]) { _ in
+            if let id = id.withLock({ $0 }) { store.deferCancel(of: id) }
+        }
+        id.withLock {
+            $0 = store.schedule(reminderID: "r-c", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        }
+        let reminder = try #require(id.withLock { $0 })
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            await Self.drive(time, until: .cancelled, of: reminder, in: store)
+            wall.advance(by: 3_600)
+            await Self.drive(time, rounds: 20)
+        }
+        #expect(provider.sent.count == 1)
+        #expect(
+            store.reminder(reminder)?.history.map(\.event) == [.schedule, .claim, .cancel, .fail, .cancel])
+    }
+
     @Test func aReminderDueLaterIsNotSentBeforeItsTime() async throws {
         let (wall, time) = (WallClock(), ManualClock())
         let store = MemoryDispatchStore(now: { wall.now })
@@ -243,7 +289,7 @@ import Testing
         let late = DispatchStore.Completion(
             id: id, attempt: 1, result: .delivered, progress: ChannelProgress(channelCount: 1), errorClass: nil,
             channelAttempts: [])
-        #expect(try await store.complete([late]) == [id])
+        #expect(try await store.complete([late]).notRecorded == [id])
         #expect(store.reminder(id)?.state == .sending)
     }
 
@@ -286,7 +332,7 @@ import Testing
         let late = DispatchStore.Completion(
             id: id, attempt: 1, result: .retry(after: .seconds(1)), progress: ChannelProgress(channelCount: 1),
             errorClass: nil, channelAttempts: [])
-        #expect(try await store.complete([late]) == [id])
+        #expect(try await store.complete([late]).notRecorded == [id])
         #expect(store.reminder(id)?.state == .delivered)
     }
 

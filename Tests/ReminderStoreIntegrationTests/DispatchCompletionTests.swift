@@ -54,7 +54,7 @@ struct DispatchCompletionTests {
                             answer: "HTTP 201", latency: .milliseconds(3)),
                     ])
             ])
-            #expect(lost.isEmpty)
+            #expect(lost == DispatchStore.CompletionReport())
             let transitions = try await history(client, claimed.id)
             #expect(
                 transitions == [
@@ -156,7 +156,7 @@ struct DispatchCompletionTests {
                     progress: ChannelProgress(channelCount: 2),
                     errorClass: nil, channelAttempts: [])
             ])
-            #expect(lost == [first.id])
+            #expect(lost.notRecorded == [first.id])
             #expect(
                 try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminders WHERE state = 'SENDING'")
                     == 1)

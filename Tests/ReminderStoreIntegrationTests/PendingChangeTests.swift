@@ -85,8 +85,8 @@ struct PendingChangeTests {
             let report = try await ReminderLookup(client: client, logger: TestDatabase.logger).find(reminderID: "p-0")
             #expect(report?.pending == ReminderReport.Pending(change: "cancel", dueAt: nil, channels: nil))
             let dispatch = DispatchStore(client: client, logger: TestDatabase.logger)
-            let lost = try await dispatch.complete([completion(claimed, .retry(after: .zero))])
-            #expect(lost.isEmpty)
+            let recorded = try await dispatch.complete([completion(claimed, .retry(after: .zero))])
+            #expect(recorded == DispatchStore.CompletionReport(changed: [claimed.id: .cancel]))
             #expect(try await row(client, claimed.id).state == "CANCELLED")
             #expect(try await row(client, claimed.id).pending == nil)
             #expect(
@@ -156,7 +156,7 @@ struct PendingChangeTests {
                     "FAILED>CANCELLED:cancel:\(CompletionPlanner.appliedDetail)",
                 ])
             // The sender's late outcome finds the reminder cancelled: not recorded.
-            #expect(try await dispatch.complete([completion(claimed, .delivered)]) == [claimed.id])
+            #expect(try await dispatch.complete([completion(claimed, .delivered)]).notRecorded == [claimed.id])
         }
     }
 

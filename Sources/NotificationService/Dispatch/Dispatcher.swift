@@ -15,6 +15,11 @@ import Tracing
 /// when a sending slot frees up while it was full, and at the latest after
 /// `maximumIdle` (leases that run out, a missed notification).
 ///
+/// The leases of its sends are renewed while they are in flight and until their outcome
+/// is recorded (`LeaseKeeper`); an outcome the database cannot take is kept and recorded
+/// before anything new is claimed (`CompletionRecorder`); leases that ran out are taken
+/// over only once this instance has reached the database for a whole lease.
+///
 /// Graceful shutdown: stops claiming, lets the sends in hand finish and records them.
 ///
 /// Its waits (idle, backoff, a store call's limit) run on `C`, the continuous clock in
@@ -61,23 +66,26 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
 
     public func run() async {
         let wake = WakeSignal()
+        let leases = LeaseKeeper(lease: configuration.lease, clock: clock, now: now, logger: logger)
         let recorder = CompletionRecorder(
             store: store, maximumBatch: configuration.recordBatch,
-            retry: RetryLoop(backoff: configuration.retry, clock: clock),
-            giveUpAfter: min(configuration.lease, configuration.recordGiveUp), statementLimit: .seconds(10),
+            retry: RetryLoop(backoff: configuration.retry, clock: clock), statementLimit: .seconds(10), leases: leases,
             logger: logger)
+        let recordGiveUp = configuration.recordGiveUp
         await withDiscardingTaskGroup { background in
             if let wakeups {
                 background.addTask { [logger] in
                     await wakeups.listen(on: DispatchStore.wakeChannel, logger: logger) { wake.signal() }
                 }
             }
+            background.addTask { [store] in await leases.run(store: store) }
             await withDiscardingTaskGroup { sends in
                 await withTaskCancellationHandler {
                     await withGracefulShutdownHandler {
-                        await claimLoop(sends: &sends, wake: wake, recorder: recorder)
+                        await claimLoop(sends: &sends, wake: wake, recorder: recorder, leases: leases)
                     } onGracefulShutdown: {
                         wake.signal()
+                        Task { await recorder.giveUp(after: recordGiveUp) }
                     }
                 } onCancel: {
                     wake.signal()
@@ -89,7 +97,9 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         logger.info("dispatcher stopped")
     }
 
-    private func claimLoop(sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder<C>) async {
+    private func claimLoop(
+        sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder<C>, leases: LeaseKeeper<C>
+    ) async {
         let minimumClaim = max(1, min(configuration.claimBatch, configuration.concurrency / 4))
         let retry = RetryLoop(backoff: configuration.retry, clock: clock)
         let clock = self.clock
@@ -105,37 +115,47 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
                 await wake.wait(timeout: configuration.maximumIdle, on: clock)
                 continue
             }
+            // Outcomes the database did not take come first: nothing new is claimed
+            // until they are stored.
+            if await recorder.isFailing {
+                await wake.wait(timeout: min(configuration.maximumIdle, leases.interval), on: clock)
+                continue
+            }
             let limit = min(free, configuration.claimBatch)
             let claimed: [DispatchStore.Claimed]
             let claimStarted = DefaultTracerClock.now
             do {
                 let store = self.store
                 let lease = configuration.lease
+                let takingOver = leases.mayTakeOver
                 // A wake-up (work announced, as after the database's return) ends the
                 // backoff early.
                 claimed = try await retry.run(
                     stopWhen: { Task.isShuttingDownGracefully },
                     waitingWith: { await wake.wait(timeout: $0, on: clock) },
                     onFailure: { failure in
+                        leases.observe(reached: false)
                         logger.warning(
                             "claiming due reminders failed",
                             metadata: ["error": "\(failure.error)", "retry_in": "\(failure.retryIn)"])
                     }
                 ) {
                     try await StoreDeadline.run(.seconds(10), on: clock, operation: "claim due reminders") {
-                        try await store.claim(limit: limit, lease: lease)
+                        try await store.claim(limit: limit, lease: lease, takingOver: takingOver)
                     }
                 }
+                leases.observe(reached: true)
             } catch {
                 // Cancelled or shutting down while the claims failed.
                 return
             }
             if !claimed.isEmpty {
+                leases.hold(claimed)
                 DispatchTrace.claimed(claimed, startedAt: claimStarted)
                 slots.withLock { $0.inFlight += claimed.count }
                 for reminder in claimed {
                     sends.addTask {
-                        let retrying = await self.deliver(reminder, recorder: recorder) {
+                        let retrying = await self.deliver(reminder, recorder: recorder, leases: leases) {
                             // The slot bounds sends: it is free once the provider has
                             // answered, while the outcome waits for its group commit.
                             let wakeLoop = self.slots.withLock { slots in
@@ -152,12 +172,12 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             }
             // A full claim: more may be due right now.
             if claimed.count == limit { continue }
-            await wake.wait(timeout: await idleTime(), on: clock)
+            await wake.wait(timeout: await idleTime(leases: leases), on: clock)
         }
     }
 
     /// Until the next reminder falls due, at most `maximumIdle`.
-    private func idleTime() async -> Duration {
+    private func idleTime(leases: LeaseKeeper<C>) async -> Duration {
         let store = self.store
         let lookup = try? await StoreDeadline.run(.seconds(10), on: clock, operation: "look up the next due time") {
             try await store.nextDueTime()
@@ -166,7 +186,11 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         let seconds = next.timeIntervalSince(now())
         // Due already, yet not claimed: locked by another instance or by ingest. A short
         // pause instead of spinning on the same rows.
-        guard seconds > 0 else { return .milliseconds(20) }
+        guard seconds > 0 else {
+            // Or a lease that ran out, which this instance may not take over yet.
+            return leases.mayTakeOver
+                ? .milliseconds(20) : min(configuration.maximumIdle, leases.interval, .seconds(1))
+        }
         return min(configuration.maximumIdle, .microseconds(Int64(seconds * 1_000_000) + 1_000))
     }
 
@@ -174,7 +198,8 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
     /// the two. Returns whether a retry was scheduled.
     @discardableResult
     func deliver(
-        _ claimed: DispatchStore.Claimed, recorder: CompletionRecorder<C>, afterSending: @Sendable () -> Void
+        _ claimed: DispatchStore.Claimed, recorder: CompletionRecorder<C>, leases: LeaseKeeper<C>? = nil,
+        afterSending: @Sendable () -> Void
     ) async -> Bool {
         var logger = self.logger
         logger[metadataKey: "reminder_id"] = "\(claimed.reminderID)"
@@ -189,13 +214,20 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         let completion = await ServiceContext.withValue(span.context) { await attempt(claimed, logger: logger) }
         afterSending()
         let recording = await recorder.record(completion)
-        DispatchTrace.finish(span, completion, recorded: recording == .recorded)
-        if recording == .recorded { metrics.dispatched(completion, dueAt: claimed.dueAt, at: now()) }
+        leases?.release(claimed.id)
+        DispatchTrace.finish(span, completion, recorded: recording.isRecorded)
+        if recording.isRecorded {
+            metrics.dispatched(completion, dueAt: claimed.dueAt, at: now(), decided: recording == .recorded)
+        }
         switch (completion.result, recording) {
         case (_, .leaseLost):
             logger.warning("outcome not recorded: the lease ran out and another dispatcher took the reminder")
         case (_, .failed):
             break
+        case (_, .changed(let change)):
+            logger.info(
+                "the attempt was not accepted; the \(change.rawValue) that waited on the reminder applied",
+                metadata: ["error_class": "\(completion.errorClass ?? "")"])
         case (.delivered, .recorded):
             let lateness = now().timeIntervalSince(claimed.dueAt)
             logger.info("reminder delivered", metadata: ["lateness_ms": "\(Int(lateness * 1_000))"])
@@ -265,9 +297,9 @@ public struct DispatcherConfiguration: Sendable {
     public var maximumIdle: Duration
     /// Outcomes recorded per statement at most.
     public var recordBatch: Int
-    /// How long an outcome is retried while the database fails (at most the lease).
-    /// The longest a graceful shutdown waits for it: an outcome not recorded is sent
-    /// again once its lease runs out.
+    /// The longest a graceful shutdown waits for the database to take the outcomes still
+    /// held (while running, an outcome is retried until it is stored): an outcome not
+    /// recorded is sent again once its lease runs out.
     public var recordGiveUp: Duration
     /// Backoff of claims and records while the database fails.
     public var retry: ExponentialBackoff

@@ -42,8 +42,8 @@ extension DispatchStore {
     /// with the change it holds and recorded in a second statement (a change that arrives
     /// in between makes a third, and so on, a few times at most).
     @discardableResult
-    public func complete(_ completions: [Completion]) async throws(StoreError) -> Set<Int64> {
-        guard !completions.isEmpty else { return [] }
+    public func complete(_ completions: [Completion]) async throws(StoreError) -> CompletionReport {
+        guard !completions.isEmpty else { return CompletionReport() }
         do {
             return try await record(completions.map { PlannedCompletion($0, pending: nil) })
         } catch {
@@ -75,17 +75,22 @@ extension DispatchStore {
                     errorClass: nil, channelAttempts: []))
         }
         guard !abandoned.isEmpty else { return 0 }
-        return abandoned.count - (try await record(abandoned)).count
+        return abandoned.count - (try await record(abandoned)).notRecorded.count
     }
 
     /// Writes the planned completions; those whose reminder holds another pending change
-    /// than planned are planned again with it. Returns the ids not recorded.
-    private func record(_ planned: [PlannedCompletion]) async throws -> Set<Int64> {
+    /// than planned are planned again with it.
+    private func record(_ planned: [PlannedCompletion]) async throws -> CompletionReport {
         var planned = planned
-        var notRecorded = Set<Int64>()
+        var report = CompletionReport()
         for _ in 0..<4 where !planned.isEmpty {
             let missed = try await write(planned)
-            guard !missed.isEmpty else { return notRecorded }
+            for completion in planned where !missed.contains(completion.id) {
+                if let change = completion.plan.expectedPending, completion.plan.final != .delivered {
+                    report.changed[completion.id] = change
+                }
+            }
+            guard !missed.isEmpty else { return report }
             let current = try await claims(Array(missed))
             var again: [PlannedCompletion] = []
             for completion in planned where missed.contains(completion.id) {
@@ -93,14 +98,15 @@ extension DispatchStore {
                     now.attempts == completion.attempt, now.pending != completion.plan.expectedPending,
                     let replanned = completion.replanned(pending: now.pending)
                 else {
-                    notRecorded.insert(completion.id)
+                    report.notRecorded.insert(completion.id)
                     continue
                 }
                 again.append(replanned)
             }
             planned = again
         }
-        return notRecorded.union(planned.map(\.id))
+        report.notRecorded.formUnion(planned.map(\.id))
+        return report
     }
 
     /// Where the reminders stand now: state, claim and pending change.

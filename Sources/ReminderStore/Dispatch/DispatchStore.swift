@@ -54,6 +54,31 @@ public struct DispatchStore: DispatchStoring {
         }
     }
 
+    /// A claim an instance holds: the reminder and the attempt it was claimed for.
+    public struct Lease: Sendable, Hashable {
+        public let id: Int64
+        public let attempt: Int
+
+        public init(id: Int64, attempt: Int) {
+            self.id = id
+            self.attempt = attempt
+        }
+    }
+
+    /// What recording completions did beyond the plans without a pending change.
+    public struct CompletionReport: Sendable, Equatable {
+        /// Not recorded: the claim is no longer theirs.
+        public var notRecorded: Set<Int64> = []
+        /// Recorded as a cancel or replace pending on them decided (the attempt was not
+        /// accepted, so the change applied).
+        public var changed: [Int64: PendingChange] = [:]
+
+        public init(notRecorded: Set<Int64> = [], changed: [Int64: PendingChange] = [:]) {
+            self.notRecorded = notRecorded
+            self.changed = changed
+        }
+    }
+
     /// The channel (`LISTEN`/`NOTIFY`) on which ingest announces new due work.
     public static let wakeChannel = "reminders_due"
 
@@ -66,20 +91,21 @@ public struct DispatchStore: DispatchStoring {
     }
 
     /// Claims up to `limit` reminders due now, oldest due first, and leases them for
-    /// `lease`.
-    public func claim(limit: Int, lease: Duration) async throws(StoreError) -> [Claimed] {
+    /// `lease`; with `takingOver`, also those whose lease ran out in flight.
+    public func claim(limit: Int, lease: Duration, takingOver: Bool) async throws(StoreError) -> [Claimed] {
         let leaseMilliseconds = lease.wholeMilliseconds
         do {
             // A change waiting on a reminder whose sender stopped applies first: a
             // replacement may be due at once, a cancel must never be claimed.
-            try await resolveAbandonedChanges(limit: limit)
+            if takingOver { try await resolveAbandonedChanges(limit: limit) }
             let rows = try await client.query(
                 PostgresQuery(
                     unsafeSQL: Self.claimSQL,
                     binds: {
-                        var binds = PostgresBindings(capacity: 2)
+                        var binds = PostgresBindings(capacity: 3)
                         binds.append(Int64(limit))
                         binds.append(leaseMilliseconds)
+                        binds.append(takingOver)
                         return binds
                     }()), logger: logger)
             var claimed: [Claimed] = []
@@ -103,6 +129,24 @@ public struct DispatchStore: DispatchStoring {
         }
     }
 
+    public func renew(_ leases: [Lease], lease: Duration) async throws(StoreError) -> Set<Int64> {
+        do {
+            let rows = try await client.query(
+                """
+                UPDATE reminders r SET lease_until = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
+                FROM unnest(\(leases.map(\.id))::int8[], \(leases.map { Int32(clamping: $0.attempt) })::int4[])
+                    AS l(id, attempt)
+                WHERE r.id = l.id AND r.attempts = l.attempt AND r.state = \(unescaped: Self.claimTarget)
+                RETURNING r.id
+                """, logger: logger)
+            var renewed = Set<Int64>()
+            for try await id in rows.decode(Int64.self) { renewed.insert(id) }
+            return Set(leases.map(\.id)).subtracting(renewed)
+        } catch {
+            throw StoreError.wrapping(error, operation: "renew \(leases.count) leases")
+        }
+    }
+
     /// When the next reminder falls due or the next lease runs out (now or in the past
     /// when some already have), or nil when there is neither: the dispatcher sleeps
     /// until then, or until woken.
@@ -123,8 +167,8 @@ public struct DispatchStore: DispatchStoring {
     static let waitingStates = ReminderStateMachine.waitingStates.map { "'\($0.rawValue)'" }.joined(separator: ", ")
     static let claimTarget = "'\(ReminderStateMachine.claimTarget.rawValue)'"
 
-    /// $1: how many at most; $2: the lease in milliseconds. Leases run out only where the
-    /// state machine lets a claim take one over.
+    /// $1: how many at most; $2: the lease in milliseconds; $3: whether leases that ran
+    /// out are taken over (only where the state machine lets a claim take one over).
     static let claimSQL = """
         WITH due AS (
             SELECT id, state, due_at AS since FROM reminders
@@ -133,7 +177,7 @@ public struct DispatchStore: DispatchStoring {
         expired AS (
             SELECT id, state, lease_until AS since FROM reminders
             WHERE state = \(claimTarget) AND lease_until <= now() AND \(ReminderStateMachine.takesOverExpiredLeases)
-                AND pending_change IS NULL
+                AND pending_change IS NULL AND $3
             ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED),
         candidates AS (
             SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM due) AS both_kinds

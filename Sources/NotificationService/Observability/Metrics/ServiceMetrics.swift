@@ -81,8 +81,10 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// A delivery attempt whose outcome was recorded.
-    /// `at`: when it was recorded, for the lateness of a delivery.
-    func dispatched(_ completion: DispatchStore.Completion, dueAt: Date, at now: Date) {
+    /// `at`: when it was recorded, for the lateness of a delivery. `decided`: false when a
+    /// cancel or replace waiting on the reminder applied instead of the outcome's retry or
+    /// dead letter (its channel attempts count, the outcome does not).
+    func dispatched(_ completion: DispatchStore.Completion, dueAt: Date, at now: Date, decided: Bool = true) {
         for attempt in completion.channelAttempts {
             let labels = AttemptLabels(
                 channel: attempt.channel, provider: attempt.provider, outcome: attempt.outcome.rawValue,
@@ -106,6 +108,7 @@ public final class ServiceMetrics: Sendable {
                 }.record(attempt.latency)
             }
         }
+        guard decided else { return }
         switch completion.result {
         case .delivered:
             lateness.record(.seconds(max(0, now.timeIntervalSince(dueAt))))
