@@ -26,14 +26,49 @@ import Testing
     @Test func throttlingAnswersDoNotOpenTheCircuit() async {
         let provider = guarded(.transient("http_429", "HTTP 429", retryAfter: .seconds(1)))
         for _ in 0..<10 { _ = await provider.send(request) }
-        #expect(provider.circuitState == .closed(consecutiveFailures: 0))
+        #expect(provider.circuitState(for: request) == .closed(consecutiveFailures: 0))
     }
 
     @Test func serverErrorsOpenTheCircuit() async {
         let provider = guarded(.transient("http_503", "HTTP 503"))
         for _ in 0..<3 { _ = await provider.send(request) }
-        #expect(provider.circuitState.name == "open")
+        #expect(provider.circuitState(for: request)?.name == "open")
         let skipped = await provider.send(request)
         if case .circuitOpen = skipped.result {} else { Issue.record("expected the open circuit to refuse") }
+    }
+
+    /// Fails every send to `https://broken.example`, delivers every other.
+    struct FailingForOneHost: NotificationProvider {
+        var name: String { "webhook" }
+        func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {
+            guard case .webhook(let url) = request.channel, !url.hasPrefix("https://broken.example") else {
+                throw .transient("http_503", "HTTP 503")
+            }
+            return DeliveryReceipt(answer: "HTTP 200")
+        }
+    }
+
+    func webhook(_ url: String) -> DeliveryRequest {
+        var request = request
+        request.channel = .webhook(url: url)
+        return request
+    }
+
+    @Test func aBrokenWebhookOriginOpensOnlyItsOwnCircuit() async {
+        let provider = GuardedProvider(
+            provider: FailingForOneHost(),
+            breaker: CircuitBreaker.Configuration(failureThreshold: 3, openDuration: .seconds(60), halfOpenProbes: 1),
+            circuits: .destinationOrigin(maximum: 10), rateLimit: nil)
+        for index in 0..<3 { _ = await provider.send(webhook("https://broken.example/hook/\(index)")) }
+        // Another path, the same origin spelt otherwise: the same open circuit.
+        let refused = await provider.send(webhook("HTTPS://Broken.Example:443/other"))
+        if case .circuitOpen = refused.result {} else { Issue.record("expected the broken origin's circuit to refuse") }
+        let other = await provider.send(webhook("https://fine.example/hook"))
+        if case .delivered = other.result {} else { Issue.record("expected the other origin's send to go through") }
+        #expect(provider.circuitState(for: webhook("https://fine.example/x")) == .closed(consecutiveFailures: 0))
+        let summary = provider.circuitSummary
+        #expect(summary.state == nil)
+        #expect(summary.open == 1)
+        #expect(summary.tracked == 2)
     }
 }

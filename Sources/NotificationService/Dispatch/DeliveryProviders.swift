@@ -10,9 +10,12 @@ public struct DeliveryProviders: Sendable {
     public init(settings: ServiceSettings, logger: Logger) async throws {
         let delivery = settings.delivery
         let transport = try HTTPTransport(configuration: delivery.http)
-        func guarded(_ provider: any NotificationProvider, limit name: String) -> GuardedProvider {
+        func guarded(
+            _ provider: any NotificationProvider, limit name: String, circuits: ProviderCircuits.Scope = .provider
+        ) -> GuardedProvider {
             GuardedProvider(
-                provider: provider, breaker: settings.dispatch.breaker, rateLimit: delivery.rateLimits[name])
+                provider: provider, breaker: settings.dispatch.breaker, circuits: circuits,
+                rateLimit: delivery.rateLimits[name], logger: logger)
         }
         var directory = ProviderDirectory(
             retryPolicies: settings.dispatch.retryPolicies, defaultRetryPolicy: settings.dispatch.defaultRetry)
@@ -26,7 +29,8 @@ public struct DeliveryProviders: Sendable {
         }
         if let webhook = delivery.webhook {
             directory.webhook = guarded(
-                WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook")
+                WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook",
+                circuits: .destinationOrigin(maximum: settings.dispatch.webhookBreakers))
         }
         if let fcm = delivery.fcm {
             directory.fcm = guarded(
