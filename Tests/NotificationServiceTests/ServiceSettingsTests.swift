@@ -39,6 +39,7 @@ import Testing
         ("FCM_BASE_URL", "ftp://fcm"),
         ("HTTP_PROVIDER_CA_FILE", "/nonexistent/ca.pem"),
         ("SMS_RATE_LIMIT", "-3"),
+        ("RATE_LIMIT_INSTANCES", "0"),
         ("HTTP_PORT", "70000"),
         ("HTTP_ENABLED", "perhaps"),
         ("API_TOKEN", "too-short"),
@@ -135,6 +136,7 @@ import Testing
         #expect(settings.dispatch.retryPolicies["email"] == nil)
         #expect(settings.delivery.rateLimits["webhook"] == .init(rate: 50, burst: 50))
         #expect(settings.dispatch.webhookBreakers == 50)
+        #expect(settings.delivery.rateLimitInstances == 1)
     }
 
     @Test func eachPartCanBeSwitchedOffButNotAllOfThem() throws {

@@ -9,27 +9,37 @@ import Synchronization
 public final class GuardedProvider: Sendable {
     public let provider: any NotificationProvider
     private let circuits: Mutex<ProviderCircuits>
-    /// nil inside: no rate limit.
-    private let bucket: Mutex<TokenBucket?>
+    /// nil: no rate limit.
+    private let limiter: (any RateLimiting)?
     /// The instants the circuit and the rate limit are kept in.
     private let now: @Sendable () -> ContinuousClock.Instant
     /// Says when a circuit opens (naming a webhook's origin, never its URL).
     private let logger: Logger?
 
-    /// `circuits`: which sends share a breaker. `rateLimit`: nil for no limit. `now` reads
+    /// `circuits`: which sends share a breaker. `limiter`: nil for no limit. `now` reads
     /// the continuous clock; tests move it on to see an open circuit's time run out
     /// without waiting for it. `logger`: where a circuit's opening is told, nil for nowhere.
     public init(
         provider: any NotificationProvider, breaker: CircuitBreaker.Configuration,
-        circuits scope: ProviderCircuits.Scope = .provider, rateLimit: TokenBucket.Configuration?,
+        circuits scope: ProviderCircuits.Scope = .provider, limiter: (any RateLimiting)?,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }, logger: Logger? = nil
     ) {
         self.logger = logger
         self.provider = provider
         self.circuits = Mutex(ProviderCircuits(scope: scope, configuration: breaker))
         self.now = now
-        let start = now()
-        self.bucket = Mutex(rateLimit.map { TokenBucket(configuration: $0, now: start) })
+        self.limiter = limiter
+    }
+
+    /// A provider with a rate limit of this process alone (`LocalRateLimit`), nil for none.
+    public convenience init(
+        provider: any NotificationProvider, breaker: CircuitBreaker.Configuration,
+        circuits scope: ProviderCircuits.Scope = .provider, rateLimit: TokenBucket.Configuration?,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }, logger: Logger? = nil
+    ) {
+        self.init(
+            provider: provider, breaker: breaker, circuits: scope,
+            limiter: rateLimit.map { LocalRateLimit($0, now: now) }, now: now, logger: logger)
     }
 
     public var name: String { provider.name }
@@ -52,12 +62,7 @@ public final class GuardedProvider: Sendable {
         case .success(let admitted): ticket = admitted
         case .failure(let refusal): return (.circuitOpen(retryAfter: refusal.retryAfter), .zero)
         }
-        let wait = bucket.withLock { bucket -> Duration in
-            guard var limit = bucket else { return .zero }
-            defer { bucket = limit }
-            return limit.take(at: now())
-        }
-        if wait > .zero { try? await Task.sleep(for: wait) }
+        await limiter?.acquire()
         let start = now()
         let result: SendOutcome
         let outcome: CircuitBreaker.Outcome
