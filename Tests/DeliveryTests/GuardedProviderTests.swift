@@ -1,5 +1,6 @@
 import Delivery
 import ReminderCore
+import Synchronization
 import Testing
 
 /// The circuit around a provider counts what says the provider is failing, not what says
@@ -70,5 +71,42 @@ import Testing
         #expect(summary.state == nil)
         #expect(summary.open == 1)
         #expect(summary.tracked == 2)
+    }
+
+    /// Never lets a send go until its task is cancelled.
+    struct ClosedLimit: RateLimiting {
+        func acquire() async {
+            try? await Task.sleep(for: .seconds(3_600))
+        }
+    }
+
+    /// Counts the sends that reach it.
+    final class Counting: NotificationProvider, Sendable {
+        let sends = Mutex(0)
+        var name: String { "counting" }
+        func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {
+            sends.withLock { $0 += 1 }
+            return DeliveryReceipt(answer: "ok")
+        }
+    }
+
+    @Test func aSendCancelledWhileWaitingForItsTurnIsNotSent() async {
+        let counting = Counting()
+        let provider = GuardedProvider(
+            provider: counting,
+            breaker: CircuitBreaker.Configuration(failureThreshold: 3, openDuration: .seconds(60), halfOpenProbes: 1),
+            limiter: ClosedLimit())
+        let request = self.request
+        let send = Task { await provider.send(request) }
+        try? await Task.sleep(for: .milliseconds(50))
+        send.cancel()
+        let (result, _) = await send.value
+        if case .failed(let failure) = result {
+            #expect(failure.isCancellation)
+        } else {
+            Issue.record("expected a cancelled send")
+        }
+        #expect(counting.sends.withLock { $0 } == 0)
+        #expect(provider.circuitState(for: request) == .closed(consecutiveFailures: 0))
     }
 }

@@ -85,4 +85,17 @@ import Testing
         for _ in 0..<5 { await limiter.acquire() }
         #expect(store.takes.reduce(0) { $0 + $1.granted } >= 4)
     }
+
+    @Test func aSendCancelledWhileItWaitsStopsWaiting() async {
+        let store = MemoryRateLimitStore()
+        // One token, then one every 100 s.
+        let limiter = Self.limiter(store, rate: 0.01, burst: 1, instances: 1)
+        await limiter.acquire()
+        let waiting = Task { await limiter.acquire() }
+        try? await Task.sleep(for: .milliseconds(50))
+        waiting.cancel()
+        // Without the cancellation this would wait 100 s, past the suite's time limit.
+        await waiting.value
+        #expect(store.takes.reduce(0) { $0 + $1.granted } == 1)
+    }
 }

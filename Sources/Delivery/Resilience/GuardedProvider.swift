@@ -62,7 +62,15 @@ public final class GuardedProvider: Sendable {
         case .success(let admitted): ticket = admitted
         case .failure(let refusal): return (.circuitOpen(retryAfter: refusal.retryAfter), .zero)
         }
-        await limiter?.acquire()
+        if let limiter {
+            await limiter.acquire()
+            // Cancelled while waiting for its turn (a hard stop): not sent, so the limit
+            // holds; the circuit is given its admission back.
+            if Task.isCancelled {
+                circuits.withLock { $0.record(.inconclusive, ticket, at: now()) }
+                return (.failed(.cancelled), .zero)
+            }
+        }
         let start = now()
         let result: SendOutcome
         let outcome: CircuitBreaker.Outcome

@@ -4,7 +4,8 @@ import Synchronization
 /// never dropped. `LocalRateLimit` counts in this process; a limit shared by every
 /// instance (the service's `SharedRateLimit`) counts in the database.
 public protocol RateLimiting: Sendable {
-    /// Returns when one send may go.
+    /// Returns when one send may go, or sooner when the task is cancelled (the caller
+    /// then does not send).
     func acquire() async
 }
 

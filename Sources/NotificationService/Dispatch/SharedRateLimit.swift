@@ -48,8 +48,14 @@ public final class SharedRateLimit: RateLimiting {
         }
     }
 
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
     private struct State {
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [Waiter] = []
+        var lastWaiter: UInt64 = 0
         /// Whether a task is asking the store for the waiters.
         var pumping = false
         var fallback: TokenBucket
@@ -70,13 +76,31 @@ public final class SharedRateLimit: RateLimiting {
     }
 
     public func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let start = state.withLock { state -> Bool in
-                state.waiters.append(continuation)
-                defer { state.pumping = true }
-                return !state.pumping
+        let id = state.withLock { state in
+            state.lastWaiter += 1
+            return state.lastWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // A task cancelled before it waits does not wait. (Cancelled between this
+                // check and the line below, it waits for its token: late, never wrong.)
+                guard !Task.isCancelled else {
+                    continuation.resume()
+                    return
+                }
+                let start = state.withLock { state -> Bool in
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    defer { state.pumping = true }
+                    return !state.pumping
+                }
+                if start { Task { await self.pump() } }
             }
-            if start { Task { await self.pump() } }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            waiter?.continuation.resume()
         }
     }
 
@@ -142,6 +166,6 @@ public final class SharedRateLimit: RateLimiting {
         if recovered {
             logger.info("rate limit: the database answers again", metadata: ["provider": "\(configuration.name)"])
         }
-        for waiter in woken { waiter.resume() }
+        for waiter in woken { waiter.continuation.resume() }
     }
 }
