@@ -107,4 +107,8 @@ public struct ProviderCircuits: Sendable {
 /// A send refused by an open circuit; its circuit may admit a probe after `retryAfter`.
 public struct CircuitRefusal: Error, Sendable, Equatable {
     public let retryAfter: Duration
+
+    public init(retryAfter: Duration) {
+        self.retryAfter = retryAfter
+    }
 }
