@@ -87,6 +87,19 @@ let package = Package(
             linkerSettings: rdkafkaRunPath
         ),
         .executableTarget(
+            name: "rate-limit-benchmark",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Kafka", package: service),
+                .product(name: "ReminderStore", package: service),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "RateLimitBenchmark",
+            linkerSettings: rdkafkaRunPath
+        ),
+        .executableTarget(
             name: "chaos-suite",
             dependencies: [
                 "BenchmarkSupport",

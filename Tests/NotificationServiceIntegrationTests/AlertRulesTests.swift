@@ -74,9 +74,14 @@ struct AlertRulesTests {
         let known = Set(["up"]).union(RuleFile.recordedNames(rulesText))
 
         // A service that has consumed, dead-lettered, published and called a provider:
-        // every labelled series exists.
+        // every labelled series exists. SMS is configured (and never called) for a
+        // provider with one circuit (`circuit_state`) beside the webhooks' per-origin ones.
         var exported: Set<String> = []
-        try await DeadLetteredReminder.with("alert-names") { scenario in
+        let sms = [
+            "SMS_ACCOUNT_SID": "AC1", "SMS_AUTH_TOKEN": "token", "SMS_FROM": "+15550001111",
+            "SMS_BASE_URL": "https://127.0.0.1:9",
+        ]
+        try await DeadLetteredReminder.with("alert-names", settings: sms) { scenario in
             let text = try await scenario.instance.call("GET", "/metrics", template: "/metrics").body
             exported = Self.sampleNames(text)
         }

@@ -75,9 +75,11 @@ final class DispatchHarness: Sendable {
 
     static func guarded(
         _ provider: any NotificationProvider, breaker: CircuitBreaker.Configuration = .default,
-        rateLimit: TokenBucket.Configuration? = nil, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        circuits: ProviderCircuits.Scope = .provider, rateLimit: TokenBucket.Configuration? = nil,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }, logger: Logger? = nil
     ) -> GuardedProvider {
-        GuardedProvider(provider: provider, breaker: breaker, rateLimit: rateLimit, now: now)
+        GuardedProvider(
+            provider: provider, breaker: breaker, circuits: circuits, rateLimit: rateLimit, now: now, logger: logger)
     }
 
     /// The states of all reminders, counted.

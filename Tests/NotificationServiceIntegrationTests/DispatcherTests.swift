@@ -238,7 +238,7 @@ struct DispatcherTests {
             // 500 ms, a loaded machine let an answered request, to SMS, time out too.)
             try await DueReminders.store(client, count: 2, prefix: "silent", channels: channels)
             try await eventually(.seconds(60), "the circuit to open") {
-                if case .open = webhook.circuitState { return true }
+                if case .open = webhook.circuitSummary.state { return true }
                 return false
             }
             // Their retries find the circuit open and go to SMS instead, without waiting.
@@ -252,16 +252,16 @@ struct DispatcherTests {
                 try await TestDatabase.count(
                     client, "SELECT count(*)::int8 FROM delivery_attempts WHERE error_class = 'timeout'") == 2)
             #expect(try await sink.requests(path: "/2010-04-01/Accounts/AC1/Messages.json").count == 2)
-            #expect(webhook.observedCircuitState.name == "open")
+            #expect(webhook.circuitSummary.state?.name == "open")
             // The webhook recovers; after the open time a probe goes through and closes it.
             clock.advance(by: .seconds(601))
-            #expect(webhook.observedCircuitState == .halfOpen(probesInFlight: 0))
+            #expect(webhook.circuitSummary.state == .halfOpen(probesInFlight: 0))
             try await DueReminders.store(client, count: 1, prefix: "recovered", channels: channels)
             try await eventually(.seconds(60), "the third reminder to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 3]
             }
             await harness.stop()
-            #expect(webhook.circuitState == .closed(consecutiveFailures: 0))
+            #expect(webhook.circuitSummary.state == .closed(consecutiveFailures: 0))
             let delivered = try await sink.requests(path: "/silent")
             #expect(delivered.count == 3)
             #expect(delivered.last?.headers["idempotency-key"] == "recovered-0")

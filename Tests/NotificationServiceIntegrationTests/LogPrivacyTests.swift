@@ -52,7 +52,12 @@ struct LogPrivacyTests {
                                 startTLS: .off),
                             logger: logger)),
                     fcm: DispatchHarness.guarded(DispatchHarness.fcm(transport, baseURL: sink.baseURL, logger: logger)),
-                    webhook: DispatchHarness.guarded(DispatchHarness.webhook(transport, logger: logger)),
+                    // One failure opens the webhook origin's circuit: its log line names the
+                    // origin, never the URL's path.
+                    webhook: DispatchHarness.guarded(
+                        DispatchHarness.webhook(transport, logger: logger),
+                        breaker: .init(failureThreshold: 1, openDuration: .seconds(30), halfOpenProbes: 1),
+                        circuits: .destinationOrigin(maximum: 8), logger: logger),
                     defaultRetryPolicy: quick)
             }
             try await eventually(.seconds(30), "every reminder to be delivered") {
@@ -71,5 +76,8 @@ struct LogPrivacyTests {
         #expect(delivered.count == 4)
         #expect(delivered.allSatisfy { $0["reminder_id"] != nil && $0["correlation_id"] != nil })
         #expect(captured.records.contains { $0["message"] as? String == "delivery failed; retry scheduled" })
+        let opened = captured.records.filter { $0["message"] as? String == "circuit opened" }
+        #expect(opened.count == 1)
+        #expect(opened.first?["origin"] as? String == "https://127.0.0.1:\(sink.port)")
     }
 }

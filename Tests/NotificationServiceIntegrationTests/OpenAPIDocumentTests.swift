@@ -71,7 +71,7 @@ struct OpenAPIDocumentTests {
                 "notification_reminders{state=\"RETRY\"}", "notification_channel_attempts_total",
                 "notification_dead_letters_published_total", "notification_consumer_lag",
                 "notification_dispatch_lateness_seconds_bucket", "notification_provider_latency_seconds_bucket",
-                "notification_circuit_state{provider=\"webhook\"}", "notification_retries_scheduled_total",
+                "notification_circuits_open{provider=\"webhook\"}", "notification_retries_scheduled_total",
             ] {
                 #expect(metrics.body.contains(name), "\(name) in /metrics")
             }

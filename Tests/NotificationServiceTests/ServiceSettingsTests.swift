@@ -13,6 +13,7 @@ import Testing
         #expect(settings.database.port == 5432)
         #expect(settings.batchSize == 2_500)
         #expect(settings.lanes == 2)
+        #expect(settings.dispatch.webhookBreakers == 1_000)
     }
 
     @Test(arguments: [
@@ -31,11 +32,14 @@ import Testing
         ("RETRY_JITTER", "2"),
         ("EMAIL_RETRY_MAX_ATTEMPTS", "0"),
         ("BREAKER_FAILURE_THRESHOLD", "none"),
+        ("WEBHOOK_BREAKERS_MAX", "0"),
+        ("WEBHOOK_BREAKERS_MAX", "many"),
         ("WEBHOOK_SIGNING_SECRET", "short"),
         ("SMTP_STARTTLS", "sometimes"),
         ("FCM_BASE_URL", "ftp://fcm"),
         ("HTTP_PROVIDER_CA_FILE", "/nonexistent/ca.pem"),
         ("SMS_RATE_LIMIT", "-3"),
+        ("RATE_LIMIT_INSTANCES", "0"),
         ("HTTP_PORT", "70000"),
         ("HTTP_ENABLED", "perhaps"),
         ("API_TOKEN", "too-short"),
@@ -121,6 +125,7 @@ import Testing
                 "SMTP_HOST": "mail.example.org", "SMTP_FROM": "reminders@example.org", "SMTP_STARTTLS": "opportunistic",
                 "WEBHOOK_SIGNING_SECRET": "0123456789abcdef", "WEBHOOK_ALLOW_LOOPBACK": "true",
                 "RETRY_INITIAL_MS": "1000", "WEBHOOK_RETRY_MAX_ATTEMPTS": "3", "WEBHOOK_RATE_LIMIT": "50",
+                "WEBHOOK_BREAKERS_MAX": "50",
             ]) { $1 })
         #expect(settings.delivery.smtp?.startTLS == .opportunistic)
         #expect(settings.delivery.webhook?.destinations.allowLoopback == true)
@@ -130,6 +135,8 @@ import Testing
         #expect(settings.dispatch.retryPolicies["webhook"]?.initialDelay == .seconds(1))
         #expect(settings.dispatch.retryPolicies["email"] == nil)
         #expect(settings.delivery.rateLimits["webhook"] == .init(rate: 50, burst: 50))
+        #expect(settings.dispatch.webhookBreakers == 50)
+        #expect(settings.delivery.rateLimitInstances == 1)
     }
 
     @Test func eachPartCanBeSwitchedOffButNotAllOfThem() throws {

@@ -109,3 +109,13 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 }
+
+extension CircuitBreaker {
+    /// `record`, telling whether it opened the circuit (for a log line at that moment).
+    public mutating func recordOpening(_ outcome: Outcome, at now: ContinuousClock.Instant) -> Bool {
+        let wasOpen = if case .open = state { true } else { false }
+        record(outcome, at: now)
+        if case .open = state { return !wasOpen }
+        return false
+    }
+}

@@ -1,52 +1,76 @@
+import Logging
 import ReminderCore
 import Synchronization
 
-/// A provider behind its circuit breaker and rate limit: what the dispatcher calls.
-/// Sends beyond the rate wait for their token (they are never dropped); sends while the
-/// circuit is open fail fast without reaching the provider.
+/// A provider behind its circuit breakers and rate limit: what the dispatcher calls.
+/// Sends beyond the rate wait for their token (they are never dropped); sends while
+/// their circuit is open fail fast without reaching the provider. One circuit serves the
+/// whole provider, or one each webhook origin (`ProviderCircuits.Scope`).
 public final class GuardedProvider: Sendable {
     public let provider: any NotificationProvider
-    private let breaker: Mutex<CircuitBreaker>
-    /// nil inside: no rate limit.
-    private let bucket: Mutex<TokenBucket?>
+    private let circuits: Mutex<ProviderCircuits>
+    /// nil: no rate limit.
+    private let limiter: (any RateLimiting)?
     /// The instants the circuit and the rate limit are kept in.
     private let now: @Sendable () -> ContinuousClock.Instant
+    /// Says when a circuit opens (naming a webhook's origin, never its URL).
+    private let logger: Logger?
 
-    /// `rateLimit`: nil for no limit. `now` reads the continuous clock; tests move it on
-    /// to see an open circuit's time run out without waiting for it.
+    /// `circuits`: which sends share a breaker. `limiter`: nil for no limit. `now` reads
+    /// the continuous clock; tests move it on to see an open circuit's time run out
+    /// without waiting for it. `logger`: where a circuit's opening is told, nil for nowhere.
     public init(
         provider: any NotificationProvider, breaker: CircuitBreaker.Configuration,
-        rateLimit: TokenBucket.Configuration?,
-        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+        circuits scope: ProviderCircuits.Scope = .provider, limiter: (any RateLimiting)?,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }, logger: Logger? = nil
     ) {
+        self.logger = logger
         self.provider = provider
-        self.breaker = Mutex(CircuitBreaker(configuration: breaker))
+        self.circuits = Mutex(ProviderCircuits(scope: scope, configuration: breaker))
         self.now = now
-        let start = now()
-        self.bucket = Mutex(rateLimit.map { TokenBucket(configuration: $0, now: start) })
+        self.limiter = limiter
+    }
+
+    /// A provider with a rate limit of this process alone (`LocalRateLimit`), nil for none.
+    public convenience init(
+        provider: any NotificationProvider, breaker: CircuitBreaker.Configuration,
+        circuits scope: ProviderCircuits.Scope = .provider, rateLimit: TokenBucket.Configuration?,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }, logger: Logger? = nil
+    ) {
+        self.init(
+            provider: provider, breaker: breaker, circuits: scope,
+            limiter: rateLimit.map { LocalRateLimit($0, now: now) }, now: now, logger: logger)
     }
 
     public var name: String { provider.name }
 
-    /// The circuit's state now (for tests).
-    public var circuitState: CircuitBreaker.State { breaker.withLock { $0.state } }
+    /// The state of the circuit `request` would go through now, nil when none watches it
+    /// (for tests).
+    public func circuitState(for request: DeliveryRequest) -> CircuitBreaker.State? {
+        circuits.withLock { $0.state(for: request) }
+    }
 
-    /// The circuit's state as metrics show it (`CircuitBreaker.observedState`).
-    public var observedCircuitState: CircuitBreaker.State { breaker.withLock { $0.observedState(at: now()) } }
+    /// The circuits as metrics show them (`CircuitBreaker.observedState`), without origins.
+    public var circuitSummary: ProviderCircuits.Summary { circuits.withLock { $0.summary(at: now()) } }
 
     /// Sends `request` unless the circuit is open, after waiting for the rate limit.
     /// Returns the time spent in the provider beside how the send ended.
     public func send(_ request: DeliveryRequest) async -> (result: SendOutcome, latency: Duration) {
         // The circuit first: a send it refuses takes no token.
-        if case .rejected(let retryAfter) = breaker.withLock({ $0.admit(at: now()) }) {
-            return (.circuitOpen(retryAfter: retryAfter), .zero)
+        let ticket: ProviderCircuits.Ticket
+        switch circuits.withLock({ $0.admit(request, at: now()) }) {
+        case .success(let admitted): ticket = admitted
+        case .failure(let refusal): return (.circuitOpen(retryAfter: refusal.retryAfter), .zero)
         }
-        let wait = bucket.withLock { bucket -> Duration in
-            guard var limit = bucket else { return .zero }
-            defer { bucket = limit }
-            return limit.take(at: now())
+        if let limiter {
+            await limiter.acquire()
+            // Cancelled while waiting for its turn (a hard stop): not sent, so the limit
+            // holds; the circuit is given its admission back.
+            if Task.isCancelled {
+                circuits.withLock { $0.record(.inconclusive, ticket, at: now()) }
+                return (.failed(.cancelled), .zero)
+            }
         }
-        if wait > .zero { try? await Task.sleep(for: wait) }
         let start = now()
         let result: SendOutcome
         let outcome: CircuitBreaker.Outcome
@@ -62,7 +86,12 @@ public final class GuardedProvider: Sendable {
             }
         }
         let end = now()
-        breaker.withLock { $0.record(outcome, at: end) }
+        if circuits.withLock({ $0.record(outcome, ticket, at: end) }) {
+            var metadata: Logger.Metadata = ["provider": "\(provider.name)"]
+            // An origin holds no path or query (where a webhook URL may carry a secret).
+            if case .origin(let origin) = ticket { metadata["origin"] = "\(origin)" }
+            logger?.warning("circuit opened", metadata: metadata)
+        }
         return (result, end - start)
     }
 }

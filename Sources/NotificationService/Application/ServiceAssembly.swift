@@ -44,7 +44,8 @@ public struct ServiceAssembly: Sendable {
     /// provider setting that fails only when used (an unreadable CA file), and
     /// `KafkaError` when a Kafka client cannot be created.
     public func instance(database: PostgresClient) async throws -> Instance {
-        let providers = try await DeliveryProviders(settings: settings, logger: logger)
+        let providers = try await DeliveryProviders(
+            settings: settings, logger: logger, rateLimits: RateLimitStore(client: database, logger: logger))
         var work: [any Service] = []
         if settings.relayEnabled { work.append(try deadLetterRelay(database: database)) }
         var pipeline: IngestPipeline<ContinuousClock>?

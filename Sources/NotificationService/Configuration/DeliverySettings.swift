@@ -13,6 +13,10 @@ public struct DeliverySettings: Sendable {
     public var sms: SMSProvider.Configuration?
     /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`): sends per second.
     public var rateLimits: [String: TokenBucket.Configuration]
+    /// Dispatching instances that share the rate limits (`RATE_LIMIT_INSTANCES`): the
+    /// limits are counted in the database for all of them together; when it does not
+    /// answer, each sends at most its share, the limit divided by this.
+    public var rateLimitInstances: Int
 
     public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms"]
 
@@ -64,6 +68,7 @@ public struct DeliverySettings: Sendable {
             limits[name] = TokenBucket.Configuration(rate: rate, burst: burst)
         }
         rateLimits = limits
+        rateLimitInstances = try reader.count("RATE_LIMIT_INSTANCES", 1, 1...1_000)
     }
 
     private static func smtp(_ reader: EnvironmentReader) throws -> SMTPConfiguration? {

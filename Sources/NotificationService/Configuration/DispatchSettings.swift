@@ -10,6 +10,9 @@ public struct DispatchSettings: Sendable {
     public var retryPolicies: [String: RetryPolicy]
     public var defaultRetry: RetryPolicy
     public var breaker: CircuitBreaker.Configuration
+    /// Webhooks have a breaker per destination origin; at most this many are kept
+    /// (`CircuitBreakerTable` says which are given up, and that open ones never are).
+    public var webhookBreakers: Int
 
     public static let channelTypes = ["email", "sms", "push", "webhook"]
 
@@ -34,6 +37,7 @@ public struct DispatchSettings: Sendable {
             failureThreshold: try reader.count("BREAKER_FAILURE_THRESHOLD", 5, 1...10_000),
             openDuration: try reader.milliseconds("BREAKER_OPEN_MS", 30_000, 10...86_400_000),
             halfOpenProbes: try reader.count("BREAKER_HALF_OPEN_PROBES", 1, 1...1_000))
+        webhookBreakers = try reader.count("WEBHOOK_BREAKERS_MAX", 1_000, 1...1_000_000)
     }
 
     private static func policy(_ reader: EnvironmentReader, prefix: String, fallback: RetryPolicy) throws

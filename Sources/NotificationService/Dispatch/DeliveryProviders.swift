@@ -1,5 +1,6 @@
 import Delivery
 import Logging
+import ReminderStore
 
 /// The providers one instance sends through, built from the settings; `shutdown()`
 /// closes their connections after the dispatcher has stopped.
@@ -7,12 +8,23 @@ public struct DeliveryProviders: Sendable {
     public let directory: ProviderDirectory
     private let transport: HTTPTransport
 
-    public init(settings: ServiceSettings, logger: Logger) async throws {
+    /// `rateLimits`: where the rate limits are shared with the other instances; nil to
+    /// count them in this process alone.
+    public init(settings: ServiceSettings, logger: Logger, rateLimits: (any RateLimitStoring)? = nil) async throws {
         let delivery = settings.delivery
         let transport = try HTTPTransport(configuration: delivery.http)
-        func guarded(_ provider: any NotificationProvider, limit name: String) -> GuardedProvider {
-            GuardedProvider(
-                provider: provider, breaker: settings.dispatch.breaker, rateLimit: delivery.rateLimits[name])
+        func guarded(
+            _ provider: any NotificationProvider, limit name: String, circuits: ProviderCircuits.Scope = .provider
+        ) -> GuardedProvider {
+            let limiter: (any RateLimiting)? = delivery.rateLimits[name].map { limit in
+                guard let rateLimits else { return LocalRateLimit(limit) }
+                return SharedRateLimit(
+                    configuration: .init(name: name, limit: limit, instances: delivery.rateLimitInstances),
+                    store: rateLimits, logger: logger)
+            }
+            return GuardedProvider(
+                provider: provider, breaker: settings.dispatch.breaker, circuits: circuits, limiter: limiter,
+                logger: logger)
         }
         var directory = ProviderDirectory(
             retryPolicies: settings.dispatch.retryPolicies, defaultRetryPolicy: settings.dispatch.defaultRetry)
@@ -26,7 +38,8 @@ public struct DeliveryProviders: Sendable {
         }
         if let webhook = delivery.webhook {
             directory.webhook = guarded(
-                WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook")
+                WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook",
+                circuits: .destinationOrigin(maximum: settings.dispatch.webhookBreakers))
         }
         if let fcm = delivery.fcm {
             directory.fcm = guarded(

@@ -7,13 +7,16 @@ import Synchronization
 
 /// Sets the gauges of the moment, then renders every metric: reminders waiting in each
 /// state (one query over the dispatcher's partial indexes), consumer lag per partition,
-/// each provider's circuit state.
+/// each provider's circuits. Circuits are counted per provider, never labelled by a
+/// webhook's origin: a label per origin would make a series per customer endpoint.
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
     private let lookup: any ReminderLookingUp
     private let pipeline: IngestPipeline<ContinuousClock>?
     private let providers: [GuardedProvider]
     private let lagGauges = Mutex<[KafkaTopicPartition: Gauge]>([:])
+    /// By provider: the circuits' counters as last scraped, to add what happened since.
+    private let circuitCounts = Mutex<[String: (untracked: Int, evictions: Int)]>([:])
     private let databaseUp: Gauge
 
     public init(
@@ -32,19 +35,7 @@ public final class MetricsScrape: Sendable {
     public func render() async -> String {
         await countReminders()
         if let pipeline { setLag(await pipeline.lag()) }
-        for provider in providers {
-            let value: Double =
-                switch provider.observedCircuitState {
-                case .closed: 0
-                case .halfOpen: 1
-                case .open: 2
-                }
-            metrics.registry.makeGauge(
-                descriptor: ServiceMetrics.name(
-                    "circuit", "state", "A provider's circuit: 0 closed, 1 half-open, 2 open."),
-                labels: [("provider", provider.name)]
-            ).set(value)
-        }
+        for provider in providers { setCircuits(provider.name, provider.circuitSummary) }
         return metrics.render()
     }
 
@@ -69,6 +60,53 @@ public final class MetricsScrape: Sendable {
                 labels: [("state", state.rawValue)]
             ).set(Double(counts[state.rawValue] ?? 0))
         }
+    }
+
+    private func setCircuits(_ provider: String, _ summary: ProviderCircuits.Summary) {
+        let registry = metrics.registry
+        let labels = [("provider", provider)]
+        if let state = summary.state {
+            let value: Double =
+                switch state {
+                case .closed: 0
+                case .halfOpen: 1
+                case .open: 2
+                }
+            registry.makeGauge(
+                descriptor: ServiceMetrics.name(
+                    "circuit", "state", "A provider's one circuit: 0 closed, 1 half-open, 2 open (not webhooks)."),
+                labels: labels
+            ).set(value)
+        }
+        registry.makeGauge(
+            descriptor: ServiceMetrics.name(
+                "circuits_open", "", "Circuits refusing sends now: a provider's one, or its webhook origins'."),
+            labels: labels
+        ).set(Double(summary.open))
+        // The rest describe a table of per-origin circuits.
+        guard summary.state == nil else { return }
+        registry.makeGauge(
+            descriptor: ServiceMetrics.name(
+                "circuits_tracked", "", "Webhook origins with a circuit breaker held (at most WEBHOOK_BREAKERS_MAX)."),
+            labels: labels
+        ).set(Double(summary.tracked))
+        let (untracked, evictions) = circuitCounts.withLock { counts in
+            let last = counts[provider] ?? (0, 0)
+            counts[provider] = (summary.untrackedSends, summary.evictions)
+            return (summary.untrackedSends - last.untracked, summary.evictions - last.evictions)
+        }
+        registry.makeCounter(
+            descriptor: ServiceMetrics.name(
+                "circuit_untracked_sends", "total",
+                "Sends to a new webhook origin let through without a breaker: the table was full of open circuits."),
+            labels: labels
+        ).increment(by: Int64(untracked))
+        registry.makeCounter(
+            descriptor: ServiceMetrics.name(
+                "circuit_evictions", "total",
+                "Webhook origins' breakers given up to make room for a new origin (closed ones first)."),
+            labels: labels
+        ).increment(by: Int64(evictions))
     }
 
     /// One gauge per assigned partition; the gauges of partitions given up go away.
