@@ -39,6 +39,9 @@ public final class MemoryDispatchStore: DispatchStoring {
         public internal(set) var pendingChange: PendingChange? = nil
         /// The replacement waiting with it (`pending_replacements`).
         public internal(set) var pendingReplacement: Replacement? = nil
+        /// The user's zone and quiet hours.
+        public internal(set) var timeZone = "UTC"
+        public internal(set) var quietHours: QuietHours? = nil
     }
 
     /// What a schedule sets on a reminder, kept while it waits as a pending replacement.
@@ -48,6 +51,8 @@ public final class MemoryDispatchStore: DispatchStoring {
         public let expiresAt: Date?
         public let channels: String
         public let content: String
+        public let timeZone: String
+        public let quietHours: QuietHours?
     }
 
     /// Internal for `MemoryIngestStore`, which writes reminders in its own transaction.
@@ -72,7 +77,7 @@ public final class MemoryDispatchStore: DispatchStoring {
     @discardableResult
     public func schedule(
         reminderID: String, userID: String = "user-1", channels: String, content: String, dueAt: Date,
-        expiresAt: Date? = nil
+        expiresAt: Date? = nil, timeZone: String = "UTC", quietHours: QuietHours? = nil
     ) -> Int64 {
         let first: ReminderTransition
         do {
@@ -90,7 +95,7 @@ public final class MemoryDispatchStore: DispatchStoring {
                 expiresAt: expiresAt, leaseUntil: nil, channels: channels, content: content,
                 // No channel tried yet, as ingest stores a new reminder.
                 channelFailures: [], channelStatus: "", history: [first],
-                deadLetters: [], channelAttempts: [])
+                deadLetters: [], channelAttempts: [], timeZone: timeZone, quietHours: quietHours)
             return id
         }
     }
@@ -175,7 +180,8 @@ public final class MemoryDispatchStore: DispatchStoring {
                         previousState: previous, attempt: reminder.attempts, dueAt: reminder.dueAt,
                         expiresAt: reminder.expiresAt, leaseUntil: reminder.leaseUntil!, channels: reminder.channels,
                         content: reminder.content, correlationID: nil, channelFailures: reminder.channelFailures,
-                        channelStatus: reminder.channelStatus, trace: nil))
+                        channelStatus: reminder.channelStatus, trace: nil, timeZone: reminder.timeZone,
+                        quietHours: reminder.quietHours))
             }
             return claimed.sorted { ($0.dueAt, $0.id) < ($1.dueAt, $1.id) }
         }
@@ -258,6 +264,8 @@ public final class MemoryDispatchStore: DispatchStoring {
             reminder.expiresAt = replacement.expiresAt
             reminder.channels = replacement.channels
             reminder.content = replacement.content
+            reminder.timeZone = replacement.timeZone
+            reminder.quietHours = replacement.quietHours
             reminder.attempts = 0
             reminder.channelFailures = []
             reminder.channelStatus = ""

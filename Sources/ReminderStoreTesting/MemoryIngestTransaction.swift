@@ -132,7 +132,8 @@ struct MemoryIngestTransaction {
                         userID: event.userID,
                         dueAt: DeliveryTimeCalculator.dueInstant(for: schedule)?.date ?? .distantFuture,
                         expiresAt: schedule.expiresAt?.date, channels: StoredDelivery.json(schedule.channels),
-                        content: StoredDelivery.json(schedule.content))
+                        content: StoredDelivery.json(schedule.content), timeZone: schedule.timeZone,
+                        quietHours: schedule.quietHours)
                 } else {
                     reminder.pendingReplacement = nil
                 }
@@ -152,6 +153,8 @@ struct MemoryIngestTransaction {
                     reminder.expiresAt = schedule.expiresAt?.date
                     reminder.channels = StoredDelivery.json(schedule.channels)
                     reminder.content = StoredDelivery.json(schedule.content)
+                    reminder.timeZone = schedule.timeZone
+                    reminder.quietHours = schedule.quietHours
                     reminder.attempts = 0
                     reminder.leaseUntil = nil
                     reminder.channelFailures = []
@@ -167,7 +170,7 @@ struct MemoryIngestTransaction {
                         channels: StoredDelivery.json(schedule.channels),
                         content: StoredDelivery.json(schedule.content),
                         channelFailures: [], channelStatus: "", history: transitions, deadLetters: [],
-                        channelAttempts: [])
+                        channelAttempts: [], timeZone: schedule.timeZone, quietHours: schedule.quietHours)
                     created += 1
                 }
             } else if let id = write.existing, var reminder = reminders.reminders[id] {

@@ -48,24 +48,34 @@ struct CancelInFlightTests {
             }
             let ingest = try ServiceInstance(
                 database: client, topic: topic, dlqTopic: dlq, groupID: "in-flight-\(topic)")
-            let dispatch = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+            let dispatch = try DispatchHarness(
+                database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .seconds(30)
+            ) {
                 ProviderDirectory(
                     webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)), defaultRetryPolicy: Self.quickRetry)
             }
-            try await publish(first)
-            try await eventually(.seconds(60), "the send to reach the receiver") {
-                try await sink.requests(path: firstPath).count == 1
+            do {
+                try await publish(first)
+                try await eventually(.seconds(60), "the send to reach the receiver") {
+                    try await sink.requests(path: firstPath).count == 1
+                }
+                // The receiver holds the send for 10 s: the change is stored meanwhile.
+                try await publish(second)
+                try await eventually(.seconds(30), "the change to wait on the reminder in flight") {
+                    try await TestDatabase.count(
+                        client, "SELECT count(*)::int8 FROM reminders WHERE pending_change IS NOT NULL") == 1
+                }
+                try await eventually(.seconds(60), "the reminder to end \(final)") {
+                    try await DispatchHarness.states(client) == [final: 1]
+                }
+                // Long enough for a retry of the failed attempt (200 ms) to have been sent.
+                try await Task.sleep(for: .seconds(1))
+            } catch {
+                await dispatch.stop()
+                try? await ingest.stop()
+                await producer.close()
+                throw error
             }
-            try await publish(second)
-            try await eventually(.seconds(30), "the change to wait on the reminder in flight") {
-                try await TestDatabase.count(
-                    client, "SELECT count(*)::int8 FROM reminders WHERE pending_change IS NOT NULL") == 1
-            }
-            try await eventually(.seconds(60), "the reminder to end \(final)") {
-                try await DispatchHarness.states(client) == [final: 1]
-            }
-            // Long enough for a retry of the failed attempt (200 ms) to have been sent.
-            try await Task.sleep(for: .seconds(1))
             await dispatch.stop()
             try await ingest.stop()
             await producer.close()
@@ -84,7 +94,7 @@ struct CancelInFlightTests {
     @Test func aCancelPublishedDuringAFailingSendEndsItCancelledWithNoFurtherSend() async throws {
         let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 3_000)], then: .ok)
+        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 10_000)], then: .ok)
         try await race(
             sink, firstPath: "/slow", first: schedule(sink, "/slow", key: "s-1", title: "Old"), second: cancel,
             final: "CANCELLED"
@@ -100,7 +110,7 @@ struct CancelInFlightTests {
     @Test func aReplacePublishedDuringAFailingSendIsDeliveredOnceWithItsNewContentOnly() async throws {
         let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 3_000)], then: .ok)
+        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 10_000)], then: .ok)
         try await race(
             sink, firstPath: "/slow", first: schedule(sink, "/slow", key: "s-1", title: "Old"),
             second: schedule(sink, "/new", key: "s-2", title: "New"), final: "DELIVERED"
@@ -121,7 +131,7 @@ struct CancelInFlightTests {
     @Test func aCancelPublishedDuringASendTheProviderAcceptsComesTooLateAndTheHistorySaysSo() async throws {
         let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        try await sink.script("/slow", [ProviderSink.Response(status: 200, delayMilliseconds: 3_000)], then: .ok)
+        try await sink.script("/slow", [ProviderSink.Response(status: 200, delayMilliseconds: 10_000)], then: .ok)
         try await race(
             sink, firstPath: "/slow", first: schedule(sink, "/slow", key: "s-1", title: "Old"), second: cancel,
             final: "DELIVERED"

@@ -6,7 +6,7 @@ import Testing
     static let allowed: [ReminderState: [ReminderEventKind: ReminderState]] = [
         .pending: [.schedule: .scheduled, .cancel: .cancelled, .replace: .scheduled],
         .scheduled: [.claim: .sending, .deadLetter: .deadLetter, .cancel: .cancelled, .replace: .scheduled],
-        .sending: [.claim: .sending, .deliver: .delivered, .fail: .failed],
+        .sending: [.claim: .sending, .deliver: .delivered, .postpone: .scheduled, .fail: .failed],
         .failed: [.scheduleRetry: .retry, .deadLetter: .deadLetter, .cancel: .cancelled, .replace: .scheduled],
         .retry: [.claim: .sending, .deadLetter: .deadLetter, .cancel: .cancelled, .replace: .scheduled],
         .delivered: [:],

@@ -49,8 +49,10 @@ struct RateLimitStoreTests {
             #expect(granted > 0)
             // The database's clock ran no longer than this test's: at most burst + rate × that.
             #expect(Double(granted) <= burst + rate * seconds + 0.001, "\(granted) tokens in \(seconds) s")
-            // And the limit was used, not starved: at least half of it.
-            #expect(Double(granted) >= rate * seconds / 2, "\(granted) tokens in \(seconds) s")
+            // Not starved: more than the burst was granted, so the bucket refilled and was
+            // taken from again. (How close to the rate it gets depends on the machine's
+            // load: the benchmark measures that, not a test.)
+            #expect(Double(granted) > burst, "\(granted) tokens in \(seconds) s")
         }
     }
 }

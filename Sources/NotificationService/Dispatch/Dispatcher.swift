@@ -235,13 +235,18 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             logger.info(
                 "delivery failed; retry scheduled",
                 metadata: ["retry_in": "\(delay)", "error_class": "\(completion.errorClass ?? "")"])
+        case (.postponed(let delay), .recorded):
+            logger.info("due inside the user's quiet hours; postponed to their end", metadata: ["due_in": "\(delay)"])
         case (.deadLetter(let reason, _), .recorded):
             logger.warning(
                 "reminder dead-lettered",
                 metadata: ["reason": "\(reason.rawValue)", "error_class": "\(completion.errorClass ?? "")"])
         }
-        if case .retry = completion.result, recording == .recorded { return true }
-        return false
+        switch (completion.result, recording) {
+        // Due again (a replacement that applied may be due now).
+        case (.retry, .recorded), (.postponed, .recorded), (_, .changed(.replace)): return true
+        default: return false
+        }
     }
 
     private func attempt(_ claimed: DispatchStore.Claimed, logger: Logger) async -> DispatchStore.Completion {
@@ -273,12 +278,22 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         {
             return completion(expired, progress: progress, errorClass: "expired")
         }
+        // A retry, replay or takeover that fell due inside the user's quiet hours waits
+        // for their end, unsent.
+        if let postponed = CompletionPlanner.postponement(
+            quietHours: claimed.quietHours, timeZone: claimed.timeZone, now: Instant(now()))
+        {
+            return completion(postponed, progress: progress, errorClass: nil)
+        }
         let request = DeliveryRequest(
             reminderID: claimed.reminderID, userID: claimed.userID, correlationID: claimed.correlationID,
             channel: channels[0], content: content, attempt: claimed.attempt, dueAt: Instant(claimed.dueAt))
         let report = await deliverer.deliver(request, channels: channels, progress: progress, logger: logger)
+        // A retry that would fall due inside the quiet hours waits for their end.
+        let outcome = CompletionPlanner.outsideQuietHours(
+            report.outcome, quietHours: claimed.quietHours, timeZone: claimed.timeZone, now: Instant(now()))
         return DispatchStore.Completion(
-            id: claimed.id, attempt: claimed.attempt, result: report.outcome, progress: report.progress,
+            id: claimed.id, attempt: claimed.attempt, result: outcome, progress: report.progress,
             errorClass: report.attempts.last(where: { $0.errorClass != nil })?.errorClass,
             channelAttempts: report.attempts)
     }

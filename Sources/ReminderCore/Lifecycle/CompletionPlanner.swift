@@ -18,6 +18,8 @@ public enum CompletionPlanner {
         case delivered
         /// It failed in a way worth another attempt after `after`.
         case retry(after: Duration)
+        /// It was not sent: it fell due inside the user's quiet hours, which end after `after`.
+        case postponed(after: Duration)
         /// It will never be delivered.
         case deadLetter(DeadLetterReason, error: String)
     }
@@ -30,7 +32,8 @@ public enum CompletionPlanner {
         public let expectedPending: PendingChange?
         public let final: ReminderState
         public let steps: [ReminderTransition]
-        /// When the reminder is due again (`RETRY`), counted from when it is recorded.
+        /// When the reminder is due again (`RETRY`, or `SCHEDULED` after a postponement),
+        /// counted from when it is recorded.
         public let retryAfter: Duration?
         /// The dead-letter record to write with it, if any.
         public let deadLetter: DeadLetterReason?
@@ -75,6 +78,15 @@ public enum CompletionPlanner {
             let steps = walk(
                 from: claimed, [(.fail, nil), (.scheduleRetry, "retry in \(delay.wholeMilliseconds) ms")])
             return Plan(expected: claimed, steps: steps, retryAfter: delay)
+        case (.postponed(let delay), nil):
+            let steps = walk(from: claimed, [(.postpone, "quiet hours: due again in \(delay.wholeMilliseconds) ms")])
+            return Plan(expected: claimed, steps: steps, retryAfter: delay)
+        case (.postponed, let pending?):
+            // Nothing was sent: the change applies to the reminder as it waits again.
+            return Plan(
+                expected: claimed, expectedPending: pending,
+                steps: walk(from: claimed, [(.postpone, "quiet hours"), (pending.event, appliedDetail)]),
+                appliesReplacement: pending == .replace)
         case (.deadLetter(let reason, let error), nil):
             let steps = walk(from: claimed, [(.fail, error.isEmpty ? nil : error), (.deadLetter, reason.rawValue)])
             return Plan(expected: claimed, steps: steps, deadLetter: reason)
@@ -105,6 +117,31 @@ public enum CompletionPlanner {
     public static func expiry(expiresAt: Instant?, now: Instant) -> Outcome? {
         guard let expiresAt, expiresAt <= now else { return nil }
         return .deadLetter(.expired, error: "expired at \(expiresAt) before it could be delivered")
+    }
+
+    /// The outcome of an attempt claimed at `now` inside the quiet hours of a reminder in
+    /// `timeZone`: postponed to their end, unsent. Nil when it may be sent now.
+    public static func postponement(quietHours: QuietHours?, timeZone: String, now: Instant) -> Outcome? {
+        guard let wait = quietWait(quietHours, timeZone, from: now) else { return nil }
+        return .postponed(after: wait)
+    }
+
+    /// `outcome` with a retry that would fall due inside the quiet hours moved to their end.
+    public static func outsideQuietHours(_ outcome: Outcome, quietHours: QuietHours?, timeZone: String, now: Instant)
+        -> Outcome
+    {
+        guard case .retry(let delay) = outcome,
+            let wait = quietWait(quietHours, timeZone, from: now.advanced(by: delay))
+        else { return outcome }
+        return .retry(after: delay + wait)
+    }
+
+    /// How long from `instant` until the quiet hours it falls in end; nil outside them.
+    private static func quietWait(_ quietHours: QuietHours?, _ timeZone: String, from instant: Instant) -> Duration? {
+        guard let quietHours, let zone = TimeZones.zone(named: timeZone) else { return nil }
+        let resumed = DeliveryTimeCalculator.deferred(instant, outOf: quietHours, in: zone)
+        guard resumed > instant else { return nil }
+        return .microseconds(resumed.microsecondsSinceEpoch - instant.microsecondsSinceEpoch)
     }
 
     /// The steps of `events` applied in order from `state`. The paths above are fixed,

@@ -36,6 +36,9 @@ public enum ReminderEventKind: String, Sendable, Hashable, CaseIterable {
     case claim
     /// A provider accepted it.
     case deliver
+    /// Claimed inside the user's quiet hours (a retry, replay or takeover that fell due
+    /// there): it waits for their end without being sent.
+    case postpone
     /// A delivery attempt failed.
     case fail
     /// The failure is worth another attempt later.
@@ -75,6 +78,7 @@ public enum ReminderStateMachine {
         case (.pending, .schedule): return .scheduled
         case (.scheduled, .claim), (.retry, .claim), (.sending, .claim): return .sending
         case (.sending, .deliver): return .delivered
+        case (.sending, .postpone): return .scheduled
         case (.sending, .fail): return .failed
         case (.failed, .scheduleRetry): return .retry
         case (.failed, .deadLetter), (.scheduled, .deadLetter), (.retry, .deadLetter): return .deadLetter

@@ -11,6 +11,13 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.microsecondsSinceEpoch = secondsSinceEpoch * 1_000_000
     }
 
+    /// The instant `duration` later (earlier when negative), to the microsecond.
+    public func advanced(by duration: Duration) -> Instant {
+        let (seconds, attoseconds) = duration.components
+        return Instant(
+            microsecondsSinceEpoch: microsecondsSinceEpoch + seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+    }
+
     public static func < (lhs: Instant, rhs: Instant) -> Bool {
         lhs.microsecondsSinceEpoch < rhs.microsecondsSinceEpoch
     }

@@ -31,12 +31,18 @@ public struct DispatchStore: DispatchStoring {
         public let channelStatus: String
         /// The trace the reminder's event started or continued, if any.
         public let trace: TraceContextHeaders?
+        /// The user's zone and quiet hours: a send that falls inside them waits.
+        public let timeZone: String
+        public let quietHours: QuietHours?
 
         public init(
             id: Int64, reminderID: String, userID: String, previousState: ReminderState, attempt: Int, dueAt: Date,
             expiresAt: Date?, leaseUntil: Date, channels: String, content: String, correlationID: String?,
-            channelFailures: [Int], channelStatus: String, trace: TraceContextHeaders?
+            channelFailures: [Int], channelStatus: String, trace: TraceContextHeaders?, timeZone: String = "UTC",
+            quietHours: QuietHours? = nil
         ) {
+            self.timeZone = timeZone
+            self.quietHours = quietHours
             self.id = id
             self.reminderID = reminderID
             self.userID = userID
@@ -112,7 +118,7 @@ public struct DispatchStore: DispatchStoring {
             for try await row in rows.decode(
                 (
                     Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String,
-                    String?, String?
+                    String?, String?, String, Int32?, Int32?
                 ).self
             ) {
                 claimed.append(
@@ -121,7 +127,8 @@ public struct DispatchStore: DispatchStoring {
                         previousState: ReminderState(rawValue: row.3) ?? .scheduled, attempt: Int(row.4), dueAt: row.5,
                         expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10,
                         channelFailures: row.11.map(Int.init), channelStatus: row.12,
-                        trace: TraceContextHeaders(traceParent: row.13, traceState: row.14)))
+                        trace: TraceContextHeaders(traceParent: row.13, traceState: row.14), timeZone: row.15,
+                        quietHours: Self.quietHours(startMinute: row.16, endMinute: row.17)))
             }
             return claimed
         } catch {
@@ -145,6 +152,15 @@ public struct DispatchStore: DispatchStoring {
         } catch {
             throw StoreError.wrapping(error, operation: "renew \(leases.count) leases")
         }
+    }
+
+    /// Quiet hours from their bounds' minutes of the day, as the claim reads them.
+    static func quietHours(startMinute: Int32?, endMinute: Int32?) -> QuietHours? {
+        guard let startMinute, let endMinute,
+            let start = LocalTime(hour: Int(startMinute / 60), minute: Int(startMinute % 60)),
+            let end = LocalTime(hour: Int(endMinute / 60), minute: Int(endMinute % 60))
+        else { return nil }
+        return QuietHours(start: start, end: end)
     }
 
     /// When the next reminder falls due or the next lease runs out (now or in the past
@@ -188,7 +204,9 @@ public struct DispatchStore: DispatchStoring {
             FROM candidates c WHERE r.id = c.id
             RETURNING r.id, r.reminder_id, r.user_id, c.state AS previous_state, r.attempts, r.due_at,
                 r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id,
-                r.channel_failures, r.channel_status, r.trace_parent, r.trace_state),
+                r.channel_failures, r.channel_status, r.trace_parent, r.trace_state, r.time_zone,
+                (extract(hour FROM r.quiet_start) * 60 + extract(minute FROM r.quiet_start))::int4,
+                (extract(hour FROM r.quiet_end) * 60 + extract(minute FROM r.quiet_end))::int4),
         logged AS (
             INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
             SELECT id, previous_state, \(claimTarget), '\(ReminderEventKind.claim.rawValue)', attempts FROM claimed)

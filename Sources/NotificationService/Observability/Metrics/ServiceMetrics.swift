@@ -114,6 +114,9 @@ public final class ServiceMetrics: Sendable {
             lateness.record(.seconds(max(0, now.timeIntervalSince(dueAt))))
         case .retry:
             retriesScheduled.increment()
+        case .postponed:
+            // Not an attempt: nothing was sent (the history and the log say why).
+            break
         case .deadLetter(let reason, _):
             series(deadLettered, reason.rawValue) {
                 registry.makeCounter(

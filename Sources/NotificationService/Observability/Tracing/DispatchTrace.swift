@@ -43,6 +43,9 @@ enum DispatchTrace {
         case .retry(let delay):
             span.attributes["notification.outcome"] = "retry"
             span.attributes["notification.retry_in_ms"] = Int(delay.wholeMilliseconds)
+        case .postponed(let delay):
+            span.attributes["notification.outcome"] = "postponed"
+            span.attributes["notification.retry_in_ms"] = Int(delay.wholeMilliseconds)
         case .deadLetter(let reason, _):
             span.attributes["notification.outcome"] = "dead_letter"
             span.attributes["notification.dead_letter.reason"] = reason.rawValue
