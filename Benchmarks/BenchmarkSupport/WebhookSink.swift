@@ -17,6 +17,17 @@ public final class WebhookSink: Sendable {
         case status(Int, retryAfterSeconds: Int?)
         /// Read the request and never answer (the sender times out).
         case hang
+        /// Answer as the inner answer says, after a while: a send that stays in flight.
+        indirect case after(milliseconds: Int, Answer)
+
+        /// Whether the receiver took the request (answered 200).
+        public var accepted: Bool {
+            switch self {
+            case .ok: true
+            case .status, .hang: false
+            case .after(_, let answer): answer.accepted
+            }
+        }
     }
 
     public struct Arrival: Sendable {
@@ -134,6 +145,11 @@ private final class SinkHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         switch answer {
         case .hang:
+            return
+        case .after(let milliseconds, let inner):
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+                self.respond(inner, keepAlive: keepAlive, context: context)
+            }
             return
         case .ok:
             status = .ok

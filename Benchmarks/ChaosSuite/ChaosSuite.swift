@@ -46,7 +46,9 @@ struct ChaosSuite: AsyncParsableCommand {
     )
     var restartBrokerPort = 39_692
 
-    static let names = ["sigkill", "members", "database", "broker", "providers", "burst", "order"]
+    static let names = [
+        "sigkill", "members", "database", "long-outage", "cancel-race", "broker", "providers", "burst", "order",
+    ]
 
     func run() async throws {
         let chosen = only.map { Set($0.split(separator: ",").map(String.init)) } ?? Set(Self.names)
@@ -63,6 +65,8 @@ struct ChaosSuite: AsyncParsableCommand {
             case "sigkill": outcome = try await sigkill(&random, start: start)
             case "members": outcome = try await members(&random, start: start)
             case "database": outcome = try await databaseOutage(start: start)
+            case "long-outage": outcome = try await longOutage(start: start)
+            case "cancel-race": outcome = try await cancelRace(&random, start: start)
             case "broker": outcome = try await brokerRestart(start: start)
             case "providers": outcome = try await faultyProviders(&random, start: start)
             case "burst": outcome = try await sameSecondBurst(start: start)

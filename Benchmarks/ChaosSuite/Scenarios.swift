@@ -72,7 +72,142 @@ extension ChaosSuite {
             try stack("pg-start")
         }
         try await publisher.value
-        return try await run.finish(ids, since: start)
+        // No sender dies here: not even the documented window may show a duplicate.
+        var outcome = try await run.finish(ids, since: start)
+        outcome.strict = true
+        return outcome
+    }
+
+    /// 3b. PostgreSQL stopped for four times the lease while two instances have sends in
+    /// flight (the receiver answers after 800 ms): outcomes that cannot be recorded are
+    /// kept, leases renewed once it is back, nothing taken over from a live sender. No
+    /// duplicate of any kind.
+    func longOutage(start: ContinuousClock.Instant) async throws -> Outcome {
+        let run = try await ScenarioRun("long-outage", suite: self) { _, _ in .after(milliseconds: 800, .ok) }
+        run.settings["HTTP_PROVIDER_TIMEOUT_MS"] = "5000"
+        try run.start(0)
+        try run.start(1)
+        let (ids, messages) = run.stream("long", count: stream / 10)
+        let publisher = publishing(run, messages, chunks: 10, pause: .milliseconds(500))
+        try await Task.sleep(for: .seconds(4))
+        try stack("pg-stop")
+        // The suite's lease is 3 s.
+        try await Task.sleep(for: .seconds(12))
+        try stack("pg-start")
+        try await publisher.value
+        var outcome = try await run.finish(ids, since: start)
+        outcome.strict = true
+        return outcome
+    }
+
+    /// 3c. Cancels and replaces published while their sends are in flight: the receiver
+    /// answers after a second and fails half the time; as soon as a reminder's first send
+    /// arrives, its cancel (even ids) or replacement (odd ids, content sent to `/new`) is
+    /// published. Violations, counted as duplicates: a reminder accepted twice; a send of
+    /// the old content from a claim made after the change was stored; a cancelled reminder
+    /// not `CANCELLED` unless its in-flight send was accepted (the history says the cancel
+    /// came too late); a replaced one not delivered exactly once, with the new content
+    /// unless the old one's in-flight send was accepted first.
+    func cancelRace(_ random: inout SeededRandom, start: ContinuousClock.Instant) async throws -> Outcome {
+        let draws = Mutex(SeededRandom(seed: random.next()))
+        let run = try await ScenarioRun("cancel-race", suite: self) { _, _ in
+            .after(
+                milliseconds: 1_000,
+                draws.withLock { Double.random(in: 0..<1, using: &$0) } < 0.5
+                    ? .ok : .status(503, retryAfterSeconds: nil))
+        }
+        run.settings.merge([
+            "HTTP_PROVIDER_TIMEOUT_MS": "5000", "BREAKER_FAILURE_THRESHOLD": "100000", "RETRY_INITIAL_MS": "300",
+        ]) { $1 }
+        try run.start()
+        let total = 2_000
+        let ids = (0..<total).map { "race-\($0)" }
+        let now = Date().timeIntervalSince1970
+        try await run.publish(
+            ids.enumerated().map { run.event($0.element, user: $0.offset, dueAt: now, path: "/race") })
+        // Publish each reminder's change as soon as its first send reaches the receiver.
+        var changed = Set<String>()
+        let deadline = ContinuousClock.now + .seconds(300)
+        while changed.count < total && ContinuousClock.now < deadline {
+            let arrived = Set(run.sink.arrivals.map(\.reminderID)).subtracting(changed)
+            let changes = arrived.compactMap { id -> KafkaProducerMessage? in
+                guard let index = Int(id.dropFirst("race-".count)) else { return nil }
+                return index % 2 == 0
+                    ? run.event(id, user: index, dueAt: now, type: "cancel")
+                    : run.event(id, user: index, dueAt: now, path: "/new", key: "replace-\(id)")
+            }
+            if !changes.isEmpty { try await run.publish(changes) }
+            changed.formUnion(arrived)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await run.settle(expected: total, within: .seconds(600))
+        var outcome = try await run.outcome(published: Set(ids), seconds: ScenarioRun.seconds(since: start))
+        let violations = try await raceViolations(run, ids)
+        if violations > 0 { say("cancel-race: \(violations) violations") }
+        await run.close()
+        outcome = Outcome(
+            scenario: outcome.scenario, published: outcome.published, stored: outcome.stored,
+            delivered: outcome.delivered, deadLettered: outcome.deadLettered, cancelled: outcome.cancelled,
+            windowDuplicates: outcome.windowDuplicates, duplicates: outcome.duplicates + violations,
+            lost: outcome.lost, seconds: outcome.seconds, strict: true)
+        return outcome
+    }
+
+    /// The reminders of `cancelRace` that broke its rules.
+    private func raceViolations(_ run: ScenarioRun, _ ids: [String]) async throws -> Int {
+        struct Step {
+            let event: String
+            let to: String
+        }
+        var history: [String: [Step]] = [:]
+        var final: [String: String] = [:]
+        try await run.withClient { client in
+            let rows = try await client.query(
+                """
+                SELECT r.reminder_id, r.state, t.event, t.to_state FROM reminders r
+                JOIN reminder_transitions t ON t.reminder_id = r.id ORDER BY t.id
+                """, logger: benchLogger)
+            for try await (id, state, event, to) in rows.decode((String, String, String, String).self) {
+                history[id, default: []].append(Step(event: event, to: to))
+                final[id] = state
+            }
+        }
+        var arrivals: [String: [WebhookSink.Arrival]] = [:]
+        for arrival in run.sink.arrivals { arrivals[arrival.reminderID, default: []].append(arrival) }
+        var violations = 0
+        for (index, id) in ids.enumerated() {
+            let steps = history[id] ?? []
+            let sent = arrivals[id] ?? []
+            let accepted = sent.filter(\.answer.accepted)
+            let cancelling = index % 2 == 0
+            let change = cancelling ? "cancel" : "replace"
+            // Claims made before the change was stored (deferred or applied at once).
+            let changeAt = steps.firstIndex { $0.event == change } ?? steps.count
+            let claimsBefore = steps[..<changeAt].filter { $0.event == "claim" }.count
+            // Every send of the old content came from a claim made before the change.
+            var broken = sent.filter { $0.path == "/race" }.count > claimsBefore
+            switch (cancelling, final[id]) {
+            case (true, "CANCELLED"):
+                broken = broken || !accepted.isEmpty
+            case (true, "DELIVERED"):
+                // Its send in flight was accepted: the cancel came too late (or after).
+                broken = broken || accepted.count != 1 || accepted[0].path != "/race"
+            case (false, "DELIVERED"):
+                // Once: with the new content, or the old one whose send was in flight.
+                broken = broken || accepted.count != 1
+            default:
+                broken = true
+            }
+            if broken {
+                violations += 1
+                if violations <= 5 {
+                    say(
+                        "cancel-race: \(id) ended \(final[id] ?? "-"), sends \(sent.map { "\($0.path):\($0.answer.accepted)" }), history \(steps.map { "\($0.event)>\($0.to)" })"
+                    )
+                }
+            }
+        }
+        return violations
     }
 
     /// 4. The broker restarted twice mid-stream. Tansu keeps its topics and offsets in
