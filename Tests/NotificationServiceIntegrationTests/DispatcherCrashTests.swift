@@ -49,11 +49,21 @@ struct DispatcherCrashTests {
             #expect(try await process.exitStatus(within: .seconds(30)) == 128 + SIGKILL)
             #expect(try await DispatchHarness.states(client) == ["SENDING": 1])
 
-            let survivor = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
+            // The same lease as the dead sender's: the survivor takes over once it has
+            // reached the database for a whole lease and the dead sender's has run out.
+            let survivor = try DispatchHarness(
+                database: client, configuration: configuration, caFile: sink.caFile,
+                dispatcher: .init(lease: .seconds(12))
+            ) {
                 ProviderDirectory(webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)))
             }
-            try await eventually(.seconds(45), "the survivor to deliver after the lease") {
-                try await DispatchHarness.states(client) == ["DELIVERED": 1]
+            do {
+                try await eventually(.seconds(60), "the survivor to deliver after the lease") {
+                    try await DispatchHarness.states(client) == ["DELIVERED": 1]
+                }
+            } catch {
+                await survivor.stop()
+                throw error
             }
             await survivor.stop()
             let requests = try await sink.requests(path: "/slow")

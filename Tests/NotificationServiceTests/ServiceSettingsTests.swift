@@ -66,6 +66,12 @@ import Testing
         #expect(error?.description.hasPrefix(variable) == true)
     }
 
+    @Test func outcomesHeldAtShutdownAreGivenUpWithinHalfTheShutdownsLimitAMinuteAtMost() throws {
+        #expect(try ServiceSettings.fromEnvironment(base).dispatch.dispatcher.recordGiveUp == .seconds(15))
+        let long = base.merging(["SHUTDOWN_TIMEOUT_MS": "600000"]) { $1 }
+        #expect(try ServiceSettings.fromEnvironment(long).dispatch.dispatcher.recordGiveUp == .seconds(60))
+    }
+
     @Test func librdkafkaPropertiesArePassedThroughByName() throws {
         var environment = base
         environment["KAFKA_PROPERTY_SECURITY_PROTOCOL"] = "SASL_SSL"

@@ -80,7 +80,7 @@ public struct ServiceSettings: Sendable {
         let migrations = try migrationsFolder(environment["NOTIFICATION_MIGRATIONS_DIR"])
         let ingestEnabled = try reader.flag("INGEST_ENABLED", true)
         let relayEnabled = try reader.flag("DEAD_LETTER_RELAY_ENABLED", true)
-        let dispatch = try DispatchSettings(reader)
+        var dispatch = try DispatchSettings(reader)
         guard ingestEnabled || relayEnabled || dispatch.enabled else {
             throw Invalid(
                 variable: "INGEST_ENABLED",
@@ -96,6 +96,10 @@ public struct ServiceSettings: Sendable {
                 message:
                     "must be at least three times the slowest provider timeout (\(slowestSend.wholeMilliseconds) ms)")
         }
+        let shutdownTimeout = try reader.milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000)
+        // Outcomes still held when a shutdown begins are given up in time for the rest of
+        // the shutdown: within half its limit, a minute at most.
+        dispatch.dispatcher.recordGiveUp = min(.seconds(60), shutdownTimeout / 2)
         return ServiceSettings(
             kafka: KafkaClientConfiguration(
                 bootstrapServers: servers, clientID: reader.value("KAFKA_CLIENT_ID", "notification-service"),
@@ -109,7 +113,7 @@ public struct ServiceSettings: Sendable {
             lanes: try reader.count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled,
             relayEnabled: relayEnabled,
             dispatch: dispatch, delivery: delivery, api: try APISettings(reader), tracing: try TracingSettings(reader),
-            shutdownTimeout: try reader.milliseconds("SHUTDOWN_TIMEOUT_MS", 30_000, 1_000...3_600_000))
+            shutdownTimeout: shutdownTimeout)
     }
 
     /// The prefix of librdkafka properties passed through (for TLS and SASL, say):

@@ -89,6 +89,9 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
                     }
                 } onCancel: {
                     wake.signal()
+                    // Cancelled (the shutdown's time is up): sends waiting for their
+                    // outcome to be stored stop waiting at the recorder's next failure.
+                    Task { await recorder.giveUp(after: .zero) }
                 }
                 // Leaving this scope waits for the sends in hand.
             }

@@ -4,7 +4,7 @@
 /// PENDING → SCHEDULED → SENDING → DELIVERED
 ///                   ↘ FAILED → RETRY → SENDING
 ///                            ↘ DEAD_LETTER
-/// CANCELLED from any state before SENDING
+/// CANCELLED from any state before SENDING; SENDING → SCHEDULED on `postpone`
 /// ```
 ///
 /// A cancel or replace that arrives while a reminder is SENDING waits as a

@@ -229,40 +229,26 @@ public struct IngestStore: Sendable {
             IngestTransitionRow.bind(newTransitions, into: &binds)
             try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds), logger: logger)
         }
-        if !replacements.isEmpty {
-            var binds = PostgresBindings(capacity: ReminderRow.columns.count)
-            ReminderRow.bind(replacements, into: &binds)
-            try await connection.query(PostgresQuery(unsafeSQL: Self.replaceSQL, binds: binds), logger: logger)
-        }
+        try await run(Self.replaceSQL, replacements, on: connection)
         if !inserts.isEmpty || !replacements.isEmpty {
             // Wakes the dispatchers (delivered when the transaction commits, once per
             // transaction): some of these reminders may be due now.
             try await connection.query(
                 "SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
         }
-        if !pendingChanges.isEmpty {
-            var binds = PostgresBindings(capacity: PendingChangeRow.columns.count)
-            PendingChangeRow.bind(pendingChanges, into: &binds)
-            try await connection.query(PostgresQuery(unsafeSQL: Self.setPendingSQL, binds: binds), logger: logger)
-        }
-        if !pendingReplacements.isEmpty {
-            var binds = PostgresBindings(capacity: ReminderRow.columns.count)
-            ReminderRow.bind(pendingReplacements, into: &binds)
-            try await connection.query(
-                PostgresQuery(unsafeSQL: Self.pendingReplacementSQL, binds: binds), logger: logger)
-        }
-        if !stateChanges.isEmpty {
-            var binds = PostgresBindings(capacity: ReminderStateChange.columns.count)
-            ReminderStateChange.bind(stateChanges, into: &binds)
-            try await connection.query(PostgresQuery(unsafeSQL: Self.changeStatesSQL, binds: binds), logger: logger)
-        }
-        if !laterTransitions.isEmpty {
-            var binds = PostgresBindings(capacity: IngestTransitionRow.columns.count)
-            IngestTransitionRow.bind(laterTransitions, into: &binds)
-            try await connection.query(
-                PostgresQuery(unsafeSQL: Self.insertLaterTransitionsSQL, binds: binds), logger: logger)
-        }
+        try await run(Self.setPendingSQL, pendingChanges, on: connection)
+        try await run(Self.pendingReplacementSQL, pendingReplacements, on: connection)
+        try await run(Self.changeStatesSQL, stateChanges, on: connection)
+        try await run(Self.insertLaterTransitionsSQL, laterTransitions, on: connection)
         return inserts.count
+    }
+
+    /// Runs `sql` with `rows` bound as its arrays, unless there are none.
+    private func run<Row: BatchRow>(_ sql: String, _ rows: [Row], on connection: PostgresConnection) async throws {
+        guard !rows.isEmpty else { return }
+        var binds = PostgresBindings(capacity: Row.columns.count)
+        Row.bind(rows, into: &binds)
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
     /// New reminders, then their transitions (bound after the reminders' columns).
