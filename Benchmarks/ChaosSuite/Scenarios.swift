@@ -119,7 +119,7 @@ extension ChaosSuite {
             // The answer comes well within the timeout (a timed-out send the receiver took
             // anyway is a duplicate no sender can avoid); the lease is three timeouts, as
             // start-up requires.
-            "HTTP_PROVIDER_TIMEOUT_MS": "2000", "DISPATCH_LEASE_MS": "6000", "BREAKER_FAILURE_THRESHOLD": "100000",
+            "HTTP_PROVIDER_TIMEOUT_MS": "2000", "DISPATCH_LEASE_MS": "6000", "BREAKER_FAILURE_THRESHOLD": "10000",
             "RETRY_INITIAL_MS": "300",
         ]) { $1 }
         try run.start()
