@@ -116,10 +116,12 @@ extension ChaosSuite {
                     ? .ok : .status(503, retryAfterSeconds: nil))
         }
         run.settings.merge([
-            // The answer comes well within the timeout (a timed-out send the receiver took
-            // anyway is a duplicate no sender can avoid); the lease is three timeouts, as
-            // start-up requires.
-            "HTTP_PROVIDER_TIMEOUT_MS": "2000", "DISPATCH_LEASE_MS": "6000", "BREAKER_FAILURE_THRESHOLD": "10000",
+            // The answer comes well within the timeout, with a connection for every send
+            // in flight (a send that times out waiting for one, which the receiver then
+            // takes anyway, is a duplicate no sender can avoid); the lease is three
+            // timeouts, as start-up requires.
+            "HTTP_PROVIDER_TIMEOUT_MS": "4000", "HTTP_PROVIDER_CONNECTIONS_PER_HOST": "64",
+            "DISPATCH_CONCURRENCY": "64", "DISPATCH_LEASE_MS": "12000", "BREAKER_FAILURE_THRESHOLD": "10000",
             "RETRY_INITIAL_MS": "300",
         ]) { $1 }
         try run.start()
