@@ -175,25 +175,23 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             }
             // A full claim: more may be due right now.
             if claimed.count == limit { continue }
-            await wake.wait(timeout: await idleTime(leases: leases), on: clock)
+            await wake.wait(timeout: await idleTime(), on: clock)
         }
     }
 
     /// Until the next reminder falls due, at most `maximumIdle`.
-    private func idleTime(leases: LeaseKeeper<C>) async -> Duration {
+    private func idleTime() async -> Duration {
         let store = self.store
         let lookup = try? await StoreDeadline.run(.seconds(10), on: clock, operation: "look up the next due time") {
             try await store.nextDueTime()
         }
         guard let next = lookup else { return configuration.maximumIdle }
         let seconds = next.timeIntervalSince(now())
-        // Due already, yet not claimed: locked by another instance or by ingest. A short
-        // pause instead of spinning on the same rows.
-        guard seconds > 0 else {
-            // Or a lease that ran out, which this instance may not take over yet.
-            return leases.mayTakeOver
-                ? .milliseconds(20) : min(configuration.maximumIdle, leases.interval, .seconds(1))
-        }
+        // Due already, yet not claimed: locked by another instance or by ingest, or a
+        // lease that ran out which this instance may not take over yet. A short pause
+        // instead of spinning on the same rows (a longer one for the lease would delay
+        // due work that merely came due since the claim).
+        guard seconds > 0 else { return .milliseconds(20) }
         return min(configuration.maximumIdle, .microseconds(Int64(seconds * 1_000_000) + 1_000))
     }
 
