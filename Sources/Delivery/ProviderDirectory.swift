@@ -1,9 +1,13 @@
 import ReminderCore
 
-/// The providers of one instance, by channel, with each channel's retry policy.
+/// The providers of one instance, by channel, with each channel's retry policy. Email
+/// and SMS may have several providers, in the order a send tries them
+/// (`ProviderFailover`); a push platform and webhooks have one each.
 public struct ProviderDirectory: Sendable {
-    public var email: GuardedProvider?
-    public var sms: GuardedProvider?
+    /// Email providers in failover order (`EMAIL_PROVIDERS`).
+    public var email: [GuardedProvider]
+    /// SMS providers in failover order (`SMS_PROVIDERS`).
+    public var sms: [GuardedProvider]
     public var fcm: GuardedProvider?
     public var apns: GuardedProvider?
     public var webhook: GuardedProvider?
@@ -13,7 +17,7 @@ public struct ProviderDirectory: Sendable {
     public var defaultRetryPolicy: RetryPolicy
 
     public init(
-        email: GuardedProvider? = nil, sms: GuardedProvider? = nil, fcm: GuardedProvider? = nil,
+        email: [GuardedProvider] = [], sms: [GuardedProvider] = [], fcm: GuardedProvider? = nil,
         apns: GuardedProvider? = nil, webhook: GuardedProvider? = nil, retryPolicies: [String: RetryPolicy] = [:],
         defaultRetryPolicy: RetryPolicy = .default
     ) {
@@ -26,14 +30,15 @@ public struct ProviderDirectory: Sendable {
         self.defaultRetryPolicy = defaultRetryPolicy
     }
 
-    /// The provider that serves `channel`, nil when none is configured.
-    public func provider(for channel: Channel) -> GuardedProvider? {
+    /// The providers that serve `channel`, in the order a send tries them; empty when
+    /// none is configured.
+    public func providers(for channel: Channel) -> [GuardedProvider] {
         switch channel {
         case .email: email
         case .sms: sms
-        case .push(.fcm, _): fcm
-        case .push(.apns, _): apns
-        case .webhook: webhook
+        case .push(.fcm, _): fcm.map { [$0] } ?? []
+        case .push(.apns, _): apns.map { [$0] } ?? []
+        case .webhook: webhook.map { [$0] } ?? []
         }
     }
 
@@ -42,5 +47,5 @@ public struct ProviderDirectory: Sendable {
     }
 
     /// Every configured provider (for metrics and logs).
-    public var all: [GuardedProvider] { [email, sms, fcm, apns, webhook].compactMap { $0 } }
+    public var all: [GuardedProvider] { email + sms + [fcm, apns, webhook].compactMap { $0 } }
 }

@@ -3,10 +3,11 @@ import ReminderCore
 import ServiceContextModule
 import Tracing
 
-/// One delivery attempt of a reminder: its channels in the event's order through their
-/// providers, as `DeliveryAttemptPlanner` decides (fallback on a permanent failure or
-/// an open circuit, a retry later on a transient failure, dead letter when no channel
-/// is left). Returns the outcome and a record of every channel tried.
+/// One delivery attempt of a reminder: its channels in the event's order, as
+/// `DeliveryAttemptPlanner` decides (fallback on a permanent failure or an open circuit,
+/// a retry later on a transient failure, dead letter when no channel is left), each
+/// through its providers in order as `ProviderFailover` decides. Returns the outcome and
+/// a record of every provider asked.
 public struct ReminderDeliverer: Sendable {
     public struct Report: Sendable, Equatable {
         /// What the attempt came to, for `CompletionPlanner`.
@@ -45,32 +46,53 @@ public struct ReminderDeliverer: Sendable {
                 let channel = channels[index]
                 var single = request
                 single.channel = channel
-                let (result, attempt) = await send(single, index: index)
-                attempts.append(attempt)
-                if let errorClass = attempt.errorClass {
-                    lastError = "\(channel.type) via \(attempt.provider): \(errorClass) (\(attempt.answer))"
+                let (result, tries) = await send(single, index: index, logger: logger)
+                attempts += tries
+                for attempt in tries {
+                    if let errorClass = attempt.errorClass {
+                        lastError = "\(channel.type) via \(attempt.provider): \(errorClass) (\(attempt.answer))"
+                    }
                 }
-                logger.debug(
-                    "channel attempt",
-                    metadata: [
-                        "channel": "\(channel.type)", "provider": "\(attempt.provider)",
-                        "outcome": "\(attempt.outcome.rawValue)", "error_class": "\(attempt.errorClass ?? "")",
-                    ])
                 step = planner.record(result, on: index, random: random())
             }
         }
     }
 
-    private func send(_ request: DeliveryRequest, index: Int) async -> (SendOutcome, ChannelAttempt) {
-        guard let provider = providers.provider(for: request.channel) else {
-            let outcome = SendOutcome.notConfigured
-            return (
-                outcome,
-                ChannelAttempt(
-                    channelIndex: index, channel: request.channel.type, provider: "none", sent: outcome, latency: .zero)
-            )
+    /// Sends over one channel through its providers in order, handing the send to the
+    /// next one as `ProviderFailover` decides; a record of each provider asked.
+    private func send(_ request: DeliveryRequest, index: Int, logger: Logger) async -> (SendOutcome, [ChannelAttempt]) {
+        let candidates = providers.providers(for: request.channel)
+        var failover = ProviderFailover(providers: candidates.count)
+        var tries: [ChannelAttempt] = []
+        var step = failover.start()
+        while true {
+            switch step {
+            case .finished(let result):
+                if tries.isEmpty {
+                    tries.append(
+                        ChannelAttempt(
+                            channelIndex: index, channel: request.channel.type, provider: "none", sent: result,
+                            latency: .zero))
+                }
+                return (result, tries)
+            case .send(let position):
+                let (result, attempt) = await send(request, index: index, through: candidates[position])
+                tries.append(attempt)
+                logger.debug(
+                    "channel attempt",
+                    metadata: [
+                        "channel": "\(request.channel.type)", "provider": "\(attempt.provider)",
+                        "outcome": "\(attempt.outcome.rawValue)", "error_class": "\(attempt.errorClass ?? "")",
+                    ])
+                step = failover.record(result)
+            }
         }
-        // A client span per channel tried, in the delivery attempt's trace (the task's
+    }
+
+    private func send(_ request: DeliveryRequest, index: Int, through provider: GuardedProvider) async -> (
+        SendOutcome, ChannelAttempt
+    ) {
+        // A client span per provider asked, in the delivery attempt's trace (the task's
         // service context). No address, answer text or content goes into it.
         let span = startSpan("send \(request.channel.type)", ofKind: .client)
         // The send runs in the span's context: a webhook request names this span as its

@@ -242,6 +242,8 @@ struct HTTPProviderTests {
             #expect(failures.map { $0?.kind } == [.permanent, .transient, .transient])
             #expect(failures.map { $0?.errorClass } == ["http_400", "http_503", "auth"])
             #expect(failures[0]?.answer == "HTTP 400 code 21211")
+            // Twilio's 21211 refuses the number itself: no other SMS provider is asked.
+            #expect(failures.map { $0?.concernsRecipient } == [true, false, false])
         }
     }
 }

@@ -95,7 +95,7 @@ struct SMTPMessageTests {
     @Test(arguments: ["user@example.test\r\nRCPT TO:<x@y>", "user@example.test\n", "\ruser@example.test"])
     func recipientWithALineBreakIsInvalidHeader(_ to: String) {
         let failure = Self.failure { () throws(DeliveryFailure) in try Self.message(to: to) }
-        #expect(failure == .permanent("invalid_header", "the recipient address contains a control character"))
+        #expect(failure == .recipient("invalid_header", "the recipient address contains a control character"))
     }
 
     @Test func senderWithALineBreakIsInvalidHeader() {

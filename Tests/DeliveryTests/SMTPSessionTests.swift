@@ -152,6 +152,32 @@ struct SMTPSessionTests {
         #expect(failure?.answer.contains("user@example.test") == false)
     }
 
+    /// Whether a refused RCPT is the recipient's (no other email provider is asked) or
+    /// the sending account's (another may take the send).
+    @Test(arguments: [
+        ("5.1.1 no such user", 550, true), ("5.2.2 mailbox full", 552, true), ("no such user", 550, true),
+        ("not local", 551, true), ("bad name", 553, true), ("5.7.1 relaying denied", 550, false),
+        ("5.7.1 sender not authorised", 554, false), ("transaction failed", 554, false),
+        ("4.2.2 mailbox full, later", 452, false),
+    ])
+    func aRefusedRecipientIsTheRecipientsFailureOnlyForAnAddressOrMailboxStatus(
+        text: String, code: Int, recipients: Bool
+    ) throws {
+        var session = try Self.session()
+        greetAndHello(&session)
+        _ = session.receive(Self.reply(250))
+        #expect(session.receive(Self.reply(code, text)) == .send("QUIT"))
+        #expect(session.decidedOutcome?.failure?.concernsRecipient == recipients)
+    }
+
+    @Test func aRefusedSenderIsNeverTheRecipientsFailure() throws {
+        var session = try Self.session()
+        greetAndHello(&session)
+        #expect(session.receive(Self.reply(550, "5.1.8 bad sender domain")) == .send("QUIT"))
+        #expect(session.decidedOutcome?.failure?.kind == .permanent)
+        #expect(session.decidedOutcome?.failure?.concernsRecipient == false)
+    }
+
     @Test func nonASCIIAddressUsesSMTPUTF8WhenOffered() throws {
         var session = try Self.session(to: "jörg@example.test")
         #expect(session.receive(Self.reply(220)) == .send("EHLO client.test"))

@@ -70,12 +70,14 @@ struct DispatcherTests {
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
                 transport in
                 ProviderDirectory(
-                    email: DispatchHarness.guarded(
-                        try SMTPProvider(
-                            configuration: SMTPConfiguration(
-                                host: "127.0.0.1", port: mail.port, from: SMTPMailbox(address: "reminders@example.org"),
-                                startTLS: .off),
-                            logger: DispatchHarness.logger)),
+                    email: [
+                        DispatchHarness.guarded(
+                            try SMTPProvider(
+                                configuration: SMTPConfiguration(
+                                    host: "127.0.0.1", port: mail.port,
+                                    from: SMTPMailbox(address: "reminders@example.org"), startTLS: .off),
+                                logger: DispatchHarness.logger))
+                    ],
                     fcm: DispatchHarness.guarded(DispatchHarness.fcm(transport, baseURL: sink.baseURL)))
             }
             try await eventually(.seconds(60), "the reminder to be delivered by email") {
@@ -116,7 +118,7 @@ struct DispatcherTests {
             twoAttempts.maximumAttempts = 2
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
                 ProviderDirectory(
-                    sms: DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL)),
+                    sms: [DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL))],
                     webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)), defaultRetryPolicy: twoAttempts)
             }
             let instance = try ServiceInstance(database: client, topic: topic, dlqTopic: dlq, groupID: "dispatch-dlq")
@@ -195,8 +197,10 @@ struct DispatcherTests {
             let start = Date().timeIntervalSince1970
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
                 ProviderDirectory(
-                    sms: DispatchHarness.guarded(
-                        DispatchHarness.sms($0, baseURL: sink.baseURL), rateLimit: .init(rate: 20, burst: 5)))
+                    sms: [
+                        DispatchHarness.guarded(
+                            DispatchHarness.sms($0, baseURL: sink.baseURL), rateLimit: .init(rate: 20, burst: 5))
+                    ])
             }
             try await eventually(.seconds(60), "the burst to be delivered") {
                 try await DispatchHarness.states(client) == ["DELIVERED": 50]
@@ -229,7 +233,7 @@ struct DispatcherTests {
                 database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .seconds(4)
             ) {
                 ProviderDirectory(
-                    sms: DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL)),
+                    sms: [DispatchHarness.guarded(DispatchHarness.sms($0, baseURL: sink.baseURL))],
                     webhook: DispatchHarness.guarded(DispatchHarness.webhook($0), breaker: breaker, now: clock.now),
                     defaultRetryPolicy: Self.quickRetry)
             }

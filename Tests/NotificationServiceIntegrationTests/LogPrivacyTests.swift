@@ -45,12 +45,14 @@ struct LogPrivacyTests {
                 database: client, configuration: configuration, caFile: sink.caFile, logger: logger
             ) { transport in
                 ProviderDirectory(
-                    email: DispatchHarness.guarded(
-                        try SMTPProvider(
-                            configuration: SMTPConfiguration(
-                                host: "127.0.0.1", port: mail.port, from: SMTPMailbox(address: "reminders@example.org"),
-                                startTLS: .off),
-                            logger: logger)),
+                    email: [
+                        DispatchHarness.guarded(
+                            try SMTPProvider(
+                                configuration: SMTPConfiguration(
+                                    host: "127.0.0.1", port: mail.port,
+                                    from: SMTPMailbox(address: "reminders@example.org"), startTLS: .off),
+                                logger: logger))
+                    ],
                     fcm: DispatchHarness.guarded(DispatchHarness.fcm(transport, baseURL: sink.baseURL, logger: logger)),
                     // One failure opens the webhook origin's circuit: its log line names the
                     // origin, never the URL's path.

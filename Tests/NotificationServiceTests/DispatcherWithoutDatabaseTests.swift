@@ -73,9 +73,12 @@ import Testing
         var logger = Logger(label: "dispatcher-unit")
         logger.logLevel = .critical
         let directory = ProviderDirectory(
-            email: GuardedProvider(
-                provider: provider,
-                breaker: .init(failureThreshold: 1_000, openDuration: .seconds(1), halfOpenProbes: 1), rateLimit: nil),
+            email: [
+                GuardedProvider(
+                    provider: provider,
+                    breaker: .init(failureThreshold: 1_000, openDuration: .seconds(1), halfOpenProbes: 1),
+                    rateLimit: nil)
+            ],
             defaultRetryPolicy: retry)
         let dispatcher = Dispatcher(
             store: store, deliverer: ReminderDeliverer(providers: directory, random: { 0.5 }), wakeups: nil,

@@ -38,7 +38,11 @@ import Testing
         ("SMTP_STARTTLS", "sometimes"),
         ("FCM_BASE_URL", "ftp://fcm"),
         ("HTTP_PROVIDER_CA_FILE", "/nonexistent/ca.pem"),
-        ("SMS_RATE_LIMIT", "-3"),
+        ("TWILIO_RATE_LIMIT", "-3"),
+        ("SMS_RATE_LIMIT", "5"),
+        ("EMAIL_PROVIDERS", "smtp"),
+        ("EMAIL_PROVIDERS", "twilio"),
+        ("SMS_PROVIDERS", "carrier-pigeon"),
         ("RATE_LIMIT_INSTANCES", "0"),
         ("HTTP_PORT", "70000"),
         ("HTTP_ENABLED", "perhaps"),
@@ -64,6 +68,41 @@ import Testing
         let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(environment) }
         #expect(error?.variable == variable)
         #expect(error?.description.hasPrefix(variable) == true)
+    }
+
+    @Test func eachChannelsProvidersAreTriedInTheOrderGivenEachConfiguredOnce() throws {
+        let smtp = ["SMTP_HOST": "127.0.0.1", "SMTP_FROM": "reminders@example.org"]
+        let twilio = ["SMS_ACCOUNT_SID": "AC1", "SMS_AUTH_TOKEN": "secret-token", "SMS_FROM": "+15550001111"]
+        let both = base.merging(smtp) { $1 }.merging(twilio) { $1 }
+        // By default every configured provider of a channel, none for a channel without.
+        let defaults = try ServiceSettings.fromEnvironment(both).delivery
+        #expect(defaults.emailProviders == ["smtp"] && defaults.smsProviders == ["twilio"])
+        let none = try ServiceSettings.fromEnvironment(base).delivery
+        #expect(none.emailProviders.isEmpty && none.smsProviders.isEmpty)
+        #expect(
+            try ServiceSettings.fromEnvironment(both.merging(["SMS_PROVIDERS": " Twilio "]) { $1 })
+                .delivery.smsProviders == ["twilio"])
+        for (variable, value, says) in [
+            ("EMAIL_PROVIDERS", "smtp,smtp", "lists smtp twice"),
+            ("EMAIL_PROVIDERS", "smtp,", "\"\" is not an email provider"),
+            ("SMS_PROVIDERS", "sms", "\"sms\" is not an SMS provider"),
+        ] {
+            let error = #expect(throws: ServiceSettings.Invalid.self) {
+                try ServiceSettings.fromEnvironment(both.merging([variable: value]) { $1 })
+            }
+            #expect(error?.variable == variable)
+            #expect(error?.description.contains(says) == true, "\(error?.description ?? "")")
+        }
+        // A provider listed but not configured is named with the variable that turns it on.
+        let error = #expect(throws: ServiceSettings.Invalid.self) {
+            try ServiceSettings.fromEnvironment(base.merging(["SMS_PROVIDERS": "twilio"]) { $1 })
+        }
+        #expect(error?.description.contains("SMS_ACCOUNT_SID is not set") == true)
+        // The old per-channel SMS limit names its replacement.
+        let renamed = #expect(throws: ServiceSettings.Invalid.self) {
+            try ServiceSettings.fromEnvironment(both.merging(["SMS_RATE_BURST": "5"]) { $1 })
+        }
+        #expect(renamed?.description.contains("TWILIO_RATE_BURST") == true)
     }
 
     @Test func outcomesHeldAtShutdownAreGivenUpWithinHalfTheShutdownsLimitAMinuteAtMost() throws {

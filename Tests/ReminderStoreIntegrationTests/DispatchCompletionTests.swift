@@ -50,7 +50,7 @@ struct DispatchCompletionTests {
                             channelIndex: 0, channel: "email", provider: "smtp", sent: bounced,
                             latency: .microseconds(12_500)),
                         .init(
-                            channelIndex: 1, channel: "sms", provider: "sms", outcome: .delivered, errorClass: nil,
+                            channelIndex: 1, channel: "sms", provider: "twilio", outcome: .delivered, errorClass: nil,
                             answer: "HTTP 201", latency: .milliseconds(3)),
                     ])
             ])

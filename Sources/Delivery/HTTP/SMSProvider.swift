@@ -7,8 +7,8 @@ import ReminderCore
 /// Text messages through a Twilio-style Messages API: a form-encoded POST to
 /// `<base>/2010-04-01/Accounts/<sid>/Messages.json` with basic authentication, the
 /// reminder id as `I-Twilio-Idempotency-Token`. 2xx accepted; 401/403/404 transient (a
-/// credential or account for the operator to fix); 429 and 5xx transient; other 4xx (an
-/// invalid or unreachable number) permanent.
+/// credential or account for the operator to fix); 429 and 5xx transient; other 4xx
+/// permanent, and the recipient's when Twilio's error code refuses the number.
 public struct SMSProvider: NotificationProvider {
     public struct Configuration: Sendable {
         public var baseURL: String
@@ -25,7 +25,7 @@ public struct SMSProvider: NotificationProvider {
         }
     }
 
-    public let name = "sms"
+    public let name = "twilio"
     private let transport: HTTPTransport
     private let configuration: Configuration
     private let logger: Logger
@@ -64,7 +64,11 @@ public struct SMSProvider: NotificationProvider {
             return DeliveryReceipt(answer: "HTTP \(answer.status)", providerMessageID: messageID)
         }
         var code = ""
-        if case .number(let number)? = (try? JSONParser.parse(answer.body))?["code"] { code = " code \(number)" }
+        var errorCode: String?
+        if case .number(let number)? = (try? JSONParser.parse(answer.body))?["code"] {
+            errorCode = number
+            code = " code \(number)"
+        }
         // A refused credential or an unknown account is the operator's to fix: the
         // reminder waits rather than being dead-lettered for it.
         if answer.status == 401 || answer.status == 403 || answer.status == 404 {
@@ -72,8 +76,15 @@ public struct SMSProvider: NotificationProvider {
         }
         var failure = HTTPTransport.failure(for: answer) ?? .transient("http_\(answer.status)", "HTTP \(answer.status)")
         failure.answer += code
+        if failure.kind == .permanent, let errorCode, Self.recipientErrorCodes.contains(errorCode) {
+            failure.concernsRecipient = true
+        }
         throw failure
     }
+
+    /// Twilio's error codes that refuse the number itself (invalid, not a mobile number,
+    /// unreachable by SMS, unsubscribed): another SMS provider would be refused too.
+    static let recipientErrorCodes: Set<String> = ["21211", "21217", "21610", "21612", "21614"]
 
     /// `application/x-www-form-urlencoded`, spaces as `+`.
     static func formEncoded(_ fields: [(String, String)]) -> String {

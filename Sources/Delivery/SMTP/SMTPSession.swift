@@ -118,7 +118,7 @@ struct SMTPSession: Sendable {
             return .send("RCPT TO:<\(message.recipient)>")
 
         case .awaitingRcptTo:
-            guard reply.isPositiveCompletion else { return quit(Self.failure(for: reply)) }
+            guard reply.isPositiveCompletion else { return quit(Self.failure(forRecipient: reply)) }
             state = .awaitingDataGo
             return .send("DATA")
 
@@ -226,6 +226,23 @@ struct SMTPSession: Sendable {
         case 500..<600: .permanent("smtp_\(reply.code)", reply.summary)
         default: .transient("smtp_protocol", "unexpected reply \(reply.summary)")
         }
+    }
+
+    /// A refusal of RCPT TO. A permanent one is the recipient's when it names an address
+    /// or mailbox status (RFC 3463 `5.1.x`, `5.2.x`: unknown, moved, disabled, full) or,
+    /// without an enhanced code, is 550, 551 or 553 (RFC 5321: mailbox unavailable, not
+    /// local, name not allowed). A policy refusal (`5.7.x`: relaying denied, the sender
+    /// not authorised) is the sending account's, and another provider may take the send.
+    static func failure(forRecipient reply: SMTPReply) -> DeliveryFailure {
+        var failure = failure(for: reply)
+        guard failure.kind == .permanent else { return failure }
+        if let enhanced = reply.enhancedStatusCode {
+            let subject = enhanced.split(separator: ".")[1]
+            failure.concernsRecipient = subject == "1" || subject == "2"
+        } else {
+            failure.concernsRecipient = [550, 551, 553].contains(reply.code)
+        }
+        return failure
     }
 
     private static func base64(_ text: String) -> String {

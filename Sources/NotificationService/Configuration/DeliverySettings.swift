@@ -17,8 +17,17 @@ public struct DeliverySettings: Sendable {
     /// limits are counted in the database for all of them together; when it does not
     /// answer, each sends at most its share, the limit divided by this.
     public var rateLimitInstances: Int
+    /// The email providers a send tries, in order (`EMAIL_PROVIDERS`; by default every
+    /// configured one in `emailProviderNames`' order).
+    public var emailProviders: [String]
+    /// The SMS providers a send tries, in order (`SMS_PROVIDERS`).
+    public var smsProviders: [String]
 
-    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms"]
+    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "twilio"]
+    public static let emailProviderNames = ["smtp"]
+    public static let smsProviderNames = ["twilio"]
+    /// The variable that turns each provider on, for errors that name it.
+    static let enablingVariables = ["smtp": "SMTP_HOST", "twilio": "SMS_ACCOUNT_SID"]
 
     init(_ reader: EnvironmentReader) throws {
         http = HTTPTransport.Configuration(
@@ -59,6 +68,17 @@ public struct DeliverySettings: Sendable {
                 authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
                 from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
         }
+        emailProviders = try Self.order(
+            reader, "EMAIL_PROVIDERS", of: "email", known: Self.emailProviderNames,
+            configured: smtp == nil ? [] : ["smtp"])
+        smsProviders = try Self.order(
+            reader, "SMS_PROVIDERS", of: "SMS", known: Self.smsProviderNames, configured: sms == nil ? [] : ["twilio"])
+        // Rate limits are per provider, and SMS may go through more than one.
+        for old in ["SMS_RATE_LIMIT", "SMS_RATE_BURST"] where reader.optional(old) != nil {
+            throw ServiceSettings.Invalid(
+                variable: old,
+                message: "is now \(old.replacingOccurrences(of: "SMS_", with: "TWILIO_")) (limits are per provider)")
+        }
         var limits: [String: TokenBucket.Configuration] = [:]
         for name in Self.providerNames {
             let variable = "\(name.uppercased())_RATE_LIMIT"
@@ -69,6 +89,33 @@ public struct DeliverySettings: Sendable {
         }
         rateLimits = limits
         rateLimitInstances = try reader.count("RATE_LIMIT_INSTANCES", 1, 1...1_000)
+    }
+
+    /// The providers of a channel in the order `variable` lists them, each known and
+    /// configured, none twice; unset, every configured one in `known`'s order.
+    private static func order(
+        _ reader: EnvironmentReader, _ variable: String, of channel: String, known: [String], configured: Set<String>
+    ) throws -> [String] {
+        guard let text = reader.optional(variable) else { return known.filter(configured.contains) }
+        var names: [String] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = item.trimmingCharacters(in: .whitespaces).lowercased()
+            guard known.contains(name) else {
+                throw ServiceSettings.Invalid(
+                    variable: variable,
+                    message: "\"\(name)\" is not an \(channel) provider (\(known.joined(separator: ", ")))")
+            }
+            guard !names.contains(name) else {
+                throw ServiceSettings.Invalid(variable: variable, message: "lists \(name) twice")
+            }
+            guard configured.contains(name) else {
+                throw ServiceSettings.Invalid(
+                    variable: variable,
+                    message: "lists \(name), which is not configured (\(enablingVariables[name] ?? name) is not set)")
+            }
+            names.append(name)
+        }
+        return names
     }
 
     private static func smtp(_ reader: EnvironmentReader) throws -> SMTPConfiguration? {

@@ -28,14 +28,23 @@ public struct DeliveryProviders: Sendable {
         }
         var directory = ProviderDirectory(
             retryPolicies: settings.dispatch.retryPolicies, defaultRetryPolicy: settings.dispatch.defaultRetry)
+        // Email and SMS providers by name, then in the order a send tries them.
+        var email: [String: GuardedProvider] = [:]
+        var sms: [String: GuardedProvider] = [:]
         if let smtp = delivery.smtp {
             do {
-                directory.email = guarded(try SMTPProvider(configuration: smtp, logger: logger), limit: "smtp")
+                email["smtp"] = guarded(try SMTPProvider(configuration: smtp, logger: logger), limit: "smtp")
             } catch {
                 try? await transport.shutdown()
                 throw DeliverySettings.invalid(error)
             }
         }
+        if let twilio = delivery.sms {
+            sms["twilio"] = guarded(
+                SMSProvider(transport: transport, configuration: twilio, logger: logger), limit: "twilio")
+        }
+        directory.email = delivery.emailProviders.compactMap { email[$0] }
+        directory.sms = delivery.smsProviders.compactMap { sms[$0] }
         if let webhook = delivery.webhook {
             directory.webhook = guarded(
                 WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook",
@@ -48,9 +57,6 @@ public struct DeliveryProviders: Sendable {
         if let apns = delivery.apns {
             directory.apns = guarded(
                 PushProvider(transport: transport, service: .apns(apns), logger: logger), limit: "apns")
-        }
-        if let sms = delivery.sms {
-            directory.sms = guarded(SMSProvider(transport: transport, configuration: sms, logger: logger), limit: "sms")
         }
         self.directory = directory
         self.transport = transport

@@ -15,12 +15,19 @@ public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertib
     public var answer: String
     /// How long the provider asked us to wait (`Retry-After`), if it did.
     public var retryAfter: Duration?
+    /// The recipient is refused (an unknown mailbox, an unregistered device, a number
+    /// that cannot take texts): another provider of the channel would be refused too, so
+    /// such a failure does not fail over (`ProviderFailover`).
+    public var concernsRecipient: Bool
 
-    public init(_ kind: Kind, errorClass: String, answer: String, retryAfter: Duration? = nil) {
+    public init(
+        _ kind: Kind, errorClass: String, answer: String, retryAfter: Duration? = nil, concernsRecipient: Bool = false
+    ) {
         self.kind = kind
         self.errorClass = errorClass
         self.answer = answer
         self.retryAfter = retryAfter
+        self.concernsRecipient = concernsRecipient
     }
 
     public static func transient(_ errorClass: String, _ answer: String, retryAfter: Duration? = nil) -> Self {
@@ -29,6 +36,12 @@ public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertib
 
     public static func permanent(_ errorClass: String, _ answer: String) -> Self {
         Self(.permanent, errorClass: errorClass, answer: answer)
+    }
+
+    /// A permanent failure that is the recipient's: no provider of the channel can reach
+    /// them at this address.
+    public static func recipient(_ errorClass: String, _ answer: String) -> Self {
+        Self(.permanent, errorClass: errorClass, answer: answer, concernsRecipient: true)
     }
 
     public var description: String { "\(kind.rawValue) failure \(errorClass): \(answer)" }
