@@ -7,6 +7,11 @@ public struct ProviderDirectory: Sendable {
     public var fcm: GuardedProvider?
     public var apns: GuardedProvider?
     public var webhook: GuardedProvider?
+    /// Amazon SES: serves email when no SMTP provider is configured (until the
+    /// directory holds ordered providers per channel).
+    public var ses: GuardedProvider? = nil
+    /// Amazon SNS: serves text messages when no Twilio-style provider is configured.
+    public var sns: GuardedProvider? = nil
     /// Retry policies by channel type (`email`, `sms`, `push`, `webhook`); others use
     /// `defaultRetryPolicy`.
     public var retryPolicies: [String: RetryPolicy]
@@ -29,8 +34,8 @@ public struct ProviderDirectory: Sendable {
     /// The provider that serves `channel`, nil when none is configured.
     public func provider(for channel: Channel) -> GuardedProvider? {
         switch channel {
-        case .email: email
-        case .sms: sms
+        case .email: email ?? ses
+        case .sms: sms ?? sns
         case .push(.fcm, _): fcm
         case .push(.apns, _): apns
         case .webhook: webhook
@@ -42,5 +47,5 @@ public struct ProviderDirectory: Sendable {
     }
 
     /// Every configured provider (for metrics and logs).
-    public var all: [GuardedProvider] { [email, sms, fcm, apns, webhook].compactMap { $0 } }
+    public var all: [GuardedProvider] { [email, sms, fcm, apns, webhook, ses, sns].compactMap { $0 } }
 }

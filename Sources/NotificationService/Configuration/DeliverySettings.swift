@@ -11,14 +11,19 @@ public struct DeliverySettings: Sendable {
     public var fcm: PushProvider.FCMConfiguration?
     public var apns: PushProvider.APNsConfiguration?
     public var sms: SMSProvider.Configuration?
-    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`): sends per second.
+    /// Amazon SES v2 email (`SES_FROM`; DeliverySettings+AWS.swift).
+    public var ses: SESProvider.Configuration?
+    /// Amazon SNS text messages (`SNS_ENABLED`; DeliverySettings+AWS.swift).
+    public var sns: SNSProvider.Configuration?
+    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`, `ses`, `sns`): sends
+    /// per second.
     public var rateLimits: [String: TokenBucket.Configuration]
     /// Dispatching instances that share the rate limits (`RATE_LIMIT_INSTANCES`): the
     /// limits are counted in the database for all of them together; when it does not
     /// answer, each sends at most its share, the limit divided by this.
     public var rateLimitInstances: Int
 
-    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms"]
+    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms", "ses", "sns"]
 
     init(_ reader: EnvironmentReader) throws {
         http = HTTPTransport.Configuration(
@@ -59,6 +64,7 @@ public struct DeliverySettings: Sendable {
                 authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
                 from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
         }
+        (ses, sns) = try Self.aws(reader)
         var limits: [String: TokenBucket.Configuration] = [:]
         for name in Self.providerNames {
             let variable = "\(name.uppercased())_RATE_LIMIT"

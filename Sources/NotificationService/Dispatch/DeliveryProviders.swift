@@ -52,6 +52,12 @@ public struct DeliveryProviders: Sendable {
         if let sms = delivery.sms {
             directory.sms = guarded(SMSProvider(transport: transport, configuration: sms, logger: logger), limit: "sms")
         }
+        if let ses = delivery.ses {
+            directory.ses = guarded(SESProvider(transport: transport, configuration: ses, logger: logger), limit: "ses")
+        }
+        if let sns = delivery.sns {
+            directory.sns = guarded(SNSProvider(transport: transport, configuration: sns, logger: logger), limit: "sns")
+        }
         self.directory = directory
         self.transport = transport
     }
