@@ -11,7 +11,12 @@ public struct DeliverySettings: Sendable {
     public var fcm: PushProvider.FCMConfiguration?
     public var apns: PushProvider.APNsConfiguration?
     public var sms: SMSProvider.Configuration?
-    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`): sends per second.
+    /// Amazon SES v2 email (`SES_FROM`; DeliverySettings+AWS.swift).
+    public var ses: SESProvider.Configuration?
+    /// Amazon SNS text messages (`SNS_ENABLED`; DeliverySettings+AWS.swift).
+    public var sns: SNSProvider.Configuration?
+    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`, `ses`, `sns`): sends
+    /// per second.
     public var rateLimits: [String: TokenBucket.Configuration]
     /// Dispatching instances that share the rate limits (`RATE_LIMIT_INSTANCES`): the
     /// limits are counted in the database for all of them together; when it does not
@@ -23,11 +28,13 @@ public struct DeliverySettings: Sendable {
     /// The SMS providers a send tries, in order (`SMS_PROVIDERS`).
     public var smsProviders: [String]
 
-    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "twilio"]
-    public static let emailProviderNames = ["smtp"]
-    public static let smsProviderNames = ["twilio"]
+    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "twilio", "ses", "sns"]
+    public static let emailProviderNames = ["smtp", "ses"]
+    public static let smsProviderNames = ["twilio", "sns"]
     /// The variable that turns each provider on, for errors that name it.
-    static let enablingVariables = ["smtp": "SMTP_HOST", "twilio": "SMS_ACCOUNT_SID"]
+    static let enablingVariables = [
+        "smtp": "SMTP_HOST", "twilio": "SMS_ACCOUNT_SID", "ses": "SES_FROM", "sns": "SNS_ENABLED",
+    ]
 
     init(_ reader: EnvironmentReader) throws {
         http = HTTPTransport.Configuration(
@@ -68,11 +75,13 @@ public struct DeliverySettings: Sendable {
                 authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
                 from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
         }
+        (ses, sns) = try Self.aws(reader)
         emailProviders = try Self.order(
             reader, "EMAIL_PROVIDERS", of: "email", known: Self.emailProviderNames,
-            configured: smtp == nil ? [] : ["smtp"])
+            configured: Set([smtp.map { _ in "smtp" }, ses.map { _ in "ses" }].compactMap { $0 }))
         smsProviders = try Self.order(
-            reader, "SMS_PROVIDERS", of: "SMS", known: Self.smsProviderNames, configured: sms == nil ? [] : ["twilio"])
+            reader, "SMS_PROVIDERS", of: "SMS", known: Self.smsProviderNames,
+            configured: Set([sms.map { _ in "twilio" }, sns.map { _ in "sns" }].compactMap { $0 }))
         // Rate limits are per provider, and SMS may go through more than one.
         for old in ["SMS_RATE_LIMIT", "SMS_RATE_BURST"] where reader.optional(old) != nil {
             throw ServiceSettings.Invalid(

@@ -43,6 +43,12 @@ public struct DeliveryProviders: Sendable {
             sms["twilio"] = guarded(
                 SMSProvider(transport: transport, configuration: twilio, logger: logger), limit: "twilio")
         }
+        if let ses = delivery.ses {
+            email["ses"] = guarded(SESProvider(transport: transport, configuration: ses, logger: logger), limit: "ses")
+        }
+        if let sns = delivery.sns {
+            sms["sns"] = guarded(SNSProvider(transport: transport, configuration: sns, logger: logger), limit: "sns")
+        }
         directory.email = delivery.emailProviders.compactMap { email[$0] }
         directory.sms = delivery.smsProviders.compactMap { sms[$0] }
         if let webhook = delivery.webhook {

@@ -51,8 +51,11 @@ public struct DeliveryFailure: Error, Sendable, Equatable, CustomStringConvertib
 
     public var isCancellation: Bool { kind == .transient && errorClass == Self.cancelled.errorClass }
 
-    /// The provider answered 429: it is up and asks for fewer sends, which its
+    /// The provider answered 429, or named throttling in another status (`throttled`,
+    /// as AWS does with 400 `Throttling`): it is up and asks for fewer sends, which its
     /// `Retry-After` and the rate limit handle; counted as a failure, a throttling
     /// provider's circuit would open and stay open.
-    public var isRateLimited: Bool { kind == .transient && (errorClass == "http_429" || answer.hasPrefix("HTTP 429")) }
+    public var isRateLimited: Bool {
+        kind == .transient && (errorClass == "http_429" || errorClass == "throttled" || answer.hasPrefix("HTTP 429"))
+    }
 }
