@@ -1,4 +1,5 @@
 import Foundation
+import NotificationService
 import TestSupport
 import Testing
 
@@ -58,5 +59,65 @@ import Testing
             let file = String(mount.prefix { $0 != ":" })
             #expect(FileManager.default.fileExists(atPath: LocalStack.root.appendingPathComponent(file).path))
         }
+    }
+
+    /// The service's environment in `docker-compose config`'s output, quotes removed.
+    static func serviceEnvironment(_ config: String) -> [String: String] {
+        var environment: [String: String] = [:]
+        var inService = false
+        var inEnvironment = false
+        for line in config.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  ") && !line.hasPrefix("   ") { inService = line == "  notification-service:" }
+            if line.hasPrefix("    ") && !line.hasPrefix("     ") { inEnvironment = line == "    environment:" }
+            guard inService, inEnvironment, line.hasPrefix("      "), let colon = line.firstIndex(of: ":") else {
+                continue
+            }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let first = value.first, first == "'" || first == "\"", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            environment[name] = value
+        }
+        return environment
+    }
+
+    /// Each provider's compose example (deploy/compose), given its values, yields an
+    /// environment the service starts with, with the providers in the intended order.
+    @Test(arguments: [
+        (["email-ses.yml"], ["ses", "smtp"], [String]()),
+        (["sms-twilio.yml"], ["smtp"], ["twilio"]),
+        (["sms-twilio.yml", "sms-sns.yml"], ["smtp"], ["twilio", "sns"]),
+        (["email-ses.yml", "sms-sns.yml"], ["ses", "smtp"], ["sns"]),
+    ])
+    func aProvidersComposeExampleStartsTheServiceWithIt(files: [String], email: [String], sms: [String]) async throws {
+        let values = [
+            "SES_FROM=reminders@example.org", "AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY=example-secret", "SMS_ACCOUNT_SID=AC1", "SMS_AUTH_TOKEN=example-token",
+            "SMS_FROM=+15550001111",
+        ]
+        let envFile = FileManager.default.temporaryDirectory.appendingPathComponent("compose-\(UUID()).env")
+        try values.joined(separator: "\n").write(to: envFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: envFile) }
+        let overrides = files.flatMap { ["-f", LocalStack.root.appendingPathComponent("deploy/compose/\($0)").path] }
+        let (status, config) = try await compose(["--env-file", envFile.path] + overrides + ["config"])
+        #expect(status == 0)
+        var environment = Self.serviceEnvironment(config)
+        #expect(environment["SMTP_HOST"] == "mailpit")
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = "/tmp"
+        let settings = try ServiceSettings.fromEnvironment(environment)
+        #expect(settings.delivery.emailProviders == email)
+        #expect(settings.delivery.smsProviders == sms)
+    }
+
+    @Test func aComposeExampleWithoutItsSecretsStopsBeforeStarting() async throws {
+        let example = LocalStack.root.appendingPathComponent("deploy/compose/email-ses.yml").path
+        let envFile = FileManager.default.temporaryDirectory.appendingPathComponent("compose-\(UUID()).env")
+        try "AWS_REGION=eu-west-1\n".write(to: envFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: envFile) }
+        let (status, output) = try await CommandRun.run(
+            "/usr/bin/docker-compose", ["--env-file", envFile.path, "-f", Self.composeFile, "-f", example, "config"])
+        #expect(status != 0)
+        #expect(output.contains("SES_FROM"), "\(output)")
     }
 }
