@@ -194,7 +194,11 @@ struct SMTPProviderTests {
         let sink = try await SMTPSink(["--reply-code", "\(code)", "--reply-at", step])
         try #require(sink.port > 0)
         let failure = await Self.failure(try Self.provider(Self.configuration(port: sink.port)), Self.request())
-        #expect(failure == DeliveryFailure(kind, errorClass: "smtp_\(code)", answer: answer))
+        // Only an unknown mailbox at RCPT is the recipient's (no other provider is asked).
+        #expect(
+            failure
+                == DeliveryFailure(
+                    kind, errorClass: "smtp_\(code)", answer: answer, concernsRecipient: answer == "550 5.1.1"))
         #expect(try sink.received().isEmpty)
     }
 
