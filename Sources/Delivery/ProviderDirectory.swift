@@ -7,6 +7,9 @@ public struct ProviderDirectory: Sendable {
     public var fcm: GuardedProvider?
     public var apns: GuardedProvider?
     public var webhook: GuardedProvider?
+    /// Email through SendGrid: serves the email channel when `email` (SMTP) is not
+    /// configured. Failover between the two is not decided here.
+    public var sendgrid: GuardedProvider?
     /// Retry policies by channel type (`email`, `sms`, `push`, `webhook`); others use
     /// `defaultRetryPolicy`.
     public var retryPolicies: [String: RetryPolicy]
@@ -14,14 +17,15 @@ public struct ProviderDirectory: Sendable {
 
     public init(
         email: GuardedProvider? = nil, sms: GuardedProvider? = nil, fcm: GuardedProvider? = nil,
-        apns: GuardedProvider? = nil, webhook: GuardedProvider? = nil, retryPolicies: [String: RetryPolicy] = [:],
-        defaultRetryPolicy: RetryPolicy = .default
+        apns: GuardedProvider? = nil, webhook: GuardedProvider? = nil, sendgrid: GuardedProvider? = nil,
+        retryPolicies: [String: RetryPolicy] = [:], defaultRetryPolicy: RetryPolicy = .default
     ) {
         self.email = email
         self.sms = sms
         self.fcm = fcm
         self.apns = apns
         self.webhook = webhook
+        self.sendgrid = sendgrid
         self.retryPolicies = retryPolicies
         self.defaultRetryPolicy = defaultRetryPolicy
     }
@@ -29,7 +33,7 @@ public struct ProviderDirectory: Sendable {
     /// The provider that serves `channel`, nil when none is configured.
     public func provider(for channel: Channel) -> GuardedProvider? {
         switch channel {
-        case .email: email
+        case .email: email ?? sendgrid
         case .sms: sms
         case .push(.fcm, _): fcm
         case .push(.apns, _): apns
@@ -42,5 +46,5 @@ public struct ProviderDirectory: Sendable {
     }
 
     /// Every configured provider (for metrics and logs).
-    public var all: [GuardedProvider] { [email, sms, fcm, apns, webhook].compactMap { $0 } }
+    public var all: [GuardedProvider] { [email, sms, fcm, apns, webhook, sendgrid].compactMap { $0 } }
 }

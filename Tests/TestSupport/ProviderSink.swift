@@ -68,12 +68,15 @@ public final class ProviderSink: @unchecked Sendable {
     private let process: Process
     private let client: HTTPClient
 
-    public init(lifetime: Int = 600) async throws {
+    /// `arguments`: more of the script's options (`--sendgrid-key KEY` makes it check
+    /// SendGrid's Mail Send contract).
+    public init(lifetime: Int = 600, arguments: [String] = []) async throws {
         let certificate = TestCertificate.shared
         caFile = certificate.certificateFile
         let (process, text) = try await PythonScript.start(
             "provider_sink.py",
-            ["--cert", certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime)])
+            ["--cert", certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime)]
+                + arguments)
         self.process = process
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()

@@ -11,14 +11,17 @@ public struct DeliverySettings: Sendable {
     public var fcm: PushProvider.FCMConfiguration?
     public var apns: PushProvider.APNsConfiguration?
     public var sms: SMSProvider.Configuration?
-    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`): sends per second.
+    /// Email through SendGrid's v3 API (`SENDGRID_API_KEY`): serves the email channel
+    /// when SMTP is not configured.
+    public var sendGrid: SendGridProvider.Configuration?
+    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`, `sendgrid`): sends per second.
     public var rateLimits: [String: TokenBucket.Configuration]
     /// Dispatching instances that share the rate limits (`RATE_LIMIT_INSTANCES`): the
     /// limits are counted in the database for all of them together; when it does not
     /// answer, each sends at most its share, the limit divided by this.
     public var rateLimitInstances: Int
 
-    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms"]
+    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "sms", "sendgrid"]
 
     init(_ reader: EnvironmentReader) throws {
         http = HTTPTransport.Configuration(
@@ -43,6 +46,7 @@ public struct DeliverySettings: Sendable {
         let fcmBase = try Self.url(reader, "FCM_BASE_URL", "https://fcm.googleapis.com")
         let apnsBase = try Self.url(reader, "APNS_BASE_URL", "https://api.push.apple.com")
         let smsBase = try Self.url(reader, "SMS_BASE_URL", "https://api.twilio.com")
+        let sendGridBase = try Self.url(reader, "SENDGRID_BASE_URL", "https://api.sendgrid.com")
         if let project = reader.optional("FCM_PROJECT_ID") {
             fcm = PushProvider.FCMConfiguration(
                 baseURL: fcmBase, projectID: project,
@@ -59,6 +63,7 @@ public struct DeliverySettings: Sendable {
                 authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
                 from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
         }
+        sendGrid = try Self.sendGrid(reader, baseURL: sendGridBase)
         var limits: [String: TokenBucket.Configuration] = [:]
         for name in Self.providerNames {
             let variable = "\(name.uppercased())_RATE_LIMIT"
@@ -98,6 +103,26 @@ public struct DeliverySettings: Sendable {
         } catch {
             throw Self.invalid(error)
         }
+    }
+
+    /// SendGrid's settings, when `SENDGRID_API_KEY` is set. Errors never show the key.
+    private static func sendGrid(_ reader: EnvironmentReader, baseURL: String) throws
+        -> SendGridProvider.Configuration?
+    {
+        guard let key = reader.optional("SENDGRID_API_KEY") else { return nil }
+        typealias Configuration = SendGridProvider.Configuration
+        if let problem = Configuration.problem(withAPIKey: key) {
+            throw ServiceSettings.Invalid(variable: "SENDGRID_API_KEY", message: problem)
+        }
+        let from = try reader.required("SENDGRID_FROM", for: "SENDGRID_API_KEY")
+        if let problem = Configuration.problem(withSender: from) {
+            throw ServiceSettings.Invalid(variable: "SENDGRID_FROM", message: problem)
+        }
+        let name = reader.optional("SENDGRID_FROM_NAME")
+        if let name, let problem = Configuration.problem(withSenderName: name) {
+            throw ServiceSettings.Invalid(variable: "SENDGRID_FROM_NAME", message: problem)
+        }
+        return Configuration(baseURL: baseURL, apiKey: key, fromAddress: from, fromName: name)
     }
 
     /// The error of an SMTP setting, named by its variable.

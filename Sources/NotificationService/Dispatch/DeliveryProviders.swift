@@ -52,6 +52,10 @@ public struct DeliveryProviders: Sendable {
         if let sms = delivery.sms {
             directory.sms = guarded(SMSProvider(transport: transport, configuration: sms, logger: logger), limit: "sms")
         }
+        if let sendGrid = delivery.sendGrid {
+            directory.sendgrid = guarded(
+                SendGridProvider(transport: transport, configuration: sendGrid, logger: logger), limit: "sendgrid")
+        }
         self.directory = directory
         self.transport = transport
     }
