@@ -164,4 +164,41 @@ struct SendGridProviderTests {
             #expect(receipt == DeliveryReceipt(answer: "HTTP 202", providerMessageID: "after-the-script"))
         }
     }
+
+    /// The stand-in is only worth its passes if it refuses what SendGrid would: requests
+    /// that break the contract, sent to it directly.
+    @Test func theStandInRefusesRequestsThatBreakTheContract() async throws {
+        let sink = try await ProviderSink(lifetime: 120, arguments: ["--sendgrid-key", Self.key])
+        func post(_ body: String, contentType: String = "application/json") async throws -> (Int, [String]) {
+            let (status, answer) = try await sink.post(
+                Self.path, headers: ["Authorization": "Bearer \(Self.key)", "Content-Type": contentType], body: body)
+            let json = try? JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any]
+            return (status, (json?["errors"] as? [[String: Any]] ?? []).map { $0["field"] as? String ?? "null" })
+        }
+        do {
+            let plain = #"{"type":"text/plain","value":"t"}"#
+            let html = #"{"type":"text/html","value":"h"}"#
+            let valid =
+                #"{"personalizations":[{"to":[{"email":"a@example.com"}]}],"from":{"email":"r@example.org"},"#
+                + #""subject":"S","content":["# + plain + "," + html + "]}"
+            #expect(try await post(valid).0 == 202)
+            let htmlFirst = valid.replacingOccurrences(of: plain + "," + html, with: html + "," + plain)
+            #expect(try await post(htmlFirst) == (400, ["content.0.type", "content.1.type"]))
+            let twoRecipients = valid.replacingOccurrences(
+                of: #"[{"email":"a@example.com"}]"#, with: #"[{"email":"a@example.com"},{"email":"b@example.com"}]"#)
+            #expect(try await post(twoRecipients) == (400, ["personalizations.0.to"]))
+            let noSubject = valid.replacingOccurrences(of: #""subject":"S""#, with: #""subject":"""#)
+            #expect(try await post(noSubject) == (400, ["subject"]))
+            let badSender = valid.replacingOccurrences(of: "r@example.org", with: "r")
+            #expect(try await post(badSender) == (400, ["from.email"]))
+            let emptyValue = valid.replacingOccurrences(of: #""value":"t""#, with: #""value":"""#)
+            #expect(try await post(emptyValue) == (400, ["content.0.value"]))
+            #expect(try await post(valid, contentType: "text/plain").0 == 400)
+            #expect(try await sink.count() == 7)
+        } catch {
+            await sink.stop()
+            throw error
+        }
+        await sink.stop()
+    }
 }

@@ -122,6 +122,20 @@ public final class ProviderSink: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])?["requests"] as? Int ?? -1
     }
 
+    /// POSTs `body` to `path` of the sink as a client would (to see what a stand-in mode
+    /// answers to a request no provider would send); the status and body, whatever they are.
+    public func post(_ path: String, headers: [String: String], body: String) async throws -> (
+        status: Int, body: [UInt8]
+    ) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), Array(bytes.readableBytesView))
+    }
+
     /// Ends the sink and the control client.
     public func stop() async {
         process.terminate()
