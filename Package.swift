@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ReminderCore"]
+            dependencies: ["Delivery", "ReminderCore", .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
         .testTarget(
             name: "NotificationServiceTests",
