@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOHTTP1
 import ReminderCore
 import Testing
@@ -67,5 +68,27 @@ struct SendGridAnswerTests {
         #expect(SendGridProvider.Configuration.problem(withAPIKey: "SG.k3y-secret") == nil)
         #expect(SendGridProvider.Configuration.problem(withSender: "r@example.org") == nil)
         #expect(SendGridProvider.Configuration.problem(withSender: "r example.org") != nil)
+    }
+
+    /// Refused before any connection (the base URL points at a port nothing listens on).
+    @Test func anUnsubscribeURLThatCouldLeaveItsHeaderIsRefusedBeforeSending() async throws {
+        let transport = try HTTPTransport(configuration: .init(timeout: .seconds(5)))
+        let provider = SendGridProvider(
+            transport: transport,
+            configuration: .init(baseURL: "http://127.0.0.1:1", apiKey: "SG.k", fromAddress: "r@example.org"),
+            logger: Logger(label: "sendgrid-unit"))
+        let request = DeliveryRequest(
+            reminderID: "r-1", userID: "u-1", correlationID: nil, channel: .email(to: "ada@example.com"),
+            content: Content(
+                title: "T", body: "b", data: nil, unsubscribeURL: "https://example.com/u\r\nBcc: victim@example.com"),
+            attempt: 1, dueAt: Instant(secondsSinceEpoch: 0))
+        var failure: DeliveryFailure?
+        do {
+            _ = try await provider.send(request)
+        } catch {
+            failure = error
+        }
+        try await transport.shutdown()
+        #expect(failure == .permanent("invalid_header", "the unsubscribe URL holds a character a header cannot"))
     }
 }

@@ -83,9 +83,8 @@ public struct SendGridProvider: NotificationProvider {
             throw .permanent(
                 "invalid_request", "the sendgrid provider sends \(request.channel.type) reminders only by email")
         }
-        if let url = request.content.unsubscribeURL,
-            !url.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") })
-        {
+        // SendGrid would put it into the header as it is.
+        if let url = request.content.unsubscribeURL, !SMTPHeaderText.fitsAngleBrackets(url) {
             throw .permanent("invalid_header", "the unsubscribe URL holds a character a header cannot")
         }
         var httpRequest = HTTPClientRequest(url: HTTPTransport.join(configuration.baseURL, "/v3/mail/send"))

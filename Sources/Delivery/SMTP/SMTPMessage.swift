@@ -35,7 +35,7 @@ struct SMTPMessage: Sendable, Equatable {
         {
             throw problem
         }
-        if let unsubscribeURL, !Self.fitsAngleBrackets(unsubscribeURL) {
+        if let unsubscribeURL, !SMTPHeaderText.fitsAngleBrackets(unsubscribeURL) {
             throw .permanent("invalid_header", "the unsubscribe URL holds a character a header cannot")
         }
         self.sender = from.address
@@ -99,17 +99,6 @@ struct SMTPMessage: Sendable, Equatable {
     /// can start with `--` and the boundary; `=` makes it need quotes, which it has.
     static func boundary(messageID: String) -> String {
         "=_alt_" + HexEncoding.string(SHA256.hash(data: Array(messageID.utf8)).prefix(12))
-    }
-
-    /// What can stand between a header's angle brackets: printable ASCII without space,
-    /// `<`, `>` or `"` (the contract's rule, checked again here since this is where it
-    /// matters).
-    private static func fitsAngleBrackets(_ url: String) -> Bool {
-        !url.isEmpty
-            && url.utf8.allSatisfy { byte in
-                (0x21...0x7E).contains(byte) && byte != UInt8(ascii: "<") && byte != UInt8(ascii: ">")
-                    && byte != UInt8(ascii: "\"")
-            }
     }
 
     /// `List-Unsubscribe: <url>` (RFC 2369). A URL too long for one line (the contract
