@@ -8,9 +8,9 @@ public enum ReminderEventDecoder {
     public static let maximumDataBytes = 16_384
     public static let maximumChannels = 10
     /// `content.html`, counted in bytes of UTF-8. Gmail clips a message whose HTML is
-    /// larger than about 102 KB, so more would not be seen; and with the rest of the
-    /// event at its limits (title, body, 16 KiB of data, ten channels) the event stays far
-    /// below `maximumMessageBytes` even when JSON escaping doubles the HTML.
+    /// larger than about 102 KB, so more would not be seen. With every other part at its
+    /// limit too, an event written plainly stays under 180 KB, far below
+    /// `maximumMessageBytes` (which still applies first, to escaped text too).
     public static let maximumHTMLBytes = 100_000
     /// `content.unsubscribe_url`, in characters (all ASCII).
     public static let maximumUnsubscribeURLLength = 2_000
