@@ -133,7 +133,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DeliveryTests",
-            dependencies: ["Delivery", "ReminderCore"]
+            dependencies: [
+                "Delivery", "ReminderCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "NotificationServiceTests",

@@ -3,7 +3,7 @@
 validator (the `jsonschema` package, draft 2020-12, formats checked), plus the rules the
 schema's description states but JSON Schema cannot express: at most 1 MiB of UTF-8, no
 duplicate keys, at most 32 levels of nesting, an IANA zone, calendar dates that exist,
-content.data at most 16 KiB as compact JSON.
+content.data at most 16 KiB as compact JSON, content.html at most 100,000 bytes of UTF-8.
 
     check_event_schema.py FILE...
 
@@ -68,6 +68,9 @@ def verdict(data: bytes) -> str:
         if isinstance(data_field, dict):
             if len(json.dumps(data_field, separators=(",", ":"), ensure_ascii=False).encode()) > 16_384:
                 return "content.data larger than 16 KiB"
+        html = (event.get("content") or {}).get("html")
+        if isinstance(html, str) and len(html.encode()) > 100_000:
+            return "content.html larger than 100,000 bytes"
     return ""
 
 

@@ -12,7 +12,9 @@ line of stdout once it accepts connections. Each accepted message becomes
 DIR/<n>-<uuid>.json (written whole, then renamed into place) holding the envelope
 (mail_from, rcpt_tos, mail_options), whether TLS and AUTH were used, the raw DATA
 content in base64, the headers as Python's email package decodes them, and the decoded
-body in base64; beside it DIR/<n>-<uuid>.eml holds the message as received, for a
+body in base64 (empty for a multipart message), the content type, every leaf part (content
+type, charset, transfer encoding, decoded body in base64, in order) and the names of the
+defects the parser found; beside it DIR/<n>-<uuid>.eml holds the message as received, for a
 person to open in a mail reader (written first, so a test that sees the .json sees both). Ends on SIGTERM or SIGINT, and by itself after --lifetime seconds so
 that a crashed test leaves nothing running for long.
 """
@@ -75,6 +77,18 @@ class Sink:
             "from_display_name": sender.addresses[0].display_name if sender is not None else None,
             "from_address": sender.addresses[0].addr_spec if sender is not None else None,
             "body": base64.b64encode(message.get_payload(decode=True) or b"").decode("ascii"),
+            "content_type": message.get_content_type(),
+            "parts": [
+                {
+                    "content_type": part.get_content_type(),
+                    "charset": part.get_content_charset(),
+                    "transfer_encoding": part.get("Content-Transfer-Encoding"),
+                    "body": base64.b64encode(part.get_payload(decode=True) or b"").decode("ascii"),
+                }
+                for part in message.walk()
+                if not part.is_multipart()
+            ],
+            "defects": [type(defect).__name__ for part in message.walk() for defect in part.defects],
         }
         readable = os.path.join(self.maildir, f".{name}.eml.tmp")
         with open(readable, "wb") as file:

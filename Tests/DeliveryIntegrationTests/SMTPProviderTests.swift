@@ -28,12 +28,12 @@ struct SMTPProviderTests {
 
     static func request(
         reminderID: String = "rem-\(UUID().uuidString)", to: String = "patient@example.test",
-        title: String = subject, body: String = body
+        title: String = subject, body: String = body, html: String? = nil, unsubscribeURL: String? = nil
     ) -> DeliveryRequest {
         DeliveryRequest(
             reminderID: reminderID, userID: "user-1", correlationID: nil, channel: .email(to: to),
-            content: Content(title: title, body: body, data: nil), attempt: 1,
-            dueAt: Instant(secondsSinceEpoch: 1_700_000_000))
+            content: Content(title: title, body: body, data: nil, html: html, unsubscribeURL: unsubscribeURL),
+            attempt: 1, dueAt: Instant(secondsSinceEpoch: 1_700_000_000))
     }
 
     static func provider(_ configuration: SMTPConfiguration) throws -> SMTPProvider {
@@ -83,6 +83,50 @@ struct SMTPProviderTests {
         #expect(subjectLines.count > 2)
         let words = subjectLines.joined().dropFirst("Subject: ".count).split(separator: " ")
         #expect(words.allSatisfy { $0.hasPrefix("=?UTF-8?B?") && $0.hasSuffix("?=") && $0.count <= 75 })
+    }
+
+    /// Python's email package parses what arrived: two alternatives, text first, each
+    /// decoding to exactly what was sent, and no defect found in the structure.
+    @Test func htmlArrivesAsMultipartAlternativeWithTheUnsubscribeHeaders() async throws {
+        let sink = try await SMTPSink()
+        try #require(sink.port > 0)
+        let html =
+            "<!doctype html>\r\n<p>Grüße, 你好 👋</p>\n<p>.starts with a dot</p>\n"
+            + String(repeating: "<span>no line break for a long while</span>", count: 60)
+        let url = "https://example.com/unsubscribe?u=42&t=abc"
+        _ = try await Self.provider(Self.configuration(port: sink.port)).send(
+            Self.request(html: html, unsubscribeURL: url))
+        let received = try sink.received()
+        try #require(received.count == 1)
+        let message = received[0]
+        #expect(message.defects.isEmpty)
+        #expect(message.contentType == "multipart/alternative")
+        #expect(message.parts.map(\.contentType) == ["text/plain", "text/html"])
+        #expect(message.parts.map(\.charset) == ["utf-8", "utf-8"])
+        #expect(message.parts.map(\.text) == [Self.body, html])
+        #expect(message.headers["List-Unsubscribe"] == "<\(url)>")
+        #expect(message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        #expect(message.headers["Subject"] == Self.subject)
+        let lines = String(decoding: message.rawBytes, as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(lines.allSatisfy { $0.utf8.count <= 998 })
+    }
+
+    @Test func aPlainReminderArrivesAsOneTextPartWithoutUnsubscribeHeaders() async throws {
+        let sink = try await SMTPSink()
+        try #require(sink.port > 0)
+        let url = "mailto:unsubscribe@example.com?subject=stop"
+        _ = try await Self.provider(Self.configuration(port: sink.port)).send(Self.request(unsubscribeURL: url))
+        _ = try await Self.provider(Self.configuration(port: sink.port)).send(Self.request())
+        let received = try sink.received()
+        try #require(received.count == 2)
+        for message in received {
+            #expect(message.defects.isEmpty)
+            #expect(message.contentType == "text/plain")
+            #expect(message.parts.map(\.text) == [Self.body])
+            #expect(message.headers["List-Unsubscribe-Post"] == nil)
+        }
+        #expect(received[0].headers["List-Unsubscribe"] == "<\(url)>")
+        #expect(received[1].headers["List-Unsubscribe"] == nil)
     }
 
     @Test func aRepeatedSendCarriesTheSameMessageID() async throws {

@@ -37,6 +37,8 @@ import Testing
         ("WEBHOOK_SIGNING_SECRET", "short"),
         ("SMTP_STARTTLS", "sometimes"),
         ("FCM_BASE_URL", "ftp://fcm"),
+        ("SENDGRID_BASE_URL", "api.sendgrid.com"),
+        ("SENDGRID_RATE_LIMIT", "0"),
         ("HTTP_PROVIDER_CA_FILE", "/nonexistent/ca.pem"),
         ("TWILIO_RATE_LIMIT", "-3"),
         ("SMS_RATE_LIMIT", "5"),
@@ -157,11 +159,41 @@ import Testing
         (["SMS_ACCOUNT_SID": "AC1", "SMS_AUTH_TOKEN": "t"], "SMS_FROM"),
         (["SMTP_HOST": "mail.example.org", "SMTP_FROM": "a@example.org", "SMTP_USERNAME": "u"], "SMTP_PASSWORD"),
         (["SMTP_HOST": "mail example", "SMTP_FROM": "a@example.org"], "SMTP_HOST"),
+        (["SENDGRID_API_KEY": "SG.k3y-never-shown"], "SENDGRID_FROM"),
+        (["SENDGRID_API_KEY": "SG.k3y-never-shown", "SENDGRID_FROM": "reminders"], "SENDGRID_FROM"),
+        (
+            ["SENDGRID_API_KEY": "SG.k3y-never-shown", "SENDGRID_FROM": "a@example.org", "SENDGRID_FROM_NAME": "A\nB"],
+            "SENDGRID_FROM_NAME"
+        ),
+        (["SENDGRID_API_KEY": "SG.k3y never-shown", "SENDGRID_FROM": "a@example.org"], "SENDGRID_API_KEY"),
     ])
     func aProviderMissingASettingNamesIt(given: [String: String], missing: String) {
         let environment = base.merging(given) { $1 }
         let error = #expect(throws: ServiceSettings.Invalid.self) { try ServiceSettings.fromEnvironment(environment) }
         #expect(error?.variable == missing)
+        #expect(error.map { !"\($0)".contains("k3y") } == true, "the SendGrid key never shows")
+    }
+
+    @Test func sendGridIsReadFromTheEnvironmentAndItsKeyNeverShows() throws {
+        let settings = try ServiceSettings.fromEnvironment(
+            base.merging([
+                "SENDGRID_API_KEY": "SG.k3y-never-shown", "SENDGRID_FROM": "reminders@example.org",
+                "SENDGRID_FROM_NAME": "Rappels", "SENDGRID_RATE_LIMIT": "100",
+            ]) { $1 })
+        let sendGrid = try #require(settings.delivery.sendGrid)
+        #expect(sendGrid.baseURL == "https://api.sendgrid.com")
+        #expect(sendGrid.apiKey == "SG.k3y-never-shown")
+        #expect(sendGrid.fromAddress == "reminders@example.org" && sendGrid.fromName == "Rappels")
+        #expect(settings.delivery.rateLimits["sendgrid"] == .init(rate: 100, burst: 100))
+        #expect(!"\(sendGrid)".contains("k3y"))
+        #expect(!"\(settings.delivery)".contains("k3y"))
+        let own = try ServiceSettings.fromEnvironment(
+            base.merging([
+                "SENDGRID_API_KEY": "SG.k3y", "SENDGRID_FROM": "r@example.org",
+                "SENDGRID_BASE_URL": "http://127.0.0.1:8025",
+            ]) { $1 })
+        #expect(own.delivery.sendGrid?.baseURL == "http://127.0.0.1:8025")
+        #expect(try ServiceSettings.fromEnvironment(base).delivery.sendGrid == nil)
     }
 
     @Test func providersAndPoliciesAreReadFromTheEnvironment() throws {

@@ -59,4 +59,34 @@ import Testing
         let error = #expect(throws: EventValidationError.self) { try ReminderEventDecoder.decode(bytes) }
         #expect(error?.description.contains(address) == false)
     }
+
+    private func content(_ bytes: [UInt8]) throws -> Content {
+        guard case .schedule(let schedule) = try ReminderEventDecoder.decode(bytes).action else {
+            throw EventValidationError(field: "type", message: "expected a schedule")
+        }
+        return schedule.content
+    }
+
+    @Test func htmlAndUnsubscribeURLAreDecodedIntoTheContent() throws {
+        let content = try content(
+            EventFixtures.content {
+                $0["html"] = "<p>9:30</p>"
+                $0["unsubscribe_url"] = "https://example.com/u?id=1"
+            })
+        #expect(content.html == "<p>9:30</p>")
+        #expect(content.unsubscribeURL == "https://example.com/u?id=1")
+        #expect(content.body == "Tomorrow at 9:30")
+        let plain = try self.content(EventFixtures.json(EventFixtures.fullEvent()))
+        #expect(plain.html == nil && plain.unsubscribeURL == nil)
+    }
+
+    /// The header line a URL goes into must not end early: a trailing line feed is refused
+    /// too (the agreement test leaves this one out, since Python's `$` matches before a
+    /// final newline).
+    @Test(arguments: ["https://example.com/u\n", "mailto:a@example.com\r", "https://example.com/\tx"])
+    func anUnsubscribeURLWithAControlCharacterIsRefused(url: String) {
+        let bytes = EventFixtures.content { $0["unsubscribe_url"] = url }
+        let error = #expect(throws: EventValidationError.self) { try ReminderEventDecoder.decode(bytes) }
+        #expect(error?.field == "content.unsubscribe_url")
+    }
 }

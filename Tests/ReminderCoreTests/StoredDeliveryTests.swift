@@ -18,4 +18,20 @@ import Testing
         #expect(
             StoredDelivery.json(content) == #"{"title":"Dentist \"9:30\"","body":"","data":{"room":3,"tags":["a"]}}"#)
     }
+
+    @Test func htmlAndUnsubscribeURLAreStoredOnlyWhenGiven() throws {
+        let content = Content(
+            title: "T", body: "b", data: nil, html: "<p>\"x\"</p>", unsubscribeURL: "mailto:u@example.com")
+        let text = StoredDelivery.json(content)
+        #expect(text == #"{"title":"T","body":"b","html":"<p>\"x\"</p>","unsubscribe_url":"mailto:u@example.com"}"#)
+        #expect(try StoredDelivery.content(fromJSON: text) == content)
+        #expect(StoredDelivery.json(Content(title: "T", body: "b", data: nil)) == #"{"title":"T","body":"b"}"#)
+    }
+
+    /// A row changed by hand cannot put a line break into the List-Unsubscribe header.
+    @Test func aStoredUnsubscribeURLIsCheckedAgainWhenReadBack() {
+        let text = #"{"title":"T","body":"","unsubscribe_url":"https://example.com/u\r\nBcc: x@example.com"}"#
+        let error = #expect(throws: EventValidationError.self) { try StoredDelivery.content(fromJSON: text) }
+        #expect(error?.field == "content.unsubscribe_url")
+    }
 }

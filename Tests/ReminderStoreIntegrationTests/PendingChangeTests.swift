@@ -31,7 +31,10 @@ struct PendingChangeTests {
             "schema_version": 1, "type": "schedule", "idempotency_key": key, "reminder_id": "p-0",
             "user_id": "user-0", "deliver_at": RFC3339Text.format(dueAt),
             "channels": [["type": "webhook", "url": "https://example.com/hook"]],
-            "content": ["title": title, "body": "new body"],
+            "content": [
+                "title": title, "body": "new body", "html": "<p>\(title)</p>",
+                "unsubscribe_url": "https://example.com/unsubscribe?r=\(key)",
+            ],
         ]
     }
 
@@ -137,6 +140,10 @@ struct PendingChangeTests {
             let again = try await dispatch.claim(limit: 10, lease: .seconds(60))
             #expect(again.count == 1)
             #expect(again.first?.content.contains("Newest") == true)
+            // The replacement's HTML and unsubscribe URL went through pending_replacements.
+            let content = try StoredDelivery.content(fromJSON: try #require(again.first).content)
+            #expect(content.html == "<p>Newest</p>")
+            #expect(content.unsubscribeURL == "https://example.com/unsubscribe?r=s-3")
             #expect(again.first?.channels.contains("webhook") == true)
             #expect(again.first?.attempt == 1)
         }

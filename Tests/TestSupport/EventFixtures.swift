@@ -111,6 +111,30 @@ public enum EventFixtures {
         valid("Kathmandu", changed { $0["timezone"] = "Asia/Kathmandu" }),
         valid("email with dots in both parts", channel(0) { $0["to"] = "ada.l@mail.example.co.uk" }),
         valid("email beyond ASCII", channel(0) { $0["to"] = "zoë@exämple.de" }),
+        valid(
+            "HTML body and https unsubscribe URL",
+            content {
+                $0["html"] = "<p>Tomorrow at <b>9:30</b> — Dr. Lee's</p>"
+                $0["unsubscribe_url"] = "https://example.com/unsubscribe?u=42&t=a%20b"
+            }),
+        valid(
+            "mailto unsubscribe URL without HTML",
+            content { $0["unsubscribe_url"] = "mailto:unsubscribe@example.com?subject=stop" }),
+        valid(
+            "unsubscribe URL with a port and a fragment",
+            content { $0["unsubscribe_url"] = "https://lists.example.com:8443/u#42" }),
+        valid(
+            "unsubscribe URL of 2,000 characters",
+            content {
+                $0["unsubscribe_url"] = "https://example.com/" + String(repeating: "u", count: 2_000 - 20)
+            }),
+        valid(
+            "HTML of 100,000 bytes beyond ASCII", content { $0["html"] = String(repeating: "é", count: 50_000) }),
+        valid(
+            "null html and unsubscribe_url",
+            content {
+                $0["html"] = NSNull(); $0["unsubscribe_url"] = NSNull()
+            }),
     ]
 
     public static let invalidOnes: [EventFixture] = [
@@ -197,6 +221,48 @@ public enum EventFixtures {
         invalid(
             "data over 16 KiB", "content.data", content { $0["data"] = ["blob": String(repeating: "d", count: 17_000)] }
         ),
+        invalid("html empty", "content.html", content { $0["html"] = "" }),
+        invalid("html a number", "content.html", content { $0["html"] = 42 }),
+        invalid(
+            "html of 100,001 bytes in fewer characters", "content.html",
+            content { $0["html"] = String(repeating: "é", count: 50_000) + "x" }),
+        invalid(
+            "html of 100,001 characters", "content.html",
+            content { $0["html"] = String(repeating: "h", count: 100_001) }),
+        invalid(
+            "unsubscribe URL over http", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "http://example.com/unsubscribe" }),
+        invalid(
+            "unsubscribe URL injecting a header", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "https://example.com/u\r\nBcc: victim@example.com" }),
+        invalid(
+            "unsubscribe URL with a space", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "https://example.com/un subscribe" }),
+        invalid(
+            "unsubscribe URL closing the angle bracket", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "https://example.com/u>, <https://evil.example" }),
+        invalid(
+            "unsubscribe URL beyond ASCII", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "https://exämple.com/u" }),
+        invalid(
+            "unsubscribe URL of 2,001 characters", "content.unsubscribe_url",
+            content {
+                $0["unsubscribe_url"] = "https://example.com/" + String(repeating: "u", count: 2_001 - 20)
+            }),
+        invalid(
+            "unsubscribe URL without a host", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "https:///unsubscribe" }),
+        invalid(
+            "unsubscribe URL relative", "content.unsubscribe_url", content { $0["unsubscribe_url"] = "/unsubscribe" }),
+        invalid(
+            "mailto unsubscribe URL without an address", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "mailto:unsubscribe" }),
+        invalid(
+            "mailto unsubscribe URL with two @", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = "mailto:a@b@example.com" }),
+        invalid(
+            "unsubscribe URL an object", "content.unsubscribe_url",
+            content { $0["unsubscribe_url"] = ["url": "https://example.com/u"] }),
         invalid(
             "quiet hours start 25:00", "quiet_hours.start",
             changed { $0["quiet_hours"] = ["start": "25:00", "end": "07:00"] }),

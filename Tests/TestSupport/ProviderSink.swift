@@ -68,12 +68,15 @@ public final class ProviderSink: @unchecked Sendable {
     private let process: Process
     private let client: HTTPClient
 
-    public init(lifetime: Int = 600) async throws {
+    /// `arguments`: more of the script's options (`--sendgrid-key KEY` makes it check
+    /// SendGrid's Mail Send contract).
+    public init(lifetime: Int = 600, arguments: [String] = []) async throws {
         let certificate = TestCertificate.shared
         caFile = certificate.certificateFile
         let (process, text) = try await PythonScript.start(
             "provider_sink.py",
-            ["--cert", certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime)])
+            ["--cert", certificate.certificateFile, "--key", certificate.keyFile, "--lifetime", String(lifetime)]
+                + arguments)
         self.process = process
         guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
             process.terminate()
@@ -117,6 +120,20 @@ public final class ProviderSink: @unchecked Sendable {
     public func count() async throws -> Int {
         let data = try await call("GET", "/_control/count")
         return (try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])?["requests"] as? Int ?? -1
+    }
+
+    /// POSTs `body` to `path` of the sink as a client would (to see what a stand-in mode
+    /// answers to a request no provider would send); the status and body, whatever they are.
+    public func post(_ path: String, headers: [String: String], body: String) async throws -> (
+        status: Int, body: [UInt8]
+    ) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), Array(bytes.readableBytesView))
     }
 
     /// Ends the sink and the control client.

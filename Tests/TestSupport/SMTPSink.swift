@@ -17,13 +17,34 @@ public final class SMTPSink: @unchecked Sendable {
         public var headers: [String: String]
         public var fromDisplayName: String?
         public var fromAddress: String?
-        /// The decoded body in base64.
+        /// The decoded body in base64 (empty for a multipart message).
         public var body: String
+        /// The message's content type, as Python's email package reads it.
+        public var contentType: String
+        /// The leaf parts in order (the message itself when it is not multipart).
+        public var parts: [Part]
+        /// The names of the defects Python's email package found while parsing.
+        public var defects: [String]
+
+        public struct Part: Decodable {
+            public var contentType: String
+            public var charset: String?
+            public var transferEncoding: String?
+            /// The decoded body in base64.
+            public var body: String
+
+            enum CodingKeys: String, CodingKey {
+                case contentType = "content_type", transferEncoding = "transfer_encoding", charset, body
+            }
+
+            public var text: String { String(decoding: Data(base64Encoded: body) ?? Data(), as: UTF8.self) }
+        }
 
         enum CodingKeys: String, CodingKey {
             case mailFrom = "mail_from", recipients = "rcpt_tos", mailOptions = "mail_options"
             case fromDisplayName = "from_display_name", fromAddress = "from_address"
-            case tls, auth, raw, headers, body
+            case contentType = "content_type"
+            case tls, auth, raw, headers, body, parts, defects
         }
 
         public var rawBytes: [UInt8] { Array(Data(base64Encoded: raw) ?? Data()) }

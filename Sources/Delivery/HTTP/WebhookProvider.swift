@@ -79,7 +79,10 @@ public struct WebhookProvider: NotificationProvider {
         return HexEncoding.string(code)
     }
 
-    /// `{"reminder_id", "user_id", "correlation_id", "due_at", "attempt", "title", "body", "data"}`.
+    /// `{"reminder_id", "user_id", "correlation_id", "due_at", "attempt", "title", "body", "data"}`,
+    /// and `"html"` and `"unsubscribe_url"` when the reminder has them: a receiver that
+    /// sends email itself can use them, and the body of a reminder without them is what it
+    /// always was.
     static func body(for request: DeliveryRequest) -> [UInt8] {
         let members: [(key: String, value: JSONValue)] = [
             ("reminder_id", .string(request.reminderID)),
@@ -93,7 +96,12 @@ public struct WebhookProvider: NotificationProvider {
         var text = JSONValue.object(members).serialized
         // `data` is compact JSON already (checked at ingest): spliced in, not re-parsed.
         text.removeLast()
-        text += #","data":"# + (request.content.data ?? "null") + "}"
+        text += #","data":"# + (request.content.data ?? "null")
+        if let html = request.content.html { text += #","html":"# + JSONValue.string(html).serialized }
+        if let url = request.content.unsubscribeURL {
+            text += #","unsubscribe_url":"# + JSONValue.string(url).serialized
+        }
+        text += "}"
         return Array(text.utf8)
     }
 }

@@ -29,6 +29,17 @@ enum SMTPHeaderText {
         }
     }
 
+    /// True when `url` can stand between a header's angle brackets (`List-Unsubscribe`):
+    /// printable ASCII without space, `<`, `>` or `"`, not empty. The event contract
+    /// allows no other, and this is checked again where it matters, before sending.
+    static func fitsAngleBrackets(_ url: String) -> Bool {
+        !url.isEmpty
+            && url.utf8.allSatisfy { byte in
+                (0x21...0x7E).contains(byte) && byte != UInt8(ascii: "<") && byte != UInt8(ascii: ">")
+                    && byte != UInt8(ascii: "\"")
+            }
+    }
+
     /// True unless `text` is printable ASCII that no mail program would mistake for an
     /// encoded-word.
     static func needsEncoding(_ text: String) -> Bool {

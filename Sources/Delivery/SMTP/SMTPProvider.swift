@@ -7,7 +7,9 @@ import ReminderCore
 
 /// Delivers email reminders to an SMTP submission server, speaking SMTP itself on
 /// SwiftNIO: one connection per send (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT),
-/// which keeps every send independent and its failure easy to classify.
+/// which keeps every send independent and its failure easy to classify. A reminder with
+/// `content.html` goes as `multipart/alternative` (its text body, then the HTML); one
+/// with `content.unsubscribeURL` carries `List-Unsubscribe`.
 ///
 /// The Message-ID is derived from the reminder id, so a repeated send carries the same
 /// one and mail programs can recognise the duplicate. Neither the recipient, the subject
@@ -69,7 +71,8 @@ public struct SMTPProvider: NotificationProvider {
             reminderID: request.reminderID, domain: configuration.from.domain, fallbackDomain: configuration.heloName)
         return try SMTPMessage(
             from: configuration.from, to: recipient, subject: request.content.title, body: request.content.body,
-            date: now(), messageID: messageID)
+            html: request.content.html, unsubscribeURL: request.content.unsubscribeURL, date: now(),
+            messageID: messageID)
     }
 
     /// One connection, one conversation, bounded by the send timeout from the first

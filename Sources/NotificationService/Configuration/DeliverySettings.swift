@@ -15,7 +15,9 @@ public struct DeliverySettings: Sendable {
     public var ses: SESProvider.Configuration?
     /// Amazon SNS text messages (`SNS_ENABLED`; DeliverySettings+AWS.swift).
     public var sns: SNSProvider.Configuration?
-    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `sms`, `ses`, `sns`): sends
+    /// Email through SendGrid's v3 API (`SENDGRID_API_KEY`).
+    public var sendGrid: SendGridProvider.Configuration?
+    /// Per provider name (`smtp`, `webhook`, `fcm`, `apns`, `twilio`, `ses`, `sns`, `sendgrid`): sends
     /// per second.
     public var rateLimits: [String: TokenBucket.Configuration]
     /// Dispatching instances that share the rate limits (`RATE_LIMIT_INSTANCES`): the
@@ -28,12 +30,13 @@ public struct DeliverySettings: Sendable {
     /// The SMS providers a send tries, in order (`SMS_PROVIDERS`).
     public var smsProviders: [String]
 
-    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "twilio", "ses", "sns"]
-    public static let emailProviderNames = ["smtp", "ses"]
+    public static let providerNames = ["smtp", "webhook", "fcm", "apns", "twilio", "ses", "sns", "sendgrid"]
+    public static let emailProviderNames = ["smtp", "ses", "sendgrid"]
     public static let smsProviderNames = ["twilio", "sns"]
     /// The variable that turns each provider on, for errors that name it.
     static let enablingVariables = [
         "smtp": "SMTP_HOST", "twilio": "SMS_ACCOUNT_SID", "ses": "SES_FROM", "sns": "SNS_ENABLED",
+        "sendgrid": "SENDGRID_API_KEY",
     ]
 
     init(_ reader: EnvironmentReader) throws {
@@ -59,6 +62,7 @@ public struct DeliverySettings: Sendable {
         let fcmBase = try Self.url(reader, "FCM_BASE_URL", "https://fcm.googleapis.com")
         let apnsBase = try Self.url(reader, "APNS_BASE_URL", "https://api.push.apple.com")
         let smsBase = try Self.url(reader, "SMS_BASE_URL", "https://api.twilio.com")
+        let sendGridBase = try Self.url(reader, "SENDGRID_BASE_URL", "https://api.sendgrid.com")
         if let project = reader.optional("FCM_PROJECT_ID") {
             fcm = PushProvider.FCMConfiguration(
                 baseURL: fcmBase, projectID: project,
@@ -75,10 +79,12 @@ public struct DeliverySettings: Sendable {
                 authToken: try reader.required("SMS_AUTH_TOKEN", for: "SMS_ACCOUNT_SID"),
                 from: try reader.required("SMS_FROM", for: "SMS_ACCOUNT_SID"))
         }
+        sendGrid = try Self.sendGrid(reader, baseURL: sendGridBase)
         (ses, sns) = try Self.aws(reader)
         emailProviders = try Self.order(
             reader, "EMAIL_PROVIDERS", of: "email", known: Self.emailProviderNames,
-            configured: Set([smtp.map { _ in "smtp" }, ses.map { _ in "ses" }].compactMap { $0 }))
+            configured: Set(
+                [smtp.map { _ in "smtp" }, ses.map { _ in "ses" }, sendGrid.map { _ in "sendgrid" }].compactMap { $0 }))
         smsProviders = try Self.order(
             reader, "SMS_PROVIDERS", of: "SMS", known: Self.smsProviderNames,
             configured: Set([sms.map { _ in "twilio" }, sns.map { _ in "sns" }].compactMap { $0 }))
@@ -154,6 +160,26 @@ public struct DeliverySettings: Sendable {
         } catch {
             throw Self.invalid(error)
         }
+    }
+
+    /// SendGrid's settings, when `SENDGRID_API_KEY` is set. Errors never show the key.
+    private static func sendGrid(_ reader: EnvironmentReader, baseURL: String) throws
+        -> SendGridProvider.Configuration?
+    {
+        guard let key = reader.optional("SENDGRID_API_KEY") else { return nil }
+        typealias Configuration = SendGridProvider.Configuration
+        if let problem = Configuration.problem(withAPIKey: key) {
+            throw ServiceSettings.Invalid(variable: "SENDGRID_API_KEY", message: problem)
+        }
+        let from = try reader.required("SENDGRID_FROM", for: "SENDGRID_API_KEY")
+        if let problem = Configuration.problem(withSender: from) {
+            throw ServiceSettings.Invalid(variable: "SENDGRID_FROM", message: problem)
+        }
+        let name = reader.optional("SENDGRID_FROM_NAME")
+        if let name, let problem = Configuration.problem(withSenderName: name) {
+            throw ServiceSettings.Invalid(variable: "SENDGRID_FROM_NAME", message: problem)
+        }
+        return Configuration(baseURL: baseURL, apiKey: key, fromAddress: from, fromName: name)
     }
 
     /// The error of an SMTP setting, named by its variable.

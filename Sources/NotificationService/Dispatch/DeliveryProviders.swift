@@ -49,6 +49,10 @@ public struct DeliveryProviders: Sendable {
         if let sns = delivery.sns {
             sms["sns"] = guarded(SNSProvider(transport: transport, configuration: sns, logger: logger), limit: "sns")
         }
+        if let sendGrid = delivery.sendGrid {
+            email["sendgrid"] = guarded(
+                SendGridProvider(transport: transport, configuration: sendGrid, logger: logger), limit: "sendgrid")
+        }
         directory.email = delivery.emailProviders.compactMap { email[$0] }
         directory.sms = delivery.smsProviders.compactMap { sms[$0] }
         if let webhook = delivery.webhook {

@@ -41,6 +41,31 @@ enum ContactFormats {
         return !host.isEmpty && !host.hasPrefix(":") && !host.contains("@")
     }
 
+    /// `https://host[:port][/path?query#fragment]` or `mailto:local@domain[?query]`, of
+    /// printable ASCII without `<`, `>` or `"`: what can stand between the angle brackets
+    /// of a `List-Unsubscribe` header. The schema's pattern says the same.
+    static func isUnsubscribeURL(_ text: String) -> Bool {
+        guard text.utf8.allSatisfy(isURLByte) else { return false }
+        if text.hasPrefix("https://") {
+            let rest = text.utf8.dropFirst("https://".count)
+            let host = rest.prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+            return !host.isEmpty && host.first != UInt8(ascii: ":") && !host.contains(UInt8(ascii: "@"))
+        }
+        if text.hasPrefix("mailto:") {
+            let rest = text.utf8.dropFirst("mailto:".count)
+            let address = rest.prefix { $0 != UInt8(ascii: "?") }
+            let parts = address.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
+            return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+        }
+        return false
+    }
+
+    /// Printable ASCII except space, `"`, `<` and `>`.
+    private static func isURLByte(_ byte: UInt8) -> Bool {
+        (0x21...0x7E).contains(byte) && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "<")
+            && byte != UInt8(ascii: ">")
+    }
+
     /// White space and control characters; ASCII without a property lookup.
     private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII { return scalar.value <= 0x20 || scalar.value == 0x7F }

@@ -7,6 +7,13 @@ public enum ReminderEventDecoder {
     public static let maximumMessageBytes = 1_048_576
     public static let maximumDataBytes = 16_384
     public static let maximumChannels = 10
+    /// `content.html`, counted in bytes of UTF-8. Gmail clips a message whose HTML is
+    /// larger than about 102 KB, so more would not be seen. With every other part at its
+    /// limit too, an event written plainly stays under 180 KB, far below
+    /// `maximumMessageBytes` (which still applies first, to escaped text too).
+    public static let maximumHTMLBytes = 100_000
+    /// `content.unsubscribe_url`, in characters (all ASCII).
+    public static let maximumUnsubscribeURLLength = 2_000
 
     public static func decode(_ bytes: [UInt8]?) throws(EventValidationError) -> ReminderEvent {
         guard let bytes, !bytes.isEmpty else { throw invalid("$", "the message has no value") }
@@ -97,6 +104,8 @@ public enum ReminderEventDecoder {
             }
             data = text
         }
+        let html = try Self.html(contentFields)
+        let unsubscribeURL = try Self.unsubscribeURL(contentFields)
 
         var quietHours: QuietHours?
         if let quietHoursValue {
@@ -117,7 +126,34 @@ public enum ReminderEventDecoder {
         }
         return ReminderSchedule(
             timeZone: zoneName ?? "UTC", deliverAt: time, channels: channels,
-            content: Content(title: title, body: body, data: data), quietHours: quietHours, expiresAt: expiresAt)
+            content: Content(title: title, body: body, data: data, html: html, unsubscribeURL: unsubscribeURL),
+            quietHours: quietHours, expiresAt: expiresAt)
+    }
+
+    /// `content.html`: 1 to `maximumHTMLBytes` bytes of UTF-8; not checked as HTML (mail
+    /// programs render what they can, and the text body is always sent beside it).
+    static func html(_ content: Fields) throws(EventValidationError) -> String? {
+        guard let html = try content.string("html") else { return nil }
+        let bytes = html.utf8.count
+        guard (1...maximumHTMLBytes).contains(bytes) else {
+            throw invalid("content.html", "must be 1 to \(maximumHTMLBytes) bytes of UTF-8, not \(bytes)")
+        }
+        return html
+    }
+
+    /// `content.unsubscribe_url`: an https or mailto URL of printable ASCII. It goes into
+    /// the `List-Unsubscribe` header between angle brackets, so nothing that could end
+    /// the line or the bracket (space, control characters, `<`, `>`, `"`) is allowed.
+    static func unsubscribeURL(_ content: Fields) throws(EventValidationError) -> String? {
+        guard let url = try content.string("unsubscribe_url", length: 1...maximumUnsubscribeURLLength) else {
+            return nil
+        }
+        guard ContactFormats.isUnsubscribeURL(url) else {
+            throw invalid(
+                "content.unsubscribe_url",
+                "must be an https://host/… or mailto:local@domain URL of printable ASCII without spaces, <, > or \"")
+        }
+        return url
     }
 
     static func channel(_ value: JSONValue, path: String) throws(EventValidationError) -> Channel {

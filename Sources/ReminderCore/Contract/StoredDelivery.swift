@@ -20,7 +20,10 @@ public enum StoredDelivery {
         let body = try fields.string("body") ?? ""
         var data: String?
         if let value = fields.value("data"), value != .null { data = value.serialized }
-        return Content(title: title, body: body, data: data)
+        // Checked again like the channels: the unsubscribe URL goes into a mail header.
+        let html = try ReminderEventDecoder.html(fields)
+        let unsubscribeURL = try ReminderEventDecoder.unsubscribeURL(fields)
+        return Content(title: title, body: body, data: data, html: html, unsubscribeURL: unsubscribeURL)
     }
 
     /// The channel list as the store keeps it, read back by `channels(fromJSON:)`: written
@@ -30,12 +33,16 @@ public enum StoredDelivery {
     }
 
     /// The content as the store keeps it, read back by `content(fromJSON:)`. `data` is
-    /// already compact JSON text: it goes in as it is, not parsed again.
+    /// already compact JSON text: it goes in as it is, not parsed again. `html` and
+    /// `unsubscribe_url` appear only when the event has them, so content without them is
+    /// stored as before.
     public static func json(_ content: Content) -> String {
         var text =
             #"{"title":"# + JSONValue.string(content.title).serialized + #","body":"#
             + JSONValue.string(content.body).serialized
         if let data = content.data { text += #","data":"# + data }
+        if let html = content.html { text += #","html":"# + JSONValue.string(html).serialized }
+        if let url = content.unsubscribeURL { text += #","unsubscribe_url":"# + JSONValue.string(url).serialized }
         return text + "}"
     }
 
