@@ -265,6 +265,7 @@ import _CryptoExtras
         let fcm = try #require(settings.delivery.fcm)
         #expect(fcm.projectID == "key-project")
         #expect(!"\(fcm)".contains("PRIVATE KEY") && !"\(fcm)".contains("push@"))
+        #expect(!"\(settings)".contains("push@"), "the settings as a whole show nothing of the key either")
         environment["FCM_PROJECT_ID"] = "other-project"
         #expect(try ServiceSettings.fromEnvironment(environment).delivery.fcm?.projectID == "other-project")
     }
@@ -277,9 +278,14 @@ import _CryptoExtras
             "APNS_TOPIC": "com.example.app", "APNS_KEY_FILE": try folder.write("AuthKey.p8", pem),
             "APNS_KEY_ID": "ABCDE12345", "APNS_TEAM_ID": "TEAM123456",
         ]) { $1 }
-        let apns = try #require(try ServiceSettings.fromEnvironment(environment).delivery.apns)
+        let settings = try ServiceSettings.fromEnvironment(environment)
+        let apns = try #require(settings.delivery.apns)
         #expect(apns.topic == "com.example.app")
-        #expect(!"\(apns)".contains("PRIVATE KEY"))
+        #expect("\(apns)".contains("ABCDE12345") && !"\(apns)".contains("PRIVATE KEY"))
+        // A fixed development token is not shown either.
+        let fixed = try ServiceSettings.fromEnvironment(
+            base.merging(["APNS_TOPIC": "com.example.app", "APNS_AUTH_TOKEN": "dev-provider-token"]) { $1 })
+        #expect(!"\(fixed)".contains("dev-provider-token"))
     }
 
     @Test func aBadPushKeySettingStopsStartUpNamingItAndQuotingNoKey() throws {
