@@ -185,6 +185,7 @@ struct HTTPProviderTests {
                 try await provider.send(request(.push(platform: .apns, token: "abc123")))
             }
             #expect(gone?.kind == .permanent && gone?.errorClass == "unregistered")
+            #expect(gone?.concernsRecipient == true)
             let sent = try await sink.requests(path: path)
             #expect(sent.count == 2)
             #expect(sent[0].headers["apns-topic"] == "com.example.app")

@@ -1,5 +1,8 @@
+import Crypto
+import Foundation
 import NotificationService
 import Testing
+import _CryptoExtras
 
 @Suite struct ServiceSettingsTests {
     private let base = ["NOTIFICATION_MIGRATIONS_DIR": "/tmp"]
@@ -251,5 +254,109 @@ import Testing
         environment["OTEL_TRACES_EXPORTER"] = "otlp"
         environment["OTEL_SDK_DISABLED"] = "true"
         #expect(try ServiceSettings.fromEnvironment(environment).tracing.enabled == false)
+    }
+
+    // MARK: Push keys
+
+    /// A folder with push key files made for the test, removed afterwards.
+    struct KeyFolder {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ns-push-keys-\(UUID())")
+
+        init() throws {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        }
+
+        func write(_ name: String, _ text: String) throws -> String {
+            let path = url.appendingPathComponent(name).path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: url) }
+
+        static let rsaPEM = try! _RSA.Signing.PrivateKey(keySize: .bits2048).pkcs8PEMRepresentation
+
+        func serviceAccount(privateKey: String = rsaPEM) throws -> String {
+            let document: [String: Any] = [
+                "type": "service_account", "project_id": "key-project", "private_key_id": "0123abcd",
+                "private_key": privateKey, "client_email": "push@key-project.iam.gserviceaccount.com",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            ]
+            return try write(
+                "account-\(UUID()).json",
+                String(decoding: try JSONSerialization.data(withJSONObject: document), as: UTF8.self))
+        }
+    }
+
+    @Test func fcmTakesItsProjectFromTheServiceAccountKeyUnlessOneIsSet() throws {
+        let folder = try KeyFolder()
+        defer { folder.remove() }
+        var environment = base
+        environment["FCM_SERVICE_ACCOUNT_FILE"] = try folder.serviceAccount()
+        let settings = try ServiceSettings.fromEnvironment(environment)
+        let fcm = try #require(settings.delivery.fcm)
+        #expect(fcm.projectID == "key-project")
+        #expect(!"\(fcm)".contains("PRIVATE KEY") && !"\(fcm)".contains("push@"))
+        #expect(!"\(settings)".contains("push@"), "the settings as a whole show nothing of the key either")
+        environment["FCM_PROJECT_ID"] = "other-project"
+        #expect(try ServiceSettings.fromEnvironment(environment).delivery.fcm?.projectID == "other-project")
+    }
+
+    @Test func apnsSignsWithAP8KeyFile() throws {
+        let folder = try KeyFolder()
+        defer { folder.remove() }
+        let pem = P256.Signing.PrivateKey().pemRepresentation
+        let environment = base.merging([
+            "APNS_TOPIC": "com.example.app", "APNS_KEY_FILE": try folder.write("AuthKey.p8", pem),
+            "APNS_KEY_ID": "ABCDE12345", "APNS_TEAM_ID": "TEAM123456",
+        ]) { $1 }
+        let settings = try ServiceSettings.fromEnvironment(environment)
+        let apns = try #require(settings.delivery.apns)
+        #expect(apns.topic == "com.example.app")
+        #expect("\(apns)".contains("ABCDE12345") && !"\(apns)".contains("PRIVATE KEY"))
+        // A fixed development token is not shown either.
+        let fixed = try ServiceSettings.fromEnvironment(
+            base.merging(["APNS_TOPIC": "com.example.app", "APNS_AUTH_TOKEN": "dev-provider-token"]) { $1 })
+        #expect(!"\(fixed)".contains("dev-provider-token"))
+    }
+
+    @Test func aBadPushKeySettingStopsStartUpNamingItAndQuotingNoKey() throws {
+        let folder = try KeyFolder()
+        defer { folder.remove() }
+        let p256 = P256.Signing.PrivateKey().pemRepresentation
+        let apns = [
+            "APNS_TOPIC": "com.example.app", "APNS_KEY_FILE": try folder.write("AuthKey.p8", p256),
+            "APNS_KEY_ID": "ABCDE12345", "APNS_TEAM_ID": "TEAM123456",
+        ]
+        let cases: [([String: String], String)] = [
+            (["FCM_SERVICE_ACCOUNT_FILE": "/nonexistent/account.json"], "FCM_SERVICE_ACCOUNT_FILE"),
+            (
+                ["FCM_SERVICE_ACCOUNT_FILE": try folder.write("bad.json", "{\"private_key\": ")],
+                "FCM_SERVICE_ACCOUNT_FILE"
+            ),
+            (["FCM_SERVICE_ACCOUNT_FILE": try folder.serviceAccount(privateKey: p256)], "FCM_SERVICE_ACCOUNT_FILE"),
+            (["FCM_SERVICE_ACCOUNT_FILE": try folder.serviceAccount(), "FCM_ACCESS_TOKEN": "t"], "FCM_ACCESS_TOKEN"),
+            (apns.merging(["APNS_KEY_FILE": "/nonexistent/AuthKey.p8"]) { $1 }, "APNS_KEY_FILE"),
+            (
+                apns.merging(["APNS_KEY_FILE": try folder.write("p384.p8", P384.Signing.PrivateKey().pemRepresentation)]
+                ) {
+                    $1
+                }, "APNS_KEY_FILE"
+            ),
+            (apns.merging(["APNS_KEY_FILE": try folder.write("rsa.p8", KeyFolder.rsaPEM)]) { $1 }, "APNS_KEY_FILE"),
+            (apns.merging(["APNS_KEY_ID": "ABC"]) { $1 }, "APNS_KEY_ID"),
+            (apns.filter { $0.key != "APNS_KEY_ID" }, "APNS_KEY_ID"),
+            (apns.merging(["APNS_TEAM_ID": "TEAM-12345"]) { $1 }, "APNS_TEAM_ID"),
+            (apns.merging(["APNS_AUTH_TOKEN": "jwt"]) { $1 }, "APNS_AUTH_TOKEN"),
+            (apns.filter { $0.key != "APNS_TOPIC" }, "APNS_TOPIC"),
+        ]
+        for (given, variable) in cases {
+            let environment = base.merging(given) { $1 }
+            let error = #expect(throws: ServiceSettings.Invalid.self) {
+                try ServiceSettings.fromEnvironment(environment)
+            }
+            #expect(error?.variable == variable, "\(given.keys.sorted())")
+            #expect(error?.description.contains("BEGIN") == false && error?.description.contains("MII") == false)
+        }
     }
 }

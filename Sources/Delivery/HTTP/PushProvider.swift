@@ -7,34 +7,76 @@ import ReminderCore
 
 /// Push notifications in the shapes of Firebase Cloud Messaging's HTTP v1
 /// `messages:send` and Apple's APNs HTTP/2 API, at configurable base URLs. A token the
-/// service reports as unknown (unregistered, bad device token) is a permanent failure;
+/// service reports as unknown (unregistered, bad device token) is a permanent failure, and the recipient's;
 /// a refused credential is transient (an operator fixes it; the reminder waits).
 public struct PushProvider: NotificationProvider {
-    public struct FCMConfiguration: Sendable {
+    public struct FCMConfiguration: Sendable, CustomStringConvertible {
+        /// How requests are authorised: a fixed access token (development: it expires
+        /// after an hour), or a service account's key, exchanged for access tokens that
+        /// are renewed before they expire and once when FCM refuses one (401).
+        public enum Authentication: Sendable, CustomStringConvertible {
+            case accessToken(String)
+            case serviceAccount(GoogleServiceAccount)
+
+            public var description: String {
+                switch self {
+                case .accessToken: "static access token (redacted)"
+                case .serviceAccount(let account): "\(account)"
+                }
+            }
+        }
+
         public var baseURL: String
         public var projectID: String
-        /// An OAuth 2 access token for the project (kept fresh by the deployment).
-        public var accessToken: String
+        public var authentication: Authentication
 
-        public init(baseURL: String = "https://fcm.googleapis.com", projectID: String, accessToken: String) {
+        public init(baseURL: String = "https://fcm.googleapis.com", projectID: String, authentication: Authentication) {
             self.baseURL = baseURL
             self.projectID = projectID
-            self.accessToken = accessToken
+            self.authentication = authentication
         }
+
+        /// A fixed OAuth 2 access token for the project (kept fresh by the deployment).
+        public init(baseURL: String = "https://fcm.googleapis.com", projectID: String, accessToken: String) {
+            self.init(baseURL: baseURL, projectID: projectID, authentication: .accessToken(accessToken))
+        }
+
+        public var description: String { "FCM project \(projectID) at \(baseURL), \(authentication)" }
     }
 
-    public struct APNsConfiguration: Sendable {
+    public struct APNsConfiguration: Sendable, CustomStringConvertible {
+        /// How requests are authorised: a fixed provider token (development: APNs refuses
+        /// it after an hour), or a .p8 signing key whose provider tokens are renewed every
+        /// 40 minutes and once when APNs answers `ExpiredProviderToken`.
+        public enum Authentication: Sendable, CustomStringConvertible {
+            case providerToken(String)
+            case signingKey(APNsSigningKey)
+
+            public var description: String {
+                switch self {
+                case .providerToken: "static provider token (redacted)"
+                case .signingKey(let key): "\(key)"
+                }
+            }
+        }
+
         public var baseURL: String
         /// The app's bundle id (`apns-topic`).
         public var topic: String
-        /// A provider authentication token (JWT) (kept fresh by the deployment).
-        public var authenticationToken: String
+        public var authentication: Authentication
 
-        public init(baseURL: String = "https://api.push.apple.com", topic: String, authenticationToken: String) {
+        public init(baseURL: String = "https://api.push.apple.com", topic: String, authentication: Authentication) {
             self.baseURL = baseURL
             self.topic = topic
-            self.authenticationToken = authenticationToken
+            self.authentication = authentication
         }
+
+        /// A fixed provider authentication token (JWT) (kept fresh by the deployment).
+        public init(baseURL: String = "https://api.push.apple.com", topic: String, authenticationToken: String) {
+            self.init(baseURL: baseURL, topic: topic, authentication: .providerToken(authenticationToken))
+        }
+
+        public var description: String { "APNs topic \(topic) at \(baseURL), \(authentication)" }
     }
 
     public enum Service: Sendable {
@@ -52,11 +94,35 @@ public struct PushProvider: NotificationProvider {
     private let transport: HTTPTransport
     private let service: Service
     private let logger: Logger
+    /// Shared by the copies of this provider, so that they share one cached token and
+    /// one renewal in flight.
+    private let credential: any BearerCredential
 
-    public init(transport: HTTPTransport, service: Service, logger: Logger) {
+    /// `now`: the wall clock the signed tokens are dated by (tests pass their own).
+    public init(
+        transport: HTTPTransport, service: Service, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.transport = transport
         self.service = service
         self.logger = logger
+        switch service {
+        case .fcm(let configuration):
+            switch configuration.authentication {
+            case .accessToken(let token):
+                credential = StaticBearerCredential(token)
+            case .serviceAccount(let account):
+                credential = RenewingCredential(
+                    issuer: GoogleAccessTokenIssuer(account: account, transport: transport, logger: logger),
+                    logger: logger, now: now)
+            }
+        case .apns(let configuration):
+            switch configuration.authentication {
+            case .providerToken(let token):
+                credential = StaticBearerCredential(token)
+            case .signingKey(let key):
+                credential = RenewingCredential(issuer: APNsProviderTokenIssuer(key: key), logger: logger, now: now)
+            }
+        }
     }
 
     public func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {
@@ -65,24 +131,34 @@ public struct PushProvider: NotificationProvider {
         }
         switch (service, platform) {
         case (.fcm(let configuration), .fcm):
-            return try await sendFCM(request, token: token, configuration: configuration)
+            return try await sendFCM(request, device: token, configuration: configuration)
         case (.apns(let configuration), .apns):
-            return try await sendAPNs(request, token: token, configuration: configuration)
+            return try await sendAPNs(request, device: token, configuration: configuration)
         default:
             throw .permanent("wrong_channel", "the \(name) provider got a \(platform.rawValue) token")
         }
     }
 
-    private func sendFCM(_ request: DeliveryRequest, token: String, configuration: FCMConfiguration)
+    private func sendFCM(_ request: DeliveryRequest, device: String, configuration: FCMConfiguration)
         async throws(DeliveryFailure) -> DeliveryReceipt
     {
         let path = "/v1/projects/\(HTTPTransport.pathSegment(configuration.projectID))/messages:send"
-        var httpRequest = HTTPClientRequest(url: HTTPTransport.join(configuration.baseURL, path))
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "Authorization", value: "Bearer \(configuration.accessToken)")
-        httpRequest.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        httpRequest.body = .bytes(ByteBuffer(string: Self.fcmBody(request, token: token)))
-        let answer = try await transport.perform(httpRequest, logger: logger)
+        let body = Self.fcmBody(request, token: device)
+        func post(bearer: String) async throws(DeliveryFailure) -> HTTPTransport.Answer {
+            var httpRequest = HTTPClientRequest(url: HTTPTransport.join(configuration.baseURL, path))
+            httpRequest.method = .POST
+            httpRequest.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+            httpRequest.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+            httpRequest.body = .bytes(ByteBuffer(string: body))
+            return try await transport.perform(httpRequest, logger: logger)
+        }
+        let bearer = try await credential.token()
+        var answer = try await post(bearer: bearer)
+        // 401: the access token expired or was revoked. One renewal and one more try;
+        // a second 401 is an authorisation problem that waiting will not fix by itself.
+        if answer.status == 401, let renewed = try await credential.renew(after: bearer) {
+            answer = try await post(bearer: renewed)
+        }
         if (200..<300).contains(answer.status) {
             return DeliveryReceipt(answer: "HTTP \(answer.status)", providerMessageID: Self.fcmMessageName(answer.body))
         }
@@ -90,7 +166,7 @@ public struct PushProvider: NotificationProvider {
         let code = Self.fcmErrorCode(answer.body)
         switch (answer.status, code) {
         case (404, _), (_, "UNREGISTERED"):
-            throw .permanent("unregistered", "HTTP \(answer.status) \(code ?? "")")
+            throw .recipient("unregistered", "HTTP \(answer.status) \(code ?? "")")
         case (401, _), (403, "THIRD_PARTY_AUTH_ERROR"):
             throw .transient("auth", "HTTP \(answer.status) \(code ?? "")")
         case (403, _), (400, _):
@@ -102,27 +178,40 @@ public struct PushProvider: NotificationProvider {
         }
     }
 
-    private func sendAPNs(_ request: DeliveryRequest, token: String, configuration: APNsConfiguration)
+    private func sendAPNs(_ request: DeliveryRequest, device: String, configuration: APNsConfiguration)
         async throws(DeliveryFailure) -> DeliveryReceipt
     {
-        var httpRequest = HTTPClientRequest(
-            url: HTTPTransport.join(configuration.baseURL, "/3/device/\(HTTPTransport.pathSegment(token))"))
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "authorization", value: "bearer \(configuration.authenticationToken)")
-        httpRequest.headers.add(name: "apns-topic", value: configuration.topic)
-        httpRequest.headers.add(name: "apns-push-type", value: "alert")
-        // APNs deduplicates nothing, but echoes `apns-id`: one per reminder, for tracing.
-        httpRequest.headers.add(name: "apns-id", value: Self.apnsID(reminderID: request.reminderID))
-        httpRequest.headers.add(name: "content-type", value: "application/json")
-        httpRequest.body = .bytes(ByteBuffer(string: Self.apnsBody(request)))
-        let answer = try await transport.perform(httpRequest, logger: logger)
+        let url = HTTPTransport.join(configuration.baseURL, "/3/device/\(HTTPTransport.pathSegment(device))")
+        let body = Self.apnsBody(request)
+        func post(bearer: String) async throws(DeliveryFailure) -> HTTPTransport.Answer {
+            var httpRequest = HTTPClientRequest(url: url)
+            httpRequest.method = .POST
+            httpRequest.headers.add(name: "authorization", value: "bearer \(bearer)")
+            httpRequest.headers.add(name: "apns-topic", value: configuration.topic)
+            httpRequest.headers.add(name: "apns-push-type", value: "alert")
+            // APNs deduplicates nothing, but echoes `apns-id`: one per reminder, for tracing.
+            httpRequest.headers.add(name: "apns-id", value: Self.apnsID(reminderID: request.reminderID))
+            httpRequest.headers.add(name: "content-type", value: "application/json")
+            httpRequest.body = .bytes(ByteBuffer(string: body))
+            return try await transport.perform(httpRequest, logger: logger)
+        }
+        let bearer = try await credential.token()
+        var answer = try await post(bearer: bearer)
+        var reason = answer.status == 200 ? nil : Self.apnsReason(answer.body)
+        // The token is older than APNs allows: one renewal and one more try. Any other
+        // 403 (InvalidProviderToken: wrong key, key id or team) is not retried here.
+        if answer.status == 403, reason == "ExpiredProviderToken",
+            let renewed = try await credential.renew(after: bearer)
+        {
+            answer = try await post(bearer: renewed)
+            reason = answer.status == 200 ? nil : Self.apnsReason(answer.body)
+        }
         if answer.status == 200 {
             return DeliveryReceipt(answer: "HTTP 200", providerMessageID: answer.headers.first(name: "apns-id"))
         }
-        let reason = Self.apnsReason(answer.body)
         switch (answer.status, reason) {
         case (410, _), (400, "BadDeviceToken"), (400, "DeviceTokenNotForTopic"):
-            throw .permanent("unregistered", "HTTP \(answer.status) \(reason ?? "")")
+            throw .recipient("unregistered", "HTTP \(answer.status) \(reason ?? "")")
         case (403, _):
             throw .transient("auth", "HTTP 403 \(reason ?? "")")
         default:

@@ -63,16 +63,8 @@ public struct DeliverySettings: Sendable {
         let apnsBase = try Self.url(reader, "APNS_BASE_URL", "https://api.push.apple.com")
         let smsBase = try Self.url(reader, "SMS_BASE_URL", "https://api.twilio.com")
         let sendGridBase = try Self.url(reader, "SENDGRID_BASE_URL", "https://api.sendgrid.com")
-        if let project = reader.optional("FCM_PROJECT_ID") {
-            fcm = PushProvider.FCMConfiguration(
-                baseURL: fcmBase, projectID: project,
-                accessToken: try reader.required("FCM_ACCESS_TOKEN", for: "FCM_PROJECT_ID"))
-        }
-        if let topic = reader.optional("APNS_TOPIC") {
-            apns = PushProvider.APNsConfiguration(
-                baseURL: apnsBase, topic: topic,
-                authenticationToken: try reader.required("APNS_AUTH_TOKEN", for: "APNS_TOPIC"))
-        }
+        fcm = try Self.fcm(reader, baseURL: fcmBase)
+        apns = try Self.apns(reader, baseURL: apnsBase)
         if let account = reader.optional("SMS_ACCOUNT_SID") {
             sms = SMSProvider.Configuration(
                 baseURL: smsBase, accountSID: account,
@@ -131,6 +123,62 @@ public struct DeliverySettings: Sendable {
             names.append(name)
         }
         return names
+    }
+
+    /// FCM with a fixed access token (`FCM_PROJECT_ID` + `FCM_ACCESS_TOKEN`, for
+    /// development), or with a service account's key (`FCM_SERVICE_ACCOUNT_FILE`, whose
+    /// project is used unless `FCM_PROJECT_ID` names another).
+    private static func fcm(_ reader: EnvironmentReader, baseURL: String) throws -> PushProvider.FCMConfiguration? {
+        guard let file = reader.optional("FCM_SERVICE_ACCOUNT_FILE") else {
+            guard let project = reader.optional("FCM_PROJECT_ID") else { return nil }
+            return PushProvider.FCMConfiguration(
+                baseURL: baseURL, projectID: project,
+                accessToken: try reader.required("FCM_ACCESS_TOKEN", for: "FCM_PROJECT_ID"))
+        }
+        guard reader.optional("FCM_ACCESS_TOKEN") == nil else {
+            throw ServiceSettings.Invalid(
+                variable: "FCM_ACCESS_TOKEN", message: "must not be set together with FCM_SERVICE_ACCOUNT_FILE")
+        }
+        let account: GoogleServiceAccount
+        do throws(CredentialFileError) {
+            account = try GoogleServiceAccount(contentsOf: file)
+        } catch {
+            throw ServiceSettings.Invalid(variable: "FCM_SERVICE_ACCOUNT_FILE", message: error.reason)
+        }
+        return PushProvider.FCMConfiguration(
+            baseURL: baseURL, projectID: reader.optional("FCM_PROJECT_ID") ?? account.projectID,
+            authentication: .serviceAccount(account))
+    }
+
+    /// APNs with a fixed provider token (`APNS_AUTH_TOKEN`, for development), or with a
+    /// .p8 signing key (`APNS_KEY_FILE`, `APNS_KEY_ID`, `APNS_TEAM_ID`).
+    private static func apns(_ reader: EnvironmentReader, baseURL: String) throws -> PushProvider.APNsConfiguration? {
+        guard let file = reader.optional("APNS_KEY_FILE") else {
+            guard let topic = reader.optional("APNS_TOPIC") else { return nil }
+            return PushProvider.APNsConfiguration(
+                baseURL: baseURL, topic: topic,
+                authenticationToken: try reader.required("APNS_AUTH_TOKEN", for: "APNS_TOPIC"))
+        }
+        guard reader.optional("APNS_AUTH_TOKEN") == nil else {
+            throw ServiceSettings.Invalid(
+                variable: "APNS_AUTH_TOKEN", message: "must not be set together with APNS_KEY_FILE")
+        }
+        let topic = try reader.required("APNS_TOPIC", for: "APNS_KEY_FILE")
+        let key: APNsSigningKey
+        do {
+            key = try APNsSigningKey(
+                contentsOf: file, keyID: try reader.required("APNS_KEY_ID", for: "APNS_KEY_FILE"),
+                teamID: try reader.required("APNS_TEAM_ID", for: "APNS_KEY_FILE"))
+        } catch let error as CredentialFileError {
+            let variable =
+                switch error.setting {
+                case .file: "APNS_KEY_FILE"
+                case .keyID: "APNS_KEY_ID"
+                case .teamID: "APNS_TEAM_ID"
+                }
+            throw ServiceSettings.Invalid(variable: variable, message: error.reason)
+        }
+        return PushProvider.APNsConfiguration(baseURL: baseURL, topic: topic, authentication: .signingKey(key))
     }
 
     private static func smtp(_ reader: EnvironmentReader) throws -> SMTPConfiguration? {
