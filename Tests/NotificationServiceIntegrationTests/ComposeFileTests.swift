@@ -85,17 +85,25 @@ import Testing
     /// Each provider's compose example (deploy/compose), given its values, yields an
     /// environment the service starts with, with the providers in the intended order.
     @Test(arguments: [
-        (["email-ses.yml"], ["ses", "smtp"], [String]()),
-        (["sms-twilio.yml"], ["smtp"], ["twilio"]),
-        (["sms-twilio.yml", "sms-sns.yml"], ["smtp"], ["twilio", "sns"]),
-        (["email-ses.yml", "sms-sns.yml"], ["ses", "smtp"], ["sns"]),
+        (["email-ses.yml"], ["ses", "smtp"], [String](), [String]()),
+        (["email-sendgrid.yml"], ["sendgrid", "smtp"], [], []),
+        (
+            ["email-ses.yml", "email-sendgrid.yml"], ["ses", "sendgrid", "smtp"], [],
+            ["EMAIL_PROVIDERS=ses,sendgrid,smtp"]
+        ),
+        (["sms-twilio.yml"], ["smtp"], ["twilio"], []),
+        (["sms-twilio.yml", "sms-sns.yml"], ["smtp"], ["twilio", "sns"], []),
+        (["email-ses.yml", "sms-sns.yml"], ["ses", "smtp"], ["sns"], []),
     ])
-    func aProvidersComposeExampleStartsTheServiceWithIt(files: [String], email: [String], sms: [String]) async throws {
-        let values = [
-            "SES_FROM=reminders@example.org", "AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-            "AWS_SECRET_ACCESS_KEY=example-secret", "SMS_ACCOUNT_SID=AC1", "SMS_AUTH_TOKEN=example-token",
-            "SMS_FROM=+15550001111",
-        ]
+    func aProvidersComposeExampleStartsTheServiceWithIt(
+        files: [String], email: [String], sms: [String], extra: [String]
+    ) async throws {
+        let values =
+            [
+                "SES_FROM=reminders@example.org", "AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+                "AWS_SECRET_ACCESS_KEY=example-secret", "SMS_ACCOUNT_SID=AC1", "SMS_AUTH_TOKEN=example-token",
+                "SMS_FROM=+15550001111", "SENDGRID_API_KEY=SG.example-key", "SENDGRID_FROM=reminders@example.org",
+            ] + extra
         let envFile = FileManager.default.temporaryDirectory.appendingPathComponent("compose-\(UUID()).env")
         try values.joined(separator: "\n").write(to: envFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: envFile) }
@@ -119,5 +127,57 @@ import Testing
             "/usr/bin/docker-compose", ["--env-file", envFile.path, "-f", Self.composeFile, "-f", example, "config"])
         #expect(status != 0)
         #expect(output.contains("SES_FROM"), "\(output)")
+    }
+
+    /// The push examples hand the key to the container as a secret file: with the file
+    /// where compose mounts it, the service reads it and signs with it.
+    @Test func thePushExamplesMountTheirKeysAsSecretsTheServiceReads() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("compose-keys-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Fresh keys, made by the venv's cryptography (never a committed key).
+        let (made, _) = try await CommandRun.run(
+            LocalStack.python,
+            [
+                "-c",
+                """
+                import json, sys
+                from cryptography.hazmat.primitives import serialization
+                from cryptography.hazmat.primitives.asymmetric import ec, rsa
+                pkcs8 = lambda key: key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption()).decode()
+                folder = sys.argv[1]
+                json.dump({"type": "service_account", "project_id": "compose-project", "private_key_id": "k1",
+                    "private_key": pkcs8(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+                    "client_email": "push@compose-project.iam.gserviceaccount.com",
+                    "token_uri": "https://oauth2.googleapis.com/token"}, open(folder + "/fcm.json", "w"))
+                open(folder + "/apns.p8", "w").write(pkcs8(ec.generate_private_key(ec.SECP256R1())))
+                """,
+                folder.path,
+            ])
+        try #require(made == 0)
+        let envFile = folder.appendingPathComponent("compose.env")
+        try [
+            "FCM_KEY_FILE=\(folder.path)/fcm.json", "APNS_KEY_PATH=\(folder.path)/apns.p8", "APNS_KEY_ID=ABCDE12345",
+            "APNS_TEAM_ID=TEAM123456", "APNS_TOPIC=com.example.app",
+        ].joined(separator: "\n").write(to: envFile, atomically: true, encoding: .utf8)
+        let overrides = ["push-fcm.yml", "push-apns.yml"].flatMap {
+            ["-f", LocalStack.root.appendingPathComponent("deploy/compose/\($0)").path]
+        }
+        let (status, config) = try await compose(["--env-file", envFile.path] + overrides + ["config"])
+        #expect(status == 0)
+        #expect(config.contains("file: \(folder.path)/fcm.json") && config.contains("file: \(folder.path)/apns.p8"))
+        var environment = Self.serviceEnvironment(config)
+        // Nothing of a key is in the environment: only where its file is.
+        #expect(environment["FCM_SERVICE_ACCOUNT_FILE"] == "/run/secrets/fcm-service-account.json")
+        #expect(environment["APNS_KEY_FILE"] == "/run/secrets/apns-key.p8")
+        #expect(!environment.values.contains { $0.contains("PRIVATE KEY") })
+        // Where compose mounts them, the service reads them.
+        environment["FCM_SERVICE_ACCOUNT_FILE"] = "\(folder.path)/fcm.json"
+        environment["APNS_KEY_FILE"] = "\(folder.path)/apns.p8"
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = "/tmp"
+        let delivery = try ServiceSettings.fromEnvironment(environment).delivery
+        #expect(delivery.fcm?.projectID == "compose-project")
+        #expect(delivery.apns?.topic == "com.example.app")
     }
 }
