@@ -26,6 +26,10 @@ NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator
     "moto[server]==5.2.5" "cryptography==50.0.2" "PyJWT==2.15.1")
 # Exported: the tests find the venv's Python through it.
 export NS_VENV="$NS_CACHE_DIR/venv"
+# AWS's SigV4 test suite, taken by setup.sh from botocore's source distribution (the
+# version moto's boto3 brings); SigV4SignerTests reads it from here.
+NS_BOTOCORE_VERSION="1.44.8"
+export NS_AWS4_TESTSUITE="$NS_CACHE_DIR/aws4_testsuite-$NS_BOTOCORE_VERSION"
 # promtool, taken out of Debian's prometheus package by setup.sh (AlertRulesTests
 # runs it on deploy/prometheus).
 export NS_PROMTOOL="$NS_CACHE_DIR/promtool/promtool"

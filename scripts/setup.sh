@@ -164,9 +164,32 @@ ensure_promtool() {
     install -m 0755 "$work/root/usr/bin/promtool" "$NS_PROMTOOL"
 }
 
+# AWS's published Signature Version 4 test suite (Apache-2.0) ships in botocore's source
+# distribution on PyPI (tests/unit/auth/aws4_testsuite); SigV4SignerTests checks the
+# signer against it. It is kept in the cache, never in the repository.
+ensure_aws4_testsuite() {
+    if [ -f "$NS_AWS4_TESTSUITE/get-vanilla/get-vanilla.authz" ]; then
+        ns_log "SigV4 test suite present in $NS_AWS4_TESTSUITE"
+        return
+    fi
+    local work
+    work=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$work'" RETURN
+    ns_log "extracting AWS's SigV4 test suite from botocore $NS_BOTOCORE_VERSION's source distribution"
+    "$NS_VENV/bin/python" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+        -d "$work" "botocore==$NS_BOTOCORE_VERSION"
+    tar -xzf "$work/botocore-$NS_BOTOCORE_VERSION.tar.gz" -C "$work" \
+        "botocore-$NS_BOTOCORE_VERSION/tests/unit/auth/aws4_testsuite"
+    rm -rf "$NS_AWS4_TESTSUITE"
+    mkdir -p "$(dirname "$NS_AWS4_TESTSUITE")"
+    mv "$work/botocore-$NS_BOTOCORE_VERSION/tests/unit/auth/aws4_testsuite" "$NS_AWS4_TESTSUITE"
+}
+
 mkdir -p "$NS_CACHE_DIR"
 install_debian_packages
 ensure_librdkafka
 ensure_broker
 ensure_promtool
+ensure_aws4_testsuite
 ns_log "setup complete"
