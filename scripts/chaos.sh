@@ -6,7 +6,7 @@
 # stored, delivered, dead-lettered, cancelled, duplicates inside and outside the
 # documented window, lost) and exits 1 if any scenario lost or doubled anything.
 # The broker restart scenario runs a broker of its own whose data lives in a loopback S3
-# server (moto, installed into the project's virtual environment on first use).
+# server (moto, which scripts/setup.sh installs into the project's virtual environment).
 # Separate from the test suite: it takes minutes. Extra arguments go to chaos-suite
 # (see --help), for example --only sigkill,order or --stream 20000.
 set -euo pipefail
@@ -18,10 +18,6 @@ unset KAFKA_BOOTSTRAP_SERVERS DATABASE_URL
 ns_private_stack chaos 39492 35832
 
 # The broker restart scenario's broker keeps its data in a loopback S3 server (moto).
-if ! "$NS_VENV/bin/python" -c 'import moto.server' 2>/dev/null; then
-    ns_log "installing moto[server]==5.2.5 into $NS_VENV (the loopback S3 server)"
-    "$NS_VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"
-fi
 s3_port="${NS_S3_PORT:-39592}"
 "$NS_VENV/bin/moto_server" -H 127.0.0.1 -p "$s3_port" >"$NS_RUN_DIR/moto.log" 2>&1 &
 s3_pid=$!

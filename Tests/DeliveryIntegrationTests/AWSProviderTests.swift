@@ -110,7 +110,9 @@ struct AWSProviderTests {
         }
     }
 
-    @Test func sesRejectsAnUnverifiedSenderPermanently() async throws {
+    /// A sender SES has not verified is the operator's to fix: transient, so the reminder
+    /// waits or goes to the next email provider; nothing is sent.
+    @Test func sesRefusesAnUnverifiedSenderAsTheOperatorsMistake() async throws {
         try await withMoto { moto, transport in
             let provider = ses(transport, endpoint: moto.endpoint, from: "stranger@example.net")
             let content = Content(title: "T", body: "B", data: nil)
@@ -118,9 +120,9 @@ struct AWSProviderTests {
                 await failure { () async throws(DeliveryFailure) in
                     try await provider.send(request(.email(to: "patient@example.com"), content: content))
                 })
-            #expect(failure.kind == .permanent)
-            #expect(failure.errorClass == "message_rejected")
-            #expect(failure.answer == "HTTP 400 MessageRejected")
+            #expect(failure.kind == .transient)
+            #expect(failure.errorClass == "configuration")
+            #expect(failure.answer == "HTTP 400 MessageRejected (not verified)")
             #expect(try await moto.records(service: "ses", model: "Message").isEmpty)
         }
     }
@@ -149,7 +151,7 @@ struct AWSProviderTests {
                 })
             #expect(failure.kind == .permanent)
             #expect(failure.errorClass == "invalid_parameter")
-            #expect(failure.concernsRecipient)
+            #expect(!failure.concernsRecipient)
             #expect(failure.answer == "HTTP 400 InvalidParameter")
             #expect(try await moto.records(service: "sns", model: "SMS").isEmpty)
         }
@@ -265,7 +267,7 @@ struct AWSProviderTests {
             #expect(failures[2] == .transient("http_503", "HTTP 503", retryAfter: .seconds(3)))
             #expect(failures[3] == .transient("auth", "HTTP 403 UnrecognizedClientException"))
             #expect(failures[4] == .transient("configuration", "HTTP 404 NotFoundException"))
-            #expect(failures[5] == .permanent("message_rejected", "HTTP 400 MessageRejected"))
+            #expect(failures[5] == .transient("configuration", "HTTP 400 MessageRejected (not verified)"))
             #expect(failures[6] == .permanent("bad_request", "HTTP 400 BadRequestException"))
             // No answer quotes the address SES's message named.
             #expect(failures.allSatisfy { !$0.answer.contains("example.com") && !$0.answer.contains("tracking") })
@@ -348,7 +350,7 @@ struct AWSProviderTests {
             #expect(failures[2] == .transient("http_500", "HTTP 500 InternalError"))
             #expect(failures[3] == .transient("auth", "HTTP 403 SignatureDoesNotMatch"))
             #expect(failures[4] == .transient("auth", "HTTP 403 AuthorizationError"))
-            #expect(failures[5] == .recipient("invalid_parameter", "HTTP 400 InvalidParameter"))
+            #expect(failures[5] == .permanent("invalid_parameter", "HTTP 400 InvalidParameter"))
             #expect(failures.allSatisfy { !$0.answer.contains("4915112345678") })
         }
     }

@@ -30,7 +30,16 @@ import Testing
         #expect(SESProvider.failure(for: answer(401)) == .transient("auth", "HTTP 401"))
         #expect(
             SESProvider.failure(for: answer(400, #"{"code":"MailFromDomainNotVerifiedException"}"#))
-                == .permanent("mail_from_not_verified", "HTTP 400 MailFromDomainNotVerifiedException"))
+                == .transient("configuration", "HTTP 400 MailFromDomainNotVerifiedException"))
+        // Not verified is the operator's (the message is read, never recorded); other
+        // rejections are the message's.
+        #expect(
+            SESProvider.failure(
+                for: answer(400, #"{"__type":"MessageRejected","message":"Email address is not verified: a@b.c"}"#))
+                == .transient("configuration", "HTTP 400 MessageRejected (not verified)"))
+        #expect(
+            SESProvider.failure(for: answer(400, #"{"__type":"MessageRejected","message":"Illegal content"}"#))
+                == .permanent("message_rejected", "HTTP 400 MessageRejected"))
         #expect(SESProvider.failure(for: answer(413)) == .permanent("http_413", "HTTP 413"))
     }
 

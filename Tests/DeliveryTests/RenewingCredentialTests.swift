@@ -86,11 +86,12 @@ final class ScriptedIssuer: TokenIssuer {
         RenewingCredential(issuer: issuer, logger: Self.logger, now: { clock.now })
     }
 
-    /// Waits (at most about two seconds) until `condition` holds.
-    func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<400 where !condition() {
+    /// Waits (at most about ten seconds) until `condition` holds; a failure if it never does.
+    func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for _ in 0..<2_000 where !condition() {
             try await Task.sleep(for: .milliseconds(5))
         }
+        if !condition() { Issue.record("the condition never held", sourceLocation: sourceLocation) }
     }
 
     @Test func anAPNsProviderTokenIsReusedUntilFortyMinutesOldThenRenewed() async throws {

@@ -155,10 +155,11 @@ struct SMTPSessionTests {
     /// Whether a refused RCPT is the recipient's (no other email provider is asked) or
     /// the sending account's (another may take the send).
     @Test(arguments: [
-        ("5.1.1 no such user", 550, true), ("5.2.2 mailbox full", 552, true), ("no such user", 550, true),
-        ("not local", 551, true), ("bad name", 553, true), ("5.7.1 relaying denied", 550, false),
-        ("5.7.1 sender not authorised", 554, false), ("transaction failed", 554, false),
-        ("4.2.2 mailbox full, later", 452, false),
+        ("5.1.1 no such user", 550, true), ("5.2.2 mailbox full", 552, true), ("5.1.10 null MX", 556, true),
+        ("not local", 551, true), ("no such user, or relaying denied", 550, false), ("bad name", 553, false),
+        ("5.1.8 sender address rejected", 553, false), ("5.1.7 bad sender mailbox syntax", 550, false),
+        ("5.7.1 relaying denied", 550, false), ("5.7.1 sender not authorised", 554, false),
+        ("transaction failed", 554, false), ("4.2.2 mailbox full, later", 452, false),
     ])
     func aRefusedRecipientIsTheRecipientsFailureOnlyForAnAddressOrMailboxStatus(
         text: String, code: Int, recipients: Bool

@@ -54,8 +54,14 @@ struct HTMLEmailDispatchTests {
                             logger: DispatchHarness.logger))
                 ])
             }
-            try await eventually(.seconds(60), "the reminder to be delivered by email") {
-                try await DispatchHarness.states(client) == ["DELIVERED": 1]
+            // A harness left running would outlive the test (and its HTTP client abort it).
+            do {
+                try await eventually(.seconds(60), "the reminder to be delivered by email") {
+                    try await DispatchHarness.states(client) == ["DELIVERED": 1]
+                }
+            } catch {
+                await harness.stop()
+                throw error
             }
             await harness.stop()
             let messages = try mail.received()
@@ -72,7 +78,16 @@ struct HTMLEmailDispatchTests {
     /// Without SMTP, the email channel goes to SendGrid.
     @Test func sendGridServesTheEmailChannelWhenSMTPIsNotConfigured() async throws {
         let sink = try await ProviderSink(lifetime: 180, arguments: ["--sendgrid-key", "SG.dispatch-key"])
-        defer { Task { await sink.stop() } }
+        do {
+            try await deliverThroughSendGrid(sink)
+        } catch {
+            await sink.stop()
+            throw error
+        }
+        await sink.stop()
+    }
+
+    func deliverThroughSendGrid(_ sink: ProviderSink) async throws {
         try await TestDatabase.withDatabase { client, configuration in
             try await Self.storeReminder(client)
             let harness = try DispatchHarness(database: client, configuration: configuration, caFile: sink.caFile) {
@@ -86,8 +101,13 @@ struct HTMLEmailDispatchTests {
                             logger: DispatchHarness.logger))
                 ])
             }
-            try await eventually(.seconds(60), "the reminder to be delivered through SendGrid") {
-                try await DispatchHarness.states(client) == ["DELIVERED": 1]
+            do {
+                try await eventually(.seconds(60), "the reminder to be delivered through SendGrid") {
+                    try await DispatchHarness.states(client) == ["DELIVERED": 1]
+                }
+            } catch {
+                await harness.stop()
+                throw error
             }
             await harness.stop()
             let json = try #require(try await sink.requests(path: "/v3/mail/send").first?.json)

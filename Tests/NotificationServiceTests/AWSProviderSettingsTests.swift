@@ -69,6 +69,13 @@ import Testing
         (["SES_FROM": "a@example.org", "SES_FROM_NAME": "two\nlines"], "SES_FROM_NAME"),
         (["SES_ENDPOINT": "ftp://email"], "SES_ENDPOINT"),
         (["SNS_ENDPOINT": "sns.local"], "SNS_ENDPOINT"),
+        // A path, query or user would break every signature.
+        (["SES_FROM": "a@example.org", "SES_ENDPOINT": "https://proxy.example.org/ses"], "SES_ENDPOINT"),
+        (["SNS_ENABLED": "true", "SNS_ENDPOINT": "https://sns.example.org/?x=1"], "SNS_ENDPOINT"),
+        (["SNS_ENABLED": "true", "SNS_ENDPOINT": "https://user@sns.example.org"], "SNS_ENDPOINT"),
+        (["SNS_ENABLED": "true", "SNS_SENDER_ID": "TwelveLetter"], "SNS_SENDER_ID"),
+        (["SNS_ENABLED": "true", "SNS_SENDER_ID": "12345"], "SNS_SENDER_ID"),
+        (["SNS_ENABLED": "true", "SNS_SENDER_ID": "Rem inder"], "SNS_SENDER_ID"),
         (["SNS_ENABLED": "sometimes"], "SNS_ENABLED"),
         (["SNS_SENDER_ID": "Reminders"], "SNS_ENABLED"),
         (["SNS_ENABLED": "true", "SNS_ORIGINATION_NUMBER": "5550100"], "SNS_ORIGINATION_NUMBER"),

@@ -16,10 +16,12 @@ import ReminderCore
 /// throttling errors (`TooManyRequestsException`, `LimitExceededException`), as
 /// `throttled` or `http_429`, which do not count against the circuit; 5xx; refused
 /// credentials (401, 403, signature and access errors) as `auth`; paused or suspended
-/// sending as `account`; an unknown configuration set (`NotFoundException`) as
-/// `configuration`. Those three are the operator's to fix, so the reminder waits rather
-/// than being dead-lettered. Permanent: `MessageRejected`, `MailFromDomainNotVerified`
-/// and any other 4xx (`BadRequestException`: an address SES cannot use). The answer
+/// sending as `account`; an unknown configuration set (`NotFoundException`), an
+/// unverified MAIL FROM domain and a `MessageRejected` for an identity that is not
+/// verified (a wrong `SES_FROM`, or a recipient while the account is in the sandbox) as
+/// `configuration`. Those are the operator's to fix, so the reminder waits (or goes to
+/// the next provider) rather than being dead-lettered. Permanent: any other
+/// `MessageRejected` (content SES refuses) and any other 4xx (`BadRequestException`). The answer
 /// names the HTTP status and the error type only: SES's messages may quote addresses.
 public struct SESProvider: NotificationProvider {
     public struct Configuration: Sendable {
@@ -173,6 +175,15 @@ public struct SESProvider: NotificationProvider {
         return "\(phrase) <\(mailbox.address)>"
     }
 
+    /// Whether the error's message says an identity is not verified.
+    static func messageSaysNotVerified(_ answer: HTTPTransport.Answer) -> Bool {
+        guard let document = try? JSONParser.parse(answer.body) else { return false }
+        for key in ["message", "Message"] {
+            if case .string(let message)? = document[key] { return message.lowercased().contains("not verified") }
+        }
+        return false
+    }
+
     /// The error type SES names: the `x-amzn-ErrorType` header, else the body's
     /// `__type` or `code`.
     static func errorCode(_ answer: HTTPTransport.Answer) -> String? {
@@ -202,9 +213,13 @@ public struct SESProvider: NotificationProvider {
         case "NotFoundException":
             return .transient("configuration", text)
         case "MessageRejected", "MessageRejectedException":
+            // SES says "not verified" of the sender (a wrong SES_FROM) and, while the
+            // account is in the sandbox, of the recipient: either is the operator's to fix.
+            // The message is read for that and never recorded (it names the address).
+            if messageSaysNotVerified(answer) { return .transient("configuration", text + " (not verified)") }
             return .permanent("message_rejected", text)
         case "MailFromDomainNotVerifiedException", "MailFromDomainNotVerified":
-            return .permanent("mail_from_not_verified", text)
+            return .transient("configuration", text)
         default:
             break
         }

@@ -118,12 +118,12 @@ public struct SNSProvider: NotificationProvider {
         if let code, AWSService.authErrorCodes.contains(code) { return .transient("auth", text) }
         if status == 401 || status == 403 { return .transient("auth", text) }
         if status >= 500 { return .transient("http_\(status)", text, retryAfter: retryAfter) }
-        // The number is the one parameter a send varies (the rest is the operator's, checked
-        // at start): an invalid parameter or an opted-out number is the recipient's, and
-        // no other SMS provider is asked.
+        // An invalid parameter may be the number, the sender id or origination number, or
+        // the message's length: not surely the recipient's, so another provider is asked.
+        // A number that opted out is refused by every sender.
         switch code {
         case "InvalidParameter", "InvalidParameterValue", "ParameterValueInvalid":
-            return .recipient("invalid_parameter", text)
+            return .permanent("invalid_parameter", text)
         case let code? where code.lowercased().contains("optedout") || code.lowercased().contains("optout"):
             return .recipient("opted_out", text)
         default:

@@ -56,11 +56,13 @@ public struct GoogleAccessTokenIssuer: TokenIssuer {
             throw .transient("auth", "token exchange: HTTP \(answer.status)\(code)")
         }
         guard case .string(let token)? = document?["access_token"], !token.isEmpty,
-            case .number(let expiresIn)? = document?["expires_in"], let seconds = Double(expiresIn), seconds > 0
+            case .number(let expiresIn)? = document?["expires_in"], let seconds = Double(expiresIn), seconds > 0,
+            seconds.isFinite
         else {
             throw .transient("auth", "token exchange: HTTP \(answer.status) without access_token and expires_in")
         }
-        return .accessToken(token, requestedAt: now, lifetime: .milliseconds(Int64(seconds * 1_000)))
+        // Google's tokens live an hour; a lifetime beyond a day is kept as a day.
+        return .accessToken(token, requestedAt: now, lifetime: .milliseconds(Int64(min(seconds, 86_400) * 1_000)))
     }
 
     /// An OAuth error code as it may be shown: short, and in its defined alphabet.

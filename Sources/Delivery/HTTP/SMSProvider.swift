@@ -83,8 +83,9 @@ public struct SMSProvider: NotificationProvider {
     }
 
     /// Twilio's error codes that refuse the number itself (invalid, not a mobile number,
-    /// unreachable by SMS, unsubscribed): another SMS provider would be refused too.
-    static let recipientErrorCodes: Set<String> = ["21211", "21217", "21610", "21612", "21614"]
+    /// unsubscribed): another SMS provider would be refused too. (21612, "not reachable
+    /// via SMS", may be the sending number's capability: another provider may reach it.)
+    static let recipientErrorCodes: Set<String> = ["21211", "21217", "21610", "21614"]
 
     /// `application/x-www-form-urlencoded`, spaces as `+`.
     static func formEncoded(_ fields: [(String, String)]) -> String {

@@ -188,8 +188,10 @@ public struct SendGridProvider: NotificationProvider {
     /// `X-RateLimit-Reset`: when the limit resets, in seconds since 1970.
     static func rateLimitReset(_ value: String?, now: Date) -> Duration? {
         guard let value, let reset = Int64(value.trimmingCharacters(in: .whitespaces)) else { return nil }
-        let seconds = Double(reset) - now.timeIntervalSince1970
-        return .milliseconds(Int64(max(0, seconds) * 1_000))
+        // A day at most: a reset years away is a broken header (the retry policy caps
+        // the wait further).
+        let seconds = min(max(0, Double(reset) - now.timeIntervalSince1970), 86_400)
+        return .milliseconds(Int64(seconds * 1_000))
     }
 
     /// SendGrid's message id, when it is a plausible one (an id, not text to log).

@@ -228,22 +228,27 @@ struct SMTPSession: Sendable {
         }
     }
 
-    /// A refusal of RCPT TO. A permanent one is the recipient's when it names an address
-    /// or mailbox status (RFC 3463 `5.1.x`, `5.2.x`: unknown, moved, disabled, full) or,
-    /// without an enhanced code, is 550, 551 or 553 (RFC 5321: mailbox unavailable, not
-    /// local, name not allowed). A policy refusal (`5.7.x`: relaying denied, the sender
-    /// not authorised) is the sending account's, and another provider may take the send.
+    /// A refusal of RCPT TO. A permanent one is the recipient's only when its RFC 3463
+    /// code names the destination (`recipientStatusCodes`) or, without an enhanced code,
+    /// when it is 551 (user not local). Anything else may be the sending account's: a
+    /// server that delays its checks refuses a bad sender at RCPT (`553 5.1.8`), a bare
+    /// 550 is as often "relaying denied" as "no such user", and `5.7.x` is policy; another
+    /// provider may take those.
     static func failure(forRecipient reply: SMTPReply) -> DeliveryFailure {
         var failure = failure(for: reply)
         guard failure.kind == .permanent else { return failure }
         if let enhanced = reply.enhancedStatusCode {
-            let subject = enhanced.split(separator: ".")[1]
-            failure.concernsRecipient = subject == "1" || subject == "2"
+            failure.concernsRecipient = recipientStatusCodes.contains(String(enhanced.dropFirst(2)))
         } else {
-            failure.concernsRecipient = [550, 551, 553].contains(reply.code)
+            failure.concernsRecipient = reply.code == 551
         }
         return failure
     }
+
+    /// RFC 3463 details (after the class digit) about the destination: bad mailbox (1.1),
+    /// bad system (1.2), bad address syntax (1.3), mailbox moved (1.6), no mail accepted
+    /// by the domain (1.10, RFC 7505), mailbox disabled (2.1) or full (2.2).
+    static let recipientStatusCodes: Set<String> = ["1.1", "1.2", "1.3", "1.6", "1.10", "2.1", "2.2"]
 
     private static func base64(_ text: String) -> String {
         Data(text.utf8).base64EncodedString()

@@ -57,9 +57,20 @@ extension DeliverySettings {
                     variable: "SNS_ORIGINATION_NUMBER", message: "must be a number in E.164 form (+ and 8 to 15 digits)"
                 )
             }
+            let senderID = reader.optional("SNS_SENDER_ID")
+            // AWS's rule for an alphanumeric sender id: 1 to 11 letters and digits, at least
+            // one letter.
+            if let senderID,
+                !(1...11).contains(senderID.count)
+                    || !senderID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+                    || !senderID.contains(where: \.isLetter)
+            {
+                throw ServiceSettings.Invalid(
+                    variable: "SNS_SENDER_ID", message: "must be 1 to 11 letters and digits, at least one a letter")
+            }
             sns = SNSProvider.Configuration(
-                credentials: credentials, region: region, endpoint: snsEndpoint,
-                senderID: reader.optional("SNS_SENDER_ID"), originationNumber: origination)
+                credentials: credentials, region: region, endpoint: snsEndpoint, senderID: senderID,
+                originationNumber: origination)
         }
         return (ses, sns)
     }
@@ -67,8 +78,14 @@ extension DeliverySettings {
     /// nil when unset; the URL when it is an http(s) URL.
     private static func endpoint(_ reader: EnvironmentReader, _ name: String) throws -> String? {
         guard let text = reader.optional(name) else { return nil }
-        guard EnvironmentReader.httpURL(text) != nil else {
+        guard let url = EnvironmentReader.httpURL(text) else {
             throw ServiceSettings.Invalid(variable: name, message: "must be an http(s) URL, not \"\(text)\"")
+        }
+        // Requests are signed for the paths the APIs define: a prefix, query or user
+        // would make every signature wrong (and every send a transient failure).
+        guard url.path.isEmpty || url.path == "/", url.query == nil, url.user == nil, url.fragment == nil else {
+            throw ServiceSettings.Invalid(
+                variable: name, message: "must be scheme://host[:port] without a path, query or user")
         }
         return text
     }

@@ -56,8 +56,10 @@ public struct ProviderFailover: Sendable {
     static func combined(_ outcomes: [SendOutcome]) -> SendOutcome {
         let transient = outcomes.compactMap { $0.failure }.filter { $0.kind == .transient }
         if var first = transient.first {
-            // The channel may be retried when every provider that failed may be asked
-            // again; one without a `Retry-After` leaves it to the retry policy.
+            // The channel may be retried as soon as one of the providers that failed may be
+            // asked again: the soonest `Retry-After`, or none when one provider gave none
+            // (it may be asked after the policy's backoff, which `DeliveryAttemptPlanner`
+            // waits at least).
             let waits = transient.map(\.retryAfter)
             first.retryAfter = waits.contains(nil) ? nil : waits.compactMap { $0 }.min()
             return .failed(first)
