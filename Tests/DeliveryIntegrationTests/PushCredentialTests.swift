@@ -156,12 +156,14 @@ struct PushCredentialTests {
     }
 
     @Test func concurrentSendsWithAnExpiredTokenShareOneExchange() async throws {
-        try await withEndpoint(tokenLifetime: 1) { endpoint, transport in
+        // The first token lives 5 s (long enough for its send on a loaded machine), then
+        // runs out while nothing is sent; the next one lives long, so that a slow batch
+        // cannot outlive it.
+        try await withEndpoint(tokenLifetime: 5) { endpoint, transport in
             let provider = try fcm(endpoint, transport)
             _ = try await provider.send(request(.fcm))
-            try await Task.sleep(for: .milliseconds(1_300))
-            // The next token lives long, so that a slow batch cannot outlive it.
             try await endpoint.configure(["token_lifetime": 600])
+            try await Task.sleep(for: .milliseconds(5_300))
             let failures = await withTaskGroup(of: DeliveryFailure?.self) { group in
                 for number in 0..<20 {
                     group.addTask {
@@ -200,10 +202,11 @@ struct PushCredentialTests {
         try await withEndpoint(apnsMaximumAge: 3_600) { endpoint, transport in
             let provider = try apns(endpoint, transport)
             _ = try await provider.send(request(.apns))
-            // Now provider tokens more than two seconds old count as expired: the cached
-            // one is, when the next send goes out; a fresh one is not.
-            try await endpoint.configure(["apns_max_age": 2])
-            try await Task.sleep(for: .milliseconds(2_500))
+            // Now provider tokens more than four seconds old count as expired: the cached
+            // one is, when the next send goes out; a fresh one is not (four seconds leave a
+            // loaded machine time for the renewed send and the one after it).
+            try await endpoint.configure(["apns_max_age": 4])
+            try await Task.sleep(for: .milliseconds(4_500))
             let receipt = try await provider.send(request(.apns))
             #expect(receipt.answer == "HTTP 200")
             var counts = try await endpoint.counts()
