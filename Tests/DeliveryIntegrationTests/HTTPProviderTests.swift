@@ -19,7 +19,9 @@ struct HTTPProviderTests {
             attempt: 2, dueAt: Instant(secondsSinceEpoch: 1_790_000_000))
     }
 
-    func withSink(timeout: Duration = .seconds(5), _ body: (ProviderSink, HTTPTransport) async throws -> Void)
+    /// A generous limit: a loaded machine has taken seconds for one TLS handshake with the
+    /// sink; tests of timeouts use a transport of their own.
+    func withSink(timeout: Duration = .seconds(30), _ body: (ProviderSink, HTTPTransport) async throws -> Void)
         async throws
     {
         let sink = try await ProviderSink(lifetime: 120)

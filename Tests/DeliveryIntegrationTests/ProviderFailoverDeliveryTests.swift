@@ -25,7 +25,7 @@ struct ProviderFailoverDeliveryTests {
         _ body: (ReminderDeliverer, ProviderSink) async throws -> Void
     ) async throws {
         let sink = try await ProviderSink(lifetime: 120)
-        let transport = try HTTPTransport(configuration: .init(timeout: .seconds(5), caFile: sink.caFile))
+        let transport = try HTTPTransport(configuration: .init(timeout: .seconds(30), caFile: sink.caFile))
         let accounts = ["AC1", "AC2"].map { account in
             GuardedProvider(
                 provider: SMSProvider(

@@ -45,7 +45,9 @@ public final class HTTPTransport: Sendable {
         }
         var clientConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(5)))
+            // The send's whole limit (HTTP_PROVIDER_TIMEOUT_MS, "connect to last byte")
+            // bounds the connection and its TLS handshake too.
+            timeout: .init(connect: .milliseconds(configuration.timeout.wholeMilliseconds)))
         // No spans of its own: they would carry each request's URL (a webhook's may hold
         // a token); the providers' send spans stand for the requests.
         clientConfiguration.tracing.tracer = nil
