@@ -70,15 +70,15 @@ struct PushCredentialTests {
     }
 
     @Test func fcmSendsGoOnAcrossSeveralTokenRenewals() async throws {
-        // Two-second tokens, sends for about seven seconds: without renewal every send
-        // after the second would be refused.
+        // Two-second tokens, a send every 100 ms until three tokens have been issued (a
+        // minute at most): without renewal every send after the second would be refused.
         try await withEndpoint(tokenLifetime: 2) { endpoint, transport in
             let log = CapturedLog()
             let provider = try fcm(endpoint, transport, logger: log.logger("push", level: .trace))
             let start = ContinuousClock.now
             var sent = 0
             var failures: [DeliveryFailure] = []
-            while sent < 200, ContinuousClock.now - start < .seconds(7) {
+            while sent < 600, ContinuousClock.now - start < .seconds(60), try await endpoint.counts().issued < 3 {
                 let reminderID = "r-\(sent)"
                 if let failure = await failure({ () async throws(DeliveryFailure) in
                     try await provider.send(request(.fcm, reminderID: reminderID))
