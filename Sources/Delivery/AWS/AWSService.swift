@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
+import ReminderCore
 
 /// One AWS service endpoint with its signer: builds signed requests for the SES and SNS
 /// providers, and holds what their error classifications share.
@@ -69,5 +71,33 @@ struct AWSService: Sendable {
             })
         else { return nil }
         return String(code)
+    }
+}
+
+/// What the SES and SNS providers share: signed POSTs to one AWS service endpoint over
+/// the shared transport, signed at the time `now` gives (injected for tests).
+struct AWSClient: Sendable {
+    let transport: HTTPTransport
+    /// nil when the endpoint is not an http(s) URL (the settings refuse one at start).
+    let service: AWSService?
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    init(
+        transport: HTTPTransport, credentials: AWSCredentials, region: String, signingName: String, endpoint: String,
+        logger: Logger, now: @escaping @Sendable () -> Date
+    ) {
+        self.transport = transport
+        self.logger = logger
+        self.now = now
+        service = AWSService(
+            signer: SigV4Signer(credentials: credentials, region: region, service: signingName), endpoint: endpoint)
+    }
+
+    /// POSTs `body` to `path`, signed; the answer, whatever its status.
+    func post(path: String, contentType: String, body: [UInt8]) async throws(DeliveryFailure) -> HTTPTransport.Answer {
+        guard let service else { throw .transient("configuration", "the endpoint is not an http(s) URL") }
+        let request = service.post(path: path, contentType: contentType, body: body, date: now())
+        return try await transport.perform(request, logger: logger)
     }
 }

@@ -49,36 +49,27 @@ public struct SESProvider: NotificationProvider {
     public static let path = "/v2/email/outbound-emails"
 
     public let name = "ses"
-    private let transport: HTTPTransport
     private let configuration: Configuration
-    private let service: AWSService?
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    private let client: AWSClient
 
     /// `now`: the signing time (injected for tests).
     public init(
         transport: HTTPTransport, configuration: Configuration, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.transport = transport
         self.configuration = configuration
-        self.logger = logger
-        self.now = now
-        service = AWSService(
-            signer: SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "ses"),
-            endpoint: configuration.endpoint)
+        client = AWSClient(
+            transport: transport, credentials: configuration.credentials, region: configuration.region,
+            signingName: "ses", endpoint: configuration.endpoint, logger: logger, now: now)
     }
 
     public func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {
         guard case .email(let address) = request.channel else {
             throw .permanent("wrong_channel", "the SES provider got a \(request.channel.type) channel")
         }
-        guard let service else { throw .transient("configuration", "the SES endpoint is not an http(s) URL") }
         if let problem = SMTPMailbox.problem(withAddress: address, role: "recipient") { throw problem }
         let body = try Self.body(for: request.content, to: address, configuration: configuration)
-        let httpRequest = service.post(
-            path: Self.path, contentType: "application/json", body: body, date: now())
-        let answer = try await transport.perform(httpRequest, logger: logger)
+        let answer = try await client.post(path: Self.path, contentType: "application/json", body: body)
         if (200..<300).contains(answer.status) {
             var messageID: String?
             if case .string(let id)? = (try? JSONParser.parse(answer.body))?["MessageId"] { messageID = id }

@@ -39,36 +39,27 @@ public struct SNSProvider: NotificationProvider {
     }
 
     public let name = "sns"
-    private let transport: HTTPTransport
     private let configuration: Configuration
-    private let service: AWSService?
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    private let client: AWSClient
 
     /// `now`: the signing time (injected for tests).
     public init(
         transport: HTTPTransport, configuration: Configuration, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.transport = transport
         self.configuration = configuration
-        self.logger = logger
-        self.now = now
-        service = AWSService(
-            signer: SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "sns"),
-            endpoint: configuration.endpoint)
+        client = AWSClient(
+            transport: transport, credentials: configuration.credentials, region: configuration.region,
+            signingName: "sns", endpoint: configuration.endpoint, logger: logger, now: now)
     }
 
     public func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {
         guard case .sms(let number) = request.channel else {
             throw .permanent("wrong_channel", "the SNS provider got a \(request.channel.type) channel")
         }
-        guard let service else { throw .transient("configuration", "the SNS endpoint is not an http(s) URL") }
         let form = Self.form(number: number, content: request.content, configuration: configuration)
-        let httpRequest = service.post(
-            path: "/", contentType: "application/x-www-form-urlencoded; charset=utf-8", body: Array(form.utf8),
-            date: now())
-        let answer = try await transport.perform(httpRequest, logger: logger)
+        let answer = try await client.post(
+            path: "/", contentType: "application/x-www-form-urlencoded; charset=utf-8", body: Array(form.utf8))
         let text = String(decoding: answer.body, as: UTF8.self)
         if (200..<300).contains(answer.status) {
             return DeliveryReceipt(
