@@ -9,8 +9,8 @@ import Testing
         .sending: [.claim: .sending, .deliver: .delivered, .postpone: .scheduled, .fail: .failed],
         .failed: [.scheduleRetry: .retry, .deadLetter: .deadLetter, .cancel: .cancelled, .replace: .scheduled],
         .retry: [.claim: .sending, .deadLetter: .deadLetter, .cancel: .cancelled, .replace: .scheduled],
-        .delivered: [:],
-        .deadLetter: [.replay: .scheduled],
+        .delivered: [.recur: .scheduled],
+        .deadLetter: [.replay: .scheduled, .recur: .scheduled],
         .cancelled: [:],
     ]
 

@@ -33,11 +33,15 @@ public struct ReminderSchedule: Sendable, Equatable {
     public var content: Content
     public var quietHours: QuietHours?
     public var expiresAt: Instant?
+    /// How it repeats; nil for a one-off reminder. A recurring schedule's `deliverAt` is
+    /// `.local` (the first occurrence, on the user's wall clock).
+    public var recurrence: RecurrenceRule?
 
     public init(
         timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
-        expiresAt: Instant?
+        expiresAt: Instant?, recurrence: RecurrenceRule? = nil
     ) {
+        self.recurrence = recurrence
         self.timeZone = timeZone
         self.deliverAt = deliverAt
         self.channels = channels

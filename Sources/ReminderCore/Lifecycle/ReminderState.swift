@@ -5,6 +5,7 @@
 ///                   ↘ FAILED → RETRY → SENDING
 ///                            ↘ DEAD_LETTER
 /// CANCELLED from any state before SENDING; SENDING → SCHEDULED on `postpone`
+/// DELIVERED, DEAD_LETTER → SCHEDULED on `recur` (a recurring reminder's next occurrence)
 /// ```
 ///
 /// A cancel or replace that arrives while a reminder is SENDING waits as a
@@ -19,7 +20,8 @@ public enum ReminderState: String, Sendable, Hashable, CaseIterable {
     case deadLetter = "DEAD_LETTER"
     case cancelled = "CANCELLED"
 
-    /// No event moves a reminder out of these, except a replay out of `deadLetter`.
+    /// No event moves a reminder out of these, except a replay out of `deadLetter` and, for
+    /// a recurring reminder, the next occurrence (`recur`).
     public var isTerminal: Bool {
         switch self {
         case .delivered, .deadLetter, .cancelled: true
@@ -54,6 +56,10 @@ public enum ReminderEventKind: String, Sendable, Hashable, CaseIterable {
     case replace
     /// An operator replayed its dead letter: it is delivered again from the start.
     case replay
+    /// A recurring reminder's occurrence is done (delivered or dead-lettered) and the next
+    /// one waits for the dispatcher. Only `CompletionPlanner` asks for it, in the
+    /// transaction that records the occurrence's outcome.
+    case recur
 }
 
 /// The reminder state machine: a pure function from a state and what happened to the
@@ -85,6 +91,7 @@ public enum ReminderStateMachine {
         case (.pending, .cancel), (.scheduled, .cancel), (.failed, .cancel), (.retry, .cancel): return .cancelled
         case (.pending, .replace), (.scheduled, .replace), (.failed, .replace), (.retry, .replace): return .scheduled
         case (.deadLetter, .replay): return .scheduled
+        case (.delivered, .recur), (.deadLetter, .recur): return .scheduled
         default: throw InvalidTransition(state: state, event: event)
         }
     }
