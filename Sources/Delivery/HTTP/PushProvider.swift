@@ -190,7 +190,7 @@ public struct PushProvider: NotificationProvider {
             httpRequest.headers.add(name: "apns-topic", value: configuration.topic)
             httpRequest.headers.add(name: "apns-push-type", value: "alert")
             // APNs deduplicates nothing, but echoes `apns-id`: one per reminder, for tracing.
-            httpRequest.headers.add(name: "apns-id", value: Self.apnsID(reminderID: request.reminderID))
+            httpRequest.headers.add(name: "apns-id", value: Self.apnsID(reminderID: request.idempotencyKey))
             httpRequest.headers.add(name: "content-type", value: "application/json")
             httpRequest.body = .bytes(ByteBuffer(string: body))
             return try await transport.perform(httpRequest, logger: logger)

@@ -46,7 +46,7 @@ public struct SMSProvider: NotificationProvider {
         let credentials = Data("\(configuration.accountSID):\(configuration.authToken)".utf8).base64EncodedString()
         httpRequest.headers.add(name: "Authorization", value: "Basic \(credentials)")
         httpRequest.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        httpRequest.headers.add(name: "I-Twilio-Idempotency-Token", value: request.reminderID)
+        httpRequest.headers.add(name: "I-Twilio-Idempotency-Token", value: request.idempotencyKey)
         let sender = configuration.from.hasPrefix("MG") ? "MessagingServiceSid" : "From"
         let form = Self.formEncoded([
             ("To", number), (sender, configuration.from),

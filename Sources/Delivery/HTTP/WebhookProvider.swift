@@ -54,7 +54,7 @@ public struct WebhookProvider: NotificationProvider {
         httpRequest.method = .POST
         httpRequest.headers.add(name: "Content-Type", value: "application/json")
         httpRequest.headers.add(name: "User-Agent", value: "notification-service")
-        httpRequest.headers.add(name: "Idempotency-Key", value: request.reminderID)
+        httpRequest.headers.add(name: "Idempotency-Key", value: request.idempotencyKey)
         httpRequest.headers.add(name: "X-Reminder-Timestamp", value: timestamp)
         httpRequest.headers.add(
             name: "X-Reminder-Signature",
@@ -80,7 +80,8 @@ public struct WebhookProvider: NotificationProvider {
     }
 
     /// `{"reminder_id", "user_id", "correlation_id", "due_at", "attempt", "title", "body", "data"}`,
-    /// and `"html"` and `"unsubscribe_url"` when the reminder has them: a receiver that
+    /// and `"html"`, `"unsubscribe_url"` and `"occurrence"` (a recurring reminder's) when
+    /// the reminder has them: a receiver that
     /// sends email itself can use them, and the body of a reminder without them is what it
     /// always was.
     static func body(for request: DeliveryRequest) -> [UInt8] {
@@ -101,6 +102,7 @@ public struct WebhookProvider: NotificationProvider {
         if let url = request.content.unsubscribeURL {
             text += #","unsubscribe_url":"# + JSONValue.string(url).serialized
         }
+        if let occurrence = request.occurrence { text += #","occurrence":"# + String(occurrence) }
         text += "}"
         return Array(text.utf8)
     }

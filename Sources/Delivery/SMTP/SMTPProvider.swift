@@ -68,7 +68,8 @@ public struct SMTPProvider: NotificationProvider {
                 "invalid_request", "the smtp provider sends \(request.channel.type) reminders only by email")
         }
         let messageID = SMTPMessageID.make(
-            reminderID: request.reminderID, domain: configuration.from.domain, fallbackDomain: configuration.heloName)
+            reminderID: request.idempotencyKey, domain: configuration.from.domain,
+            fallbackDomain: configuration.heloName)
         return try SMTPMessage(
             from: configuration.from, to: recipient, subject: request.content.title, body: request.content.body,
             html: request.content.html, unsubscribeURL: request.content.unsubscribeURL, date: now(),

@@ -29,13 +29,51 @@ public enum IngestPlanner {
         public let userID: String
         /// What waits on it for the outcome of the attempt in flight.
         public let pending: PendingChange?
+        /// The number of its current occurrence; nil for a reminder that never recurred.
+        public let occurrence: Int?
+        /// The wall-clock instant of its last occurrence done (delivered or dead-lettered).
+        public let previousOccurrenceAt: Instant?
+        /// The wall-clock instant of its current occurrence (the one in flight when it is
+        /// being sent).
+        public let currentOccurrenceAt: Instant?
 
-        public init(id: Int64, state: ReminderState, userID: String, pending: PendingChange? = nil) {
+        public init(
+            id: Int64, state: ReminderState, userID: String, pending: PendingChange? = nil, occurrence: Int? = nil,
+            previousOccurrenceAt: Instant? = nil, currentOccurrenceAt: Instant? = nil
+        ) {
             self.id = id
             self.state = state
             self.userID = userID
             self.pending = pending
+            self.occurrence = occurrence
+            self.previousOccurrenceAt = previousOccurrenceAt
+            self.currentOccurrenceAt = currentOccurrenceAt
         }
+
+        /// Where a schedule that replaces this reminder starts its occurrences: numbered on
+        /// from the current one (a number is never given twice: an occurrence that was
+        /// attempted may have reached a provider under its key), after the last one done,
+        /// or, for one in flight, after that one (the replacement takes over from the next).
+        func continuation(inFlight: Bool) -> Continuation? {
+            guard let occurrence else { return nil }
+            return Continuation(number: occurrence + 1, after: inFlight ? currentOccurrenceAt : previousOccurrenceAt)
+        }
+    }
+
+    /// How a schedule's occurrences are numbered and where they start: its row's first
+    /// occurrence is `RecurrenceCalculator.first(of:number:after:)`.
+    public struct Continuation: Sendable, Equatable {
+        public let number: Int
+        /// Its first occurrence is the first after this instant (nil: its start).
+        public let after: Instant?
+
+        public init(number: Int, after: Instant?) {
+            self.number = number
+            self.after = after
+        }
+
+        /// A reminder scheduled for the first time.
+        public static let start = Continuation(number: 1, after: nil)
     }
 
     public struct Transition: Sendable, Equatable {
@@ -88,10 +126,14 @@ public enum IngestPlanner {
         /// For a reminder in flight (its state unchanged): the change that now waits for
         /// the attempt's outcome.
         public let pending: Pending?
+        /// How the occurrences of the schedule written (`contentFrom`, or the pending
+        /// replacement) are numbered and where they start; nil for a one-off reminder that
+        /// never recurred.
+        public let continuation: Continuation?
 
         public init(
             reminderID: String, existing: Int64?, finalState: ReminderState, contentFrom: Int?,
-            transitions: [Transition], pending: Pending? = nil
+            transitions: [Transition], pending: Pending? = nil, continuation: Continuation? = nil
         ) {
             self.reminderID = reminderID
             self.existing = existing
@@ -99,6 +141,7 @@ public enum IngestPlanner {
             self.contentFrom = contentFrom
             self.transitions = transitions
             self.pending = pending
+            self.continuation = continuation
         }
     }
 
@@ -166,6 +209,16 @@ public enum IngestPlanner {
                         Skipped(position: input.position, reason: "cancel for a reminder never scheduled"))
                     continue
                 }
+                if case .schedule(let schedule) = input.event.action, let recurrence = schedule.recurrence,
+                    let continuation = existing?.continuation(inFlight: from == ReminderStateMachine.claimTarget),
+                    !Self.hasOccurrence(schedule, recurrence, continuation)
+                {
+                    plan.skipped.append(
+                        Skipped(
+                            position: input.position,
+                            reason: "the new rule has no occurrence after the reminder's last one"))
+                    continue
+                }
                 if let deferral = ReminderStateMachine.deferral(
                     of: kind, in: from, pending: pending?.change ?? existing?.pending)
                 {
@@ -198,11 +251,37 @@ public enum IngestPlanner {
                 }
             }
             guard let finalState = state, !transitions.isEmpty else { continue }
+            let schedulePosition: Int?
+            if case .replace(let position)? = pending {
+                schedulePosition = position
+            } else {
+                schedulePosition = contentFrom
+            }
+            var continuation: Continuation?
+            if let position = schedulePosition,
+                let input = byReminder[reminderID]!.first(where: { $0.position == position }),
+                case .schedule(let schedule) = input.event.action
+            {
+                continuation =
+                    existing?.continuation(inFlight: pending != nil)
+                    ?? (schedule.recurrence == nil ? nil : .start)
+            }
             plan.writes.append(
                 Write(
                     reminderID: reminderID, existing: existing?.id, finalState: finalState, contentFrom: contentFrom,
-                    transitions: transitions, pending: pending))
+                    transitions: transitions, pending: pending, continuation: continuation))
         }
         return plan
+    }
+
+    /// Whether `schedule`'s rule has an occurrence where `continuation` starts it.
+    private static func hasOccurrence(
+        _ schedule: ReminderSchedule, _ rule: RecurrenceRule, _ continuation: Continuation
+    ) -> Bool {
+        guard case .local(let start) = schedule.deliverAt else { return false }
+        let series = RecurrenceCalculator.Series(
+            rule: rule, start: start, timeZone: schedule.timeZone, quietHours: schedule.quietHours,
+            expiresAt: schedule.expiresAt)
+        return RecurrenceCalculator.first(of: series, number: continuation.number, after: continuation.after) != nil
     }
 }

@@ -106,6 +106,12 @@ public enum RecurrenceCalculator {
         return nil
     }
 
+    /// The instant the wall clock of the zone named `zone` shows `local` (the DST policy,
+    /// without quiet hours): what UNTIL and a replaced rule's start compare with.
+    public static func wallInstant(_ local: LocalDateTime, inZone zone: String) -> Instant? {
+        TimeZones.zone(named: zone).map { DeliveryTimeCalculator.instant(of: local, in: $0) }
+    }
+
     /// The instant `local` is due in the series' zone (the one-off rules).
     public static func dueAt(_ local: LocalDateTime, of series: Series) -> Instant? {
         guard let zone = TimeZones.zone(named: series.timeZone) else { return nil }

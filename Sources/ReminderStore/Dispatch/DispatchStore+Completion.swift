@@ -17,10 +17,17 @@ extension DispatchStore {
         /// The last failure's class, for the transition history.
         public let errorClass: String?
         public let channelAttempts: [ChannelAttempt]
+        /// A one-off reminder, or a recurring one with the occurrence that follows.
+        public let series: CompletionPlanner.Series
+        /// The attempt's occurrence (its number and wall-clock instant); nil for a reminder
+        /// that never recurred.
+        public let occurrence: Int?
+        public let occurrenceAt: Instant?
 
         public init(
             id: Int64, attempt: Int, result: Result, progress: ChannelProgress, errorClass: String?,
-            channelAttempts: [ChannelAttempt]
+            channelAttempts: [ChannelAttempt], series: CompletionPlanner.Series = .oneOff, occurrence: Int? = nil,
+            occurrenceAt: Instant? = nil
         ) {
             self.id = id
             self.attempt = attempt
@@ -28,6 +35,9 @@ extension DispatchStore {
             self.progress = progress
             self.errorClass = errorClass
             self.channelAttempts = channelAttempts
+            self.series = series
+            self.occurrence = occurrence
+            self.occurrenceAt = occurrenceAt
         }
     }
 
@@ -58,13 +68,13 @@ extension DispatchStore {
     func resolveAbandonedChanges(limit: Int) async throws -> Int {
         let rows = try await client.query(
             """
-            SELECT id, attempts, pending_change, channel_failures, channel_status FROM reminders
+            SELECT id, attempts, pending_change, channel_failures, channel_status, occurrence FROM reminders
             WHERE state = \(unescaped: Self.claimTarget) AND lease_until <= now() AND pending_change IS NOT NULL
             ORDER BY lease_until LIMIT \(Int64(limit))
             """, logger: logger)
         var abandoned: [PlannedCompletion] = []
-        for try await (id, attempts, pending, failures, status) in rows.decode(
-            (Int64, Int32, String, [Int32], String).self)
+        for try await (id, attempts, pending, failures, status, occurrence) in rows.decode(
+            (Int64, Int32, String, [Int32], String, Int32?).self)
         {
             guard let pending = PendingChange(rawValue: pending) else { continue }
             abandoned.append(
@@ -72,7 +82,8 @@ extension DispatchStore {
                     id: id, attempt: Int(attempts), result: nil, plan: CompletionPlanner.abandoned(pending: pending),
                     progress: ChannelProgress(
                         channelCount: status.count, failures: failures.map(Int.init), statuses: status),
-                    errorClass: nil, channelAttempts: []))
+                    errorClass: nil, channelAttempts: [], series: .oneOff, occurrence: occurrence.map(Int.init),
+                    occurrenceAt: nil))
         }
         guard !abandoned.isEmpty else { return 0 }
         return abandoned.count - (try await record(abandoned)).notRecorded.count
@@ -127,11 +138,15 @@ extension DispatchStore {
         var outcomes: [CompletionRow] = []
         var steps: [CompletionStepRow] = []
         var attempts: [ChannelAttemptRow] = []
+        var statuses: [CompletionStatusRow] = []
         outcomes.reserveCapacity(planned.count)
         for completion in planned {
             outcomes.append(CompletionRow(completion))
             for step in completion.plan.steps {
                 steps.append(CompletionStepRow(id: completion.id, step: step, errorClass: completion.errorClass))
+            }
+            if statusEvents {
+                statuses += completion.plan.statuses.map { CompletionStatusRow(completion, $0) }
             }
             for (position, channelAttempt) in completion.channelAttempts.enumerated() {
                 attempts.append(
@@ -142,10 +157,12 @@ extension DispatchStore {
             }
         }
         var binds = PostgresBindings(
-            capacity: CompletionRow.columns.count + CompletionStepRow.columns.count + ChannelAttemptRow.columns.count)
+            capacity: CompletionRow.columns.count + CompletionStepRow.columns.count + ChannelAttemptRow.columns.count
+                + CompletionStatusRow.columns.count)
         CompletionRow.bind(outcomes, into: &binds)
         CompletionStepRow.bind(steps, into: &binds)
         ChannelAttemptRow.bind(attempts, into: &binds)
+        CompletionStatusRow.bind(statuses, into: &binds)
         let rows = try await client.query(PostgresQuery(unsafeSQL: Self.completeSQL, binds: binds), logger: logger)
         var recorded = Set<Int64>()
         for try await id in rows.decode(Int64.self) { recorded.insert(id) }
@@ -156,32 +173,47 @@ extension DispatchStore {
     /// reminder id (the same), the state (the plan's) and the due time (set with the rest
     /// of the completion).
     private static let replacedColumns = ReminderRow.columns.map(\.name).filter {
-        !["reminder_id", "state", "due_at"].contains($0)
+        !["reminder_id", "state", "due_at"].contains($0) && !occurrenceColumns.keys.contains($0)
     }
+
+    /// The columns that say where a series stands: a replacement sets them, the next
+    /// occurrence (`i.next_*`, `i.done_at`) moves them on, anything else keeps them.
+    private static let occurrenceColumns = [
+        "occurrence": "i.next_occurrence", "occurrence_index": "i.next_index", "occurrence_local": "i.next_local",
+        "previous_occurrence_at": "i.done_at",
+    ]
 
     private static let completeSQL = """
         WITH input AS (
             SELECT * FROM \(CompletionRow.unnest(bindingFrom: 1, as: "t"))),
         updated AS (
             UPDATE reminders r SET state = i.final,
-                due_at = CASE WHEN i.replace THEN p.due_at
+                due_at = CASE WHEN i.replace THEN p.due_at WHEN i.next_occurrence IS NOT NULL THEN i.next_due
                     ELSE coalesce(now() + i.delay_ms * interval '1 millisecond', r.due_at) END,
                 lease_until = NULL, pending_change = NULL,
-                channel_failures = CASE WHEN i.replace THEN '{}' ELSE i.failures::int4[] END,
-                channel_status = CASE WHEN i.replace THEN '' ELSE i.status END,
-                attempts = CASE WHEN i.replace THEN 0 ELSE r.attempts END,
+                channel_failures = CASE WHEN i.replace OR i.next_occurrence IS NOT NULL THEN '{}'
+                    ELSE i.failures::int4[] END,
+                channel_status = CASE WHEN i.replace OR i.next_occurrence IS NOT NULL THEN '' ELSE i.status END,
+                attempts = CASE WHEN i.replace OR i.next_occurrence IS NOT NULL THEN 0 ELSE r.attempts END,
                 \(replacedColumns.map { "\($0) = CASE WHEN i.replace THEN p.\($0) ELSE r.\($0) END" }
                     .joined(separator: ",\n            ")),
+                \(occurrenceColumns.sorted { $0.key < $1.key }.map {
+                    "\($0.key) = CASE WHEN i.replace THEN p.\($0.key) WHEN i.next_occurrence IS NOT NULL THEN \($0.value) "
+                        + "ELSE r.\($0.key) END"
+                }.joined(separator: ",\n            ")),
                 updated_at = now()
             FROM input i LEFT JOIN pending_replacements p ON p.id = i.id
             WHERE r.id = i.id AND r.state = i.expected AND r.attempts = i.attempt
                 AND r.pending_change IS NOT DISTINCT FROM i.pending AND (NOT i.replace OR p.id IS NOT NULL)
             RETURNING r.id, i.attempt AS attempts, i.pending, i.delay_ms, i.reason, i.error,
                 r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
-                r.source_key, r.source_value, r.trace_parent, r.trace_state),
+                r.source_key, r.source_value, r.trace_parent, r.trace_state, r.reminder_id, r.user_id,
+                r.occurrence, i.occurrence AS done_occurrence, r.due_at),
         history AS (
-            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, error_class, detail)
-            SELECT u.id, s.from_state, s.to_state, s.event, u.attempts, s.error_class, s.detail
+            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, error_class, detail,
+                occurrence)
+            SELECT u.id, s.from_state, s.to_state, s.event, u.attempts, s.error_class, s.detail,
+                CASE WHEN s.leads_on THEN u.occurrence ELSE u.done_occurrence END
             FROM \(CompletionStepRow.unnest(bindingFrom: CompletionRow.columns.count + 1, as: "s", ordinality: true))
             JOIN updated u ON u.id = s.id
             ORDER BY s.ord),
@@ -197,14 +229,27 @@ extension DispatchStore {
             DELETE FROM pending_replacements d USING updated u WHERE d.id = u.id AND u.pending IS NOT NULL),
         channel_attempts AS (
             INSERT INTO delivery_attempts (reminder_id, attempt, channel_index, channel, provider, outcome,
-                error_class, answer, latency_ms, retry_delay_ms)
+                error_class, answer, latency_ms, retry_delay_ms, occurrence)
             SELECT a.id, a.attempt, a.channel_index, a.channel, a.provider, a.outcome, a.error_class,
-                a.answer, a.latency_ms, CASE WHEN a.chose_the_wait THEN u.delay_ms END
+                a.answer, a.latency_ms, CASE WHEN a.chose_the_wait THEN u.delay_ms END, u.done_occurrence
             FROM \(ChannelAttemptRow.unnest(
                 bindingFrom: CompletionRow.columns.count + CompletionStepRow.columns.count + 1, as: "a",
                 ordinality: true))
             JOIN updated u ON u.id = a.id
-            ORDER BY a.ord)
+            ORDER BY a.ord),
+        statuses AS (
+            INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
+                channel, provider, will_retry, due_at, reason, error, detail)
+            SELECT u.id, u.reminder_id, u.user_id, u.correlation_id, st.type,
+                CASE WHEN st.leads_on THEN u.occurrence ELSE u.done_occurrence END,
+                CASE WHEN st.leads_on THEN 0 ELSE u.attempts END, st.channel, st.provider, st.will_retry,
+                CASE WHEN st.type = '\(StatusUpdate.Kind.scheduled.rawValue)' OR st.will_retry THEN u.due_at END,
+                st.reason, st.error, st.detail
+            FROM \(CompletionStatusRow.unnest(
+                bindingFrom: CompletionRow.columns.count + CompletionStepRow.columns.count
+                    + ChannelAttemptRow.columns.count + 1, as: "st", ordinality: true))
+            JOIN updated u ON u.id = st.id
+            ORDER BY st.ord)
         SELECT id FROM updated
         """
 }
@@ -220,10 +265,14 @@ private struct PlannedCompletion {
     let progress: ChannelProgress
     let errorClass: String?
     let channelAttempts: [ChannelAttempt]
+    let series: CompletionPlanner.Series
+    let occurrence: Int?
+    let occurrenceAt: Instant?
 
     init(
         id: Int64, attempt: Int, result: CompletionPlanner.Outcome?, plan: CompletionPlanner.Plan,
-        progress: ChannelProgress, errorClass: String?, channelAttempts: [ChannelAttempt]
+        progress: ChannelProgress, errorClass: String?, channelAttempts: [ChannelAttempt],
+        series: CompletionPlanner.Series, occurrence: Int?, occurrenceAt: Instant?
     ) {
         self.id = id
         self.attempt = attempt
@@ -232,13 +281,18 @@ private struct PlannedCompletion {
         self.progress = progress
         self.errorClass = errorClass
         self.channelAttempts = channelAttempts
+        self.series = series
+        self.occurrence = occurrence
+        self.occurrenceAt = occurrenceAt
     }
 
     init(_ completion: DispatchStore.Completion, pending: PendingChange?) {
         self.init(
             id: completion.id, attempt: completion.attempt, result: completion.result,
-            plan: CompletionPlanner.plan(completion.result, pending: pending), progress: completion.progress,
-            errorClass: completion.errorClass, channelAttempts: completion.channelAttempts)
+            plan: CompletionPlanner.plan(completion.result, pending: pending, series: completion.series),
+            progress: completion.progress, errorClass: completion.errorClass,
+            channelAttempts: completion.channelAttempts, series: completion.series,
+            occurrence: completion.occurrence, occurrenceAt: completion.occurrenceAt)
     }
 
     /// The same completion planned for `pending`; nil when that cannot be planned (an
@@ -246,7 +300,7 @@ private struct PlannedCompletion {
     func replanned(pending: PendingChange?) -> PlannedCompletion? {
         let plan: CompletionPlanner.Plan
         if let result {
-            plan = CompletionPlanner.plan(result, pending: pending)
+            plan = CompletionPlanner.plan(result, pending: pending, series: series)
         } else if let pending {
             plan = CompletionPlanner.abandoned(pending: pending)
         } else {
@@ -254,7 +308,7 @@ private struct PlannedCompletion {
         }
         return PlannedCompletion(
             id: id, attempt: attempt, result: result, plan: plan, progress: progress, errorClass: errorClass,
-            channelAttempts: channelAttempts)
+            channelAttempts: channelAttempts, series: series, occurrence: occurrence, occurrenceAt: occurrenceAt)
     }
 }
 
@@ -275,9 +329,16 @@ private struct CompletionRow: BatchRow {
     /// `ChannelProgress.failures` as an `int4[]` literal: an array per row does not unnest.
     let failures: String
     let statusCodes: String
+    /// The attempt's occurrence, and the one the series moves on to (none: it stays).
+    let occurrence: Int32?
+    let next: RecurrenceCalculator.Scheduled?
+    let doneAt: Instant?
 
     init(_ completion: PlannedCompletion) {
         let plan = completion.plan
+        occurrence = completion.occurrence.map { Int32(clamping: $0) }
+        next = plan.next
+        doneAt = plan.next == nil ? nil : completion.occurrenceAt
         id = completion.id
         attempt = Int32(clamping: completion.attempt)
         expected = plan.expected
@@ -307,6 +368,12 @@ private struct CompletionRow: BatchRow {
         BoundColumn("error") { $0.deadLetterError },
         BoundColumn("failures") { $0.failures },
         BoundColumn("status") { $0.statusCodes },
+        BoundColumn("occurrence") { $0.occurrence },
+        BoundColumn("next_occurrence") { $0.next.map { Int32(clamping: $0.occurrence.number) } },
+        BoundColumn("next_index") { $0.next.map { Int32(clamping: $0.occurrence.index) } },
+        BoundColumn("next_local") { $0.next?.occurrence.local },
+        BoundColumn("next_due") { $0.next?.dueAt },
+        BoundColumn("done_at") { $0.doneAt },
     ]
 }
 
@@ -323,6 +390,49 @@ private struct CompletionStepRow: BatchRow {
         BoundColumn("event") { $0.step.event.rawValue },
         BoundColumn("detail") { $0.step.detail },
         BoundColumn("error_class") { $0.errorClass.nonEmpty },
+        BoundColumn("leads_on") { $0.leadsOn },
+    ]
+
+    /// Whether the step belongs to the occurrence the reminder moves on to (the series'
+    /// next, or a replacement's first) rather than the attempt's.
+    var leadsOn: Bool {
+        step.event == .recur || (step.event == .replace && step.to != step.from)
+    }
+}
+
+/// A status event of a completion, with the channel it concerns (the delivering one, or
+/// the last one tried).
+private struct CompletionStatusRow: BatchRow {
+    let id: Int64
+    let update: StatusUpdate
+    let channel: ChannelAttempt?
+    let error: String?
+
+    init(_ completion: PlannedCompletion, _ update: StatusUpdate) {
+        id = completion.id
+        self.update = update
+        switch update.kind {
+        case .delivered: channel = completion.channelAttempts.last { $0.outcome == .delivered }
+        case .attemptFailed: channel = completion.channelAttempts.last
+        default: channel = nil
+        }
+        if update.reason != nil, case .deadLetter(_, let error)? = completion.result {
+            self.error = error
+        } else {
+            self.error = nil
+        }
+    }
+
+    static let columns: [BoundColumn<CompletionStatusRow>] = [
+        BoundColumn("id") { $0.id },
+        BoundColumn("type") { $0.update.kind.rawValue },
+        BoundColumn("leads_on") { $0.update.occurrence == .next },
+        BoundColumn("channel") { $0.channel?.channel },
+        BoundColumn("provider") { $0.channel?.provider },
+        BoundColumn("will_retry") { $0.update.willRetry },
+        BoundColumn("reason") { $0.update.reason?.rawValue },
+        BoundColumn("error") { $0.error },
+        BoundColumn("detail") { $0.update.detail },
     ]
 }
 

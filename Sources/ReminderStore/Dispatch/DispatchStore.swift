@@ -34,15 +34,38 @@ public struct DispatchStore: DispatchStoring {
         /// The user's zone and quiet hours: a send that falls inside them waits.
         public let timeZone: String
         public let quietHours: QuietHours?
+        /// Its current occurrence's number (the providers' idempotency key derives from it);
+        /// nil for a reminder that never recurred.
+        public let occurrence: Int?
+        /// For a recurring reminder: the series as stored and where its current occurrence
+        /// stands in it.
+        public let recurrence: Recurrence?
+
+        /// A recurring reminder's rule (as stored), first occurrence and current occurrence.
+        public struct Recurrence: Sendable, Equatable {
+            public let rule: String
+            public let start: LocalDateTime
+            public let index: Int
+            public let local: LocalDateTime
+
+            public init(rule: String, start: LocalDateTime, index: Int, local: LocalDateTime) {
+                self.rule = rule
+                self.start = start
+                self.index = index
+                self.local = local
+            }
+        }
 
         public init(
             id: Int64, reminderID: String, userID: String, previousState: ReminderState, attempt: Int, dueAt: Date,
             expiresAt: Date?, leaseUntil: Date, channels: String, content: String, correlationID: String?,
             channelFailures: [Int], channelStatus: String, trace: TraceContextHeaders?, timeZone: String = "UTC",
-            quietHours: QuietHours? = nil
+            quietHours: QuietHours? = nil, occurrence: Int? = nil, recurrence: Recurrence? = nil
         ) {
             self.timeZone = timeZone
             self.quietHours = quietHours
+            self.occurrence = occurrence
+            self.recurrence = recurrence
             self.id = id
             self.reminderID = reminderID
             self.userID = userID
@@ -90,10 +113,13 @@ public struct DispatchStore: DispatchStoring {
 
     let client: PostgresClient
     let logger: Logger
+    /// Whether recorded outcomes write their status events to the outbox (`STATUS_EVENTS`).
+    let statusEvents: Bool
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true) {
         self.client = client
         self.logger = logger
+        self.statusEvents = statusEvents
     }
 
     /// Claims up to `limit` reminders due now, oldest due first, and leases them for
@@ -118,9 +144,15 @@ public struct DispatchStore: DispatchStoring {
             for try await row in rows.decode(
                 (
                     Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String,
-                    String?, String?, String, Int32?, Int32?
+                    String?, String?, String, Int32?, Int32?, Int32?, String?, String?, Int32?, String?
                 ).self
             ) {
+                var recurrence: Claimed.Recurrence?
+                if let rule = row.19, let start = row.20.flatMap(LocalDateTime.init(parsing:)), let index = row.21,
+                    let local = row.22.flatMap(LocalDateTime.init(parsing:))
+                {
+                    recurrence = Claimed.Recurrence(rule: rule, start: start, index: Int(index), local: local)
+                }
                 claimed.append(
                     Claimed(
                         id: row.0, reminderID: row.1, userID: row.2,
@@ -128,7 +160,8 @@ public struct DispatchStore: DispatchStoring {
                         expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10,
                         channelFailures: row.11.map(Int.init), channelStatus: row.12,
                         trace: TraceContextHeaders(traceParent: row.13, traceState: row.14), timeZone: row.15,
-                        quietHours: Self.quietHours(startMinute: row.16, endMinute: row.17)))
+                        quietHours: Self.quietHours(startMinute: row.16, endMinute: row.17),
+                        occurrence: row.18.map(Int.init), recurrence: recurrence))
             }
             return claimed
         } catch {
@@ -183,6 +216,9 @@ public struct DispatchStore: DispatchStoring {
     static let waitingStates = ReminderStateMachine.waitingStates.map { "'\($0.rawValue)'" }.joined(separator: ", ")
     static let claimTarget = "'\(ReminderStateMachine.claimTarget.rawValue)'"
 
+    /// How a wall-clock `timestamp` is read back: `LocalDateTime(parsing:)`'s form.
+    static let localFormat = #"YYYY-MM-DD"T"HH24:MI:SS"#
+
     /// $1: how many at most; $2: the lease in milliseconds; $3: whether leases that ran
     /// out are taken over (only where the state machine lets a claim take one over).
     static let claimSQL = """
@@ -206,10 +242,13 @@ public struct DispatchStore: DispatchStoring {
                 r.expires_at, r.lease_until, r.channels::text, r.content::text, r.correlation_id,
                 r.channel_failures, r.channel_status, r.trace_parent, r.trace_state, r.time_zone,
                 (extract(hour FROM r.quiet_start) * 60 + extract(minute FROM r.quiet_start))::int4,
-                (extract(hour FROM r.quiet_end) * 60 + extract(minute FROM r.quiet_end))::int4),
+                (extract(hour FROM r.quiet_end) * 60 + extract(minute FROM r.quiet_end))::int4,
+                r.occurrence, r.recurrence, to_char(r.deliver_at_local, '\(localFormat)'), r.occurrence_index,
+                to_char(r.occurrence_local, '\(localFormat)')),
         logged AS (
-            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt)
-            SELECT id, previous_state, \(claimTarget), '\(ReminderEventKind.claim.rawValue)', attempts FROM claimed)
+            INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, occurrence)
+            SELECT id, previous_state, \(claimTarget), '\(ReminderEventKind.claim.rawValue)', attempts, occurrence
+            FROM claimed)
         SELECT * FROM claimed ORDER BY due_at
         """
 

@@ -60,28 +60,49 @@ extension IngestStore {
         guard !resets.isEmpty else { return }
         var binds = PostgresBindings(capacity: ReplayReset.columns.count)
         ReplayReset.bind(resets, into: &binds)
-        try await connection.query(PostgresQuery(unsafeSQL: Self.resetSQL, binds: binds), logger: logger)
+        try await connection.query(
+            PostgresQuery(unsafeSQL: statusEvents ? Self.resetWithStatusSQL : Self.resetSQL, binds: binds),
+            logger: logger)
         try await connection.query("SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
     }
 
     /// Each reset reminder's new state and, with it, its transition. A replay without a
     /// trace leaves the reminder's trace as it was.
-    private static let resetSQL = """
-        WITH reset AS (
-            UPDATE reminders r SET state = t.to_state, attempts = 0, lease_until = NULL,
-                channel_failures = '{}', channel_status = '', due_at = now(),
-                expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now(),
-                trace_parent = coalesce(t.trace_parent, r.trace_parent),
-                trace_state = CASE WHEN t.trace_parent IS NULL THEN r.trace_state ELSE t.trace_state END
-            FROM \(ReplayReset.unnest(bindingFrom: 1, as: "t"))
-            WHERE r.id = t.id
-            RETURNING r.id)
-        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
-        SELECT t.id, t.from_state, t.to_state, t.event, t.detail
-        FROM \(ReplayReset.unnest(bindingFrom: 1, as: "t", ordinality: true))
-        JOIN reset ON reset.id = t.id
-        ORDER BY t.ord
-        """
+    private static let resetSQL = resetSQL(statusEvents: false)
+    /// The same, with each reset's status event.
+    private static let resetWithStatusSQL = resetSQL(statusEvents: true)
+
+    private static func resetSQL(statusEvents: Bool) -> String {
+        let status =
+            statusEvents
+            ? """
+            ,
+            status AS (
+                INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
+                    due_at, detail)
+                SELECT id, reminder_id, user_id, correlation_id, '\(StatusUpdate.replayed.kind.rawValue)', occurrence,
+                    0, due_at, '\(StatusUpdate.replayed.detail ?? "")'
+                FROM reset)
+            """ : ""
+        return """
+            WITH reset AS (
+                UPDATE reminders r SET state = t.to_state, attempts = 0, lease_until = NULL,
+                    channel_failures = '{}', channel_status = '', due_at = now(),
+                    expires_at = CASE WHEN r.expires_at <= now() THEN NULL ELSE r.expires_at END, updated_at = now(),
+                    trace_parent = coalesce(t.trace_parent, r.trace_parent),
+                    trace_state = CASE WHEN t.trace_parent IS NULL THEN r.trace_state ELSE t.trace_state END
+                FROM \(ReplayReset.unnest(bindingFrom: 1, as: "t"))
+                WHERE r.id = t.id
+                RETURNING r.id, r.reminder_id, r.user_id, r.correlation_id, r.occurrence, r.due_at),
+            history AS (
+                INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail, occurrence)
+                SELECT t.id, t.from_state, t.to_state, t.event, t.detail, reset.occurrence
+                FROM \(ReplayReset.unnest(bindingFrom: 1, as: "t", ordinality: true))
+                JOIN reset ON reset.id = t.id
+                ORDER BY t.ord)\(status)
+            SELECT count(*) FROM reset
+            """
+    }
 
     /// The reminders named by replayable dead letters, locked, with the id of each one's
     /// latest dead letter; and which of `deadLetters` were replayed before. The lock comes

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
@@ -10,10 +11,13 @@ import ReminderCore
 public struct IngestStore: Sendable {
     private let client: PostgresClient
     let logger: Logger
+    /// Whether state changes write their status events to the outbox (`STATUS_EVENTS`).
+    let statusEvents: Bool
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true) {
         self.client = client
         self.logger = logger
+        self.statusEvents = statusEvents
     }
 
     public func ingest(_ records: [IngestRecord]) async throws(StoreError) -> IngestSummary {
@@ -156,16 +160,21 @@ public struct IngestStore: Sendable {
         var stored: [String: IngestPlanner.Stored] = [:]
         let rows = try await connection.query(
             """
-            SELECT id, reminder_id, state, user_id, pending_change FROM reminders
-            WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE
+            SELECT id, reminder_id, state, user_id, pending_change, occurrence, previous_occurrence_at,
+                to_char(occurrence_local, '\(unescaped: DispatchStore.localFormat)'), time_zone
+            FROM reminders WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE
             """,
             logger: logger)
-        for try await (id, reminderID, state, userID, pending) in rows.decode(
-            (Int64, String, String, String, String?).self)
+        for try await (id, reminderID, state, userID, pending, occurrence, previous, local, zone) in rows.decode(
+            (Int64, String, String, String, String?, Int32?, Date?, String?, String).self)
         {
             if let state = ReminderState(rawValue: state) {
                 stored[reminderID] = IngestPlanner.Stored(
-                    id: id, state: state, userID: userID, pending: pending.flatMap(PendingChange.init(rawValue:)))
+                    id: id, state: state, userID: userID, pending: pending.flatMap(PendingChange.init(rawValue:)),
+                    occurrence: occurrence.map(Int.init), previousOccurrenceAt: previous.map(Instant.init),
+                    currentOccurrenceAt: local.flatMap(LocalDateTime.init(parsing:)).flatMap {
+                        RecurrenceCalculator.wallInstant($0, inZone: zone)
+                    })
             }
         }
         return stored
@@ -184,6 +193,7 @@ public struct IngestStore: Sendable {
         var stateChanges: [ReminderStateChange] = []
         var pendingChanges: [PendingChangeRow] = []
         var pendingReplacements: [ReminderRow] = []
+        var statuses: [IngestStatusRow] = []
         inserts.reserveCapacity(plan.writes.count)
         newTransitions.reserveCapacity(plan.writes.count)
         for write in plan.writes {
@@ -196,13 +206,14 @@ public struct IngestStore: Sendable {
                     pendingReplacements.append(
                         ReminderRow(
                             event, schedule, state: ReminderStateMachine.applied(.replace),
-                            source: records[position], payload: payloads[position]))
+                            source: records[position], payload: payloads[position], continuation: write.continuation))
                 }
             } else if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
                 case .schedule(let schedule) = event.action
             {
                 let row = ReminderRow(
-                    event, schedule, state: write.finalState, source: records[position], payload: payloads[position])
+                    event, schedule, state: write.finalState, source: records[position], payload: payloads[position],
+                    continuation: write.continuation)
                 if write.existing == nil {
                     inserts.append(row)
                 } else {
@@ -220,6 +231,11 @@ public struct IngestStore: Sendable {
                 newTransitions += transitions
             } else {
                 laterTransitions += transitions
+            }
+            if statusEvents {
+                statuses += write.transitions.compactMap(StatusUpdate.ingest).map {
+                    IngestStatusRow(reminderID: write.reminderID, update: $0)
+                }
             }
         }
         if !inserts.isEmpty {
@@ -240,6 +256,7 @@ public struct IngestStore: Sendable {
         try await run(Self.pendingReplacementSQL, pendingReplacements, on: connection)
         try await run(Self.changeStatesSQL, stateChanges, on: connection)
         try await run(Self.insertLaterTransitionsSQL, laterTransitions, on: connection)
+        try await run(Self.insertStatusSQL, statuses, on: connection)
         return inserts.count
     }
 
@@ -256,9 +273,9 @@ public struct IngestStore: Sendable {
         WITH inserted AS (
             INSERT INTO reminders (\(ReminderRow.columnList))
             SELECT \(ReminderRow.columnList) FROM \(ReminderRow.unnest(bindingFrom: 1, as: "t"))
-            RETURNING id, reminder_id)
-        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
-        SELECT inserted.id, t.from_state, t.to_state, t.event, t.detail
+            RETURNING id, reminder_id, occurrence)
+        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail, occurrence)
+        SELECT inserted.id, t.from_state, t.to_state, t.event, t.detail, inserted.occurrence
         FROM \(IngestTransitionRow.unnest(bindingFrom: ReminderRow.columns.count + 1, as: "t", ordinality: true))
         JOIN inserted ON inserted.reminder_id = t.reminder_id
         ORDER BY t.ord
@@ -304,10 +321,33 @@ public struct IngestStore: Sendable {
 
     /// The transitions of reminders that existed before the batch.
     private static let insertLaterTransitionsSQL = """
-        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail)
-        SELECT r.id, t.from_state, t.to_state, t.event, t.detail
+        INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail, occurrence)
+        SELECT r.id, t.from_state, t.to_state, t.event, t.detail, r.occurrence
         FROM \(IngestTransitionRow.unnest(bindingFrom: 1, as: "t", ordinality: true))
         JOIN reminders r ON r.reminder_id = t.reminder_id
         ORDER BY t.ord
         """
+
+    /// The status events of the batch's changes, as the reminders stand after them.
+    private static let insertStatusSQL = """
+        INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt, due_at,
+            detail)
+        SELECT r.id, r.reminder_id, r.user_id, r.correlation_id, t.type, r.occurrence, r.attempts,
+            CASE WHEN t.type = '\(StatusUpdate.Kind.scheduled.rawValue)' THEN r.due_at END, t.detail
+        FROM \(IngestStatusRow.unnest(bindingFrom: 1, as: "t", ordinality: true))
+        JOIN reminders r ON r.reminder_id = t.reminder_id
+        ORDER BY t.ord
+        """
+}
+
+/// A status event of an ingest change: the reminder it is about and what happened.
+struct IngestStatusRow: BatchRow {
+    let reminderID: String
+    let update: StatusUpdate
+
+    static let columns: [BoundColumn<IngestStatusRow>] = [
+        BoundColumn("reminder_id") { $0.reminderID },
+        BoundColumn("type") { $0.update.kind.rawValue },
+        BoundColumn("detail") { $0.update.detail },
+    ]
 }

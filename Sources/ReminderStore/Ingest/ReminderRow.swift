@@ -20,10 +20,19 @@ struct ReminderRow: BatchRow {
     let source: IngestRecord
     /// The source message's value, as bound.
     let payload: ByteBuffer
+    /// The rule as stored, for a recurring reminder.
+    let recurrence: String?
+    /// The occurrence the row starts with: its number (nil for a reminder that never
+    /// recurred), position in the rule and wall-clock time (nil for a one-off).
+    let occurrence: Int?
+    let occurrenceIndex: Int?
+    let occurrenceLocal: LocalDateTime?
+    /// The wall-clock instant its occurrences start after.
+    let previousOccurrenceAt: Instant?
 
     init(
         _ event: ReminderEvent, _ schedule: ReminderSchedule, state: ReminderState, source: IngestRecord,
-        payload: ByteBuffer
+        payload: ByteBuffer, continuation: IngestPlanner.Continuation? = nil
     ) {
         reminderID = event.reminderID
         userID = event.userID
@@ -40,7 +49,29 @@ struct ReminderRow: BatchRow {
         quietHours = schedule.quietHours
         expiresAt = schedule.expiresAt
         // The decoder accepts only zones of the tz database, so a due time exists.
-        dueAt = DeliveryTimeCalculator.dueInstant(for: schedule)
+        let oneOffDue = DeliveryTimeCalculator.dueInstant(for: schedule)
+        previousOccurrenceAt = continuation?.after
+        if let rule = schedule.recurrence, case .local(let start) = schedule.deliverAt {
+            let continuation = continuation ?? .start
+            recurrence = StoredRecurrence.json(rule)
+            let series = RecurrenceCalculator.Series(
+                rule: rule, start: start, timeZone: schedule.timeZone, quietHours: schedule.quietHours,
+                expiresAt: schedule.expiresAt)
+            // IngestPlanner skipped a replacement whose rule has no occurrence left; a new
+            // series that expires before its start is due at it, and expires when claimed.
+            let first = RecurrenceCalculator.first(of: series, number: continuation.number, after: continuation.after)
+            occurrence = continuation.number
+            occurrenceIndex = first?.occurrence.index ?? 1
+            occurrenceLocal = first?.occurrence.local ?? start
+            dueAt = first?.dueAt ?? oneOffDue
+        } else {
+            recurrence = nil
+            // A one-off schedule replacing a recurring reminder is its next occurrence.
+            occurrence = continuation?.number
+            occurrenceIndex = continuation == nil ? nil : 1
+            occurrenceLocal = nil
+            dueAt = oneOffDue
+        }
         channels = JSONText(StoredDelivery.json(schedule.channels))
         content = JSONText(StoredDelivery.json(schedule.content))
         correlationID = event.correlationID
@@ -72,5 +103,10 @@ struct ReminderRow: BatchRow {
         BoundColumn("source_value") { $0.payload },
         BoundColumn("trace_parent") { $0.source.trace?.storedTraceParent },
         BoundColumn("trace_state") { $0.source.trace?.storedTraceState },
+        BoundColumn("recurrence") { $0.recurrence },
+        BoundColumn("occurrence") { $0.occurrence.map { Int32(clamping: $0) } },
+        BoundColumn("occurrence_index") { $0.occurrenceIndex.map { Int32(clamping: $0) } },
+        BoundColumn("occurrence_local") { $0.occurrenceLocal },
+        BoundColumn("previous_occurrence_at") { $0.previousOccurrenceAt },
     ]
 }
