@@ -1,4 +1,5 @@
 import Foundation
+import ReminderCore
 import ReminderStore
 
 /// The JSON bodies of the API (keys become snake_case). `openapi/openapi.json` describes
@@ -22,6 +23,7 @@ enum APIBodies {
             let errorClass: String?
             let detail: String?
             let at: String
+            let occurrence: Int?
         }
         struct ChannelAttempt: Encodable {
             let attempt: Int
@@ -33,6 +35,36 @@ enum APIBodies {
             let answer: String
             let latencyMs: Double
             let retryDelayMs: Int64?
+            let at: String
+            let occurrence: Int?
+        }
+        /// A recurring reminder's rule, first occurrence and the occurrence it waits for.
+        struct Recurrence: Encodable {
+            struct Rule: Encodable {
+                let freq: String
+                let interval: Int
+                let byDay: [String]?
+                let byMonthDay: [Int]?
+                let count: Int?
+                let until: String?
+            }
+            struct Next: Encodable {
+                let occurrence: Int
+                /// On the user's wall clock.
+                let local: String?
+                let dueAt: String?
+            }
+            /// Nil once a one-off schedule replaced the rule.
+            let rule: Rule?
+            let firstOccurrenceLocal: String?
+            /// Nil once the series has ended (delivered, dead-lettered or cancelled last).
+            let nextOccurrence: Next?
+        }
+        /// Where each occurrence of a recurring reminder ended (or stands).
+        struct Occurrence: Encodable {
+            let occurrence: Int
+            let state: String
+            let attempts: Int
             let at: String
         }
         let reminderId: String
@@ -55,8 +87,12 @@ enum APIBodies {
         let transitions: [Transition]
         let channelAttempts: [ChannelAttempt]
         let pending: Pending?
+        let recurrence: Recurrence?
+        let occurrences: [Occurrence]?
 
         init(_ report: ReminderReport) {
+            recurrence = report.series.map { Self.recurrence($0, report: report) }
+            occurrences = report.series == nil ? nil : Self.occurrences(report.transitions)
             pending = report.pending.map { Pending(change: $0.change, dueAt: $0.dueAt, channels: $0.channels) }
             reminderId = report.reminderID
             userId = report.userID
@@ -73,14 +109,51 @@ enum APIBodies {
             transitions = report.transitions.map {
                 Transition(
                     from: $0.from, to: $0.to, event: $0.event, attempt: $0.attempt, errorClass: $0.errorClass,
-                    detail: $0.detail, at: $0.at)
+                    detail: $0.detail, at: $0.at, occurrence: $0.occurrence)
             }
             channelAttempts = report.channelAttempts.map {
                 ChannelAttempt(
                     attempt: $0.attempt, channelIndex: $0.channelIndex, channel: $0.channel, provider: $0.provider,
                     outcome: $0.outcome, errorClass: $0.errorClass, answer: $0.answer,
-                    latencyMs: $0.latencyMilliseconds, retryDelayMs: $0.retryDelayMilliseconds, at: $0.at)
+                    latencyMs: $0.latencyMilliseconds, retryDelayMs: $0.retryDelayMilliseconds, at: $0.at,
+                    occurrence: $0.occurrence)
             }
+        }
+
+        private static func recurrence(_ series: ReminderReport.Series, report: ReminderReport) -> Recurrence {
+            let rule = series.rule.flatMap { try? StoredRecurrence.rule(fromJSON: $0) }.map { rule in
+                var count: Int?
+                var until: String?
+                switch rule.end {
+                case .never: break
+                case .count(let value): count = value
+                case .until(let instant): until = instant.description
+                }
+                return Recurrence.Rule(
+                    freq: rule.frequency.rawValue, interval: rule.interval,
+                    byDay: rule.weekdays.isEmpty ? nil : rule.weekdays.map(\.rawValue),
+                    byMonthDay: rule.monthDays.isEmpty ? nil : rule.monthDays, count: count, until: until)
+            }
+            let waiting = ReminderState(rawValue: report.state).map { !$0.isTerminal } ?? false
+            return Recurrence(
+                rule: rule, firstOccurrenceLocal: series.start,
+                nextOccurrence: waiting
+                    ? Recurrence.Next(occurrence: series.occurrence, local: series.occurrenceLocal, dueAt: report.dueAt)
+                    : nil)
+        }
+
+        /// Each occurrence's last state in the history, in the order they came.
+        private static func occurrences(_ transitions: [ReminderReport.Transition]) -> [Occurrence] {
+            var order: [Int] = []
+            var last: [Int: Occurrence] = [:]
+            for transition in transitions {
+                guard let number = transition.occurrence else { continue }
+                if last[number] == nil { order.append(number) }
+                last[number] = Occurrence(
+                    occurrence: number, state: transition.to, attempts: max(last[number]?.attempts ?? 0, transition.attempt),
+                    at: transition.at)
+            }
+            return order.compactMap { last[$0] }
         }
     }
 

@@ -34,7 +34,9 @@ public struct ReminderLookup: Sendable {
                     \(unescaped: Self.utc("r.expires_at")), r.attempts, \(unescaped: Self.channelTypes("r.channels")),
                     r.correlation_id, \(unescaped: Self.utc("r.created_at")), \(unescaped: Self.utc("r.updated_at")),
                     r.trace_parent, r.pending_change, \(unescaped: Self.utc("p.due_at")),
-                    CASE WHEN p.id IS NOT NULL THEN \(unescaped: Self.channelTypes("p.channels")) END
+                    CASE WHEN p.id IS NOT NULL THEN \(unescaped: Self.channelTypes("p.channels")) END,
+                    r.recurrence, to_char(r.deliver_at_local, '\(unescaped: DispatchStore.localFormat)'), r.occurrence,
+                    to_char(r.occurrence_local, '\(unescaped: DispatchStore.localFormat)')
                 FROM reminders r LEFT JOIN pending_replacements p ON p.id = r.id
                 WHERE r.reminder_id = \(reminderID)
                 """, logger: logger)
@@ -42,7 +44,7 @@ public struct ReminderLookup: Sendable {
             for try await row in rows.decode(
                 (
                     Int64, String, String, String, String, String?, String?, Int, [String], String?, String, String,
-                    String?, String?, String?, [String]?
+                    String?, String?, String?, [String]?, String?, String?, Int?, String?
                 )
                 .self)
             {
@@ -53,7 +55,11 @@ public struct ReminderLookup: Sendable {
                         attempts: row.7, channels: row.8, correlationID: row.9,
                         traceID: TraceContextHeaders(traceParent: row.12, traceState: nil)?.traceID, createdAt: row.10,
                         updatedAt: row.11, transitions: [], channelAttempts: [],
-                        pending: row.13.map { ReminderReport.Pending(change: $0, dueAt: row.14, channels: row.15) })
+                        pending: row.13.map { ReminderReport.Pending(change: $0, dueAt: row.14, channels: row.15) },
+                        series: row.18.map {
+                            ReminderReport.Series(
+                                rule: row.16, start: row.16 == nil ? nil : row.17, occurrence: $0, occurrenceLocal: row.19)
+                        })
                 )
             }
             guard let (id, base) = found else { return nil }
@@ -63,7 +69,7 @@ public struct ReminderLookup: Sendable {
                 correlationID: base.correlationID, traceID: base.traceID, createdAt: base.createdAt,
                 updatedAt: base.updatedAt,
                 transitions: try await transitions(of: id), channelAttempts: try await channelAttempts(of: id),
-                pending: base.pending)
+                pending: base.pending, series: base.series)
         } catch {
             throw StoreError.wrapping(error, operation: "look up a reminder")
         }
@@ -72,14 +78,15 @@ public struct ReminderLookup: Sendable {
     private func transitions(of id: Int64) async throws -> [ReminderReport.Transition] {
         let rows = try await client.query(
             """
-            SELECT from_state, to_state, event, attempt, error_class, detail, \(unescaped: Self.utc("at"))
+            SELECT from_state, to_state, event, attempt, error_class, detail, \(unescaped: Self.utc("at")), occurrence
             FROM reminder_transitions WHERE reminder_id = \(id) ORDER BY id
             """, logger: logger)
         var result: [ReminderReport.Transition] = []
-        for try await row in rows.decode((String?, String, String, Int, String?, String?, String).self) {
+        for try await row in rows.decode((String?, String, String, Int, String?, String?, String, Int?).self) {
             result.append(
                 ReminderReport.Transition(
-                    from: row.0, to: row.1, event: row.2, attempt: row.3, errorClass: row.4, detail: row.5, at: row.6))
+                    from: row.0, to: row.1, event: row.2, attempt: row.3, errorClass: row.4, detail: row.5, at: row.6,
+                    occurrence: row.7))
         }
         return result
     }
@@ -88,18 +95,18 @@ public struct ReminderLookup: Sendable {
         let rows = try await client.query(
             """
             SELECT attempt, channel_index, channel, provider, outcome, error_class, answer, latency_ms,
-                retry_delay_ms, \(unescaped: Self.utc("at"))
+                retry_delay_ms, \(unescaped: Self.utc("at")), occurrence
             FROM delivery_attempts WHERE reminder_id = \(id) ORDER BY id
             """, logger: logger)
         var result: [ReminderReport.ChannelAttempt] = []
         for try await row in rows.decode(
-            (Int, Int, String, String, String, String?, String, Double, Int64?, String).self)
+            (Int, Int, String, String, String, String?, String, Double, Int64?, String, Int?).self)
         {
             result.append(
                 ReminderReport.ChannelAttempt(
                     attempt: row.0, channelIndex: row.1, channel: row.2, provider: row.3, outcome: row.4,
                     errorClass: row.5, answer: row.6, latencyMilliseconds: row.7, retryDelayMilliseconds: row.8,
-                    at: row.9))
+                    at: row.9, occurrence: row.10))
         }
         return result
     }

@@ -10,10 +10,14 @@ public struct ReminderReport: Sendable, Equatable {
         public let detail: String?
         /// RFC 3339, UTC.
         public let at: String
+        /// The occurrence of a recurring reminder it belongs to.
+        public let occurrence: Int?
 
         public init(
-            from: String?, to: String, event: String, attempt: Int, errorClass: String?, detail: String?, at: String
+            from: String?, to: String, event: String, attempt: Int, errorClass: String?, detail: String?, at: String,
+            occurrence: Int? = nil
         ) {
+            self.occurrence = occurrence
             self.from = from
             self.to = to
             self.event = event
@@ -35,11 +39,14 @@ public struct ReminderReport: Sendable, Equatable {
         public let latencyMilliseconds: Double
         public let retryDelayMilliseconds: Int64?
         public let at: String
+        public let occurrence: Int?
 
         public init(
             attempt: Int, channelIndex: Int, channel: String, provider: String, outcome: String, errorClass: String?,
-            answer: String, latencyMilliseconds: Double, retryDelayMilliseconds: Int64?, at: String
+            answer: String, latencyMilliseconds: Double, retryDelayMilliseconds: Int64?, at: String,
+            occurrence: Int? = nil
         ) {
+            self.occurrence = occurrence
             self.attempt = attempt
             self.channelIndex = channelIndex
             self.channel = channel
@@ -88,12 +95,36 @@ public struct ReminderReport: Sendable, Equatable {
     public let transitions: [Transition]
     public let channelAttempts: [ChannelAttempt]
     public let pending: Pending?
+    /// For a reminder that recurs (or did): its rule and where the series stands.
+    public let series: Series?
+
+    /// A recurring reminder's rule (as stored) and occurrences.
+    public struct Series: Sendable, Equatable {
+        /// The rule as the store keeps it (`StoredRecurrence`); nil once a one-off schedule
+        /// replaced it.
+        public let rule: String?
+        /// The first occurrence of the rule, on the user's wall clock (`YYYY-MM-DDTHH:MM:SS`).
+        public let start: String?
+        /// The current occurrence: the next to be delivered while the reminder waits or is
+        /// being sent, the last one once the series has ended.
+        public let occurrence: Int
+        public let occurrenceLocal: String?
+
+        public init(rule: String?, start: String?, occurrence: Int, occurrenceLocal: String?) {
+            self.rule = rule
+            self.start = start
+            self.occurrence = occurrence
+            self.occurrenceLocal = occurrenceLocal
+        }
+    }
 
     public init(
         reminderID: String, userID: String, state: String, timeZone: String, dueAt: String?, expiresAt: String?,
         attempts: Int, channels: [String], correlationID: String?, traceID: String?, createdAt: String,
-        updatedAt: String, transitions: [Transition], channelAttempts: [ChannelAttempt], pending: Pending? = nil
+        updatedAt: String, transitions: [Transition], channelAttempts: [ChannelAttempt], pending: Pending? = nil,
+        series: Series? = nil
     ) {
+        self.series = series
         self.pending = pending
         self.reminderID = reminderID
         self.userID = userID
