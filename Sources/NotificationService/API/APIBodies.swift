@@ -150,7 +150,8 @@ enum APIBodies {
                 guard let number = transition.occurrence else { continue }
                 if last[number] == nil { order.append(number) }
                 last[number] = Occurrence(
-                    occurrence: number, state: transition.to, attempts: max(last[number]?.attempts ?? 0, transition.attempt),
+                    occurrence: number, state: transition.to,
+                    attempts: max(last[number]?.attempts ?? 0, transition.attempt),
                     at: transition.at)
             }
             return order.compactMap { last[$0] }

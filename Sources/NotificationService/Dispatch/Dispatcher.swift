@@ -258,7 +258,7 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
                 id: claimed.id, attempt: claimed.attempt, result: result, progress: progress, errorClass: errorClass,
                 channelAttempts: [], series: series, occurrence: claimed.occurrence, occurrenceAt: occurrenceAt)
         }
-        let (series, occurrenceAt) = Self.series(of: claimed, now: Instant(now()))
+        let (series, occurrenceAt) = claimed.series(now: Instant(now()))
         let channels: [Channel]
         let content: Content
         do {
@@ -299,23 +299,6 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             id: claimed.id, attempt: claimed.attempt, result: outcome, progress: report.progress,
             errorClass: report.attempts.last(where: { $0.errorClass != nil })?.errorClass,
             channelAttempts: report.attempts, series: series, occurrence: claimed.occurrence, occurrenceAt: occurrenceAt
-        )
-    }
-
-    /// What kind of reminder `claimed` is: a one-off, or a recurring one with the
-    /// occurrence after this one as of `now` (`RecurrenceCalculator.next`), and this
-    /// occurrence's wall-clock instant. A rule that cannot be read back ends the series
-    /// with this occurrence (and says so).
-    static func series(of claimed: DispatchStore.Claimed, now: Instant) -> (CompletionPlanner.Series, Instant?) {
-        guard let stored = claimed.recurrence, let occurrence = claimed.occurrence else { return (.oneOff, nil) }
-        guard let rule = try? StoredRecurrence.rule(fromJSON: stored.rule) else { return (.recurring(next: nil), nil) }
-        let series = RecurrenceCalculator.Series(
-            rule: rule, start: stored.start, timeZone: claimed.timeZone, quietHours: claimed.quietHours,
-            expiresAt: claimed.expiresAt.map(Instant.init))
-        let current = RecurrenceCalculator.Occurrence(number: occurrence, index: stored.index, local: stored.local)
-        return (
-            .recurring(next: RecurrenceCalculator.next(after: current, of: series, now: now)),
-            RecurrenceCalculator.wallInstant(stored.local, inZone: claimed.timeZone)
         )
     }
 }

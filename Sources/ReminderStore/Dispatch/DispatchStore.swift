@@ -258,3 +258,22 @@ public struct DispatchStore: DispatchStoring {
             (SELECT min(lease_until) FROM reminders WHERE state = \(claimTarget)))
         """
 }
+
+extension DispatchStore.Claimed {
+    /// What kind of reminder this is: a one-off, or a recurring one with the
+    /// occurrence after this one as of `now` (`RecurrenceCalculator.next`), and this
+    /// occurrence's wall-clock instant. A rule that cannot be read back ends the series
+    /// with this occurrence.
+    public func series(now: Instant) -> (CompletionPlanner.Series, Instant?) {
+        guard let stored = recurrence, let occurrence = occurrence else { return (.oneOff, nil) }
+        guard let rule = try? StoredRecurrence.rule(fromJSON: stored.rule) else { return (.recurring(next: nil), nil) }
+        let series = RecurrenceCalculator.Series(
+            rule: rule, start: stored.start, timeZone: timeZone, quietHours: quietHours,
+            expiresAt: expiresAt.map(Instant.init))
+        let current = RecurrenceCalculator.Occurrence(number: occurrence, index: stored.index, local: stored.local)
+        return (
+            .recurring(next: RecurrenceCalculator.next(after: current, of: series, now: now)),
+            RecurrenceCalculator.wallInstant(stored.local, inZone: timeZone)
+        )
+    }
+}

@@ -58,7 +58,8 @@ public struct ReminderLookup: Sendable {
                         pending: row.13.map { ReminderReport.Pending(change: $0, dueAt: row.14, channels: row.15) },
                         series: row.18.map {
                             ReminderReport.Series(
-                                rule: row.16, start: row.16 == nil ? nil : row.17, occurrence: $0, occurrenceLocal: row.19)
+                                rule: row.16, start: row.16 == nil ? nil : row.17, occurrence: $0,
+                                occurrenceLocal: row.19)
                         })
                 )
             }
