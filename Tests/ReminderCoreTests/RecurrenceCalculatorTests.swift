@@ -110,12 +110,15 @@ import Testing
 
     // MARK: Weekly
 
-    @Test func weeklyOnMondaysForAYear() {
+    /// 2027 has 52 Mondays; 2029, which begins and ends on one, has 53.
+    @Test(arguments: [("2027-01-04", "2027-12-27", 52), ("2029-01-01", "2029-12-31", 53)])
+    func weeklyOnMondaysForAYear(first: String, last: String, count: Int) {
+        let year = first.prefix(4)
         let rule = RecurrenceRule(
-            frequency: .weekly, weekdays: [.monday], end: .until(Self.instant("2027-12-31T23:59:59+01:00")))
-        let all = Self.walk(Self.series(rule, "2027-01-04T09:00"))
-        #expect(all.count == 52)
-        #expect(Self.dates(all).first == "2027-01-04" && Self.dates(all).last == "2027-12-27")
+            frequency: .weekly, weekdays: [.monday], end: .until(Self.instant("\(year)-12-31T23:59:59+01:00")))
+        let all = Self.walk(Self.series(rule, "\(first)T09:00"))
+        #expect(all.count == count)
+        #expect(Self.dates(all).first == first && Self.dates(all).last == last)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Europe/Berlin")!
         for (previous, scheduled) in zip(all, all.dropFirst()) {
@@ -189,6 +192,25 @@ import Testing
             Self.dates(Self.walk(Self.series(rule, "2027-01-15T09:00"), limit: 5)) == [
                 "2027-01-15", "2027-04-01", "2027-04-15", "2027-07-01", "2027-07-15",
             ])
+    }
+
+    /// The largest interval, monthly: every 1,000 months (83 years and 4 months) until
+    /// the calendar's last year, 9999, where the series ends.
+    @Test func theLargestIntervalRunsToTheEndOfTheCalendar() {
+        let all = Self.walk(
+            Self.series(RecurrenceRule(frequency: .monthly, interval: 1_000), "2027-01-15T09:00"), limit: 200)
+        // Months since year 0 of the first occurrence, and of December 9999.
+        let first = 2027 * 12
+        let last = 9999 * 12 + 11
+        #expect(all.count == (last - first) / 1_000 + 1)
+        #expect(Self.dates(all).prefix(3) == ["2027-01-15", "2110-05-15", "2193-09-15"])
+        #expect(all.allSatisfy { $0.occurrence.local.date.year <= 9999 })
+        let weekly = Self.walk(
+            Self.series(
+                RecurrenceRule(frequency: .weekly, interval: 1_000, weekdays: [.monday, .sunday]),
+                "2027-01-04T09:00"), limit: 3)
+        // Monday 4 January, its week's Sunday, then the Monday 7,000 days after the first.
+        #expect(Self.dates(weekly) == ["2027-01-04", "2027-01-10", "2046-03-05"])
     }
 
     // MARK: Where a series ends
