@@ -3,12 +3,14 @@
 validator (the `jsonschema` package, draft 2020-12, formats checked), plus the rules the
 schema's description states but JSON Schema cannot express: at most 1 MiB of UTF-8, no
 duplicate keys, at most 32 levels of nesting, an IANA zone, calendar dates that exist,
-content.data at most 16 KiB as compact JSON, content.html at most 100,000 bytes of UTF-8.
+content.data at most 16 KiB as compact JSON, content.html at most 100,000 bytes of UTF-8,
+a recurrence's deliver_at_local on a day of its rule and its until not before it.
 
     check_event_schema.py FILE...
 
 Prints one line per file: "<file> valid" or "<file> invalid <reason>".
 """
+import calendar
 import datetime
 import json
 import pathlib
@@ -71,6 +73,32 @@ def verdict(data: bytes) -> str:
         html = (event.get("content") or {}).get("html")
         if isinstance(html, str) and len(html.encode()) > 100_000:
             return "content.html larger than 100,000 bytes"
+        rule = event.get("recurrence")
+        if isinstance(rule, dict):
+            return recurrence_verdict(rule, datetime.datetime.fromisoformat(local), zone)
+    return ""
+
+
+WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+def recurrence_verdict(rule, start, zone) -> str:
+    """The rules a recurrence must agree with in its event (the schema has checked its shape)."""
+    by_day = rule.get("by_day")
+    if isinstance(by_day, list) and WEEKDAYS[start.weekday()] not in by_day:
+        return "recurrence.by_day lacks the weekday of deliver_at_local"
+    by_month_day = rule.get("by_month_day")
+    if isinstance(by_month_day, list):
+        length = calendar.monthrange(start.year, start.month)[1]
+        if start.day not in [day if day > 0 else length + 1 + day for day in by_month_day]:
+            return "recurrence.by_month_day lacks the day of deliver_at_local"
+    until = rule.get("until")
+    if isinstance(until, str):
+        # fold=0: a time in a spring-forward gap is read with the offset before it (moved
+        # forward by the gap), one in an autumn overlap is the earlier instant.
+        first = start.replace(tzinfo=zoneinfo.ZoneInfo(zone), fold=0)
+        if datetime.datetime.fromisoformat(until.upper()).timestamp() < first.timestamp():
+            return "recurrence.until before the first occurrence"
     return ""
 
 

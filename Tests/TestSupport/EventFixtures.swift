@@ -56,6 +56,19 @@ public enum EventFixtures {
         }
     }
 
+    /// The full event made recurring: first occurrence `local` (by default Monday
+    /// 2027-01-04, 09:00) in Europe/Berlin, with `rule` as its `recurrence`.
+    public static func recurring(
+        _ rule: [String: Any], at local: String = "2027-01-04T09:00"
+    ) -> [UInt8] {
+        changed { event in
+            event["deliver_at"] = nil
+            event["deliver_at_local"] = local
+            event["expires_at"] = nil
+            event["recurrence"] = rule
+        }
+    }
+
     public static func valid(_ name: String, _ bytes: [UInt8]) -> EventFixture {
         EventFixture(name: name, bytes: bytes, invalidField: nil)
     }
@@ -135,6 +148,43 @@ public enum EventFixtures {
             content {
                 $0["html"] = NSNull(); $0["unsubscribe_url"] = NSNull()
             }),
+        valid("daily recurrence", recurring(["freq": "daily"])),
+        valid("every third day, ten times", recurring(["freq": "daily", "interval": 3, "count": 10])),
+        valid("weekly on the first occurrence's weekday", recurring(["freq": "weekly"])),
+        valid(
+            "every other week on Monday, Wednesday and Friday",
+            recurring(["freq": "weekly", "interval": 2, "by_day": ["FR", "MO", "WE"]])),
+        valid(
+            "monthly on the 31st", recurring(["freq": "monthly", "by_month_day": [31]], at: "2027-01-31T09:00")),
+        valid(
+            "monthly on the last day", recurring(["freq": "monthly", "by_month_day": [-1]], at: "2028-02-29T09:00")),
+        valid(
+            "monthly on the 31st and the last day",
+            recurring(["freq": "monthly", "by_month_day": [31, -1]], at: "2027-04-30T09:00")),
+        valid("monthly on the first occurrence's day", recurring(["freq": "monthly", "count": 1_000])),
+        valid(
+            "recurrence until an instant", recurring(["freq": "daily", "until": "2027-12-31T23:59:59.5+01:00"])),
+        valid(
+            "recurrence until its first occurrence", recurring(["freq": "daily", "until": "2027-01-04T08:00:00Z"])),
+        valid(
+            "recurrence until its first occurrence moved forward by the spring gap",
+            recurring(["freq": "daily", "until": "2027-03-28T01:30:00Z"], at: "2027-03-28T02:30")),
+        valid(
+            "recurrence until its first occurrence at the earlier instant of the autumn overlap",
+            recurring(["freq": "daily", "until": "2027-10-31T00:30:00Z"], at: "2027-10-31T02:30")),
+        valid(
+            "null recurrence members",
+            recurring([
+                "freq": "weekly", "interval": NSNull(), "by_day": NSNull(), "by_month_day": NSNull(),
+                "count": NSNull(), "until": NSNull(),
+            ])),
+        valid("null recurrence", changed { $0["recurrence"] = NSNull() }),
+        valid(
+            "cancel carrying a recurrence (schedule fields are not read)",
+            json([
+                "schema_version": 1, "type": "cancel", "idempotency_key": "k3", "reminder_id": "r", "user_id": "u",
+                "recurrence": ["freq": "yearly"],
+            ])),
     ]
 
     public static let invalidOnes: [EventFixture] = [
@@ -270,5 +320,78 @@ public enum EventFixtures {
         invalid(
             "correlation_id of 129 characters", "correlation_id",
             changed { $0["correlation_id"] = String(repeating: "c", count: 129) }),
+        invalid(
+            "recurrence an array", "recurrence",
+            changed {
+                $0["deliver_at"] = nil; $0["deliver_at_local"] = "2027-01-04T09:00"; $0["recurrence"] = ["daily"]
+            }),
+        invalid("recurrence without freq", "recurrence.freq", recurring(["interval": 2])),
+        invalid("recurrence yearly", "recurrence.freq", recurring(["freq": "yearly"])),
+        invalid("recurrence freq in capitals", "recurrence.freq", recurring(["freq": "DAILY"])),
+        invalid("recurrence interval 0", "recurrence.interval", recurring(["freq": "daily", "interval": 0])),
+        invalid("recurrence interval 1001", "recurrence.interval", recurring(["freq": "daily", "interval": 1001])),
+        invalid("recurrence interval 1.5", "recurrence.interval", recurring(["freq": "daily", "interval": 1.5])),
+        invalid("recurrence interval a string", "recurrence.interval", recurring(["freq": "daily", "interval": "2"])),
+        invalid("by_day empty", "recurrence.by_day", recurring(["freq": "weekly", "by_day": [String]()])),
+        invalid("by_day not a list", "recurrence.by_day", recurring(["freq": "weekly", "by_day": "MO"])),
+        invalid("by_day unknown day", "recurrence.by_day[1]", recurring(["freq": "weekly", "by_day": ["MO", "XX"]])),
+        invalid("by_day in lower case", "recurrence.by_day[0]", recurring(["freq": "weekly", "by_day": ["mo"]])),
+        invalid(
+            "by_day with an ordinal", "recurrence.by_day[0]", recurring(["freq": "weekly", "by_day": ["1MO"]])),
+        invalid(
+            "by_day repeated", "recurrence.by_day[2]", recurring(["freq": "weekly", "by_day": ["MO", "WE", "MO"]])),
+        invalid("by_day on a daily rule", "recurrence.by_day", recurring(["freq": "daily", "by_day": ["MO"]])),
+        invalid("by_day on a monthly rule", "recurrence.by_day", recurring(["freq": "monthly", "by_day": ["MO"]])),
+        invalid(
+            "by_month_day on a weekly rule", "recurrence.by_month_day",
+            recurring(["freq": "weekly", "by_month_day": [4]])),
+        invalid(
+            "by_month_day empty", "recurrence.by_month_day", recurring(["freq": "monthly", "by_month_day": [Int]()])),
+        invalid(
+            "by_month_day 0", "recurrence.by_month_day[1]", recurring(["freq": "monthly", "by_month_day": [4, 0]])),
+        invalid(
+            "by_month_day 32", "recurrence.by_month_day[0]", recurring(["freq": "monthly", "by_month_day": [32]])),
+        invalid(
+            "by_month_day -32", "recurrence.by_month_day[1]",
+            recurring(["freq": "monthly", "by_month_day": [4, -32]])),
+        invalid(
+            "by_month_day a string", "recurrence.by_month_day[0]",
+            recurring(["freq": "monthly", "by_month_day": ["4"]])),
+        invalid(
+            "by_month_day repeated", "recurrence.by_month_day[1]",
+            recurring(["freq": "monthly", "by_month_day": [4, 4]])),
+        invalid("count 0", "recurrence.count", recurring(["freq": "daily", "count": 0])),
+        invalid("count 1001", "recurrence.count", recurring(["freq": "daily", "count": 1001])),
+        invalid(
+            "count and until both", "recurrence.until",
+            recurring(["freq": "daily", "count": 3, "until": "2027-02-01T00:00:00Z"])),
+        invalid(
+            "until without offset", "recurrence.until", recurring(["freq": "daily", "until": "2027-02-01T00:00:00"])),
+        invalid(
+            "unknown member in recurrence", "recurrence.bysetpos", recurring(["freq": "weekly", "bysetpos": 1])),
+        invalid("misspelt member in recurrence", "recurrence.byday", recurring(["freq": "weekly", "byday": ["MO"]])),
+        invalid(
+            "recurrence with deliver_at", "recurrence",
+            changed {
+                $0["expires_at"] = nil; $0["recurrence"] = ["freq": "daily"]
+            }),
+        invalid(
+            "weekly by_day without the first occurrence's weekday", "recurrence.by_day",
+            recurring(["freq": "weekly", "by_day": ["TU", "TH"]])),
+        invalid(
+            "monthly by_month_day without the first occurrence's day", "recurrence.by_month_day",
+            recurring(["freq": "monthly", "by_month_day": [5, 31]])),
+        invalid(
+            "monthly on the last day from a day that is not the last", "recurrence.by_month_day",
+            recurring(["freq": "monthly", "by_month_day": [-1]], at: "2027-02-27T09:00")),
+        invalid(
+            "until before the first occurrence", "recurrence.until",
+            recurring(["freq": "daily", "until": "2027-01-04T07:59:59Z"])),
+        invalid(
+            "until in the spring gap, before the moved first occurrence", "recurrence.until",
+            recurring(["freq": "daily", "until": "2027-03-28T01:29:59Z"], at: "2027-03-28T02:30")),
+        invalid(
+            "until before the earlier instant of the autumn overlap", "recurrence.until",
+            recurring(["freq": "daily", "until": "2027-10-31T00:29:59Z"], at: "2027-10-31T02:30")),
     ]
 }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Decodes and validates the bytes of a message on the `reminders` topic against
-/// version 1 of the event contract. Unknown fields are ignored; everything else that
-/// does not follow the contract is an `EventValidationError` naming the field.
+/// version 1 of the event contract. Unknown fields are ignored (but inside `recurrence`:
+/// see `recurrenceMembers`); everything else that does not follow the contract is an
+/// `EventValidationError` naming the field.
 public enum ReminderEventDecoder {
     public static let maximumMessageBytes = 1_048_576
     public static let maximumDataBytes = 16_384
@@ -124,10 +125,17 @@ public enum ReminderEventDecoder {
             }
             expiresAt = instant
         }
+
+        var recurrence: RecurrenceRule?
+        if let value = fields.value("recurrence") {
+            let rule = try Self.recurrence(value, path: "recurrence")
+            try checkRecurrence(rule, deliverAt: time, zone: zoneName.flatMap(TimeZones.zone(named:)))
+            recurrence = rule
+        }
         return ReminderSchedule(
             timeZone: zoneName ?? "UTC", deliverAt: time, channels: channels,
             content: Content(title: title, body: body, data: data, html: html, unsubscribeURL: unsubscribeURL),
-            quietHours: quietHours, expiresAt: expiresAt)
+            quietHours: quietHours, expiresAt: expiresAt, recurrence: recurrence)
     }
 
     /// `content.html`: 1 to `maximumHTMLBytes` bytes of UTF-8; not checked as HTML (mail

@@ -54,7 +54,8 @@ public enum RecurrenceCalculator {
         public var dueAt: Instant
         /// Occurrences passed over because they were already due when the one before was
         /// done (the service was down, or an attempt was retried for longer than the
-        /// rule's period): they are not sent late, one after another.
+        /// rule's period): they are not sent late, one after another. Also one due at the
+        /// same instant as the one before (a day the zone skipped).
         public var skipped: Int
 
         public init(occurrence: Occurrence, dueAt: Instant, skipped: Int = 0) {
@@ -89,9 +90,13 @@ public enum RecurrenceCalculator {
 
     /// The occurrence after `current` (done: delivered or dead-lettered) that is still
     /// ahead at `now`, or nil when the series has ended: COUNT or the cap reached, UNTIL
-    /// passed, or due at or after `expires_at`.
+    /// passed, or due at or after `expires_at`. An occurrence due no later than `current`
+    /// is passed over too: a day the zone skipped (Samoa's 30 December 2011) moves forward
+    /// by the whole day onto the next day's instant, which must not bring a second reminder
+    /// at the same moment.
     public static func next(after current: Occurrence, of series: Series, now: Instant) -> Scheduled? {
         guard let zone = TimeZones.zone(named: series.timeZone) else { return nil }
+        let currentDue = dueInstant(DeliveryTimeCalculator.instant(of: current.local, in: zone), series, zone)
         var occurrence = current
         var skipped = 0
         while let next = following(occurrence, in: series) {
@@ -99,7 +104,7 @@ public enum RecurrenceCalculator {
             if case .until(let until) = series.rule.end, wall > until { return nil }
             let due = dueInstant(wall, series, zone)
             if let expiresAt = series.expiresAt, due >= expiresAt { return nil }
-            if due >= now { return Scheduled(occurrence: next, dueAt: due, skipped: skipped) }
+            if due >= now, due > currentDue { return Scheduled(occurrence: next, dueAt: due, skipped: skipped) }
             skipped += 1
             occurrence = next
         }
