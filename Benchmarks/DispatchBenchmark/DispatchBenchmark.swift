@@ -57,6 +57,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
         let kafkaAdmin = try KafkaAdmin(configuration: client)
         try await kafkaAdmin.createTopic(topic, partitions: 8)
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: 8)
+        try await kafkaAdmin.createTopic(topic + ".status", partitions: 8)
         let sink = try await WebhookSink(certificateFile: receiver.certificate, keyFile: receiver.key)
         let hook = "https://127.0.0.1:\(sink.port)/hook"
 

@@ -40,6 +40,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         let kafkaAdmin = try KafkaAdmin(configuration: client)
         try await kafkaAdmin.createTopic(topic, partitions: partitions)
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: partitions)
+        try await kafkaAdmin.createTopic(topic + ".status", partitions: partitions)
 
         let unique = try await publish(topic: topic, client: client)
         say("published \(events) events (\(unique) distinct keys) to \(topic)")

@@ -55,6 +55,7 @@ struct RateLimitBenchmark: AsyncParsableCommand {
         let kafkaAdmin = try KafkaAdmin(configuration: client)
         try await kafkaAdmin.createTopic(topic, partitions: 6)
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: 6)
+        try await kafkaAdmin.createTopic(topic + ".status", partitions: 6)
         let sink = try await WebhookSink(certificateFile: receiver.certificate, keyFile: receiver.key)
         let hook = "https://127.0.0.1:\(sink.port)/hook"
         let databaseURL = try await target.createDatabase("rate_bench_\(runID)")

@@ -30,6 +30,9 @@ struct DevCommand: AsyncParsableCommand {
     /// fail `dev` with its answer, which is better than topics that quietly differ.
     static let remindersTopicConfig = ["retention.ms": "604800000", "cleanup.policy": "delete"]
     static let deadLetterTopicConfig = ["retention.ms": "2592000000", "cleanup.policy": "delete"]
+    /// A week of `reminders.status`, as long as `reminders`: a publisher's consumer that was
+    /// away for an outage catches up.
+    static let statusTopicConfig = ["retention.ms": "604800000", "cleanup.policy": "delete"]
 
     func run() async throws {
         MemoryTuning.tuneMalloc()
@@ -47,6 +50,7 @@ struct DevCommand: AsyncParsableCommand {
         for (name, topicConfig) in [
             (settings.remindersTopic, Self.remindersTopicConfig),
             (settings.deadLetterTopic, Self.deadLetterTopicConfig),
+            (settings.statusTopic, Self.statusTopicConfig),
         ] {
             let created = try await admin.createTopic(name, partitions: partitions, config: topicConfig)
             logger.info("topic ready", metadata: ["topic": "\(name)", "created": "\(created)"])

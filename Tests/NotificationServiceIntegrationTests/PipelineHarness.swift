@@ -7,7 +7,7 @@ import ReminderStore
 import ServiceLifecycle
 import TestSupport
 
-/// The ingest pipeline and the dead-letter relay of one service instance, run in a
+/// The ingest pipeline and the dead-letter and status relays of one service instance, run in a
 /// service group against the test broker and a test database, as `serve` runs them.
 final class ServiceInstance: Sendable {
     let group: ServiceGroup
@@ -31,10 +31,13 @@ final class ServiceInstance: Sendable {
         pipelineConfiguration.storeTimeout = storeTimeout
         var relayConfiguration = settings.relayConfiguration
         relayConfiguration.idleInterval = .milliseconds(100)
+        var statusConfiguration = settings.statusRelayConfiguration
+        statusConfiguration.idleInterval = .milliseconds(100)
         let assembly = ServiceAssembly(settings: settings, logger: logger)
         let pipeline = try assembly.ingestPipeline(database: database, configuration: pipelineConfiguration)
         let relay = try assembly.deadLetterRelay(database: database, configuration: relayConfiguration)
-        group = ServiceGroup(services: [relay, pipeline], logger: logger)
+        let statusRelay = try assembly.statusRelay(database: database, configuration: statusConfiguration)
+        group = ServiceGroup(services: [relay, statusRelay, pipeline], logger: logger)
         let group = self.group
         task = Task { try await group.run() }
     }
@@ -54,6 +57,7 @@ enum Topics {
         let name = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
         try await admin.createTopic(name, partitions: partitions)
         try await admin.createTopic(name + ".dlq", partitions: partitions)
+        try await admin.createTopic(name + ".status", partitions: partitions)
         return (name, name + ".dlq")
     }
 

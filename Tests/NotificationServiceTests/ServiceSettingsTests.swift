@@ -13,6 +13,7 @@ import _CryptoExtras
         #expect(settings.groupID == "notification-service")
         #expect(settings.remindersTopic == "reminders")
         #expect(settings.deadLetterTopic == "reminders.dlq")
+        #expect(settings.statusTopic == "reminders.status" && settings.statusEvents && settings.statusRelayEnabled)
         #expect(settings.database.port == 5432)
         #expect(settings.batchSize == 2_500)
         #expect(settings.lanes == 2)
@@ -28,6 +29,9 @@ import _CryptoExtras
         ("INGEST_LINGER_MS", "99999999"),
         ("INGEST_LANES", "0"),
         ("DEAD_LETTER_TOPIC", "reminders"),
+        ("STATUS_TOPIC", "reminders"),
+        ("STATUS_TOPIC", "reminders.dlq"),
+        ("STATUS_EVENTS", "often"),
         ("DISPATCH_ENABLED", "maybe"),
         ("INGEST_ENABLED", "sometimes"),
         ("DISPATCH_CONCURRENCY", "0"),

@@ -211,6 +211,75 @@ struct RecurringReminderTests {
         }
     }
 
+    /// Attempts count from 1 again in each occurrence: a sender whose lease was taken over
+    /// on occurrence 1 holds "attempt 1" as the next occurrence's sender does. Its late
+    /// outcome and its lease renewal must not land on occurrence 2.
+    @Test func aStaleSenderOfAnEarlierOccurrenceRecordsNothingOnTheNextOne() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            try await ingest(
+                client, [Self.schedule("r-6", key: "k-6", rule: RecurrenceRule(frequency: .daily), start: start)],
+                offset: 0)
+            let stale = try #require(try await claimDue(client).first)
+            #expect(stale.occurrence == 1 && stale.attempt == 1)
+            // Its lease runs out; another instance takes the occurrence over and delivers it.
+            try await client.query(
+                "UPDATE reminders SET lease_until = now() - interval '1 second'", logger: TestDatabase.logger)
+            let takenOver = try #require(
+                try await dispatch(client).claim(limit: 10, lease: .seconds(60), takingOver: true).first)
+            #expect(takenOver.occurrence == 1 && takenOver.attempt == 2)
+            _ = try await complete(client, takenOver, .delivered)
+            let second = try #require(try await claimDue(client).first)
+            #expect(second.occurrence == 2 && second.attempt == 1)
+
+            let lost = try await dispatch(client).renew(
+                [DispatchStore.Lease(id: stale.id, attempt: stale.attempt, occurrence: stale.occurrence)],
+                lease: .seconds(60))
+            #expect(lost == [stale.id])
+            let report = try await complete(client, stale, .deadLetter(.permanentFailure, error: "550 late"))
+            #expect(report.notRecorded == [stale.id])
+            let after = try await row(client, "r-6")
+            #expect(after.state == "SENDING" && after.occurrence == 2 && after.attempts == 1)
+            #expect(
+                try await statuses(client, "r-6") == [
+                    "scheduled:1", "delivered:1:email/smtp", "scheduled:2",
+                ])
+            // The current sender's lease and outcome still land.
+            #expect(
+                try await dispatch(client).renew(
+                    [DispatchStore.Lease(id: second.id, attempt: second.attempt, occurrence: second.occurrence)],
+                    lease: .seconds(60)
+                ).isEmpty)
+            #expect(try await complete(client, second, .delivered) == DispatchStore.CompletionReport())
+            #expect(try await row(client, "r-6").occurrence == 3)
+        }
+    }
+
+    /// `STATUS_EVENTS=false`: the same changes, and nothing in the status outbox.
+    @Test func withStatusEventsOffNothingIsWrittenToTheOutbox() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let event = Self.schedule("r-7", key: "k-7", rule: RecurrenceRule(frequency: .daily), start: start)
+            _ = try await IngestStore(client: client, logger: TestDatabase.logger, statusEvents: false).ingest([
+                IngestRecord(
+                    topic: "reminders", partition: 0, offset: 0, key: Array("user-r".utf8), value: Array("{}".utf8),
+                    headers: [], decoded: .valid(event))
+            ])
+            let claimed = try #require(try await claimDue(client).first)
+            let quiet = DispatchStore(client: client, logger: TestDatabase.logger, statusEvents: false)
+            let (series, occurrenceAt) = claimed.series(now: Instant(Date()))
+            #expect(
+                try await quiet.complete([
+                    DispatchStore.Completion(
+                        id: claimed.id, attempt: claimed.attempt, result: .delivered,
+                        progress: ChannelProgress(channelCount: 1), errorClass: nil, channelAttempts: [],
+                        series: series, occurrence: claimed.occurrence, occurrenceAt: occurrenceAt)
+                ]) == DispatchStore.CompletionReport())
+            #expect(try await row(client, "r-7").occurrence == 2)
+            #expect(try await statuses(client, "r-7").isEmpty)
+        }
+    }
+
     @Test func aCancelEndsTheSeriesAlsoWhenTheOccurrenceInFlightIsDelivered() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)

@@ -121,7 +121,7 @@ enum APIBodies {
         }
 
         private static func recurrence(_ series: ReminderReport.Series, report: ReminderReport) -> Recurrence {
-            let rule = series.rule.flatMap { try? StoredRecurrence.rule(fromJSON: $0) }.map { rule in
+            let rule = series.rule.flatMap { try? StoredDelivery.rule(fromJSON: $0) }.map { rule in
                 var count: Int?
                 var until: String?
                 switch rule.end {

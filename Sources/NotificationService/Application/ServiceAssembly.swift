@@ -21,7 +21,7 @@ public struct ServiceAssembly: Sendable {
 
     /// What one instance runs, as the settings enable it.
     public struct Instance: Sendable {
-        /// Ingest, the dead-letter relay and the dispatcher, as enabled.
+        /// Ingest, the dead-letter and status relays and the dispatcher, as enabled.
         public let work: [any Service]
         /// nil when HTTP is off.
         public let server: HTTPServer?
@@ -48,6 +48,7 @@ public struct ServiceAssembly: Sendable {
             settings: settings, logger: logger, rateLimits: RateLimitStore(client: database, logger: logger))
         var work: [any Service] = []
         if settings.relayEnabled { work.append(try deadLetterRelay(database: database)) }
+        if settings.statusRelayEnabled { work.append(try statusRelay(database: database)) }
         var pipeline: IngestPipeline<ContinuousClock>?
         if settings.ingestEnabled {
             let ingest = try ingestPipeline(database: database)
@@ -80,7 +81,7 @@ public struct ServiceAssembly: Sendable {
                 maxBufferedMessages: settings.consumerReadAhead),
             logger: logger)
         return IngestPipeline(
-            source: consumer, store: IngestStore(client: database, logger: logger),
+            source: consumer, store: IngestStore(client: database, logger: logger, statusEvents: settings.statusEvents),
             configuration: configuration ?? settings.pipelineConfiguration, logger: logger, metrics: metrics)
     }
 
@@ -95,13 +96,24 @@ public struct ServiceAssembly: Sendable {
             configuration: configuration ?? settings.relayConfiguration, logger: logger, metrics: metrics)
     }
 
+    /// The status relay on `database`; `configuration` defaults to the settings'.
+    public func statusRelay(database: PostgresClient, configuration: StatusRelay.Configuration? = nil)
+        throws(KafkaError) -> StatusRelay<ContinuousClock>
+    {
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
+        return StatusRelay(
+            store: StatusEventStore(client: database, logger: logger), producer: producer,
+            configuration: configuration ?? settings.statusRelayConfiguration, logger: logger, metrics: metrics)
+    }
+
     /// The dispatcher on `database`, sending through `providers`; `configuration`
     /// defaults to the settings'.
     public func dispatcher(
         database: PostgresClient, providers: DeliveryProviders, configuration: Dispatcher.Configuration? = nil
     ) -> Dispatcher<ContinuousClock> {
         Dispatcher(
-            store: DispatchStore(client: database, logger: logger),
+            store: DispatchStore(client: database, logger: logger, statusEvents: settings.statusEvents),
             deliverer: ReminderDeliverer(providers: providers.directory), wakeups: settings.database,
             configuration: configuration ?? settings.dispatch.dispatcher, logger: logger, metrics: metrics)
     }

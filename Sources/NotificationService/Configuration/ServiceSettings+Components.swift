@@ -7,6 +7,15 @@ extension ServiceSettings {
             topic: remindersTopic, batchSize: batchSize, linger: linger, lanes: lanes, commitInterval: commitInterval)
     }
 
+    /// The status relay's configuration as these settings give it.
+    public var statusRelayConfiguration: StatusRelay.Configuration {
+        StatusRelayConfiguration(topic: statusTopic)
+    }
+
+    /// Whether this instance runs the status relay: with the dead-letter relay, unless
+    /// status events are off.
+    public var statusRelayEnabled: Bool { relayEnabled && statusEvents }
+
     /// The dead-letter relay's configuration as these settings give it.
     public var relayConfiguration: DeadLetterRelay.Configuration {
         DeadLetterRelayConfiguration(topic: deadLetterTopic)

@@ -11,6 +11,11 @@ public struct ServiceSettings: Sendable {
     public var sessionTimeout: Duration
     public var remindersTopic: String
     public var deadLetterTopic: String
+    /// Where the status relay publishes what happened to each reminder.
+    public var statusTopic: String
+    /// Whether state changes write status events (`STATUS_EVENTS`); off, nothing is
+    /// written to the status outbox and no status relay runs.
+    public var statusEvents: Bool
     public var database: DatabaseConfiguration
     public var migrations: URL
     public var commitInterval: Duration
@@ -77,6 +82,11 @@ public struct ServiceSettings: Sendable {
         guard topic != deadLetterTopic else {
             throw Invalid(variable: "DEAD_LETTER_TOPIC", message: "must differ from REMINDERS_TOPIC")
         }
+        let statusTopic = reader.value("STATUS_TOPIC", "\(topic).status")
+        guard statusTopic != topic, statusTopic != deadLetterTopic else {
+            throw Invalid(variable: "STATUS_TOPIC", message: "must differ from REMINDERS_TOPIC and DEAD_LETTER_TOPIC")
+        }
+        let statusEvents = try reader.flag("STATUS_EVENTS", true)
         let migrations = try migrationsFolder(environment["NOTIFICATION_MIGRATIONS_DIR"])
         let ingestEnabled = try reader.flag("INGEST_ENABLED", true)
         let relayEnabled = try reader.flag("DEAD_LETTER_RELAY_ENABLED", true)
@@ -106,7 +116,8 @@ public struct ServiceSettings: Sendable {
                 properties: try kafkaProperties(environment)),
             groupID: reader.value("KAFKA_GROUP_ID", "notification-service"),
             sessionTimeout: try reader.milliseconds("KAFKA_SESSION_TIMEOUT_MS", 45_000, 1_000...3_600_000),
-            remindersTopic: topic, deadLetterTopic: deadLetterTopic, database: database, migrations: migrations,
+            remindersTopic: topic, deadLetterTopic: deadLetterTopic, statusTopic: statusTopic,
+            statusEvents: statusEvents, database: database, migrations: migrations,
             commitInterval: try reader.milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
             batchSize: try reader.count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
             linger: try reader.milliseconds("INGEST_LINGER_MS", 5, 0...10_000),

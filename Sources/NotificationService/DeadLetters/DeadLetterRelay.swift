@@ -37,24 +37,8 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
     }
 
     public func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let published: Int
-            do {
-                published = try await retry.run(
-                    stopWhen: { Task.isShuttingDownGracefully },
-                    onFailure: { failure in
-                        logger.warning(
-                            "dead-letter relay failed; retrying",
-                            metadata: ["error": "\(failure.error)", "retry_in": "\(failure.retryIn)"])
-                    }
-                ) {
-                    try await relayOnce()
-                }
-            } catch {
-                // Stopping while the outbox or the broker fails: the records wait in the table.
-                break
-            }
-            if published == 0 { try? await retry.clock.sleep(for: configuration.idleInterval) }
+        await retry.drain(idle: configuration.idleInterval, logger: logger, what: "dead-letter") {
+            try await relayOnce()
         }
         await producer.close(flushTimeout: .seconds(5))
     }

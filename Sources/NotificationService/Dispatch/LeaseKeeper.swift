@@ -18,8 +18,8 @@ import Synchronization
 /// record the outcomes they kept.
 final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
     private struct State {
-        /// Claims held: reminder id → attempt.
-        var held: [Int64: Int] = [:]
+        /// Claims held: reminder id → the lease (attempt and occurrence).
+        var held: [Int64: DispatchStore.Lease] = [:]
         /// Since when every call reached the database, on the wall clock that leases are
         /// read against; nil after a failure.
         var reachedSince: Date?
@@ -45,7 +45,10 @@ final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
 
     func hold(_ claims: [DispatchStore.Claimed]) {
         state.withLock { state in
-            for claim in claims { state.held[claim.id] = claim.attempt }
+            for claim in claims {
+                state.held[claim.id] = DispatchStore.Lease(
+                    id: claim.id, attempt: claim.attempt, occurrence: claim.occurrence)
+            }
         }
     }
 
@@ -56,7 +59,7 @@ final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
 
     /// The claims held now.
     var held: [DispatchStore.Lease] {
-        state.withLock { $0.held.map { DispatchStore.Lease(id: $0.key, attempt: $0.value) } }
+        state.withLock { Array($0.held.values) }
     }
 
     /// Tells whether a call reached the database.

@@ -1,4 +1,6 @@
+import Logging
 import ReminderCore
+import ServiceLifecycle
 
 /// Tries an operation again after each failure, waiting on the caller's clock as an
 /// `ExponentialBackoff` says, until it succeeds, fails in a way no retry helps, runs out
@@ -62,6 +64,32 @@ struct RetryLoop<C: Clock>: Sendable where C.Duration == Duration {
                 }
                 if Task.isCancelled || shouldStop() { throw CancellationError() }
             }
+        }
+    }
+}
+
+extension RetryLoop {
+    /// An outbox relay's life: `relayOnce` again at once while it publishes something, after
+    /// `idle` when the outbox is empty, its failures retried with the backoff, until the
+    /// task is cancelled or the service shuts down (what is left waits in the table).
+    func drain(
+        isolation: isolated (any Actor)? = #isolation, idle: Duration, logger: Logger, what: String,
+        _ relayOnce: () async throws -> Int
+    ) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let published: Int
+            do {
+                published = try await run(
+                    stopWhen: { Task.isShuttingDownGracefully },
+                    onFailure: { failure in
+                        logger.warning(
+                            "\(what) relay failed; retrying",
+                            metadata: ["error": "\(failure.error)", "retry_in": "\(failure.retryIn)"])
+                    }, relayOnce)
+            } catch {
+                break
+            }
+            if published == 0 { try? await clock.sleep(for: idle) }
         }
     }
 }

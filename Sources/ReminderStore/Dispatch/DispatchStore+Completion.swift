@@ -106,7 +106,8 @@ extension DispatchStore {
             var again: [PlannedCompletion] = []
             for completion in planned where missed.contains(completion.id) {
                 guard let now = current[completion.id], now.state == completion.plan.expected,
-                    now.attempts == completion.attempt, now.pending != completion.plan.expectedPending,
+                    now.attempts == completion.attempt, now.occurrence == completion.occurrence,
+                    now.pending != completion.plan.expectedPending,
                     let replanned = completion.replanned(pending: now.pending)
                 else {
                     report.notRecorded.insert(completion.id)
@@ -120,15 +121,21 @@ extension DispatchStore {
         return report
     }
 
-    /// Where the reminders stand now: state, claim and pending change.
+    /// Where the reminders stand now: state, claim (attempt and occurrence) and pending change.
     private func claims(_ ids: [Int64]) async throws -> [Int64: (
-        state: ReminderState?, attempts: Int, pending: PendingChange?
+        state: ReminderState?, attempts: Int, occurrence: Int?, pending: PendingChange?
     )] {
         let rows = try await client.query(
-            "SELECT id, state, attempts, pending_change FROM reminders WHERE id = ANY(\(ids))", logger: logger)
-        var found: [Int64: (state: ReminderState?, attempts: Int, pending: PendingChange?)] = [:]
-        for try await (id, state, attempts, pending) in rows.decode((Int64, String, Int32, String?).self) {
-            found[id] = (ReminderState(rawValue: state), Int(attempts), pending.flatMap(PendingChange.init(rawValue:)))
+            "SELECT id, state, attempts, occurrence, pending_change FROM reminders WHERE id = ANY(\(ids))",
+            logger: logger)
+        var found: [Int64: (state: ReminderState?, attempts: Int, occurrence: Int?, pending: PendingChange?)] = [:]
+        for try await (id, state, attempts, occurrence, pending) in rows.decode(
+            (Int64, String, Int32, Int32?, String?).self)
+        {
+            found[id] = (
+                ReminderState(rawValue: state), Int(attempts), occurrence.map(Int.init),
+                pending.flatMap(PendingChange.init(rawValue:))
+            )
         }
         return found
     }
@@ -204,7 +211,7 @@ extension DispatchStore {
                 updated_at = now()
             FROM input i LEFT JOIN pending_replacements p ON p.id = i.id
             WHERE r.id = i.id AND r.state = i.expected AND r.attempts = i.attempt
-                AND r.pending_change IS NOT DISTINCT FROM i.pending AND (NOT i.replace OR p.id IS NOT NULL)
+                AND r.occurrence IS NOT DISTINCT FROM i.occurrence AND r.pending_change IS NOT DISTINCT FROM i.pending AND (NOT i.replace OR p.id IS NOT NULL)
             RETURNING r.id, i.attempt AS attempts, i.pending, i.delay_ms, i.reason, i.error,
                 r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
                 r.source_key, r.source_value, r.trace_parent, r.trace_state, r.reminder_id, r.user_id,

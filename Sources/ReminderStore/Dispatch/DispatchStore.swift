@@ -83,14 +83,17 @@ public struct DispatchStore: DispatchStoring {
         }
     }
 
-    /// A claim an instance holds: the reminder and the attempt it was claimed for.
+    /// A claim an instance holds: the reminder and the attempt it was claimed for (with
+    /// its occurrence: a recurring reminder counts attempts from 1 in each).
     public struct Lease: Sendable, Hashable {
         public let id: Int64
         public let attempt: Int
+        public let occurrence: Int?
 
-        public init(id: Int64, attempt: Int) {
+        public init(id: Int64, attempt: Int, occurrence: Int? = nil) {
             self.id = id
             self.attempt = attempt
+            self.occurrence = occurrence
         }
     }
 
@@ -174,9 +177,10 @@ public struct DispatchStore: DispatchStoring {
             let rows = try await client.query(
                 """
                 UPDATE reminders r SET lease_until = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
-                FROM unnest(\(leases.map(\.id))::int8[], \(leases.map { Int32(clamping: $0.attempt) })::int4[])
-                    AS l(id, attempt)
-                WHERE r.id = l.id AND r.attempts = l.attempt AND r.state = \(unescaped: Self.claimTarget)
+                FROM unnest(\(leases.map(\.id))::int8[], \(leases.map { Int32(clamping: $0.attempt) })::int4[],
+                    \(NullableArray(leases.map { $0.occurrence.map { Int32(clamping: $0) } }))::int4[]) AS l(id, attempt, occurrence)
+                WHERE r.id = l.id AND r.attempts = l.attempt AND r.occurrence IS NOT DISTINCT FROM l.occurrence
+                    AND r.state = \(unescaped: Self.claimTarget)
                 RETURNING r.id
                 """, logger: logger)
             var renewed = Set<Int64>()
@@ -266,7 +270,7 @@ extension DispatchStore.Claimed {
     /// with this occurrence.
     public func series(now: Instant) -> (CompletionPlanner.Series, Instant?) {
         guard let stored = recurrence, let occurrence = occurrence else { return (.oneOff, nil) }
-        guard let rule = try? StoredRecurrence.rule(fromJSON: stored.rule) else { return (.recurring(next: nil), nil) }
+        guard let rule = try? StoredDelivery.rule(fromJSON: stored.rule) else { return (.recurring(next: nil), nil) }
         let series = RecurrenceCalculator.Series(
             rule: rule, start: stored.start, timeZone: timeZone, quietHours: quietHours,
             expiresAt: expiresAt.map(Instant.init))

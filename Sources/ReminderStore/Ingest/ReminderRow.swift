@@ -53,7 +53,7 @@ struct ReminderRow: BatchRow {
         previousOccurrenceAt = continuation?.after
         if let rule = schedule.recurrence, case .local(let start) = schedule.deliverAt {
             let continuation = continuation ?? .start
-            recurrence = StoredRecurrence.json(rule)
+            recurrence = StoredDelivery.json(rule)
             let series = RecurrenceCalculator.Series(
                 rule: rule, start: start, timeZone: schedule.timeZone, quietHours: schedule.quietHours,
                 expiresAt: schedule.expiresAt)

@@ -100,7 +100,7 @@ public struct ReminderReport: Sendable, Equatable {
 
     /// A recurring reminder's rule (as stored) and occurrences.
     public struct Series: Sendable, Equatable {
-        /// The rule as the store keeps it (`StoredRecurrence`); nil once a one-off schedule
+        /// The rule as the store keeps it (`StoredDelivery.json(_:)`); nil once a one-off schedule
         /// replaced it.
         public let rule: String?
         /// The first occurrence of the rule, on the user's wall clock (`YYYY-MM-DDTHH:MM:SS`).

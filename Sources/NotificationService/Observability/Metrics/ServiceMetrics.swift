@@ -30,6 +30,7 @@ public final class ServiceMetrics: Sendable {
     private let latencies = Mutex<[String: DurationHistogram]>([:])
     private let deadLettered = Mutex<[String: Counter]>([:])
     private let published = Mutex<[String: Counter]>([:])
+    private let statusPublished = Mutex<[String: Counter]>([:])
 
     static let latenessBuckets: [Duration] = [
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
@@ -137,6 +138,18 @@ public final class ServiceMetrics: Sendable {
                         "dead_letters_published", "total",
                         "Dead-letter records published to the dead-letter topic, by reason."),
                     labels: [("reason", reason)])
+            }.increment(by: Int64(count))
+        }
+    }
+
+    /// Status records the status relay published, by type.
+    func published(statusTypes types: [String]) {
+        for (type, count) in Dictionary(types.map { ($0, 1) }, uniquingKeysWith: +) {
+            series(statusPublished, type) {
+                registry.makeCounter(
+                    descriptor: Self.name(
+                        "status_events_published", "total", "Status records published to the status topic, by type."),
+                    labels: [("type", type)])
             }.increment(by: Int64(count))
         }
     }

@@ -1,0 +1,162 @@
+import Foundation
+import Kafka
+import Logging
+import ReminderCore
+import ReminderStore
+import ServiceLifecycle
+
+/// Publishes the status outbox to the status topic: each record keyed by the reminder's
+/// `user_id`, valued as `schemas/reminder-status.v1.json`, with an `x-status-id` header to
+/// deduplicate on, and marked published once the broker has acknowledged it. At least
+/// once: a crash between publish and mark, or a failed batch, publishes a record again
+/// with the same id. In order per reminder: records go out in outbox order, and a record
+/// whose reminder has an earlier record that failed in the same batch is not marked
+/// either, so its last copy on the topic follows every earlier one.
+public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
+    public typealias Configuration = StatusRelayConfiguration
+
+    private let store: any StatusEventStoring
+    private let producer: any KafkaPublishing
+    private let configuration: Configuration
+    private let logger: Logger
+    private let metrics: ServiceMetrics
+    private let retry: RetryLoop<C>
+
+    /// `clock`: what the relay's waits are measured on; `random`: the backoff's jitter draw.
+    public init(
+        store: any StatusEventStoring, producer: any KafkaPublishing, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics(), clock: C,
+        random: @escaping @Sendable () -> Double = { .random(in: 0..<1) }
+    ) {
+        self.retry = RetryLoop(backoff: configuration.retry, clock: clock, random: random)
+        self.store = store
+        self.producer = producer
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    public func run() async throws {
+        await retry.drain(idle: configuration.idleInterval, logger: logger, what: "status") {
+            try await relayOnce()
+        }
+        await producer.close(flushTimeout: .seconds(5))
+    }
+
+    /// Publishes one batch of the outbox; returns how many records it marked published.
+    @discardableResult
+    public func relayOnce() async throws -> Int {
+        let records = try await store.unpublished(limit: configuration.batchSize)
+        guard !records.isEmpty else { return 0 }
+        let results = await producer.send(try records.map { try Self.message($0, topic: configuration.topic) })
+        let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
+        try await store.markPublished(published.map(\.id))
+        metrics.published(statusTypes: published.map(\.type))
+        let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+        if let error = failures.first {
+            throw error
+        }
+        return published.count
+    }
+
+    /// The records to mark published: those acknowledged, except any whose reminder has an
+    /// earlier record in the batch that was not (publishing it again keeps its last copy
+    /// after the earlier one's).
+    static func markable(_ records: [StatusEventStore.Record], _ acknowledged: [Bool]) -> [StatusEventStore.Record] {
+        var held = Set<String>()
+        var marked: [StatusEventStore.Record] = []
+        for (record, acknowledged) in zip(records, acknowledged) {
+            if acknowledged && !held.contains(record.reminderID) {
+                marked.append(record)
+            } else {
+                held.insert(record.reminderID)
+            }
+        }
+        return marked
+    }
+
+    /// The status record: key `user_id`, the contract's JSON, `x-status-*` headers.
+    static func message(_ record: StatusEventStore.Record, topic: String) throws -> KafkaProducerMessage {
+        var headers = [
+            KafkaHeader(key: "x-status-id", value: record.id.uuidString.lowercased()),
+            KafkaHeader(key: "x-status-type", value: record.type),
+            KafkaHeader(key: "content-type", value: "application/json"),
+        ]
+        if let id = record.correlationID { headers.append(KafkaHeader(key: "x-correlation-id", value: id)) }
+        return KafkaProducerMessage(
+            topic: topic, key: Array(record.userID.utf8),
+            value: Array(try StatusBody.encoder.encode(StatusBody(record))),
+            headers: headers)
+    }
+}
+
+extension StatusRelay where C == ContinuousClock {
+    /// A relay that waits on the continuous clock, as in production.
+    public convenience init(
+        store: any StatusEventStoring, producer: any KafkaPublishing, configuration: Configuration, logger: Logger,
+        metrics: ServiceMetrics = ServiceMetrics()
+    ) {
+        self.init(
+            store: store, producer: producer, configuration: configuration, logger: logger, metrics: metrics,
+            clock: ContinuousClock())
+    }
+}
+
+/// A status record's value (`schemas/reminder-status.v1.json`): absent fields are left out.
+private struct StatusBody: Encodable {
+    let record: StatusEventStore.Record
+
+    init(_ record: StatusEventStore.Record) { self.record = record }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    enum Key: String, CodingKey {
+        case schemaVersion = "schema_version", id, sequence, type, reminderID = "reminder_id", userID = "user_id"
+        case correlationID = "correlation_id", occurrence, attempt, channel, provider, willRetry = "will_retry"
+        case dueAt = "due_at", reason, error, detail, at
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(1, forKey: .schemaVersion)
+        try container.encode(record.id.uuidString.lowercased(), forKey: .id)
+        try container.encode(record.sequence, forKey: .sequence)
+        try container.encode(record.type, forKey: .type)
+        try container.encode(record.reminderID, forKey: .reminderID)
+        try container.encode(record.userID, forKey: .userID)
+        try container.encodeIfPresent(record.correlationID, forKey: .correlationID)
+        try container.encodeIfPresent(record.occurrence, forKey: .occurrence)
+        try container.encode(record.attempt, forKey: .attempt)
+        try container.encodeIfPresent(record.channel, forKey: .channel)
+        try container.encodeIfPresent(record.provider, forKey: .provider)
+        try container.encodeIfPresent(record.willRetry, forKey: .willRetry)
+        try container.encodeIfPresent(record.dueAt, forKey: .dueAt)
+        try container.encodeIfPresent(record.reason, forKey: .reason)
+        try container.encodeIfPresent(record.error, forKey: .error)
+        try container.encodeIfPresent(record.detail, forKey: .detail)
+        try container.encode(record.at, forKey: .at)
+    }
+}
+
+/// How a `StatusRelay` publishes.
+public struct StatusRelayConfiguration: Sendable {
+    public var topic: String
+    public var batchSize: Int
+    /// How long to wait before looking again when the outbox is empty.
+    public var idleInterval: Duration
+    public var retry: ExponentialBackoff
+
+    public init(
+        topic: String = "reminders.status", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
+        retry: ExponentialBackoff = .infrastructure
+    ) {
+        self.topic = topic
+        self.batchSize = batchSize
+        self.idleInterval = idleInterval
+        self.retry = retry
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The status outbox as the status relay sees it: the records not published yet, in the
+/// order they were written, and marking them published once the broker has acknowledged
+/// them. The stores write the records in the transaction of the state change they
+/// describe (`status_events`, migration 0009).
+public struct StatusEventStore: Sendable {
+    /// One record of `schemas/reminder-status.v1.json`, as stored.
+    public struct Record: Sendable, Equatable {
+        public let id: UUID
+        /// Orders the records of one reminder (and of the whole outbox).
+        public let sequence: Int64
+        /// `StatusUpdate.Kind`'s raw value.
+        public let type: String
+        public let reminderID: String
+        public let userID: String
+        public let correlationID: String?
+        /// The occurrence of a recurring reminder; nil for a one-off.
+        public let occurrence: Int?
+        /// The delivery attempt of the occurrence it reports (0 before any).
+        public let attempt: Int
+        public let channel: String?
+        public let provider: String?
+        public let willRetry: Bool?
+        /// RFC 3339, UTC.
+        public let dueAt: String?
+        public let reason: String?
+        public let error: String?
+        public let detail: String?
+        /// When the change was recorded; RFC 3339, UTC.
+        public let at: String
+
+        public init(
+            id: UUID, sequence: Int64, type: String, reminderID: String, userID: String, correlationID: String?,
+            occurrence: Int?, attempt: Int, channel: String?, provider: String?, willRetry: Bool?, dueAt: String?,
+            reason: String?, error: String?, detail: String?, at: String
+        ) {
+            self.id = id
+            self.sequence = sequence
+            self.type = type
+            self.reminderID = reminderID
+            self.userID = userID
+            self.correlationID = correlationID
+            self.occurrence = occurrence
+            self.attempt = attempt
+            self.channel = channel
+            self.provider = provider
+            self.willRetry = willRetry
+            self.dueAt = dueAt
+            self.reason = reason
+            self.error = error
+            self.detail = detail
+            self.at = at
+        }
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Timestamps as the contract writes them.
+    private static func utc(_ column: String) -> String {
+        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    }
+
+    /// The oldest unpublished records, up to `limit`, in outbox order.
+    public func unpublished(limit: Int) async throws(StoreError) -> [Record] {
+        do {
+            let rows = try await client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT id, seq, type, reminder_id, user_id, correlation_id, occurrence, attempt, channel,
+                            provider, will_retry, \(Self.utc("due_at")), reason, error, detail, \(Self.utc("at"))
+                        FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT \(limit)
+                        """), logger: logger)
+            var records: [Record] = []
+            for try await row in rows.decode(
+                (
+                    UUID, Int64, String, String, String, String?, Int32?, Int32, String?, String?, Bool?, String?,
+                    String?, String?, String?, String
+                ).self)
+            {
+                records.append(
+                    Record(
+                        id: row.0, sequence: row.1, type: row.2, reminderID: row.3, userID: row.4,
+                        correlationID: row.5, occurrence: row.6.map(Int.init), attempt: Int(row.7), channel: row.8,
+                        provider: row.9, willRetry: row.10, dueAt: row.11, reason: row.12, error: row.13,
+                        detail: row.14, at: row.15))
+            }
+            return records
+        } catch {
+            throw StoreError.wrapping(error, operation: "read unpublished status events")
+        }
+    }
+
+    /// Marks the records published; ids already published or unknown are left alone.
+    public func markPublished(_ ids: [UUID]) async throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        do {
+            try await client.query(
+                "UPDATE status_events SET published_at = now() WHERE id = ANY(\(ids)) AND published_at IS NULL",
+                logger: logger)
+        } catch {
+            throw StoreError.wrapping(error, operation: "mark \(ids.count) status events published")
+        }
+    }
+}
+
+/// The status outbox as the relay sees it; `StatusEventStore` keeps it in PostgreSQL.
+public protocol StatusEventStoring: Sendable {
+    /// The oldest unpublished records, up to `limit`, in outbox order.
+    func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record]
+
+    /// Marks the records published; ids already published or unknown are left alone.
+    func markPublished(_ ids: [UUID]) async throws(StoreError)
+}
+
+extension StatusEventStore: StatusEventStoring {}
