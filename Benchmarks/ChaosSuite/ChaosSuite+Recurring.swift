@@ -46,9 +46,9 @@ extension ChaosSuite {
         var nextKill = ContinuousClock.now + .milliseconds(Int.random(in: 1_000...3_000, using: &random))
         let deadline = ContinuousClock.now + .seconds(600)
         while ContinuousClock.now < deadline {
-            let open = try await run.count(
+            let waiting = try await run.count(
                 "SELECT count(*)::int8 FROM reminders WHERE state IN ('SCHEDULED', 'RETRY', 'SENDING')")
-            if open == 0 { break }
+            if waiting == 0 { break }
             await run.bringOccurrencesDue()
             if kills < 8 && ContinuousClock.now >= nextKill {
                 let slot = Int.random(in: 0..<2, using: &random)
@@ -127,7 +127,8 @@ extension ChaosSuite {
         for id in ids {
             if let final = finals[id] {
                 if final.state != "DELIVERED" || final.occurrence != occurrences {
-                    violations.append("\(id) ended \(final.state) at occurrence \(final.occurrence.map(String.init) ?? "none")")
+                    violations.append(
+                        "\(id) ended \(final.state) at occurrence \(final.occurrence.map(String.init) ?? "none")")
                 }
             } else {
                 violations.append("\(id) was never stored")
