@@ -12,9 +12,9 @@ extension ChaosSuite {
     /// ten occurrences from tomorrow on, against two instances. The smallest step of a rule
     /// is a day, so instead of waiting the scenario pulls every scheduled occurrence's due
     /// time to now, over and over (the service still chooses each next occurrence itself,
-    /// and since all of them lie ahead none is passed over as late); meanwhile one instance
-    /// at a time is killed with SIGKILL at random moments and restarted at once. The
-    /// receiver answers after 50 ms, so that sends are in flight when a sender dies.
+    /// and since all of them lie ahead none is passed over as late); meanwhile each instance
+    /// in turn is killed with SIGKILL at a random moment and restarted at once. The receiver
+    /// answers after 50 ms, so that sends are in flight when a sender dies.
     ///
     /// Its row counts occurrences (stored: the series' rows). Every occurrence 1...10 of
     /// every series must reach the receiver under `<reminder_id>#<occurrence>` (else it is
@@ -42,25 +42,29 @@ extension ChaosSuite {
             (try? await run.count("SELECT count(*)::int8 FROM reminders WHERE occurrence = 1")) == ids.count
         }
         // Bounded: ten minutes, eight kills; ends as soon as no occurrence is left to send.
-        var kills = 0
-        var nextKill = ContinuousClock.now + .milliseconds(Int.random(in: 1_000...3_000, using: &random))
-        let deadline = ContinuousClock.now + .seconds(600)
-        while ContinuousClock.now < deadline {
-            let waiting = try await run.count(
-                "SELECT count(*)::int8 FROM reminders WHERE state IN ('SCHEDULED', 'RETRY', 'SENDING')")
-            if waiting == 0 { break }
-            await run.bringOccurrencesDue()
-            if kills < 8 && ContinuousClock.now >= nextKill {
-                let slot = Int.random(in: 0..<2, using: &random)
-                let delivered = try await run.count(
-                    "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'delivered'")
-                say("recurring: killing instance \(slot) after \(delivered) occurrences delivered")
-                try await run.stop(slot, SIGKILL)
-                try run.start(slot)
-                kills += 1
-                nextKill = ContinuousClock.now + .milliseconds(Int.random(in: 1_000...3_000, using: &random))
+        // One connection for the loop rather than one per look.
+        try await run.withClient { client in
+            var kills = 0
+            var nextKill = ContinuousClock.now + .milliseconds(Int.random(in: 1_000...3_000, using: &random))
+            let deadline = ContinuousClock.now + .seconds(600)
+            while ContinuousClock.now < deadline {
+                let waiting = try await client.count(
+                    "SELECT count(*)::int8 FROM reminders WHERE state IN ('SCHEDULED', 'RETRY', 'SENDING')")
+                if waiting == 0 { break }
+                await client.bringOccurrencesDue()
+                if kills < 8 && ContinuousClock.now >= nextKill {
+                    // Each instance in turn: both die while holding sends.
+                    let slot = kills % 2
+                    let delivered = try await client.count(
+                        "SELECT count(*)::int8 FROM delivery_attempts WHERE outcome = 'delivered'")
+                    say("recurring: killing instance \(slot) after \(delivered) occurrences delivered")
+                    try await run.stop(slot, SIGKILL)
+                    try run.start(slot)
+                    kills += 1
+                    nextKill = ContinuousClock.now + .milliseconds(Int.random(in: 1_000...3_000, using: &random))
+                }
+                try await Task.sleep(for: .milliseconds(200))
             }
-            try await Task.sleep(for: .milliseconds(200))
         }
         // A moment more, for a late duplicate to show.
         try await Task.sleep(for: .seconds(2))
@@ -163,25 +167,26 @@ extension ChaosSuite {
     }
 }
 
-extension ScenarioRun {
+extension PostgresClient {
     /// Makes every scheduled occurrence of a recurring reminder due now and wakes the
     /// dispatchers as ingest does. A failure (PostgreSQL busy) is said and the next round
     /// tries again.
-    func bringOccurrencesDue() async {
+    fileprivate func bringOccurrencesDue() async {
         do {
-            try await withClient { client in
-                _ = try await client.query(
-                    """
-                    UPDATE reminders SET due_at = now()
-                    WHERE state = 'SCHEDULED' AND occurrence IS NOT NULL AND due_at > now()
-                    """, logger: benchLogger
-                ).collect()
-                _ = try await client.query(
-                    "SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: benchLogger
-                ).collect()
-            }
+            _ = try await query(
+                """
+                UPDATE reminders SET due_at = now()
+                WHERE state = 'SCHEDULED' AND occurrence IS NOT NULL AND due_at > now()
+                """, logger: benchLogger
+            ).collect()
+            _ = try await query("SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: benchLogger).collect()
         } catch {
             say("recurring: making occurrences due failed: \(String(reflecting: error))")
         }
+    }
+
+    /// The one number `sql` selects.
+    fileprivate func count(_ sql: String) async throws -> Int {
+        try await query(PostgresQuery(unsafeSQL: sql), logger: benchLogger).collect().first!.decode(Int.self)
     }
 }
