@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The fault suite: end-to-end scenarios (SIGKILL during a stream, members leaving and
 # joining, PostgreSQL stopped twice, providers failing, hanging and throttling, a burst
-# due in one second, per-reminder order under failure) against a private broker and
-# database on loopback and an HTTPS receiver inside the suite. Prints a table (published,
+# due in one second, per-reminder order under failure, recurring reminders' occurrences
+# while dispatchers are killed) against a private broker and database on loopback and an
+# HTTPS receiver inside the suite. Prints a table (published,
 # stored, delivered, dead-lettered, cancelled, duplicates inside and outside the
 # documented window, lost) and exits 1 if any scenario lost or doubled anything.
 # The broker restart scenario runs a broker of its own whose data lives in a loopback S3

@@ -8,8 +8,8 @@ import Synchronization
 
 /// The benchmarks' and the chaos suite's receiver: an HTTPS server on loopback that
 /// answers each POST as `behaviour` says (200 by default) and notes every request: the
-/// reminder (from a webhook's JSON body, else the idempotency header), when it arrived
-/// and was due, and what it was answered.
+/// reminder (from a webhook's JSON body, else the idempotency header), its idempotency
+/// key and occurrence, when it arrived and was due, and what it was answered.
 public final class WebhookSink: Sendable {
     /// How to answer one request.
     public enum Answer: Sendable, Equatable {
@@ -39,6 +39,11 @@ public final class WebhookSink: Sendable {
         public let arrivedAt: Double
         /// The webhook body's `due_at` in seconds since 1970; 0 when the body has none.
         public let dueAt: Double
+        /// The request's idempotency header as sent (`<reminder_id>#<occurrence>` for a
+        /// recurring reminder); empty when it has none.
+        public let idempotencyKey: String
+        /// The webhook body's `occurrence` (a recurring reminder's); nil when it has none.
+        public let occurrence: Int?
         public let answer: Answer
     }
 
@@ -119,22 +124,26 @@ private final class SinkHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             let arrivedAt = Date().timeIntervalSince1970
-            var reminderID =
+            let idempotencyKey =
                 head.headers.first(name: "Idempotency-Key") ?? head.headers.first(name: "I-Twilio-Idempotency-Token")
                 ?? ""
+            var reminderID = idempotencyKey
             var dueAt = 0.0
+            var occurrence: Int?
             if let value = try? JSONParser.parse(Array(body.readableBytesView)) {
                 if case .string(let id)? = value["reminder_id"] { reminderID = id }
                 if case .string(let due)? = value["due_at"], let instant = RFC3339.parse(due) {
                     dueAt = Double(instant.microsecondsSinceEpoch) / 1_000_000
                 }
+                if case .number(let number)? = value["occurrence"] { occurrence = Int(number) }
             }
             let path = String(head.uri.prefix { $0 != "?" })
             let answer = behaviour(path, reminderID)
             log.arrivals.withLock {
                 $0.append(
                     WebhookSink.Arrival(
-                        path: path, reminderID: reminderID, arrivedAt: arrivedAt, dueAt: dueAt, answer: answer))
+                        path: path, reminderID: reminderID, arrivedAt: arrivedAt, dueAt: dueAt,
+                        idempotencyKey: idempotencyKey, occurrence: occurrence, answer: answer))
             }
             respond(answer, keepAlive: head.isKeepAlive, context: context)
         }

@@ -28,6 +28,9 @@ struct ChaosSuite: AsyncParsableCommand {
     @Option(help: "Reminders of the burst due in the same second.")
     var burst = 50_000
 
+    @Option(help: "Recurring reminders of the recurring scenario, ten occurrences each.")
+    var series = 1_000
+
     @Option(help: "Scenarios to run (comma-separated names); all by default.")
     var only: String?
 
@@ -48,6 +51,7 @@ struct ChaosSuite: AsyncParsableCommand {
 
     static let names = [
         "sigkill", "members", "database", "long-outage", "cancel-race", "broker", "providers", "burst", "order",
+        "recurring",
     ]
 
     func run() async throws {
@@ -70,6 +74,7 @@ struct ChaosSuite: AsyncParsableCommand {
             case "broker": outcome = try await brokerRestart(start: start)
             case "providers": outcome = try await faultyProviders(&random, start: start)
             case "burst": outcome = try await sameSecondBurst(start: start)
+            case "recurring": outcome = try await recurringSeries(&random, start: start)
             default: outcome = try await orderUnderFailure(start: start)
             }
             say("scenario \(name): \(outcome.passed ? "passed" : "FAILED") in \(Int(outcome.seconds)) s")

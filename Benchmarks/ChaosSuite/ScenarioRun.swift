@@ -101,6 +101,22 @@ final class ScenarioRun: @unchecked Sendable {
         return KafkaProducerMessage(topic: topic, key: Array(userID.utf8), value: Array(body.utf8))
     }
 
+    /// A webhook reminder to `path` on the sink that recurs daily, `count` times, from
+    /// `firstLocal` (a wall-clock time in UTC, `2027-03-22T09:00`).
+    func recurringEvent(_ id: String, user: Int, firstLocal: String, count: Int, path: String = "/ok")
+        -> KafkaProducerMessage
+    {
+        let userID = "user-\(user)"
+        let body = """
+            {"schema_version":1,"type":"schedule","idempotency_key":"key-\(id)","reminder_id":"\(id)",\
+            "user_id":"\(userID)","timezone":"UTC","deliver_at_local":"\(firstLocal)",\
+            "recurrence":{"freq":"daily","count":\(count)},\
+            "channels":[{"type":"webhook","url":"\(hook)\(path)"}],\
+            "content":{"title":"Chaos \(id)","body":"Body"},"correlation_id":"chaos-\(id)"}
+            """
+        return KafkaProducerMessage(topic: topic, key: Array(userID.utf8), value: Array(body.utf8))
+    }
+
     /// `count` webhook reminders due now, named `<prefix>-<n>`, spread over 5,000 users.
     func stream(_ prefix: String, count: Int) -> (ids: [String], messages: [KafkaProducerMessage]) {
         let now = Date().timeIntervalSince1970
