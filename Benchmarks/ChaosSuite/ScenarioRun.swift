@@ -38,6 +38,7 @@ final class ScenarioRun: @unchecked Sendable {
         let admin = try KafkaAdmin(configuration: client)
         try await admin.createTopic(topic, partitions: partitions)
         try await admin.createTopic(topic + ".dlq", partitions: partitions)
+        try await admin.createTopic(topic + ".status", partitions: partitions)
         sink = try await WebhookSink(
             certificateFile: suite.receiver.certificate, keyFile: suite.receiver.key, behaviour: behaviour)
         databaseURL = try await suite.target.createDatabase(
