@@ -62,8 +62,13 @@ struct LogPrivacyTests {
                         circuits: .destinationOrigin(maximum: 8), logger: logger),
                     defaultRetryPolicy: quick)
             }
-            try await eventually(.seconds(30), "every reminder to be delivered") {
-                try await DispatchHarness.states(client) == ["DELIVERED": 4]
+            do {
+                try await eventually(.seconds(30), "every reminder to be delivered") {
+                    try await DispatchHarness.states(client) == ["DELIVERED": 4]
+                }
+            } catch {
+                await harness.stop()
+                throw error
             }
             await harness.stop()
         }

@@ -89,10 +89,8 @@ public struct ServiceAssembly: Sendable {
     public func deadLetterRelay(database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil)
         throws(KafkaError) -> DeadLetterRelay<ContinuousClock>
     {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
-        return DeadLetterRelay(
-            store: DeadLetterStore(client: database, logger: logger), producer: producer,
+        DeadLetterRelay(
+            store: DeadLetterStore(client: database, logger: logger), producer: try relayProducer(),
             configuration: configuration ?? settings.relayConfiguration, logger: logger, metrics: metrics)
     }
 
@@ -100,11 +98,14 @@ public struct ServiceAssembly: Sendable {
     public func statusRelay(database: PostgresClient, configuration: StatusRelay.Configuration? = nil)
         throws(KafkaError) -> StatusRelay<ContinuousClock>
     {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
-        return StatusRelay(
-            store: StatusEventStore(client: database, logger: logger), producer: producer,
+        StatusRelay(
+            store: StatusEventStore(client: database, logger: logger), producer: try relayProducer(),
             configuration: configuration ?? settings.statusRelayConfiguration, logger: logger, metrics: metrics)
+    }
+
+    /// A relay's own producer: idempotent, acknowledged by every in-sync replica.
+    private func relayProducer() throws(KafkaError) -> KafkaProducer {
+        try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
     }
 
     /// The dispatcher on `database`, sending through `providers`; `configuration`

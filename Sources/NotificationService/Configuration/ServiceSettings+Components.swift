@@ -9,7 +9,7 @@ extension ServiceSettings {
 
     /// The status relay's configuration as these settings give it.
     public var statusRelayConfiguration: StatusRelay.Configuration {
-        StatusRelayConfiguration(topic: statusTopic)
+        OutboxRelayConfiguration(topic: statusTopic)
     }
 
     /// Whether this instance runs the status relay: with the dead-letter relay, unless
@@ -18,6 +18,6 @@ extension ServiceSettings {
 
     /// The dead-letter relay's configuration as these settings give it.
     public var relayConfiguration: DeadLetterRelay.Configuration {
-        DeadLetterRelayConfiguration(topic: deadLetterTopic)
+        OutboxRelayConfiguration(topic: deadLetterTopic)
     }
 }

@@ -13,7 +13,7 @@ import Tracing
 /// Its waits (idle, backoff) run on `C`: the continuous clock in production, a
 /// `ManualClock` in tests.
 public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
-    public typealias Configuration = DeadLetterRelayConfiguration
+    public typealias Configuration = OutboxRelayConfiguration
 
     private let store: any DeadLetterStoring
     private let producer: any KafkaPublishing
@@ -146,8 +146,8 @@ extension DeadLetterRelay where C == ContinuousClock {
     }
 }
 
-/// How a `DeadLetterRelay` publishes.
-public struct DeadLetterRelayConfiguration: Sendable {
+/// How an outbox relay (`DeadLetterRelay`, `StatusRelay`) publishes.
+public struct OutboxRelayConfiguration: Sendable {
     public var topic: String
     public var batchSize: Int
     /// How long to wait before looking again when the outbox is empty.
@@ -155,7 +155,7 @@ public struct DeadLetterRelayConfiguration: Sendable {
     public var retry: ExponentialBackoff
 
     public init(
-        topic: String = "reminders.dlq", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
+        topic: String, batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
         retry: ExponentialBackoff = .infrastructure
     ) {
         self.topic = topic

@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// whose reminder has an earlier record that failed in the same batch is not marked
 /// either, so its last copy on the topic follows every earlier one.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
-    public typealias Configuration = StatusRelayConfiguration
+    public typealias Configuration = OutboxRelayConfiguration
 
     private let store: any StatusEventStoring
     private let producer: any KafkaPublishing
@@ -139,24 +139,5 @@ private struct StatusBody: Encodable {
         try container.encodeIfPresent(record.error, forKey: .error)
         try container.encodeIfPresent(record.detail, forKey: .detail)
         try container.encode(record.at, forKey: .at)
-    }
-}
-
-/// How a `StatusRelay` publishes.
-public struct StatusRelayConfiguration: Sendable {
-    public var topic: String
-    public var batchSize: Int
-    /// How long to wait before looking again when the outbox is empty.
-    public var idleInterval: Duration
-    public var retry: ExponentialBackoff
-
-    public init(
-        topic: String = "reminders.status", batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
-        retry: ExponentialBackoff = .infrastructure
-    ) {
-        self.topic = topic
-        self.batchSize = batchSize
-        self.idleInterval = idleInterval
-        self.retry = retry
     }
 }
