@@ -41,13 +41,16 @@ struct RecurringReminderTests {
         ReminderEvent(idempotencyKey: key, reminderID: id, userID: "user-r", correlationID: nil, action: .cancel)
     }
 
-    private func ingest(_ client: PostgresClient, _ events: [ReminderEvent], offset: Int) async throws {
+    private func ingest(
+        _ client: PostgresClient, _ events: [ReminderEvent], offset: Int, statusEvents: Bool = true
+    ) async throws {
         let records = events.enumerated().map { index, event in
             IngestRecord(
                 topic: "reminders", partition: 0, offset: Int64(offset + index), key: Array("user-r".utf8),
                 value: Array("{\"key\":\"\(event.idempotencyKey)\"}".utf8), headers: [], decoded: .valid(event))
         }
-        _ = try await IngestStore(client: client, logger: TestDatabase.logger).ingest(records)
+        _ = try await IngestStore(client: client, logger: TestDatabase.logger, statusEvents: statusEvents).ingest(
+            records)
     }
 
     /// Makes everything waiting due now (the clock moved on to the next occurrence) and
@@ -59,15 +62,17 @@ struct RecurringReminderTests {
         return try await dispatch(client).claim(limit: 10, lease: .seconds(60), takingOver: false)
     }
 
+    /// Records `result` for `claimed` through `store` (by default one writing status events).
     private func complete(
-        _ client: PostgresClient, _ claimed: DispatchStore.Claimed, _ result: DispatchStore.Completion.Result
+        _ client: PostgresClient, _ claimed: DispatchStore.Claimed, _ result: DispatchStore.Completion.Result,
+        store: DispatchStore? = nil
     ) async throws -> DispatchStore.CompletionReport {
         let (series, occurrenceAt) = claimed.series(now: Instant(Date()))
         let delivered = ChannelAttempt(
             channelIndex: 0, channel: "email", provider: "smtp",
             outcome: result == .delivered ? .delivered : .transient,
             errorClass: result == .delivered ? nil : "connection", answer: "250", latency: .milliseconds(3))
-        return try await dispatch(client).complete([
+        return try await (store ?? dispatch(client)).complete([
             DispatchStore.Completion(
                 id: claimed.id, attempt: claimed.attempt, result: result, progress: ChannelProgress(channelCount: 1),
                 errorClass: nil, channelAttempts: [delivered], series: series, occurrence: claimed.occurrence,
@@ -259,22 +264,12 @@ struct RecurringReminderTests {
     @Test func withStatusEventsOffNothingIsWrittenToTheOutbox() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
-            let event = Self.schedule("r-7", key: "k-7", rule: RecurrenceRule(frequency: .daily), start: start)
-            _ = try await IngestStore(client: client, logger: TestDatabase.logger, statusEvents: false).ingest([
-                IngestRecord(
-                    topic: "reminders", partition: 0, offset: 0, key: Array("user-r".utf8), value: Array("{}".utf8),
-                    headers: [], decoded: .valid(event))
-            ])
+            try await ingest(
+                client, [Self.schedule("r-7", key: "k-7", rule: RecurrenceRule(frequency: .daily), start: start)],
+                offset: 0, statusEvents: false)
             let claimed = try #require(try await claimDue(client).first)
             let quiet = DispatchStore(client: client, logger: TestDatabase.logger, statusEvents: false)
-            let (series, occurrenceAt) = claimed.series(now: Instant(Date()))
-            #expect(
-                try await quiet.complete([
-                    DispatchStore.Completion(
-                        id: claimed.id, attempt: claimed.attempt, result: .delivered,
-                        progress: ChannelProgress(channelCount: 1), errorClass: nil, channelAttempts: [],
-                        series: series, occurrence: claimed.occurrence, occurrenceAt: occurrenceAt)
-                ]) == DispatchStore.CompletionReport())
+            #expect(try await complete(client, claimed, .delivered, store: quiet) == DispatchStore.CompletionReport())
             #expect(try await row(client, "r-7").occurrence == 2)
             #expect(try await statuses(client, "r-7").isEmpty)
         }
