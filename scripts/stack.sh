@@ -101,10 +101,13 @@ start_postgres() {
     # A throwaway cluster: no crash safety wanted (fsync, full-page images), and new
     # WAL segments are not zero-filled, so that whatever runs first on a fresh cluster
     # does not pay for creating the WAL files that later runs recycle.
+    # 300 connections rather than the default 100: the test suite runs its suites in
+    # parallel, each with a database and a pool of its own (plus each dispatcher's LISTEN
+    # connection), and at its peak went past 100 ("too many clients already").
     # setsid: out of the terminal's process group, like the broker (PostgreSQL takes
     # SIGINT as a fast shutdown); --wait keeps pg_ctl's own wait for the start.
     as_pg_owner setsid --wait "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 30 \
-        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c wal_init_zero=off" start >/dev/null \
+        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off -c wal_init_zero=off" start >/dev/null \
         || { tail -20 "$pg_dir/postgres.log" >&2; ns_die "PostgreSQL did not start"; }
     if ! PGPASSWORD=$pg_password "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$pg_database'" | grep -q 1; then
