@@ -64,6 +64,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                // AES-GCM for the personal fields sealed at rest (DATA_ENCRYPTION_KEYS).
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(name: "ReminderStoreTesting", dependencies: ["ReminderStore", "ReminderCore"]),
@@ -131,6 +133,7 @@ let package = Package(
                 "ReminderStore", "ReminderCore", "ReminderStoreTesting", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
@@ -179,6 +182,7 @@ let package = Package(
             name: "ReminderStoreIntegrationTests",
             dependencies: [
                 "ReminderStore", "ReminderCore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

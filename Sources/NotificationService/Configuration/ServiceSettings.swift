@@ -32,6 +32,8 @@ public struct ServiceSettings: Sendable {
     public var tracing: TracingSettings
     /// How long a graceful shutdown may take before what is left is cancelled.
     public var shutdownTimeout: Duration
+    /// Seals personal data at rest (`DATA_ENCRYPTION_KEYS`); nil, the default: plaintext.
+    public var sealer: DataSealer? = nil
 
     /// librdkafka pre-fetches up to 100,000 messages per partition by default: hundreds
     /// of MiB for a topic of a few partitions, far ahead of what ingest stores per
@@ -110,7 +112,7 @@ public struct ServiceSettings: Sendable {
         // Outcomes still held when a shutdown begins are given up in time for the rest of
         // the shutdown: within half its limit, a minute at most.
         dispatch.dispatcher.recordGiveUp = min(.seconds(60), shutdownTimeout / 2)
-        return ServiceSettings(
+        var settings = ServiceSettings(
             kafka: KafkaClientConfiguration(
                 bootstrapServers: servers, clientID: reader.value("KAFKA_CLIENT_ID", "notification-service"),
                 properties: try kafkaProperties(environment)),
@@ -125,6 +127,8 @@ public struct ServiceSettings: Sendable {
             relayEnabled: relayEnabled,
             dispatch: dispatch, delivery: delivery, api: try APISettings(reader), tracing: try TracingSettings(reader),
             shutdownTimeout: shutdownTimeout)
+        settings.sealer = try DataEncryptionSettings.sealer(reader)
+        return settings
     }
 
     /// The prefix of librdkafka properties passed through (for TLS and SASL, say):

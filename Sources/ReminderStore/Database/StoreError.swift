@@ -13,6 +13,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case connection
         /// PostgreSQL refused a statement.
         case query
+        /// A sealed value could not be opened: its key is not configured, or it does not
+        /// open with it (`DataSealer`).
+        case sealing
     }
 
     public let code: Code
