@@ -74,7 +74,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
     ) async throws -> T {
         let (settings, logger) = try config.toolSettings(label: "notification-service.dlq")
         return try await settings.database.withClient(logger: logger) { client in
-            try await body(settings, DeadLetterStore(client: client, logger: logger), logger)
+            try await body(settings, DeadLetterStore(client: client, logger: logger, sealer: settings.sealer), logger)
         }
     }
 

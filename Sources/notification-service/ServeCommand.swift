@@ -94,6 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             services: instance.work, precondition: { await server?.waitUntilListening() ?? true }
         ) {
             if migrate { try await Migrator(directory: settings.migrations).migrate(database, logger: logger) }
+            try await DataKeyRegistry(client: database, logger: logger).verifyOrExit(settings.sealer, logger: logger)
         }
         // Shut down in reverse order: the application first, then the HTTP server (health
         // and metrics answer until the work in hand is done), then the database pool, and
@@ -109,6 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
+        } catch let exit as ExitCode {
+            await instance.shutdown()
+            throw exit
         } catch let error as HTTPServer.CannotListen {
             logger.critical("invalid configuration", metadata: ["error": "\(error)"])
             await instance.shutdown()

@@ -24,7 +24,7 @@ public enum DueReminders {
     /// Stores the events in batches of 1,000, as partition 0 of `topic`.
     public static func store(
         _ client: PostgresClient, count: Int, prefix: String, channels: [[String: Any]], dueAt: Date = Date(),
-        expiresAt: Date? = nil, topic: String = "reminders"
+        expiresAt: Date? = nil, topic: String = "reminders", sealer: DataSealer? = nil
     ) async throws {
         var offset = 0
         while offset < count {
@@ -34,7 +34,7 @@ public enum DueReminders {
                     topic: topic, partition: 0, offset: Int64(index), key: Array("user-\(index % 97)".utf8),
                     value: bytes, headers: [], decoded: .valid(try! ReminderEventDecoder.decode(bytes)))
             }
-            _ = try await IngestStore(client: client, logger: TestDatabase.logger).ingest(batch)
+            _ = try await IngestStore(client: client, logger: TestDatabase.logger, sealer: sealer).ingest(batch)
             offset += batch.count
         }
     }

@@ -81,7 +81,9 @@ public struct ServiceAssembly: Sendable {
                 maxBufferedMessages: settings.consumerReadAhead),
             logger: logger)
         return IngestPipeline(
-            source: consumer, store: IngestStore(client: database, logger: logger, statusEvents: settings.statusEvents),
+            source: consumer,
+            store: IngestStore(
+                client: database, logger: logger, statusEvents: settings.statusEvents, sealer: settings.sealer),
             configuration: configuration ?? settings.pipelineConfiguration, logger: logger, metrics: metrics)
     }
 
@@ -90,7 +92,8 @@ public struct ServiceAssembly: Sendable {
         throws(KafkaError) -> DeadLetterRelay<ContinuousClock>
     {
         DeadLetterRelay(
-            store: DeadLetterStore(client: database, logger: logger), producer: try relayProducer(),
+            store: DeadLetterStore(client: database, logger: logger, sealer: settings.sealer),
+            producer: try relayProducer(),
             configuration: configuration ?? settings.relayConfiguration, logger: logger, metrics: metrics)
     }
 
@@ -114,7 +117,8 @@ public struct ServiceAssembly: Sendable {
         database: PostgresClient, providers: DeliveryProviders, configuration: Dispatcher.Configuration? = nil
     ) -> Dispatcher<ContinuousClock> {
         Dispatcher(
-            store: DispatchStore(client: database, logger: logger, statusEvents: settings.statusEvents),
+            store: DispatchStore(
+                client: database, logger: logger, statusEvents: settings.statusEvents, sealer: settings.sealer),
             deliverer: ReminderDeliverer(providers: providers.directory), wakeups: settings.database,
             configuration: configuration ?? settings.dispatch.dispatcher, logger: logger, metrics: metrics)
     }
@@ -127,7 +131,7 @@ public struct ServiceAssembly: Sendable {
     ) -> AdminAPI {
         let lookup = ReminderLookup(client: database, logger: logger)
         return AdminAPI(
-            lookup: lookup, deadLetters: DeadLetterStore(client: database, logger: logger),
+            lookup: lookup, deadLetters: DeadLetterStore(client: database, logger: logger, sealer: settings.sealer),
             replayer: DeadLetterReplayer(producer: producer, topic: settings.remindersTopic),
             readiness: Readiness(lookup: lookup, pipeline: pipeline, grace: settings.api.assignmentGrace),
             scrape: MetricsScrape(

@@ -18,7 +18,7 @@ extension DeadLetterStore {
                 to_char(d.published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                 to_char(p.replayed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                 CASE WHEN \(includeMessage) THEN d.message_key END, CASE WHEN \(includeMessage) THEN d.message_value END,
-                d.message_headers::text, d.trace_parent, d.trace_state
+                d.message_headers::text, d.trace_parent, d.trace_state, d.sealed_with
             FROM dead_letters d
             LEFT JOIN reminders r ON r.id = d.reminder_id
             LEFT JOIN dead_letter_replays p ON p.dead_letter_id = d.id
@@ -38,11 +38,12 @@ extension DeadLetterStore {
             for try await row in rows.decode(
                 (
                     UUID, Int64, String, String, Int, String, Int32, Int64, String?, String?, String?, String, String?,
-                    String?, ByteBuffer?, ByteBuffer?, String, String?, String?
+                    String?, ByteBuffer?, ByteBuffer?, String, String?, String?, String?
                 ).self)
             {
                 let message = DeadLetterEntry.Message(
-                    key: row.14.map { Array($0.readableBytesView) }, value: row.15.map { Array($0.readableBytesView) },
+                    key: try opened(row.14, keyID: row.19, for: .messageKey),
+                    value: try opened(row.15, keyID: row.19, for: .message),
                     headers: Self.headers(fromJSON: row.16))
                 entries.append(
                     DeadLetterEntry(

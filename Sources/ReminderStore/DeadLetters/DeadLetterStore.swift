@@ -50,10 +50,13 @@ public struct DeadLetterStore: Sendable {
 
     let client: PostgresClient
     let logger: Logger
+    /// Opens the sealed messages it reads (`DATA_ENCRYPTION_KEYS`).
+    let sealer: DataSealer?
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, sealer: DataSealer? = nil) {
         self.client = client
         self.logger = logger
+        self.sealer = sealer
     }
 
     /// The oldest unpublished records, up to `limit`.
@@ -63,22 +66,24 @@ public struct DeadLetterStore: Sendable {
                 """
                 SELECT id, reason, error, attempts, original_topic, original_partition, original_offset,
                     message_key, message_value, message_headers::text, idempotency_key, correlation_id,
-                    to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), trace_parent, trace_state
+                    to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), trace_parent, trace_state,
+                    sealed_with
                 FROM dead_letters WHERE published_at IS NULL ORDER BY seq LIMIT \(limit)
                 """, logger: logger)
             var records: [Record] = []
             for try await row in rows.decode(
                 (
                     UUID, String, String, Int, String, Int32, Int64, ByteBuffer?, ByteBuffer?, String, String?, String?,
-                    String, String?, String?
+                    String, String?, String?, String?
                 )
                 .self)
             {
                 records.append(
                     Record(
                         id: row.0, reason: row.1, error: row.2, attempts: row.3, originalTopic: row.4,
-                        originalPartition: row.5, originalOffset: row.6, key: row.7.map { Array($0.readableBytesView) },
-                        value: row.8.map { Array($0.readableBytesView) }, headers: Self.headers(fromJSON: row.9),
+                        originalPartition: row.5, originalOffset: row.6,
+                        key: try opened(row.7, keyID: row.15, for: .messageKey),
+                        value: try opened(row.8, keyID: row.15, for: .message), headers: Self.headers(fromJSON: row.9),
                         idempotencyKey: row.10, correlationID: row.11, failedAt: row.12,
                         trace: TraceContextHeaders(traceParent: row.13, traceState: row.14)))
             }
@@ -97,6 +102,14 @@ public struct DeadLetterStore: Sendable {
         } catch {
             throw StoreError.wrapping(error, operation: "mark \(ids.count) dead letters published")
         }
+    }
+
+    /// A stored message key or value: opened when sealed (with `keyID`).
+    func opened(_ stored: ByteBuffer?, keyID: String?, for purpose: DataSealer.Purpose) throws(StoreError)
+        -> [UInt8]?
+    {
+        guard let stored else { return nil }
+        return try DataSealer.read(Array(stored.readableBytesView), keyID: keyID, for: purpose, with: sealer)
     }
 
     static func headers(fromJSON text: String) -> [IngestRecord.Header] {

@@ -215,7 +215,7 @@ extension DispatchStore {
             RETURNING r.id, i.attempt AS attempts, i.pending, i.delay_ms, i.reason, i.error,
                 r.idempotency_key, r.correlation_id, r.source_topic, r.source_partition, r.source_offset,
                 r.source_key, r.source_value, r.trace_parent, r.trace_state, r.reminder_id, r.user_id,
-                r.occurrence, i.occurrence AS done_occurrence, r.due_at),
+                r.occurrence, i.occurrence AS done_occurrence, r.due_at, r.sealed_with),
         history AS (
             INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, error_class, detail,
                 occurrence)
@@ -227,10 +227,10 @@ extension DispatchStore {
         letters AS (
             INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
                 original_offset, message_key, message_value, idempotency_key, correlation_id, reminder_id,
-                trace_parent, trace_state)
+                trace_parent, trace_state, sealed_with)
             SELECT u.reason, u.error, u.attempts, u.source_topic, u.source_partition, u.source_offset,
                 u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id, u.trace_parent,
-                u.trace_state
+                u.trace_state, u.sealed_with
             FROM updated u WHERE u.reason IS NOT NULL),
         applied AS (
             DELETE FROM pending_replacements d USING updated u WHERE d.id = u.id AND u.pending IS NOT NULL),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import ReminderCore
 
@@ -118,11 +119,14 @@ public struct DispatchStore: DispatchStoring {
     let logger: Logger
     /// Whether recorded outcomes write their status events to the outbox (`STATUS_EVENTS`).
     let statusEvents: Bool
+    /// Opens the sealed channels and content of what it claims (`DATA_ENCRYPTION_KEYS`).
+    let sealer: DataSealer?
 
-    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true) {
+    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true, sealer: DataSealer? = nil) {
         self.client = client
         self.logger = logger
         self.statusEvents = statusEvents
+        self.sealer = sealer
     }
 
     /// Claims up to `limit` reminders due now, oldest due first, and leases them for
@@ -147,7 +151,8 @@ public struct DispatchStore: DispatchStoring {
             for try await row in rows.decode(
                 (
                     Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String,
-                    String?, String?, String, Int32?, Int32?, Int32?, String?, String?, Int32?, String?
+                    String?, String?, String, Int32?, Int32?, Int32?, String?, String?, Int32?, String?, String?,
+                    ByteBuffer?, ByteBuffer?
                 ).self
             ) {
                 var recurrence: Claimed.Recurrence?
@@ -156,11 +161,15 @@ public struct DispatchStore: DispatchStoring {
                 {
                     recurrence = Claimed.Recurrence(rule: rule, start: start, index: Int(index), local: local)
                 }
+                let (channels, content) = delivery(
+                    id: row.0, channels: row.8, content: row.9, sealedWith: row.23, sealedChannels: row.24,
+                    sealedContent: row.25)
                 claimed.append(
                     Claimed(
                         id: row.0, reminderID: row.1, userID: row.2,
                         previousState: ReminderState(rawValue: row.3) ?? .scheduled, attempt: Int(row.4), dueAt: row.5,
-                        expiresAt: row.6, leaseUntil: row.7, channels: row.8, content: row.9, correlationID: row.10,
+                        expiresAt: row.6, leaseUntil: row.7, channels: channels, content: content,
+                        correlationID: row.10,
                         channelFailures: row.11.map(Int.init), channelStatus: row.12,
                         trace: TraceContextHeaders(traceParent: row.13, traceState: row.14), timeZone: row.15,
                         quietHours: Self.quietHours(startMinute: row.16, endMinute: row.17),
@@ -188,6 +197,29 @@ public struct DispatchStore: DispatchStoring {
             return Set(leases.map(\.id)).subtracting(renewed)
         } catch {
             throw StoreError.wrapping(error, operation: "renew \(leases.count) leases")
+        }
+    }
+
+    /// A claimed reminder's channel list and content as JSON: as stored, or opened when
+    /// sealed. One that does not open (a changed row) is given back empty, which the
+    /// dispatcher cannot read and dead-letters as a permanent failure, instead of failing
+    /// every claim it is part of.
+    private func delivery(
+        id: Int64, channels: String, content: String, sealedWith: String?, sealedChannels: ByteBuffer?,
+        sealedContent: ByteBuffer?
+    ) -> (channels: String, content: String) {
+        guard let sealedWith else { return (channels, content) }
+        do {
+            let channels = try DataSealer.read(
+                sealedChannels.map { Array($0.readableBytesView) } ?? [], keyID: sealedWith, for: .channels,
+                with: sealer)
+            let content = try DataSealer.read(
+                sealedContent.map { Array($0.readableBytesView) } ?? [], keyID: sealedWith, for: .content,
+                with: sealer)
+            return (String(decoding: channels, as: UTF8.self), String(decoding: content, as: UTF8.self))
+        } catch {
+            logger.error("a claimed reminder cannot be opened", metadata: ["reminder": "\(id)", "error": "\(error)"])
+            return ("", "")
         }
     }
 
@@ -248,7 +280,7 @@ public struct DispatchStore: DispatchStoring {
                 (extract(hour FROM r.quiet_start) * 60 + extract(minute FROM r.quiet_start))::int4,
                 (extract(hour FROM r.quiet_end) * 60 + extract(minute FROM r.quiet_end))::int4,
                 r.occurrence, r.recurrence, to_char(r.deliver_at_local, '\(localFormat)'), r.occurrence_index,
-                to_char(r.occurrence_local, '\(localFormat)')),
+                to_char(r.occurrence_local, '\(localFormat)'), r.sealed_with, r.sealed_channels, r.sealed_content),
         logged AS (
             INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, attempt, occurrence)
             SELECT id, previous_state, \(claimTarget), '\(ReminderEventKind.claim.rawValue)', attempts, occurrence

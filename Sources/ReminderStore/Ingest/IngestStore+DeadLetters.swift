@@ -14,6 +14,39 @@ extension IngestStore {
         let error: String
         let idempotencyKey: String?
         let correlationID: String?
+        /// The message's key and value as stored: sealed with key `sealedWith`, or
+        /// plaintext when it is nil.
+        private(set) var storedKey: ByteBuffer?
+        private(set) var storedValue: ByteBuffer?
+        private(set) var sealedWith: String?
+
+        init(
+            record: IngestRecord, payload: ByteBuffer, reason: String, error: String, idempotencyKey: String?,
+            correlationID: String?
+        ) {
+            self.record = record
+            self.payload = payload
+            self.reason = reason
+            self.error = error
+            self.idempotencyKey = idempotencyKey
+            self.correlationID = correlationID
+            storedKey = record.key.map { ByteBuffer(bytes: $0) }
+            storedValue = record.value == nil ? nil : payload
+        }
+
+        /// The dead letter with its message's key and value sealed by `sealer` (nil: as it is).
+        func sealed(by sealer: DataSealer?) -> DeadLetter {
+            guard let sealer else { return self }
+            var letter = self
+            letter.sealedWith = sealer.currentKeyID
+            letter.storedKey = storedKey.map {
+                ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .messageKey))
+            }
+            letter.storedValue = storedValue.map {
+                ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .message))
+            }
+            return letter
+        }
 
         static let columns: [BoundColumn<DeadLetter>] = [
             BoundColumn("reason") { $0.reason },
@@ -21,20 +54,21 @@ extension IngestStore {
             BoundColumn("original_topic") { $0.record.topic },
             BoundColumn("original_partition") { $0.record.partition },
             BoundColumn("original_offset") { $0.record.offset },
-            BoundColumn("message_key") { $0.record.key.map { ByteBuffer(bytes: $0) } },
-            BoundColumn("message_value") { $0.record.value == nil ? nil : $0.payload },
+            BoundColumn("message_key") { $0.storedKey },
+            BoundColumn("message_value") { $0.storedValue },
             BoundColumn("message_headers") { JSONText(IngestStore.headersJSON($0.record.headers)) },
             BoundColumn("idempotency_key") { $0.idempotencyKey },
             BoundColumn("correlation_id") { $0.correlationID },
             BoundColumn("trace_parent") { $0.record.trace?.storedTraceParent },
             BoundColumn("trace_state") { $0.record.trace?.storedTraceState },
+            BoundColumn("sealed_with") { $0.sealedWith },
         ]
     }
 
     func insertDeadLetters(_ letters: [DeadLetter], on connection: PostgresConnection) async throws {
         guard !letters.isEmpty else { return }
         var binds = PostgresBindings(capacity: DeadLetter.columns.count)
-        DeadLetter.bind(letters, into: &binds)
+        DeadLetter.bind(letters.map { $0.sealed(by: sealer) }, into: &binds)
         try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeadLettersSQL, binds: binds), logger: logger)
     }
 

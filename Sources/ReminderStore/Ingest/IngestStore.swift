@@ -13,11 +13,14 @@ public struct IngestStore: Sendable {
     let logger: Logger
     /// Whether state changes write their status events to the outbox (`STATUS_EVENTS`).
     let statusEvents: Bool
+    /// Seals the personal fields of what it writes (`DATA_ENCRYPTION_KEYS`); nil: plaintext.
+    let sealer: DataSealer?
 
-    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true) {
+    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true, sealer: DataSealer? = nil) {
         self.client = client
         self.logger = logger
         self.statusEvents = statusEvents
+        self.sealer = sealer
     }
 
     public func ingest(_ records: [IngestRecord]) async throws(StoreError) -> IngestSummary {
@@ -237,6 +240,11 @@ public struct IngestStore: Sendable {
                     IngestStatusRow(reminderID: write.reminderID, update: $0)
                 }
             }
+        }
+        if sealer != nil {
+            inserts = inserts.map { $0.sealed(by: sealer) }
+            replacements = replacements.map { $0.sealed(by: sealer) }
+            pendingReplacements = pendingReplacements.map { $0.sealed(by: sealer) }
         }
         if !inserts.isEmpty {
             // New reminders and, in the same statement, their transitions.

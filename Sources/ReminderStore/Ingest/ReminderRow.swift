@@ -13,13 +13,20 @@ struct ReminderRow: BatchRow {
     let quietHours: QuietHours?
     let expiresAt: Instant?
     let dueAt: Instant?
-    let channels: JSONText
-    let content: JSONText
+    private(set) var channels: JSONText
+    private(set) var content: JSONText
+    /// The channels' types in order: what stays readable when the row is sealed.
+    let channelTypes: [String]
     let correlationID: String?
     let idempotencyKey: String
     let source: IngestRecord
-    /// The source message's value, as bound.
-    let payload: ByteBuffer
+    /// The source message's key and value, as bound (sealed when `sealedWith` is set).
+    private(set) var sourceKey: ByteBuffer?
+    private(set) var payload: ByteBuffer
+    /// The id of the key the personal fields are sealed with; nil when they are plaintext.
+    private(set) var sealedWith: String?
+    private(set) var sealedChannels: ByteBuffer?
+    private(set) var sealedContent: ByteBuffer?
     /// The rule as stored, for a recurring reminder.
     let recurrence: String?
     /// The occurrence the row starts with: its number (nil for a reminder that never
@@ -74,6 +81,8 @@ struct ReminderRow: BatchRow {
         }
         channels = JSONText(StoredDelivery.json(schedule.channels))
         content = JSONText(StoredDelivery.json(schedule.content))
+        channelTypes = schedule.channels.map(\.type)
+        sourceKey = source.key.map { ByteBuffer(bytes: $0) }
         correlationID = event.correlationID
         idempotencyKey = event.idempotencyKey
         self.source = source
@@ -99,7 +108,7 @@ struct ReminderRow: BatchRow {
         BoundColumn("source_topic") { $0.source.topic },
         BoundColumn("source_partition") { $0.source.partition },
         BoundColumn("source_offset") { $0.source.offset },
-        BoundColumn("source_key") { $0.source.key.map { ByteBuffer(bytes: $0) } },
+        BoundColumn("source_key") { $0.sourceKey },
         BoundColumn("source_value") { $0.payload },
         BoundColumn("trace_parent") { $0.source.trace?.storedTraceParent },
         BoundColumn("trace_state") { $0.source.trace?.storedTraceState },
@@ -108,5 +117,29 @@ struct ReminderRow: BatchRow {
         BoundColumn("occurrence_index") { $0.occurrenceIndex.map { Int32(clamping: $0) } },
         BoundColumn("occurrence_local") { $0.occurrenceLocal },
         BoundColumn("previous_occurrence_at") { $0.previousOccurrenceAt },
+        BoundColumn("sealed_with") { $0.sealedWith },
+        BoundColumn("sealed_channels") { $0.sealedChannels },
+        BoundColumn("sealed_content") { $0.sealedContent },
     ]
+
+    /// The row with its personal fields sealed by `sealer` (nil: the row as it is). The
+    /// channel list keeps only the channels' types in the clear, for lookups; the content
+    /// column holds JSON `null`.
+    func sealed(by sealer: DataSealer?) -> ReminderRow {
+        guard let sealer else { return self }
+        var row = self
+        row.sealedWith = sealer.currentKeyID
+        row.sealedChannels = ByteBuffer(bytes: sealer.seal(Array(channels.text.utf8), for: .channels))
+        row.sealedContent = ByteBuffer(bytes: sealer.seal(Array(content.text.utf8), for: .content))
+        row.channels = JSONText(Self.typesOnlyJSON(channelTypes))
+        row.content = JSONText("null")
+        row.sourceKey = sourceKey.map { ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .messageKey)) }
+        row.payload = ByteBuffer(bytes: sealer.seal(Array(payload.readableBytesView), for: .message))
+        return row
+    }
+
+    /// `[{"type":"email"},…]`: a sealed row's readable channel list.
+    static func typesOnlyJSON(_ types: [String]) -> String {
+        JSONValue.array(types.map { .object([("type", .string($0))]) }).serialized
+    }
 }
