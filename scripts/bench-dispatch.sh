@@ -6,6 +6,8 @@
 # Prints deliveries/s against the receiver's raw POST rate (same run, same
 # concurrency), lateness p50/p99/max, duplicates and the service's peak RSS.
 # Extra arguments go to dispatch-benchmark (see --help), for example --herd 20000.
+# With --also-encrypted the service is measured a second time with personal data sealed
+# at rest (DATA_ENCRYPTION_KEYS, a fresh key), and the ratio sealed / plaintext is printed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 "$NS_ROOT/scripts/setup.sh"

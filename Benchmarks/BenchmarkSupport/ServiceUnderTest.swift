@@ -16,7 +16,20 @@ public struct ServiceUnderTest: ParsableArguments {
     @Option(help: "The migrations folder.")
     public var migrations: String
 
+    @Flag(
+        help: """
+            Measure the service a second time with personal data sealed at rest (DATA_ENCRYPTION_KEYS, a fresh             key), and print both results and their ratio.
+            """)
+    public var alsoEncrypted = false
+
     public init() {}
+
+    /// The settings that turn sealing at rest on, with a fresh random AES-256 key.
+    public static func encryptionSettings() -> [String: String] {
+        var generator = SystemRandomNumberGenerator()
+        let key = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        return ["DATA_ENCRYPTION_KEYS": "bench:\(key.base64EncodedString())", "DATA_ENCRYPTION_CURRENT_KEY": "bench"]
+    }
 
     /// Starts `notification-service serve` on `topic` as a member of `group`, on the
     /// database at `databaseURL`, with `settings` added to the environment; its output

@@ -67,13 +67,48 @@ struct DispatchBenchmark: AsyncParsableCommand {
                 format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
                 baseline.seconds, concurrency, baseline.rate))
 
-        let databaseURL = try await target.createDatabase("dispatch_bench_\(runID)")
+        let plain = try await measureService(
+            topic: topic, database: "dispatch_bench_\(runID)", client: client, sink: sink, hook: hook, settings: [:])
+        say("")
+        plain.print(
+            herd: herd, concurrency: concurrency, steadyRate: steadyRate, steadySeconds: steadySeconds,
+            baseline: baseline.rate)
+        if target.alsoEncrypted {
+            // The same loads on a topic and database of their own, with the personal fields sealed.
+            try await kafkaAdmin.createTopic(topic + "-sealed", partitions: 8)
+            try await kafkaAdmin.createTopic(topic + "-sealed.dlq", partitions: 8)
+            try await kafkaAdmin.createTopic(topic + "-sealed.status", partitions: 8)
+            let sealed = try await measureService(
+                topic: topic + "-sealed", database: "dispatch_bench_\(runID)_sealed", client: client, sink: sink,
+                hook: hook,
+                settings: ServiceUnderTest.encryptionSettings())
+            say("")
+            say("sealed at rest (DATA_ENCRYPTION_KEYS set):")
+            sealed.print(
+                herd: herd, concurrency: concurrency, steadyRate: steadyRate, steadySeconds: steadySeconds,
+                baseline: baseline.rate)
+            say("")
+            say(String(format: "herd deliveries, sealed / plaintext:  %.2f", sealed.herdRate / plain.herdRate))
+            say(
+                String(
+                    format: "steady p99 lateness, sealed / plaintext:  %.2f (%.0f ms / %.0f ms)",
+                    sealed.steady.p99 / max(plain.steady.p99, 0.001), sealed.steady.p99, plain.steady.p99))
+        }
+        await sink.close()
+    }
+
+    /// One run of the service on `topic` and a fresh database: the herd, then the steady stream.
+    private func measureService(
+        topic: String, database: String, client: KafkaClientConfiguration, sink: WebhookSink, hook: String,
+        settings: [String: String]
+    ) async throws -> Outcome {
+        let databaseURL = try await target.createDatabase(database)
         let process = try target.launch(
-            topic: topic, group: "dispatch-bench-\(runID)", databaseURL: databaseURL,
+            topic: topic, group: "\(topic)-group", databaseURL: databaseURL,
             settings: [
                 "DISPATCH_CONCURRENCY": String(concurrency), "WEBHOOK_SIGNING_SECRET": "benchmark-signing-secret",
                 "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": receiver.certificate,
-            ], log: serviceLog)
+            ].merging(settings) { $1 }, log: serviceLog)
         defer {
             kill(process.processIdentifier, SIGTERM)
             process.waitUntilExit()
@@ -122,21 +157,32 @@ struct DispatchBenchmark: AsyncParsableCommand {
         let steadyReport = Report(steadyArrivals)
         let peak = peakRSSKiB(of: process.processIdentifier)
 
-        say("")
-        say("09:00 herd (\(herd) reminders due at one instant, webhook over HTTPS, \(concurrency) in flight):")
-        say(String(format: "  deliveries:        %.0f /s from the due time to the last delivery", herdRate))
-        say(String(format: "  baseline:          %.0f /s raw POSTs to the same receiver", baseline.rate))
-        say(String(format: "  ratio:             %.2f", herdRate / baseline.rate))
-        say("  lateness:          \(herdReport)")
-        say("  duplicates:        \(herdReport.duplicates)")
-        say(String(format: "  peak RSS:          %.1f MiB", Double(herdPeak) / 1024))
-        say(
-            "steady stream (\(steadyRate)/s for \(steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):"
-        )
-        say("  lateness:          \(steadyReport)  (target p99 < 250 ms)")
-        say("  duplicates:        \(steadyReport.duplicates)")
-        say(String(format: "service peak RSS:    %.1f MiB", Double(peak) / 1024))
-        await sink.close()
+        return Outcome(herdRate: herdRate, herd: herdReport, steady: steadyReport, herdPeak: herdPeak, peak: peak)
+    }
+
+    /// What one run of the service measured.
+    struct Outcome {
+        let herdRate: Double
+        let herd: Report
+        let steady: Report
+        let herdPeak: Int
+        let peak: Int
+
+        func print(herd count: Int, concurrency: Int, steadyRate: Int, steadySeconds: Int, baseline: Double) {
+            say("09:00 herd (\(count) reminders due at one instant, webhook over HTTPS, \(concurrency) in flight):")
+            say(String(format: "  deliveries:        %.0f /s from the due time to the last delivery", herdRate))
+            say(String(format: "  baseline:          %.0f /s raw POSTs to the same receiver", baseline))
+            say(String(format: "  ratio:             %.2f", herdRate / baseline))
+            say("  lateness:          \(herd)")
+            say("  duplicates:        \(herd.duplicates)")
+            say(String(format: "  peak RSS:          %.1f MiB", Double(herdPeak) / 1024))
+            say(
+                "steady stream (\(steadyRate)/s for \(steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):"
+            )
+            say("  lateness:          \(steady)  (target p99 < 250 ms)")
+            say("  duplicates:        \(steady.duplicates)")
+            say(String(format: "service peak RSS:    %.1f MiB", Double(peak) / 1024))
+        }
     }
 
     /// Lateness percentiles of a set of arrivals.

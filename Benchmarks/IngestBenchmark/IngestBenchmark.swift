@@ -64,6 +64,18 @@ struct IngestBenchmark: AsyncParsableCommand {
         )
         say(String(format: "ratio service / baseline:  %.2f  (target ≥ 0.5)", serviceRate / baselineRate))
         say(String(format: "service peak RSS:          %.1f MiB  (target < 150 MiB)", Double(peakRSS) / 1024))
+        guard target.alsoEncrypted else { return }
+        // The same events again, into a database of its own, with the personal fields sealed.
+        let sealedURL = try await target.createDatabase("\(database)_sealed")
+        var sealedAdmin = admin
+        sealedAdmin.database = "\(database)_sealed"
+        let (sealedRate, sealedPeak) = try await measureService(
+            topic: topic, databaseURL: sealedURL, client: client, admin: sealedAdmin, unique: unique,
+            settings: ServiceUnderTest.encryptionSettings())
+        say("")
+        say("service ingest, sealed:    \(Int(sealedRate)) events/s (DATA_ENCRYPTION_KEYS set)")
+        say(String(format: "ratio sealed / plaintext:  %.2f", sealedRate / serviceRate))
+        say(String(format: "service peak RSS, sealed:  %.1f MiB", Double(sealedPeak) / 1024))
     }
 
     static func event(_ index: Int) -> [UInt8] {
@@ -96,10 +108,11 @@ struct IngestBenchmark: AsyncParsableCommand {
     }
 
     private func measureService(
-        topic: String, databaseURL: String, client: KafkaClientConfiguration, admin: DatabaseConfiguration, unique: Int
+        topic: String, databaseURL: String, client: KafkaClientConfiguration, admin: DatabaseConfiguration, unique: Int,
+        settings: [String: String] = [:]
     ) async throws -> (Double, Int) {
         let group = "ingest-bench-\(UUID().uuidString.prefix(8))"
-        let process = try target.launch(topic: topic, group: group, databaseURL: databaseURL)
+        let process = try target.launch(topic: topic, group: group, databaseURL: databaseURL, settings: settings)
         let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: group))
         let topicPartitions = (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
         var start: ContinuousClock.Instant?
