@@ -2,9 +2,10 @@ import Crypto
 import Foundation
 import PostgresNIO
 import ReminderCore
-import ReminderStore
 import TestSupport
 import Testing
+
+@testable import ReminderStore
 
 /// Personal data sealed at rest (`DATA_ENCRYPTION_KEYS`), against PostgreSQL: the rows hold
 /// no address, content or original message in any form, and every reader opens them.
@@ -198,6 +199,30 @@ struct SealedDataTests {
                 try await DeadLetterStore(client: client, logger: TestDatabase.logger, sealer: only)
                     .unpublished(limit: 1).first)
             #expect(letter.value == Array("not json \(address)".utf8))
+        }
+    }
+
+    @Test func resealLeavesARowThatIngestReplacedBetweenItsReadAndItsWrite() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let old = try sealer(["k1": k1], "k1")
+            try await ingest(client, [record(event(0), offset: 0)], sealer: old)
+            let rotated = try sealer(["k1": k1, "k2": k2], "k2")
+            let resealer = DataResealer(client: client, sealer: rotated, logger: TestDatabase.logger)
+            var counts = DataResealer.Counts()
+            let batch = try await resealer.readReminders(.reminders, after: 0, counts: &counts)
+            #expect(batch.resealed.count == 1)
+            // Meanwhile an instance still on k1 replaces the reminder.
+            try await ingest(client, [record(event(1, title: "Newer title", reminder: "s-0"), offset: 1)], sealer: old)
+            #expect(try await resealer.write(batch.resealed, to: .reminders, counts: &counts) == 0)
+            #expect(counts.changedMeanwhile == 1)
+            // The replacement stands, and a later pass moves it to k2.
+            #expect(try await resealer.run().reminders == 1)
+            let claimed = try #require(
+                try await DispatchStore(
+                    client: client, logger: TestDatabase.logger, sealer: try sealer(["k2": k2], "k2")
+                )
+                .claim(limit: 1, lease: .seconds(60)).first)
+            #expect(try StoredDelivery.content(fromJSON: claimed.content).title == "Newer title")
         }
     }
 

@@ -62,44 +62,67 @@ public struct DataResealer: Sendable {
     private func resealReminders(table: ReminderTable, counts: inout Counts) async throws(StoreError) -> Int {
         var after: Int64 = 0
         var done = 0
+        while true {
+            let batch = try await readReminders(table, after: after, counts: &counts)
+            done += try await write(batch.resealed, to: table, counts: &counts)
+            guard let last = batch.last, batch.read == batchSize else { return done }
+            after = last
+        }
+    }
+
+    /// The next batch of `table` after id `after` not under the current key, sealed again
+    /// in memory: the rows (without those that do not open), how many were read and the
+    /// last id read.
+    func readReminders(_ table: ReminderTable, after: Int64, counts: inout Counts) async throws(StoreError)
+        -> (resealed: [ResealedReminder], read: Int, last: Int64?)
+    {
         do {
-            while true {
-                let rows = try await client.query(
-                    """
-                    SELECT id, sealed_with, channels::text, content::text, sealed_channels, sealed_content, source_key,
-                        source_value
-                    FROM \(unescaped: table.rawValue)
-                    WHERE id > \(after) AND sealed_with IS DISTINCT FROM \(sealer.currentKeyID)
-                    ORDER BY id LIMIT \(Int64(batchSize))
-                    """, logger: logger)
-                var resealed: [ResealedReminder] = []
-                var read = 0
-                for try await row in rows.decode(
-                    (Int64, String?, String, String, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer).self)
-                {
-                    read += 1
-                    after = row.0
-                    do {
-                        resealed.append(try ResealedReminder(row, sealer: sealer))
-                    } catch {
-                        counts.unreadable += 1
-                        logger.error(
-                            "a sealed row cannot be opened",
-                            metadata: ["table": "\(table.rawValue)", "id": "\(row.0)", "error": "\(error)"])
-                    }
+            let rows = try await client.query(
+                """
+                SELECT id, sealed_with, channels::text, content::text, sealed_channels, sealed_content, source_key,
+                    source_value
+                FROM \(unescaped: table.rawValue)
+                WHERE id > \(after) AND sealed_with IS DISTINCT FROM \(sealer.currentKeyID)
+                ORDER BY id LIMIT \(Int64(batchSize))
+                """, logger: logger)
+            var resealed: [ResealedReminder] = []
+            var read = 0
+            var last: Int64?
+            for try await row in rows.decode(
+                (Int64, String?, String, String, ByteBuffer?, ByteBuffer?, ByteBuffer?, ByteBuffer).self)
+            {
+                read += 1
+                last = row.0
+                do {
+                    resealed.append(try ResealedReminder(row, sealer: sealer))
+                } catch {
+                    counts.unreadable += 1
+                    logger.error(
+                        "a sealed row cannot be opened",
+                        metadata: ["table": "\(table.rawValue)", "id": "\(row.0)", "error": "\(error)"])
                 }
-                if !resealed.isEmpty {
-                    var binds = PostgresBindings(capacity: ResealedReminder.columns.count + 1)
-                    ResealedReminder.bind(resealed, into: &binds)
-                    binds.append(sealer.currentKeyID)
-                    let written = try await client.query(
-                        PostgresQuery(unsafeSQL: Self.updateRemindersSQL(table), binds: binds), logger: logger
-                    ).collect().count
-                    done += written
-                    counts.changedMeanwhile += resealed.count - written
-                }
-                if read < batchSize { return done }
             }
+            return (resealed, read, last)
+        } catch {
+            throw StoreError.wrapping(error, operation: "read \(table.rawValue) to reseal")
+        }
+    }
+
+    /// Writes the rows sealed again, each only if it still holds what was read; returns
+    /// how many were written.
+    func write(_ resealed: [ResealedReminder], to table: ReminderTable, counts: inout Counts) async throws(StoreError)
+        -> Int
+    {
+        guard !resealed.isEmpty else { return 0 }
+        do {
+            var binds = PostgresBindings(capacity: ResealedReminder.columns.count + 1)
+            ResealedReminder.bind(resealed, into: &binds)
+            binds.append(sealer.currentKeyID)
+            let written = try await client.query(
+                PostgresQuery(unsafeSQL: Self.updateRemindersSQL(table), binds: binds), logger: logger
+            ).collect().count
+            counts.changedMeanwhile += resealed.count - written
+            return written
         } catch {
             throw StoreError.wrapping(error, operation: "reseal \(table.rawValue)")
         }
