@@ -14,12 +14,13 @@ public struct AdminAPI: Sendable {
     private let readiness: Readiness
     private let scrape: MetricsScrape
     private let token: String?
+    private let eraser: UserEraser?
 
     /// `lookup` and `deadLetters`: the PostgreSQL stores in the service, the memory ones of
     /// ReminderStoreTesting in tests of the routes without a database.
     public init(
         lookup: any ReminderLookingUp, deadLetters: any DeadLetterBrowsing, replayer: DeadLetterReplayer,
-        readiness: Readiness, scrape: MetricsScrape, token: String?
+        readiness: Readiness, scrape: MetricsScrape, token: String?, eraser: UserEraser? = nil
     ) {
         self.lookup = lookup
         self.deadLetters = deadLetters
@@ -27,12 +28,14 @@ public struct AdminAPI: Sendable {
         self.readiness = readiness
         self.scrape = scrape
         self.token = token
+        self.eraser = eraser
     }
 
     /// Every route, as the OpenAPI document lists them (method and path template).
     public static let routes: [(method: String, path: String)] = [
         ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"), ("GET", "/v1/reminders/{id}"),
         ("GET", "/v1/dead-letters"), ("GET", "/v1/dead-letters/{id}"), ("POST", "/v1/dead-letters/{id}/replay"),
+        ("DELETE", "/v1/users/{user_id}"),
     ]
 
     public static let pageLimitDefault = 50
@@ -67,6 +70,10 @@ public struct AdminAPI: Sendable {
             return try JSONResponse.make(APIBodies.DeadLetter(entry))
         }
         v1.post("dead-letters/:id/replay") { _, context in try await replay(try await deadLetter(context)) }
+        v1.delete("users/:user_id") { _, context in
+            let raw = try context.parameters.require("user_id")
+            return try await erase(userID: raw.removingPercentEncoding ?? raw)
+        }
         return router
     }
 
@@ -149,6 +156,25 @@ public struct AdminAPI: Sendable {
             APIBodies.Replay(
                 deadLetterId: entry.id.uuidString.lowercased(), topic: report.topic, partition: report.partition,
                 offset: report.offset), status: .accepted)
+    }
+
+    private func erase(userID: String) async throws -> Response {
+        guard let eraser else {
+            throw APIError(.serviceUnavailable, "erasure_unavailable", "this instance does not erase user data")
+        }
+        let record: ErasureStore.Record
+        do {
+            record = try await eraser.erase(userID: userID)
+        } catch let error as UserEraser.InvalidUserID {
+            throw APIError(.badRequest, "invalid_parameter", "user_id: \(error)")
+        } catch let error as UserEraser.StillSending {
+            var answer = APIError(.serviceUnavailable, "still_sending", error.description)
+            answer.headers[.retryAfter] = "5"
+            throw answer
+        } catch is StoreError {
+            throw APIError(.serviceUnavailable, "database_unavailable", "the database did not answer; try again")
+        }
+        return try JSONResponse.make(APIBodies.Erasure(record))
     }
 
     /// A database read, bounded in time (PostgresNIO waits for a connection for as long as

@@ -14,6 +14,8 @@ extension IngestStore {
         let error: String
         let idempotencyKey: String?
         let correlationID: String?
+        /// Whose event it was, when known (erasure finds the user's dead letters by it).
+        let userID: String?
 
         static let columns: [BoundColumn<DeadLetter>] = [
             BoundColumn("reason") { $0.reason },
@@ -26,6 +28,7 @@ extension IngestStore {
             BoundColumn("message_headers") { JSONText(IngestStore.headersJSON($0.record.headers)) },
             BoundColumn("idempotency_key") { $0.idempotencyKey },
             BoundColumn("correlation_id") { $0.correlationID },
+            BoundColumn("user_id") { $0.userID },
             BoundColumn("trace_parent") { $0.record.trace?.storedTraceParent },
             BoundColumn("trace_state") { $0.record.trace?.storedTraceState },
         ]
