@@ -17,6 +17,11 @@ public struct ErasureStore: Sendable {
         public var cancelled: Int
         /// Reminders being sent, now with a cancel waiting on their attempt's outcome.
         public var awaited: Int
+
+        public init(cancelled: Int, awaited: Int) {
+            self.cancelled = cancelled
+            self.awaited = awaited
+        }
     }
 
     /// What an erasure removed, as recorded in `erasures`.

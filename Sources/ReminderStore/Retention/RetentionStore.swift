@@ -125,11 +125,9 @@ public struct RetentionStore: Sendable {
         let windowMS = Int64(window.wholeMilliseconds)
         let limit = Int32(clamping: policy.batchSize)
         try await connection.query("BEGIN", logger: logger)
+        let timeout = "\(max(1, policy.statementTimeout.wholeMilliseconds))ms"
         try await connection.query(
-            PostgresQuery(
-                unsafeSQL:
-                    "SET LOCAL statement_timeout = \(max(1, policy.statementTimeout.wholeMilliseconds)); "
-                    + "SET LOCAL lock_timeout = \(max(1, policy.statementTimeout.wholeMilliseconds))"),
+            "SELECT set_config('statement_timeout', \(timeout), true), set_config('lock_timeout', \(timeout), true)",
             logger: logger)
         let sql: String
         let tables: [Table]
