@@ -93,7 +93,8 @@ struct ErasureTests {
                     let run = try await CommandRun.run(
                         "/usr/bin/env",
                         [
-                            "DATABASE_URL=\(databaseURL)", "NOTIFICATION_MIGRATIONS_DIR=\(TestDatabase.migrations.path)",
+                            "DATABASE_URL=\(databaseURL)",
+                            "NOTIFICATION_MIGRATIONS_DIR=\(TestDatabase.migrations.path)",
                             ServeProcess.executable.path, "erase", "--user", "user-kept",
                         ])
                     #expect(run.status == 0, "\(run.output)")

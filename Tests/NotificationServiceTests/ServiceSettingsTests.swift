@@ -134,7 +134,8 @@ import _CryptoExtras
         #expect(!retention.policy.keepHistory)
         #expect(retention.interval == .seconds(60))
         let short = try ServiceSettings.fromEnvironment([
-            "RETENTION_REMINDERS_DAYS": "0.001", "RETENTION_INBOX_DAYS": "0.002", "REMINDERS_TOPIC_RETENTION_DAYS": "0.002",
+            "RETENTION_REMINDERS_DAYS": "0.001", "RETENTION_INBOX_DAYS": "0.002",
+            "REMINDERS_TOPIC_RETENTION_DAYS": "0.002",
             "RETENTION_MODE": "redact", "RETENTION_DEAD_LETTERS_DAYS": "forever",
         ]).retention.policy
         #expect(short.reminders == .milliseconds(86_400))

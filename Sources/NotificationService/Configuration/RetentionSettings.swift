@@ -52,9 +52,9 @@ public struct RetentionSettings: Sendable, Equatable {
     static func days(_ reader: EnvironmentReader, _ name: String, _ fallback: Int) throws -> Duration? {
         let text = reader.value(name, String(fallback))
         if text == "forever" { return nil }
-        guard let days = Double(text), days.isFinite, days >= 0.0001, days <= 36_500 else {
+        guard let days = Double(text), days.isFinite, days >= 0.00001, days <= 36_500 else {
             throw ServiceSettings.Invalid(
-                variable: name, message: "must be a number of days in 0.0001...36500, or forever, not \"\(text)\"")
+                variable: name, message: "must be a number of days in 0.00001...36500, or forever, not \"\(text)\"")
         }
         return .milliseconds(Int64((days * 86_400_000).rounded()))
     }
