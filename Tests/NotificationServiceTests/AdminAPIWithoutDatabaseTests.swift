@@ -262,7 +262,9 @@ import Testing
 
     @Test(arguments: [
         ("reason=lost", "reason"), ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"),
-        ("cursor=next", "cursor"), ("since=yesterday", "since"), ("until=2026-13-01T00:00:00Z", "until"),
+        ("cursor=next", "cursor"), ("cursor=", "cursor"), ("cursor=-1", "cursor"), ("cursor=%2B1", "cursor"),
+        ("cursor=1234567890123456789", "cursor"), ("since=yesterday", "since"),
+        ("until=2026-13-01T00:00:00Z", "until"),
     ])
     func aBadQueryParameterIsABadRequestNamingIt(query: String, parameter: String) async throws {
         let stores = Stores()

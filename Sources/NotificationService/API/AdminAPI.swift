@@ -125,7 +125,11 @@ public struct AdminAPI: Sendable {
         }
         var cursor: Int64?
         if let text = query["cursor"] {
-            guard let number = Int64(text) else {
+            // As the document has it: 1 to 18 digits (a next_cursor), nothing Int64 would
+            // also take (a sign, 19 digits that may not fit).
+            guard (1...18).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let number = Int64(text)
+            else {
                 throw APIError(.badRequest, "invalid_parameter", "cursor: the next_cursor of the previous page")
             }
             cursor = number
