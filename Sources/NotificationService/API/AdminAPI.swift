@@ -31,7 +31,8 @@ public struct AdminAPI: Sendable {
         self.eraser = eraser
     }
 
-    /// Every route, as the OpenAPI document lists them (method and path template).
+    /// Every route, as the OpenAPI document lists them (method and path template); the
+    /// router's own record of its routes (`MethodCheckingRouter.routes`) is tested equal.
     public static let routes: [(method: String, path: String)] = [
         ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"), ("GET", "/v1/reminders/{id}"),
         ("GET", "/v1/dead-letters"), ("GET", "/v1/dead-letters/{id}"), ("POST", "/v1/dead-letters/{id}/replay"),
@@ -41,8 +42,9 @@ public struct AdminAPI: Sendable {
     public static let pageLimitDefault = 50
     public static let pageLimitMaximum = 500
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    /// The routes; a method a path does not serve is answered 405 with `Allow`.
+    public func router() -> MethodCheckingRouter<BasicRequestContext> {
+        let router = MethodCheckingRouter()
         router.get("health/live") { _, _ in
             try JSONResponse.make(APIBodies.Health(status: "live", checks: [:]))
         }
@@ -123,7 +125,11 @@ public struct AdminAPI: Sendable {
         }
         var cursor: Int64?
         if let text = query["cursor"] {
-            guard let number = Int64(text) else {
+            // As the document has it: 1 to 18 digits (a next_cursor), nothing Int64 would
+            // also take (a sign, 19 digits that may not fit).
+            guard (1...18).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let number = Int64(text)
+            else {
                 throw APIError(.badRequest, "invalid_parameter", "cursor: the next_cursor of the previous page")
             }
             cursor = number
