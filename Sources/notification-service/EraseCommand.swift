@@ -27,7 +27,9 @@ struct EraseCommand: AsyncParsableCommand {
     var wait: Int?
 
     func validate() throws {
-        guard (1...128).contains(userID.count) else { throw ValidationError("--user: 1 to 128 characters") }
+        guard (1...128).contains(userID.unicodeScalars.count) else {
+            throw ValidationError("--user: 1 to 128 characters")
+        }
         if let wait, wait < 0 { throw ValidationError("--wait: a number of seconds, 0 or more") }
     }
 

@@ -35,7 +35,7 @@ public struct UserEraser: Sendable {
     }
 
     public func erase(userID: String) async throws -> ErasureStore.Record {
-        guard (1...128).contains(userID.count) else { throw InvalidUserID() }
+        guard (1...128).contains(userID.unicodeScalars.count) else { throw InvalidUserID() }
         let stopped = try await store.stopSending(userID: userID)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: wait)

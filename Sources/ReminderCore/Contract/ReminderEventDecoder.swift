@@ -277,7 +277,7 @@ extension ReminderEventDecoder {
     public static func userID(ofInvalid bytes: [UInt8]?) -> String? {
         guard let bytes, !bytes.isEmpty, bytes.count <= maximumMessageBytes,
             let document = try? JSONParser.parse(bytes), case .string(let userID)? = document["user_id"],
-            (1...128).contains(userID.count)
+            (1...128).contains(userID.unicodeScalars.count)
         else { return nil }
         return userID
     }
