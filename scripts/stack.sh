@@ -3,10 +3,13 @@
 # loopback. Both run from $NS_RUN_DIR; their addresses are written to
 # $NS_RUN_DIR/stack.env as KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL.
 #
-#   scripts/stack.sh start | stop | status | env
+#   scripts/stack.sh start [pg-only] | stop | status | env
 #
 #   NS_KAFKA_PORT  broker port     (default 9092)
 #   NS_PG_PORT     PostgreSQL port (default 5432)
+#   NS_PG_DURABLE  1: PostgreSQL with its crash-safety defaults (fsync, full-page
+#                  writes, zero-filled WAL segments) instead of the throwaway settings,
+#                  for measurements whose cost is the disk's (bench-partitioning.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -106,8 +109,10 @@ start_postgres() {
     # connection), and at its peak went past 100 ("too many clients already").
     # setsid: out of the terminal's process group, like the broker (PostgreSQL takes
     # SIGINT as a fast shutdown); --wait keeps pg_ctl's own wait for the start.
+    local throwaway="-c fsync=off -c full_page_writes=off -c wal_init_zero=off"
+    [ "${NS_PG_DURABLE:-}" = 1 ] && throwaway=""
     as_pg_owner setsid --wait "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 30 \
-        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off -c wal_init_zero=off" start >/dev/null \
+        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 $throwaway" start >/dev/null \
         || { tail -20 "$pg_dir/postgres.log" >&2; ns_die "PostgreSQL did not start"; }
     if ! PGPASSWORD=$pg_password "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$pg_database'" | grep -q 1; then
@@ -116,12 +121,13 @@ start_postgres() {
     fi
 }
 
+# write_env [pg-only]: without the broker's address when only PostgreSQL runs.
 write_env() {
     mkdir -p "$NS_RUN_DIR"
-    cat >"$env_file" <<EOF
-export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port
-export DATABASE_URL=postgres://$pg_user:$pg_password@127.0.0.1:$pg_port/$pg_database
-EOF
+    {
+        [ "${1:-}" = pg-only ] || echo "export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port"
+        echo "export DATABASE_URL=postgres://$pg_user:$pg_password@127.0.0.1:$pg_port/$pg_database"
+    } >"$env_file"
 }
 
 stop_broker() {
@@ -146,10 +152,11 @@ stop_postgres() {
 
 case "${1:-}" in
     start)
+        # `start pg-only`: PostgreSQL alone (a benchmark of the database's own).
         mkdir -p "$NS_RUN_DIR"
-        start_broker
+        [ "${2:-}" = pg-only ] || start_broker
         start_postgres
-        write_env
+        write_env "${2:-}"
         ns_log "ready: $(tr '\n' ' ' <"$env_file")"
         ;;
     stop)
@@ -188,7 +195,7 @@ case "${1:-}" in
         cat "$env_file"
         ;;
     *)
-        echo "usage: $0 start|stop|status|env|broker-start|broker-stop|broker-restart|pg-stop|pg-start" >&2
+        echo "usage: $0 start [pg-only]|stop|status|env|broker-start|broker-stop|broker-restart|pg-stop|pg-start" >&2
         exit 2
         ;;
 esac

@@ -121,11 +121,11 @@ struct DispatchBenchmark: AsyncParsableCommand {
             let batch = (start..<min(start + 10_000, herd)).map { index in
                 KafkaProducerMessage(
                     topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                    value: Self.event("herd-\(index)", user: index % 10_000, dueAt: herdDue, url: hook))
+                    value: BenchmarkEvent.webhook("herd-\(index)", user: index % 10_000, dueAt: herdDue, url: hook))
             }
             for result in await producer.send(batch) { _ = try result.get() }
         }
-        say("published a herd of \(herd) reminders due at \(Self.text(herdDue))")
+        say("published a herd of \(herd) reminders due at \(BenchmarkEvent.text(herdDue))")
         let herdArrivals = try await collect(herd, from: sink, deadline: herdDue + 600)
         let herdPeak = peakRSSKiB(of: process.processIdentifier)
         let lastArrival = herdArrivals.map(\.arrivedAt).max() ?? herdDue
@@ -146,7 +146,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
                     let index = published + offset
                     return KafkaProducerMessage(
                         topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                        value: Self.event("steady-\(index)", user: index % 10_000, dueAt: now + 1, url: hook))
+                        value: BenchmarkEvent.webhook("steady-\(index)", user: index % 10_000, dueAt: now + 1, url: hook))
                 }
                 published += count
                 for result in await producer.send(messages) { _ = try result.get() }
@@ -252,29 +252,12 @@ struct DispatchBenchmark: AsyncParsableCommand {
         return (Double(baselineRequests) / seconds, seconds)
     }
 
-    static func event(_ id: String, user: Int, dueAt: Double, url: String) -> [UInt8] {
-        Array(
-            """
-            {"schema_version":1,"type":"schedule","idempotency_key":"\(id)","reminder_id":"\(id)",\
-            "user_id":"user-\(user)","timezone":"Europe/Berlin","deliver_at":"\(text(dueAt))",\
-            "channels":[{"type":"webhook","url":"\(url)"}],\
-            "content":{"title":"Stand-up","body":"The daily stand-up starts now.","data":{"room":"4.12"}}}
-            """.utf8)
-    }
-
     /// What the service sends, for the baseline's requests.
     static func webhookBody(reminderID: String, dueAt: Double) -> [UInt8] {
         Array(
             """
-            {"reminder_id":"\(reminderID)","user_id":"user-1","correlation_id":null,"due_at":"\(text(dueAt))",\
+            {"reminder_id":"\(reminderID)","user_id":"user-1","correlation_id":null,"due_at":"\(BenchmarkEvent.text(dueAt))",\
             "attempt":1,"title":"Stand-up","body":"The daily stand-up starts now.","data":{"room":"4.12"}}
             """.utf8)
-    }
-
-    /// RFC 3339, UTC, milliseconds.
-    static func text(_ seconds: Double) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 }

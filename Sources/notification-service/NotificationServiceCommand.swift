@@ -7,6 +7,7 @@ struct NotificationServiceCommand: AsyncParsableCommand {
         abstract: "Delivers reminder events from Kafka to users, once, at the right local time.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, DeadLetterCommand.self, PublishCommand.self, DevCommand.self,
+            EraseCommand.self,
             ResealCommand.self,
         ]
     )

@@ -159,10 +159,20 @@ struct OpenAPIDocumentTests {
             // The delivered reminder's history and channel attempts, checked against the schema.
             _ = try await call("GET", "/v1/reminders/\(scenario.reminderID)", "/v1/reminders/{id}")
 
+            // Erasing the reminder's user: its data goes, the types of its channels stay.
+            let users = "/v1/users/{user_id}"
+            let erased = try await call("DELETE", "/v1/users/user-\(scenario.reminderID)", users)
+            #expect(erased.status == 200)
+            #expect(erased.json?["reminders_erased"] as? Int == 1)
+            let after = try await call("GET", "/v1/reminders/\(scenario.reminderID)", "/v1/reminders/{id}")
+            #expect(after.json?["channels"] as? [String] == ["webhook"])
+            #expect(try await call("DELETE", "/v1/users/\(String(repeating: "u", count: 129))", users).status == 400)
+            #expect(try await call("DELETE", "/v1/users/someone", users, token: nil).status == 401)
+
             try await Self.check(answers)
             // Every documented answer was seen, but those this scenario cannot cause: the
-            // 503s of a database away (ReadinessTests checks readiness's and a /v1 one) and a
-            // broker refusing a replay.
+            // 503s of a database away (ReadinessTests checks readiness's and a /v1 one), a
+            // broker refusing a replay, and an erasure outwaited by a send (ErasureStoreTests).
             var unseen = try Self.documentedOperations()
             for answer in answers { unseen["\(answer.method) \(answer.template)"]?.remove(answer.status) }
             unseen = unseen.filter { !$0.value.isEmpty }
@@ -170,6 +180,7 @@ struct OpenAPIDocumentTests {
                 unseen == [
                     "GET /health/ready": [503], "POST /v1/dead-letters/{id}/replay": [502, 503],
                     "GET /v1/reminders/{id}": [503], "GET /v1/dead-letters": [503], "GET /v1/dead-letters/{id}": [503],
+                    "DELETE /v1/users/{user_id}": [503],
                 ])
         }
     }

@@ -262,7 +262,9 @@ import Testing
 
     @Test(arguments: [
         ("reason=lost", "reason"), ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"),
-        ("cursor=next", "cursor"), ("since=yesterday", "since"), ("until=2026-13-01T00:00:00Z", "until"),
+        ("cursor=next", "cursor"), ("cursor=", "cursor"), ("cursor=-1", "cursor"), ("cursor=%2B1", "cursor"),
+        ("cursor=1234567890123456789", "cursor"), ("since=yesterday", "since"),
+        ("until=2026-13-01T00:00:00Z", "until"),
     ])
     func aBadQueryParameterIsABadRequestNamingIt(query: String, parameter: String) async throws {
         let stores = Stores()
@@ -344,6 +346,42 @@ import Testing
             #expect(response.status == .unauthorized)
             #expect((try Self.json(response)["message"] as? String)?.contains("API_TOKEN is not set") == true)
             #expect(try await Self.get(client, "/health/live", headers: [:]).status == .ok)
+        }
+    }
+
+    // MARK: Methods
+
+    @Test func theRouterRecordsExactlyTheDocumentedRoutes() {
+        let recorded = Stores().api(token: Self.token).router().routes.map { "\($0.method) \($0.path)" }
+        #expect(Set(recorded) == Set(AdminAPI.routes.map { "\($0.method) \($0.path)" }))
+        #expect(recorded.count == AdminAPI.routes.count)
+    }
+
+    @Test func aMethodAKnownPathDoesNotServeIsNotAllowedWithTheMethodsItDoes() async throws {
+        let stores = Stores()
+        let id = stores.deadLetter(.expired)
+        try await Self.serve(stores) { client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.trace, "/health/ready", "GET"), (.post, "/metrics", "GET"),
+                (.delete, "/v1/reminders/r-1", "GET"), (.put, "/v1/dead-letters?limit=1", "GET"),
+                (.get, "/v1/dead-letters/\(Self.text(id))/replay", "POST"),
+                (HTTPRequest.Method("QUERY")!, "/v1/dead-letters/\(Self.text(id))", "GET"),
+            ] {
+                // With the token and without: the method is wrong whoever asks.
+                for headers in [Self.authorized, [:]] {
+                    let response = try await client.execute(uri: uri, method: method, headers: headers)
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                    #expect(try Self.json(response)["error"] as? String == "method_not_allowed")
+                }
+            }
+            // The served methods go on working, and unknown paths are still not found.
+            #expect(try await Self.get(client, "/v1/dead-letters/\(Self.text(id))").status == .ok)
+            for (method, uri) in [(HTTPRequest.Method.get, "/v1/nothing"), (.trace, "/health"), (.get, "/")] {
+                let response = try await client.execute(uri: uri, method: method, headers: Self.authorized)
+                #expect(response.status == .notFound, "\(method) \(uri)")
+                #expect(response.headers[.allow] == nil)
+            }
         }
     }
 

@@ -58,6 +58,16 @@ import _CryptoExtras
         ("API_TOKEN", "too-short"),
         ("API_TOKEN", "sixteen or more but with spaces"),
         ("READY_ASSIGNMENT_GRACE_MS", "-1"),
+        ("ERASURE_WAIT_MS", "later"),
+        ("RETENTION_ENABLED", "rarely"),
+        ("RETENTION_REMINDERS_DAYS", "0"),
+        ("RETENTION_DEAD_LETTERS_DAYS", "a month"),
+        ("RETENTION_STATUS_EVENTS_DAYS", "-1"),
+        ("RETENTION_INBOX_DAYS", "3"),
+        ("RETENTION_MODE", "shred"),
+        ("RETENTION_BATCH_SIZE", "0"),
+        ("RETENTION_INTERVAL_MS", "1"),
+        ("RETENTION_STATEMENT_TIMEOUT_MS", "10"),
         ("KAFKA_PROPERTY_NOT_A_PROPERTY", "1"),
         ("KAFKA_PROPERTY_SECURITY_PROTOCOL", "carrier-pigeon"),
         ("KAFKA_PROPERTY_", "x"),
@@ -112,6 +122,47 @@ import _CryptoExtras
             try ServiceSettings.fromEnvironment(both.merging(["SMS_RATE_BURST": "5"]) { $1 })
         }
         #expect(renamed?.description.contains("TWILIO_RATE_BURST") == true)
+    }
+
+    @Test func retentionKeepsAMonthOfRemindersAndInboxKeysAndAWeekOfStatusRecordsByDefault() throws {
+        let retention = try ServiceSettings.fromEnvironment([:]).retention
+        #expect(retention.enabled)
+        #expect(retention.policy.reminders == .seconds(30 * 86_400))
+        #expect(retention.policy.deadLetters == .seconds(30 * 86_400))
+        #expect(retention.policy.inbox == .seconds(30 * 86_400))
+        #expect(retention.policy.statusEvents == .seconds(7 * 86_400))
+        #expect(!retention.policy.keepHistory)
+        #expect(retention.interval == .seconds(60))
+        let short = try ServiceSettings.fromEnvironment([
+            "RETENTION_REMINDERS_DAYS": "0.001", "RETENTION_INBOX_DAYS": "0.002",
+            "REMINDERS_TOPIC_RETENTION_DAYS": "0.002",
+            "RETENTION_MODE": "redact", "RETENTION_DEAD_LETTERS_DAYS": "forever",
+        ]).retention.policy
+        #expect(short.reminders == .milliseconds(86_400))
+        #expect(short.inbox == .milliseconds(172_800))
+        #expect(short.deadLetters == nil)
+        #expect(short.keepHistory)
+    }
+
+    @Test func anInboxWindowShorterThanTheTopicCanRedeliverIsRefusedSayingWhy() {
+        for environment in [
+            ["RETENTION_INBOX_DAYS": "6"],
+            ["RETENTION_INBOX_DAYS": "10", "REMINDERS_TOPIC_RETENTION_DAYS": "14"],
+            ["REMINDERS_TOPIC_RETENTION_DAYS": "forever"],
+        ] {
+            #expect {
+                try ServiceSettings.fromEnvironment(environment)
+            } throws: { error in
+                let invalid = error as? ServiceSettings.Invalid
+                return invalid?.variable == "RETENTION_INBOX_DAYS"
+                    && invalid?.message.contains("REMINDERS_TOPIC_RETENTION_DAYS") == true
+                    && invalid?.message.contains("create its reminder again") == true
+            }
+        }
+        #expect(
+            (try? ServiceSettings.fromEnvironment([
+                "REMINDERS_TOPIC_RETENTION_DAYS": "forever", "RETENTION_INBOX_DAYS": "forever",
+            ]))?.retention.policy.inbox == .some(nil))
     }
 
     @Test func outcomesHeldAtShutdownAreGivenUpWithinHalfTheShutdownsLimitAMinuteAtMost() throws {

@@ -24,14 +24,14 @@ struct MigratorTests {
                     "0001_initial.sql", "0002_transitions_without_foreign_key.sql", "0003_delivery_attempts.sql",
                     "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
-                    "0011_sealed_personal_data.sql",
+                    "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
             for table in [
                 "schema_migrations", "inbox", "reminders", "reminder_transitions", "dead_letters",
                 "dead_letter_replays", "delivery_attempts", "pending_replacements", "rate_limits", "status_events",
-                "data_encryption_keys",
+                "erasures", "data_encryption_keys",
             ] {
                 #expect(names.contains(table), "\(table)")
             }
@@ -56,7 +56,7 @@ struct MigratorTests {
                     "0001_initial.sql", "0002_transitions_without_foreign_key.sql", "0003_delivery_attempts.sql",
                     "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
-                    "0011_sealed_personal_data.sql",
+                    "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                 ])
         }
     }

@@ -106,7 +106,8 @@ struct SealedDataTests {
             ])
             #expect(try await count(client, "SELECT count(*)::int8 FROM dead_letters WHERE sealed_with = 'k1'") == 1)
             #expect(try await !holds(client, "dead_letters", address))
-            #expect(try await !holds(client, "dead_letters", "user-7\""))
+            // The original message (the user id stays readable in its own column, for erasure).
+            #expect(try await !holds(client, "dead_letters", #"{"schema_version":1,"type":"schedule""#))
             let letters = DeadLetterStore(client: client, logger: TestDatabase.logger, sealer: sealer)
             let letter = try #require(try await letters.unpublished(limit: 10).first)
             #expect(letter.value == bytes)
@@ -223,6 +224,23 @@ struct SealedDataTests {
                 )
                 .claim(limit: 1, lease: .seconds(60)).first)
             #expect(try StoredDelivery.content(fromJSON: claimed.content).title == "Newer title")
+        }
+    }
+
+    @Test func erasingAUserRemovesTheSealedValuesToo() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let sealer = try sealer(["k1": k1], "k1")
+            try await ingest(client, [record(event(0), offset: 0)], sealer: sealer)
+            let erasure = ErasureStore(client: client, logger: TestDatabase.logger)
+            let stopped = try await erasure.stopSending(userID: "user-7")
+            #expect(try await erasure.erase(userID: "user-7", cancelled: stopped.cancelled).remindersErased == 1)
+            #expect(
+                try await count(
+                    client,
+                    """
+                    SELECT count(*)::int8 FROM reminders WHERE sealed_with IS NULL AND sealed_channels IS NULL
+                        AND sealed_content IS NULL AND channels = '[{"type": "email"}, {"type": "sms"}]'::jsonb
+                    """) == 1)
         }
     }
 

@@ -228,6 +228,24 @@ enum APIBodies {
         let nextCursor: String?
     }
 
+    struct Erasure: Encodable {
+        let erasureId: String
+        let erasedAt: String
+        let remindersCancelled: Int
+        let remindersErased: Int
+        let deliveryAttemptsErased: Int
+        let deadLettersErased: Int
+
+        init(_ record: ErasureStore.Record) {
+            erasureId = record.id.uuidString.lowercased()
+            erasedAt = record.at
+            remindersCancelled = record.remindersCancelled
+            remindersErased = record.remindersErased
+            deliveryAttemptsErased = record.attemptsErased
+            deadLettersErased = record.deadLettersErased
+        }
+    }
+
     struct Replay: Encodable {
         let deadLetterId: String
         let topic: String

@@ -12,6 +12,9 @@ public struct APISettings: Sendable, CustomStringConvertible {
     /// How long the consumer may go without partitions before `/health/ready` says
     /// not ready (`READY_ASSIGNMENT_GRACE_MS`).
     public var assignmentGrace: Duration
+    /// How long `DELETE /v1/users/{user_id}` waits for sends to the user already under way
+    /// before it answers 503 (`ERASURE_WAIT_MS`); asked again, it finishes.
+    public var erasureWait: Duration
 
     /// The token is not shown.
     public var description: String {
@@ -23,13 +26,14 @@ public struct APISettings: Sendable, CustomStringConvertible {
 
     public init(
         enabled: Bool = true, host: String = "127.0.0.1", port: Int = 8080, token: String? = nil,
-        assignmentGrace: Duration = .seconds(60)
+        assignmentGrace: Duration = .seconds(60), erasureWait: Duration = .seconds(30)
     ) {
         self.enabled = enabled
         self.host = host
         self.port = port
         self.token = token
         self.assignmentGrace = assignmentGrace
+        self.erasureWait = erasureWait
     }
 
     init(_ reader: EnvironmentReader) throws {
@@ -43,6 +47,7 @@ public struct APISettings: Sendable, CustomStringConvertible {
         self.init(
             enabled: try reader.flag("HTTP_ENABLED", true), host: reader.value("HTTP_HOST", "127.0.0.1"),
             port: try reader.count("HTTP_PORT", 8080, 0...65_535), token: token,
-            assignmentGrace: try reader.milliseconds("READY_ASSIGNMENT_GRACE_MS", 60_000, 0...3_600_000))
+            assignmentGrace: try reader.milliseconds("READY_ASSIGNMENT_GRACE_MS", 60_000, 0...3_600_000),
+            erasureWait: try reader.milliseconds("ERASURE_WAIT_MS", 30_000, 0...600_000))
     }
 }

@@ -14,12 +14,13 @@ public struct AdminAPI: Sendable {
     private let readiness: Readiness
     private let scrape: MetricsScrape
     private let token: String?
+    private let eraser: UserEraser?
 
     /// `lookup` and `deadLetters`: the PostgreSQL stores in the service, the memory ones of
     /// ReminderStoreTesting in tests of the routes without a database.
     public init(
         lookup: any ReminderLookingUp, deadLetters: any DeadLetterBrowsing, replayer: DeadLetterReplayer,
-        readiness: Readiness, scrape: MetricsScrape, token: String?
+        readiness: Readiness, scrape: MetricsScrape, token: String?, eraser: UserEraser? = nil
     ) {
         self.lookup = lookup
         self.deadLetters = deadLetters
@@ -27,19 +28,23 @@ public struct AdminAPI: Sendable {
         self.readiness = readiness
         self.scrape = scrape
         self.token = token
+        self.eraser = eraser
     }
 
-    /// Every route, as the OpenAPI document lists them (method and path template).
+    /// Every route, as the OpenAPI document lists them (method and path template); the
+    /// router's own record of its routes (`MethodCheckingRouter.routes`) is tested equal.
     public static let routes: [(method: String, path: String)] = [
         ("GET", "/health/live"), ("GET", "/health/ready"), ("GET", "/metrics"), ("GET", "/v1/reminders/{id}"),
         ("GET", "/v1/dead-letters"), ("GET", "/v1/dead-letters/{id}"), ("POST", "/v1/dead-letters/{id}/replay"),
+        ("DELETE", "/v1/users/{user_id}"),
     ]
 
     public static let pageLimitDefault = 50
     public static let pageLimitMaximum = 500
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    /// The routes; a method a path does not serve is answered 405 with `Allow`.
+    public func router() -> MethodCheckingRouter<BasicRequestContext> {
+        let router = MethodCheckingRouter()
         router.get("health/live") { _, _ in
             try JSONResponse.make(APIBodies.Health(status: "live", checks: [:]))
         }
@@ -67,6 +72,10 @@ public struct AdminAPI: Sendable {
             return try JSONResponse.make(APIBodies.DeadLetter(entry))
         }
         v1.post("dead-letters/:id/replay") { _, context in try await replay(try await deadLetter(context)) }
+        v1.delete("users/:user_id") { _, context in
+            let raw = try context.parameters.require("user_id")
+            return try await erase(userID: raw.removingPercentEncoding ?? raw)
+        }
         return router
     }
 
@@ -116,7 +125,11 @@ public struct AdminAPI: Sendable {
         }
         var cursor: Int64?
         if let text = query["cursor"] {
-            guard let number = Int64(text) else {
+            // As the document has it: 1 to 18 digits (a next_cursor), nothing Int64 would
+            // also take (a sign, 19 digits that may not fit).
+            guard (1...18).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let number = Int64(text)
+            else {
                 throw APIError(.badRequest, "invalid_parameter", "cursor: the next_cursor of the previous page")
             }
             cursor = number
@@ -149,6 +162,25 @@ public struct AdminAPI: Sendable {
             APIBodies.Replay(
                 deadLetterId: entry.id.uuidString.lowercased(), topic: report.topic, partition: report.partition,
                 offset: report.offset), status: .accepted)
+    }
+
+    private func erase(userID: String) async throws -> Response {
+        guard let eraser else {
+            throw APIError(.serviceUnavailable, "erasure_unavailable", "this instance does not erase user data")
+        }
+        let record: ErasureStore.Record
+        do {
+            record = try await eraser.erase(userID: userID)
+        } catch let error as UserEraser.InvalidUserID {
+            throw APIError(.badRequest, "invalid_parameter", "user_id: \(error)")
+        } catch let error as UserEraser.StillSending {
+            var answer = APIError(.serviceUnavailable, "still_sending", error.description)
+            answer.headers[.retryAfter] = "5"
+            throw answer
+        } catch is StoreError {
+            throw APIError(.serviceUnavailable, "database_unavailable", "the database did not answer; try again")
+        }
+        return try JSONResponse.make(APIBodies.Erasure(record))
     }
 
     /// A database read, bounded in time (PostgresNIO waits for a connection for as long as

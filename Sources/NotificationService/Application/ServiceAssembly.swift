@@ -56,6 +56,7 @@ public struct ServiceAssembly: Sendable {
             pipeline = ingest
         }
         if settings.dispatch.enabled { work.append(dispatcher(database: database, providers: providers)) }
+        if settings.retention.enabled { work.append(retentionPruner(database: database)) }
         // Replays published through the API; the relay's producer is its own.
         let replayProducer =
             settings.api.enabled && settings.api.token != nil
@@ -123,6 +124,20 @@ public struct ServiceAssembly: Sendable {
             configuration: configuration ?? settings.dispatch.dispatcher, logger: logger, metrics: metrics)
     }
 
+    /// The retention pruner on `database`.
+    public func retentionPruner(database: PostgresClient) -> RetentionPruner<ContinuousClock> {
+        RetentionPruner(
+            store: RetentionStore(client: database, logger: logger), settings: settings.retention, logger: logger,
+            metrics: metrics, clock: ContinuousClock())
+    }
+
+    /// Erasure of a user's data on `database`, waiting up to `wait` for sends under way.
+    public func userEraser(database: PostgresClient, wait: Duration) -> UserEraser {
+        UserEraser(
+            store: ErasureStore(client: database, logger: logger, statusEvents: settings.statusEvents), wait: wait,
+            logger: logger)
+    }
+
     /// The HTTP API: `pipeline` (nil when this instance does not ingest) for readiness and
     /// consumer lag, `producer` to publish replays (nil when the `/v1` API is off).
     public func adminAPI(
@@ -136,7 +151,7 @@ public struct ServiceAssembly: Sendable {
             readiness: Readiness(lookup: lookup, pipeline: pipeline, grace: settings.api.assignmentGrace),
             scrape: MetricsScrape(
                 metrics: metrics, lookup: lookup, pipeline: pipeline, providers: providers.directory.all),
-            token: settings.api.token)
+            token: settings.api.token, eraser: userEraser(database: database, wait: settings.api.erasureWait))
     }
 
     /// The HTTP server as a service: it listens on `HTTP_HOST:HTTP_PORT` and logs the

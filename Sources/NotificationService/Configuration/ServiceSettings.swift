@@ -30,6 +30,8 @@ public struct ServiceSettings: Sendable {
     public var delivery: DeliverySettings
     public var api: APISettings
     public var tracing: TracingSettings
+    /// What the database keeps, and for how long.
+    public var retention: RetentionSettings
     /// How long a graceful shutdown may take before what is left is cancelled.
     public var shutdownTimeout: Duration
     /// Seals personal data at rest (`DATA_ENCRYPTION_KEYS`); nil, the default: plaintext.
@@ -126,7 +128,7 @@ public struct ServiceSettings: Sendable {
             lanes: try reader.count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled,
             relayEnabled: relayEnabled,
             dispatch: dispatch, delivery: delivery, api: try APISettings(reader), tracing: try TracingSettings(reader),
-            shutdownTimeout: shutdownTimeout)
+            retention: try RetentionSettings(reader), shutdownTimeout: shutdownTimeout)
         settings.sealer = try DataEncryptionSettings.sealer(reader)
         return settings
     }

@@ -269,3 +269,16 @@ struct Fields {
         return items
     }
 }
+
+extension ReminderEventDecoder {
+    /// The `user_id` of a message that is not a valid event, when it still has one: a JSON
+    /// object whose `user_id` is a string of 1–128 characters. Erasure finds the user's
+    /// dead letters by it; nil for anything else (not JSON, too large, no such member).
+    public static func userID(ofInvalid bytes: [UInt8]?) -> String? {
+        guard let bytes, !bytes.isEmpty, bytes.count <= maximumMessageBytes,
+            let document = try? JSONParser.parse(bytes), case .string(let userID)? = document["user_id"],
+            (1...128).contains(userID.unicodeScalars.count)
+        else { return nil }
+        return userID
+    }
+}

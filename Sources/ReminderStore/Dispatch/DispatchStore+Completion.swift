@@ -227,10 +227,10 @@ extension DispatchStore {
         letters AS (
             INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
                 original_offset, message_key, message_value, idempotency_key, correlation_id, reminder_id,
-                trace_parent, trace_state, sealed_with)
+                trace_parent, trace_state, user_id, sealed_with)
             SELECT u.reason, u.error, u.attempts, u.source_topic, u.source_partition, u.source_offset,
                 u.source_key, u.source_value, u.idempotency_key, u.correlation_id, u.id, u.trace_parent,
-                u.trace_state, u.sealed_with
+                u.trace_state, u.user_id, u.sealed_with
             FROM updated u WHERE u.reason IS NOT NULL),
         applied AS (
             DELETE FROM pending_replacements d USING updated u WHERE d.id = u.id AND u.pending IS NOT NULL),

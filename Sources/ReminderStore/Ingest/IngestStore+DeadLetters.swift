@@ -14,6 +14,8 @@ extension IngestStore {
         let error: String
         let idempotencyKey: String?
         let correlationID: String?
+        /// Whose event it was, when known (erasure finds the user's dead letters by it).
+        let userID: String?
         /// The message's key and value as stored: sealed with key `sealedWith`, or
         /// plaintext when it is nil.
         private(set) var storedKey: ByteBuffer?
@@ -22,7 +24,7 @@ extension IngestStore {
 
         init(
             record: IngestRecord, payload: ByteBuffer, reason: String, error: String, idempotencyKey: String?,
-            correlationID: String?
+            correlationID: String?, userID: String?
         ) {
             self.record = record
             self.payload = payload
@@ -30,6 +32,7 @@ extension IngestStore {
             self.error = error
             self.idempotencyKey = idempotencyKey
             self.correlationID = correlationID
+            self.userID = userID
             storedKey = record.key.map { ByteBuffer(bytes: $0) }
             storedValue = record.value == nil ? nil : payload
         }
@@ -59,6 +62,7 @@ extension IngestStore {
             BoundColumn("message_headers") { JSONText(IngestStore.headersJSON($0.record.headers)) },
             BoundColumn("idempotency_key") { $0.idempotencyKey },
             BoundColumn("correlation_id") { $0.correlationID },
+            BoundColumn("user_id") { $0.userID },
             BoundColumn("trace_parent") { $0.record.trace?.storedTraceParent },
             BoundColumn("trace_state") { $0.record.trace?.storedTraceState },
             BoundColumn("sealed_with") { $0.sealedWith },

@@ -42,7 +42,8 @@ extension IngestStore {
                     record: records[invalid.position], payload: payloads[invalid.position],
                     reason: DeadLetterReason.invalidEvent.rawValue,
                     error: "(header \(IngestRecord.replayHeader)): \(invalid.deadLetter): \(invalid.problem)",
-                    idempotencyKey: nil, correlationID: nil))
+                    idempotencyKey: nil, correlationID: nil,
+                    userID: ReminderEventDecoder.userID(ofInvalid: records[invalid.position].value)))
         }
         let resets = plan.resets.map {
             ReplayReset(id: $0.reminder, transition: $0.transition, trace: records[$0.position].trace)

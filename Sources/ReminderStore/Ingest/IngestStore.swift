@@ -68,7 +68,7 @@ public struct IngestStore: Sendable {
                     DeadLetter(
                         record: records[position], payload: payloads[position],
                         reason: DeadLetterReason.invalidEvent.rawValue, error: "\(error)", idempotencyKey: nil,
-                        correlationID: nil))
+                        correlationID: nil, userID: ReminderEventDecoder.userID(ofInvalid: records[position].value)))
             case .conflict(let input):
                 deadLetters.append(Self.conflict(records[input.position], payloads[input.position], input.event))
             }
@@ -88,7 +88,8 @@ public struct IngestStore: Sendable {
                     DeadLetter(
                         record: records[rejected.position], payload: payloads[rejected.position],
                         reason: rejected.reason.rawValue, error: rejected.error,
-                        idempotencyKey: rejected.event.idempotencyKey, correlationID: rejected.event.correlationID))
+                        idempotencyKey: rejected.event.idempotencyKey, correlationID: rejected.event.correlationID,
+                        userID: rejected.event.userID))
             }
             summary.created += try await write(plan, records, payloads, on: connection)
         }
@@ -98,7 +99,7 @@ public struct IngestStore: Sendable {
         DeadLetter(
             record: record, payload: payload, reason: DeadLetterReason.idempotencyConflict.rawValue,
             error: "idempotency_key: seen before with a different payload", idempotencyKey: event.idempotencyKey,
-            correlationID: event.correlationID)
+            correlationID: event.correlationID, userID: event.userID)
     }
 
     /// Inserts the candidates' keys; returns the candidates whose key was new. Keys seen

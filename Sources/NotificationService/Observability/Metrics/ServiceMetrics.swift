@@ -31,6 +31,8 @@ public final class ServiceMetrics: Sendable {
     private let deadLettered = Mutex<[String: Counter]>([:])
     private let published = Mutex<[String: Counter]>([:])
     private let statusPublished = Mutex<[String: Counter]>([:])
+    private let prunedRows = Mutex<[String: Counter]>([:])
+    private let oldestRows = Mutex<[String: Gauge]>([:])
 
     static let latenessBuckets: [Duration] = [
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
@@ -151,6 +153,33 @@ public final class ServiceMetrics: Sendable {
                         "status_events_published", "total", "Status records published to the status topic, by type."),
                     labels: [("type", type)])
             }.increment(by: Int64(count))
+        }
+    }
+
+    /// Rows a retention round pruned (deleted, or redacted when history is kept), by table.
+    func pruned(_ counts: [RetentionStore.Table: Int]) {
+        for (table, count) in counts {
+            series(prunedRows, table.rawValue) {
+                registry.makeCounter(
+                    descriptor: Self.name(
+                        "retention_pruned_rows", "total",
+                        "Rows retention deleted (or redacted, RETENTION_MODE=redact) past their window, by table."),
+                    labels: [("table", table.rawValue)])
+            }.increment(by: Int64(count))
+        }
+    }
+
+    /// How old the oldest row retention looks at is, by table (0 when there is none).
+    func oldestKept(_ ages: [RetentionStore.Table: Duration?]) {
+        for (table, age) in ages {
+            series(oldestRows, table.rawValue) {
+                registry.makeGauge(
+                    descriptor: Self.name(
+                        "retention_oldest_row_age", "seconds",
+                        "Age of the oldest row of a table that retention prunes (0 when it has none), as of the "
+                            + "last round."),
+                    labels: [("table", table.rawValue)])
+            }.set(age.map { Double($0.wholeMilliseconds) / 1_000 } ?? 0)
         }
     }
 
