@@ -146,7 +146,8 @@ struct DispatchBenchmark: AsyncParsableCommand {
                     let index = published + offset
                     return KafkaProducerMessage(
                         topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                        value: BenchmarkEvent.webhook("steady-\(index)", user: index % 10_000, dueAt: now + 1, url: hook))
+                        value: BenchmarkEvent.webhook(
+                            "steady-\(index)", user: index % 10_000, dueAt: now + 1, url: hook))
                 }
                 published += count
                 for result in await producer.send(messages) { _ = try result.get() }

@@ -130,7 +130,9 @@ struct SoakBenchmark: AsyncParsableCommand {
 
         say("")
         say("pruning \(pruning ? "ON, every window \(window) s" : "OFF"):")
-        say("     s  total MiB  reminders transitions   attempts      inbox     status   ingest/s  delivered/s   pruned")
+        say(
+            "     s  total MiB  reminders transitions   attempts      inbox     status   ingest/s  delivered/s   pruned"
+        )
         let logger = Logger(label: "soak-benchmark")
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
         let hook = "https://127.0.0.1:\(sink.port)/hook"

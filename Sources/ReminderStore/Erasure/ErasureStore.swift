@@ -179,7 +179,7 @@ public struct ErasureStore: Sendable {
                 let deadLetters = try await count(
                     connection.query(
                         """
-                        UPDATE dead_letters SET message_key = NULL, message_value = NULL, message_headers = '[]'
+                        UPDATE dead_letters SET message_key = NULL, message_value = NULL, message_headers = '[]', sealed_with = NULL
                         WHERE (user_id = \(userID)
                                 OR reminder_id IN (SELECT id FROM reminders WHERE user_id = \(userID)))
                             AND (message_value IS NOT NULL OR message_key IS NOT NULL OR message_headers <> '[]')

@@ -240,7 +240,7 @@ public struct RetentionStore: Sendable {
                 AND (message_value IS NOT NULL OR message_key IS NOT NULL OR message_headers <> '[]')
             ORDER BY failed_at LIMIT $2 FOR UPDATE SKIP LOCKED),
         redacted AS (
-            UPDATE dead_letters SET message_key = NULL, message_value = NULL, message_headers = '[]'
+            UPDATE dead_letters SET message_key = NULL, message_value = NULL, message_headers = '[]', sealed_with = NULL
             WHERE id IN (SELECT id FROM doomed) RETURNING 1)
         SELECT (SELECT count(*) FROM redacted), 0::int8, 0::int8
         """
