@@ -59,7 +59,8 @@ struct CancelInFlightTests {
                 try await eventually(.seconds(60), "the send to reach the receiver") {
                     try await sink.requests(path: firstPath).count == 1
                 }
-                // The receiver holds the send for 10 s: the change is stored meanwhile.
+                // The receiver holds the send for 25 s: the change is stored meanwhile (10 s was too short
+                // for ingest to store it while the whole suite loaded the machine).
                 try await publish(second)
                 try await eventually(.seconds(30), "the change to wait on the reminder in flight") {
                     try await TestDatabase.count(
@@ -94,7 +95,7 @@ struct CancelInFlightTests {
     @Test func aCancelPublishedDuringAFailingSendEndsItCancelledWithNoFurtherSend() async throws {
         let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 10_000)], then: .ok)
+        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 25_000)], then: .ok)
         try await race(
             sink, firstPath: "/slow", first: schedule(sink, "/slow", key: "s-1", title: "Old"), second: cancel,
             final: "CANCELLED"
@@ -110,7 +111,7 @@ struct CancelInFlightTests {
     @Test func aReplacePublishedDuringAFailingSendIsDeliveredOnceWithItsNewContentOnly() async throws {
         let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 10_000)], then: .ok)
+        try await sink.script("/slow", [ProviderSink.Response(status: 503, delayMilliseconds: 25_000)], then: .ok)
         try await race(
             sink, firstPath: "/slow", first: schedule(sink, "/slow", key: "s-1", title: "Old"),
             second: schedule(sink, "/new", key: "s-2", title: "New"), final: "DELIVERED"
@@ -131,7 +132,7 @@ struct CancelInFlightTests {
     @Test func aCancelPublishedDuringASendTheProviderAcceptsComesTooLateAndTheHistorySaysSo() async throws {
         let sink = try await ProviderSink(lifetime: 180)
         defer { Task { await sink.stop() } }
-        try await sink.script("/slow", [ProviderSink.Response(status: 200, delayMilliseconds: 10_000)], then: .ok)
+        try await sink.script("/slow", [ProviderSink.Response(status: 200, delayMilliseconds: 25_000)], then: .ok)
         try await race(
             sink, firstPath: "/slow", first: schedule(sink, "/slow", key: "s-1", title: "Old"), second: cancel,
             final: "DELIVERED"
