@@ -18,14 +18,16 @@ struct ServeCommand: AsyncParsableCommand {
             KAFKA_SESSION_TIMEOUT_MS, REMINDERS_TOPIC, DEAD_LETTER_TOPIC, DATABASE_URL,
             NOTIFICATION_MIGRATIONS_DIR, INGEST_*, DISPATCH_*, RETRY_*, BREAKER_*, the providers' SMTP_*,
             WEBHOOK_*, FCM_*, APNS_*, SMS_* and HTTP_PROVIDER_*, HTTP_ENABLED, HTTP_HOST, HTTP_PORT, API_TOKEN,
-            READY_ASSIGNMENT_GRACE_MS, OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* of tracing), LOG_FORMAT,
+            READY_ASSIGNMENT_GRACE_MS, ERASURE_WAIT_MS, RETENTION_* and REMINDERS_TOPIC_RETENTION_DAYS,
+            DATA_ENCRYPTION_KEYS (or DATA_ENCRYPTION_KEYS_FILE) and DATA_ENCRYPTION_CURRENT_KEY,
+            OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* of tracing), LOG_FORMAT,
             LOG_LEVEL, SHUTDOWN_TIMEOUT_MS, and librdkafka properties as
             KAFKA_PROPERTY_<NAME> (KAFKA_PROPERTY_SECURITY_PROTOCOL sets security.protocol); docs/configuration.md has the
             table. The same names can be given in a --config file. A bad value stops start-up naming the setting
             (exit status 78).
 
             HTTP (default 127.0.0.1:8080): /health/live, /health/ready, /metrics, and with API_TOKEN the /v1
-            API for reminders and dead letters (openapi/openapi.json).
+            API for reminders, dead letters and erasing a user's data (openapi/openapi.json).
             """
     )
 
