@@ -58,25 +58,36 @@ struct DatabaseOutageTests {
                 try await publish(0..<1_000)
                 let instance = try ServiceInstance(
                     database: proxied, topic: topic, dlqTopic: dlq, groupID: "outage", storeTimeout: .seconds(3))
-                try await eventually(.seconds(60), "the first 1,000 to be committed", every: .milliseconds(200)) {
-                    try await committed() == 1_000
-                }
+                do {
+                    try await eventually(.seconds(60), "the first 1,000 to be committed", every: .milliseconds(200)) {
+                        try await committed() == 1_000
+                    }
 
-                proxy.cut()
-                try await publish(1_000..<2_000)
-                try await Task.sleep(for: .seconds(15))
-                // Nothing was stored through the cut proxy, and nothing committed for it.
-                let storedDuringOutage = try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox")
-                let committedDuringOutage = try await committed()
-                #expect(storedDuringOutage == 1_000)
-                #expect(committedDuringOutage == 1_000)
+                    proxy.cut()
+                    try await publish(1_000..<2_000)
+                    try await Task.sleep(for: .seconds(15))
+                    // Nothing was stored through the cut proxy, and nothing committed for it.
+                    let storedDuringOutage = try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox")
+                    let committedDuringOutage = try await committed()
+                    #expect(storedDuringOutage == 1_000)
+                    #expect(committedDuringOutage == 1_000)
 
-                proxy.restore()
-                try await publish(2_000..<3_000)
-                try await eventually(
-                    .seconds(90), "all 3,000 to be committed after the outage", every: .milliseconds(200)
-                ) {
-                    try await committed() == 3_000
+                    proxy.restore()
+                    try await publish(2_000..<3_000)
+                    try await eventually(
+                        .seconds(90), "all 3,000 to be committed after the outage", every: .milliseconds(200)
+                    ) {
+                        try await committed() == 3_000
+                    }
+                } catch {
+                    // A failure mid-way leaves the instance running on the proxied client:
+                    // stopped here (the proxy restored), the test reports it instead of
+                    // waiting for ever on the client's shutdown.
+                    proxy.restore()
+                    try? await instance.stop()
+                    await reader.close()
+                    await producer.close()
+                    throw error
                 }
                 try await instance.stop()
                 await reader.close()
