@@ -23,6 +23,7 @@ extension BatchRow {
 
     /// Appends one array per column, in the order of `columns`.
     static func bind(_ rows: [Self], into binds: inout PostgresBindings) {
-        for column in columns { column.bind(rows, into: &binds) }
+        let references = rows.map(RowReference.init)
+        for column in columns { column.bind(references, into: &binds) }
     }
 }
