@@ -13,20 +13,23 @@ final class ServiceInstance: Sendable {
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    /// - Parameter storeTimeout: short in the outage test, so that it sees partitions paused quickly.
+    /// - Parameters:
+    ///   - storeTimeout: short in the outage test, so that it sees partitions paused quickly.
+    ///   - settings: added to the environment the settings are read from.
     init(
         database: PostgresClient, topic: String, dlqTopic: String, groupID: String,
-        storeTimeout: Duration = .seconds(10)
+        storeTimeout: Duration = .seconds(10), settings extra: [String: String] = [:]
     ) throws {
         var logger = Logger(label: "instance")
         logger.logLevel = .info
         // The settings `serve` would read, with short intervals for the tests.
-        let settings = try ServiceSettings.fromEnvironment([
-            "KAFKA_BOOTSTRAP_SERVERS": LocalStack.kafkaBootstrapServers, "DATABASE_URL": LocalStack.databaseURL,
-            "KAFKA_GROUP_ID": groupID, "KAFKA_SESSION_TIMEOUT_MS": "6000", "REMINDERS_TOPIC": topic,
-            "DEAD_LETTER_TOPIC": dlqTopic, "INGEST_COMMIT_INTERVAL_MS": "200",
-            "NOTIFICATION_MIGRATIONS_DIR": TestDatabase.migrations.path,
-        ])
+        let settings = try ServiceSettings.fromEnvironment(
+            [
+                "KAFKA_BOOTSTRAP_SERVERS": LocalStack.kafkaBootstrapServers, "DATABASE_URL": LocalStack.databaseURL,
+                "KAFKA_GROUP_ID": groupID, "KAFKA_SESSION_TIMEOUT_MS": "6000", "REMINDERS_TOPIC": topic,
+                "DEAD_LETTER_TOPIC": dlqTopic, "INGEST_COMMIT_INTERVAL_MS": "200",
+                "NOTIFICATION_MIGRATIONS_DIR": TestDatabase.migrations.path,
+            ].merging(extra) { $1 })
         var pipelineConfiguration = settings.pipelineConfiguration
         pipelineConfiguration.storeTimeout = storeTimeout
         var relayConfiguration = settings.relayConfiguration

@@ -144,7 +144,10 @@ struct StatusTopicTests {
                 _ = try result.get()
             }
             await producer.close()
-            let instance = try ServiceInstance(database: client, topic: topic, dlqTopic: dlq, groupID: "status")
+            // Published records are kept (not deleted, the default), to compare the topic with them.
+            let instance = try ServiceInstance(
+                database: client, topic: topic, dlqTopic: dlq, groupID: "status",
+                settings: ["RETENTION_STATUS_EVENTS_DAYS": "1"])
             let dispatch = try DispatchHarness(
                 database: client, configuration: configuration, caFile: sink.caFile, httpTimeout: .seconds(30)
             ) {
@@ -251,6 +254,55 @@ struct StatusTopicTests {
                 """, logger: DispatchHarness.logger
             ).collect().first!.decode(Int64.self)
             #expect(delivered == 4)
+        }
+    }
+
+    @Test func byDefaultARecordLeavesTheOutboxOnceTheBrokerHasIt() async throws {
+        let (topic, dlq) = try await Topics.make("status-deleted", partitions: 2)
+        try await TestDatabase.withDatabase { client, _ in
+            let producer = try Topics.producer()
+            let events =
+                (1...3).map { Self.schedule("later-\($0)", url: "https://127.0.0.1:9/never") } + [
+                    [
+                        "schema_version": 1, "type": "cancel", "idempotency_key": "key-cancel-2",
+                        "reminder_id": "later-2",
+                        "user_id": Self.user,
+                    ]
+                ]
+            for result in await producer.send(
+                events.map {
+                    KafkaProducerMessage(topic: topic, key: Array(Self.user.utf8), value: EventFixtures.json($0))
+                })
+            {
+                _ = try result.get()
+            }
+            await producer.close()
+            let instance = try ServiceInstance(database: client, topic: topic, dlqTopic: dlq, groupID: "status-deleted")
+            do {
+                try await eventually(.seconds(30), "the events stored") {
+                    try await TestDatabase.count(client, "SELECT count(*)::int8 FROM inbox") == 4
+                }
+                try await eventually(.seconds(30), "the outbox to be published and emptied") {
+                    try await TestDatabase.count(client, "SELECT count(*)::int8 FROM status_events") == 0
+                }
+            } catch {
+                try await instance.stop()
+                throw error
+            }
+            try await instance.stop()
+            let reader = try Topics.reader(of: topic + ".status")
+            var published: [String: String] = [:]
+            for try await message in reader.messages {
+                let json = try #require(
+                    try JSONSerialization.jsonObject(with: Data(message.value ?? [])) as? [String: Any])
+                published[try #require(json["id"] as? String)] = "\(json["reminder_id"]!):\(json["type"]!)"
+                if published.count == 4 { break }
+            }
+            await reader.close()
+            #expect(
+                published.values.sorted() == [
+                    "later-1:scheduled", "later-2:cancelled", "later-2:scheduled", "later-3:scheduled",
+                ])
         }
     }
 }

@@ -124,13 +124,14 @@ import _CryptoExtras
         #expect(renamed?.description.contains("TWILIO_RATE_BURST") == true)
     }
 
-    @Test func retentionKeepsAMonthOfRemindersAndInboxKeysAndAWeekOfStatusRecordsByDefault() throws {
+    @Test func retentionKeepsAMonthOfRemindersAndInboxKeysAndNoPublishedStatusRecordsByDefault() throws {
         let retention = try ServiceSettings.fromEnvironment([:]).retention
         #expect(retention.enabled)
         #expect(retention.policy.reminders == .seconds(30 * 86_400))
         #expect(retention.policy.deadLetters == .seconds(30 * 86_400))
         #expect(retention.policy.inbox == .seconds(30 * 86_400))
-        #expect(retention.policy.statusEvents == .seconds(7 * 86_400))
+        #expect(retention.policy.statusEvents == .zero)
+        #expect(!retention.keepsPublishedStatusEvents)
         #expect(!retention.policy.keepHistory)
         #expect(retention.interval == .seconds(60))
         let short = try ServiceSettings.fromEnvironment([
@@ -142,6 +143,11 @@ import _CryptoExtras
         #expect(short.inbox == .milliseconds(172_800))
         #expect(short.deadLetters == nil)
         #expect(short.keepHistory)
+        for (days, kept) in [("7", Duration.seconds(7 * 86_400)), ("forever", nil), ("0.5", .seconds(43_200))] {
+            let retention = try ServiceSettings.fromEnvironment(["RETENTION_STATUS_EVENTS_DAYS": days]).retention
+            #expect(retention.policy.statusEvents == kept, "\(days)")
+            #expect(retention.keepsPublishedStatusEvents, "\(days)")
+        }
     }
 
     @Test func anInboxWindowShorterThanTheTopicCanRedeliverIsRefusedSayingWhy() {

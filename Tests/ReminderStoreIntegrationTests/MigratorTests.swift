@@ -25,6 +25,7 @@ struct MigratorTests {
                     "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
+                    "0012_status_outbox_keyed_by_sequence.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
@@ -57,6 +58,7 @@ struct MigratorTests {
                     "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
+                    "0012_status_outbox_keyed_by_sequence.sql",
                 ])
         }
     }

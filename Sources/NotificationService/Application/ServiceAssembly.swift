@@ -103,7 +103,9 @@ public struct ServiceAssembly: Sendable {
         throws(KafkaError) -> StatusRelay<ContinuousClock>
     {
         StatusRelay(
-            store: StatusEventStore(client: database, logger: logger), producer: try relayProducer(),
+            store: StatusEventStore(
+                client: database, logger: logger, keepPublished: settings.retention.keepsPublishedStatusEvents),
+            producer: try relayProducer(),
             configuration: configuration ?? settings.statusRelayConfiguration, logger: logger, metrics: metrics)
     }
 

@@ -7,6 +7,10 @@ public struct RetentionSettings: Sendable, Equatable {
     public var policy: RetentionStore.Policy
     /// How often a pruning round runs.
     public var interval: Duration
+    /// Whether published status records stay in the outbox until retention deletes them
+    /// (`RETENTION_STATUS_EVENTS_DAYS` above 0, or `forever`); at 0 the relay deletes
+    /// each one once the broker has acknowledged it.
+    public var keepsPublishedStatusEvents: Bool { policy.statusEvents != .zero }
 
     static let day = Duration.seconds(86_400)
 
@@ -14,7 +18,8 @@ public struct RetentionSettings: Sendable, Equatable {
         enabled = try reader.flag("RETENTION_ENABLED", true)
         let reminders = try Self.days(reader, "RETENTION_REMINDERS_DAYS", 30)
         let deadLetters = try Self.days(reader, "RETENTION_DEAD_LETTERS_DAYS", 30)
-        let statusEvents = try Self.days(reader, "RETENTION_STATUS_EVENTS_DAYS", 7)
+        // 0 (the default): the relay deletes each status record once the broker has it.
+        let statusEvents = try Self.days(reader, "RETENTION_STATUS_EVENTS_DAYS", 0, allowingZero: true)
         let inbox = try Self.days(reader, "RETENTION_INBOX_DAYS", 30)
         // A key pruned while the topic still holds its event lets that event, consumed
         // again (a group reset to the earliest offset, a new group), create its reminder
@@ -48,13 +53,18 @@ public struct RetentionSettings: Sendable, Equatable {
         interval = try reader.milliseconds("RETENTION_INTERVAL_MS", 60_000, 100...86_400_000)
     }
 
-    /// A number of days (fractions allowed: `0.01` is 864 seconds), or `forever`.
-    static func days(_ reader: EnvironmentReader, _ name: String, _ fallback: Int) throws -> Duration? {
+    /// A number of days (fractions allowed: `0.01` is 864 seconds), or `forever`;
+    /// `allowingZero`: 0 too.
+    static func days(_ reader: EnvironmentReader, _ name: String, _ fallback: Int, allowingZero: Bool = false) throws
+        -> Duration?
+    {
         let text = reader.value(name, String(fallback))
         if text == "forever" { return nil }
-        guard let days = Double(text), days.isFinite, days >= 0.00001, days <= 36_500 else {
+        guard let days = Double(text), days.isFinite, days >= 0.00001 || (allowingZero && days == 0), days <= 36_500
+        else {
+            let range = allowingZero ? "0 or 0.00001...36500" : "0.00001...36500"
             throw ServiceSettings.Invalid(
-                variable: name, message: "must be a number of days in 0.00001...36500, or forever, not \"\(text)\"")
+                variable: name, message: "must be a number of days in \(range), or forever, not \"\(text)\"")
         }
         return .milliseconds(Int64((days * 86_400_000).rounded()))
     }

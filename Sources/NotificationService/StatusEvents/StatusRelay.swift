@@ -50,7 +50,7 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         guard !records.isEmpty else { return 0 }
         let results = await producer.send(try records.map { try Self.message($0, topic: configuration.topic) })
         let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
-        try await store.markPublished(published.map(\.id))
+        try await store.markPublished(published.map(\.sequence))
         metrics.published(statusTypes: published.map(\.type))
         let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
         if let error = failures.first {

@@ -247,8 +247,8 @@ public struct RetentionStore: Sendable {
 
     static let deleteStatusEventsSQL = """
         WITH deleted AS (
-            DELETE FROM status_events WHERE id IN (
-                SELECT id FROM status_events
+            DELETE FROM status_events WHERE seq IN (
+                SELECT seq FROM status_events
                 WHERE published_at IS NOT NULL AND at < now() - $1 * interval '1 millisecond'
                 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
             RETURNING 1)

@@ -58,10 +58,16 @@ public struct StatusEventStore: Sendable {
 
     let client: PostgresClient
     let logger: Logger
+    /// Whether a published record stays in the table (for retention to delete after
+    /// `RETENTION_STATUS_EVENTS_DAYS`) instead of being deleted once acknowledged.
+    let keepPublished: Bool
 
-    public init(client: PostgresClient, logger: Logger) {
+    /// `keepPublished`: false deletes each record once the broker has it (the topic is
+    /// its copy); true marks it published and leaves it for retention.
+    public init(client: PostgresClient, logger: Logger, keepPublished: Bool = false) {
         self.client = client
         self.logger = logger
+        self.keepPublished = keepPublished
     }
 
     /// Timestamps as the contract writes them.
@@ -99,15 +105,27 @@ public struct StatusEventStore: Sendable {
         }
     }
 
-    /// Marks the records published; ids already published or unknown are left alone.
-    public func markPublished(_ ids: [UUID]) async throws(StoreError) {
-        guard !ids.isEmpty else { return }
+    /// Marks the records with these sequence numbers published: deletes them, or sets
+    /// `published_at` when published records are kept. Records already published or
+    /// gone are left alone.
+    ///
+    /// Deleting costs PostgreSQL far less: an update writes a new row version and an
+    /// entry in each of the table's indexes, a delete only marks the row.
+    public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
+        guard !sequences.isEmpty else { return }
         do {
-            try await client.query(
-                "UPDATE status_events SET published_at = now() WHERE id = ANY(\(ids)) AND published_at IS NULL",
-                logger: logger)
+            if keepPublished {
+                try await client.query(
+                    """
+                    UPDATE status_events SET published_at = now()
+                    WHERE seq = ANY(\(sequences)) AND published_at IS NULL
+                    """, logger: logger)
+            } else {
+                try await client.query(
+                    "DELETE FROM status_events WHERE seq = ANY(\(sequences)) AND published_at IS NULL", logger: logger)
+            }
         } catch {
-            throw StoreError.wrapping(error, operation: "mark \(ids.count) status events published")
+            throw StoreError.wrapping(error, operation: "mark \(sequences.count) status events published")
         }
     }
 }
@@ -117,8 +135,9 @@ public protocol StatusEventStoring: Sendable {
     /// The oldest unpublished records, up to `limit`, in outbox order.
     func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record]
 
-    /// Marks the records published; ids already published or unknown are left alone.
-    func markPublished(_ ids: [UUID]) async throws(StoreError)
+    /// Marks the records with these sequence numbers published; those already published
+    /// or unknown are left alone.
+    func markPublished(_ sequences: [Int64]) async throws(StoreError)
 }
 
 extension StatusEventStore: StatusEventStoring {}
