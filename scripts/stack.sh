@@ -127,6 +127,8 @@ write_env() {
     {
         [ "${1:-}" = pg-only ] || echo "export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port"
         echo "export DATABASE_URL=postgres://$pg_user:$pg_password@127.0.0.1:$pg_port/$pg_database"
+        # The data folder: the benchmarks read the postmaster's pid from its postmaster.pid.
+        echo "export NS_PG_DATA=$pg_dir/data"
     } >"$env_file"
 }
 

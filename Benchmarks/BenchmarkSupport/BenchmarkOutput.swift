@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Prints a line of the benchmark's report on standard output at once (not buffered
 /// behind a long run).
@@ -12,4 +13,13 @@ public func peakRSSKiB(of pid: Int32) -> Int {
         let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
     else { return 0 }
     return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+}
+
+/// A logger for a benchmark's own database work, which says only what failed: the report
+/// on standard output stays readable (no line per migration applied, no warning that a
+/// pool was asked for a connection before it ran).
+public func quietLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .error
+    return logger
 }

@@ -18,11 +18,27 @@ public struct ServiceUnderTest: ParsableArguments {
 
     @Flag(
         help: """
-            Measure the service a second time with personal data sealed at rest (DATA_ENCRYPTION_KEYS, a fresh             key), and print both results and their ratio.
+            Measure the service also with personal data sealed at rest (DATA_ENCRYPTION_KEYS, a fresh key; \
+            ingest and dispatch: in every round), and print both results and their ratio.
             """)
     public var alsoEncrypted = false
 
+    @Option(
+        help: """
+            PostgreSQL's postmaster.pid (in its data folder): its first line is the postmaster, whose processes' CPU \
+            time the benchmarks count per event. Without it PostgreSQL's CPU is not measured.
+            """)
+    public var postgresPIDFile: String?
+
     public init() {}
+
+    /// The postmaster's pid from `postgresPIDFile`; nil when not given or unreadable.
+    public var postmaster: Int32? {
+        guard let postgresPIDFile, let text = try? String(contentsOfFile: postgresPIDFile, encoding: .utf8) else {
+            return nil
+        }
+        return text.split(separator: "\n").first.flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+    }
 
     /// The settings that turn sealing at rest on, with a fresh random AES-256 key.
     public static func encryptionSettings() -> [String: String] {
