@@ -8,14 +8,17 @@ import PostgresNIO
 import ReminderStore
 
 /// Measures the ingest path as it runs in production, a `notification-service serve`
-/// process, against a plain batched `INSERT … ON CONFLICT DO NOTHING` of the same rows
-/// into the same database, measured in the same run; prints both, the ratio, and the
-/// service's peak RSS.
+/// process, beside two others that store the same rows from the same topic in the same
+/// run: a plain Python pipeline (the peer, Benchmarks/peers/ingest_peer.py) and plain
+/// batched `INSERT … ON CONFLICT DO NOTHING` (raw insert). Several rounds, the order of
+/// the contenders turning each round, each on a fresh database; prints every round, the
+/// medians of the rates and of the ratios, the CPU per event of each contender and of
+/// PostgreSQL, and the service's peak RSS.
 @main
 struct IngestBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest-benchmark",
-        abstract: "Ingest throughput of the service against raw batched inserts, and its peak memory.",
+        abstract: "Ingest throughput of the service against a Python peer and raw batched inserts, and its cost.",
         discussion:
             "Run it through scripts/bench-ingest.sh, which starts the broker and database and builds in release mode."
     )
@@ -28,11 +31,30 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Partitions of the topic.")
     var partitions: Int32 = 8
 
-    @Option(help: "Events per INSERT batch of the baseline.")
+    @Option(help: "Events per INSERT batch of the raw insert.")
     var baselineBatch = 500
 
+    @Option(help: "Rounds; the contenders' order turns by one each round.")
+    var rounds = 3
+
+    @Option(help: "The Python peer (Benchmarks/peers/ingest_peer.py).")
+    var peer: String
+
+    @Option(help: "The Python that runs the peer (with confluent-kafka and psycopg).")
+    var python = "python3"
+
+    @Flag(
+        help: """
+            In each round also run the service as two serve processes in one consumer group (same topic, same \
+            database), and print the rate two / one, both processes' CPU and the machine's idle share.
+            """)
+    var twoInstances = false
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+    }
+
     func run() async throws {
-        let logger = Logger(label: "ingest-benchmark")
         let runID = UUID().uuidString.prefix(8).lowercased()
         let topic = "ingest-bench-\(runID)"
         let client = KafkaClientConfiguration(
@@ -42,40 +64,56 @@ struct IngestBenchmark: AsyncParsableCommand {
         try await kafkaAdmin.createTopic(topic + ".dlq", partitions: partitions)
         try await kafkaAdmin.createTopic(topic + ".status", partitions: partitions)
 
+        let durability = try await PostgresDurability.read(databaseURL: target.databaseURL)
+        say(durability.header)
+        if target.postmaster == nil { say("PostgreSQL's CPU is not measured (no --postgres-pid-file)") }
         let unique = try await publish(topic: topic, client: client)
-        say("published \(events) events (\(unique) distinct keys) to \(topic)")
+        say("published \(events) events (\(unique) distinct keys) to \(topic), \(partitions) partitions")
 
-        var admin = try DatabaseConfiguration(url: target.databaseURL)
-        let database = "bench_\(runID)"
-        _ = try await admin.withClient {
-            try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(database)"), logger: logger)
+        var contenders: [Contender] = [.service, .peer, .raw]
+        if twoInstances { contenders.append(.pair) }
+        if target.alsoEncrypted { contenders.append(.sealed) }
+        var results: [[Contender: Measurement]] = []
+        for round in 0..<rounds {
+            let turn = round % contenders.count
+            let order: [Contender] = Array(contenders[turn...]) + Array(contenders[..<turn])
+            say("")
+            say(
+                "round \(round + 1) of \(rounds) \(durability.tag): \(order.map { $0.rawValue }.joined(separator: ", "))"
+            )
+            var measured: [Contender: Measurement] = [:]
+            for contender in order {
+                let database = "bench_\(runID)_r\(round + 1)_\(contender.databaseSuffix)"
+                let measurement = try await measure(
+                    contender, topic: topic, database: database, client: client, unique: unique)
+                say(measurement.line(contender, events: events))
+                measured[contender] = measurement
+            }
+            say(IngestSummary.ratios(measured))
+            results.append(measured)
         }
-        admin.database = database
-        var url = URLComponents(string: target.databaseURL)!
-        url.path = "/" + database
+        IngestSummary(rounds: results, events: events, unique: unique, tag: durability.tag).print()
+    }
 
-        let (serviceRate, peakRSS) = try await measureService(
-            topic: topic, databaseURL: url.string!, client: client, admin: admin, unique: unique)
-        let baselineRate = try await measureBaseline(admin, logger: logger)
-        say("")
-        say("service ingest:            \(Int(serviceRate)) events/s (\(events) events, \(unique) distinct keys)")
-        say(
-            "baseline batched insert:   \(Int(baselineRate)) events/s (inbox + reminder rows, \(baselineBatch) per INSERT, one connection)"
-        )
-        say(String(format: "ratio service / baseline:  %.2f  (target ≥ 0.5)", serviceRate / baselineRate))
-        say(String(format: "service peak RSS:          %.1f MiB  (target < 150 MiB)", Double(peakRSS) / 1024))
-        guard target.alsoEncrypted else { return }
-        // The same events again, into a database of its own, with the personal fields sealed.
-        let sealedURL = try await target.createDatabase("\(database)_sealed")
-        var sealedAdmin = admin
-        sealedAdmin.database = "\(database)_sealed"
-        let (sealedRate, sealedPeak) = try await measureService(
-            topic: topic, databaseURL: sealedURL, client: client, admin: sealedAdmin, unique: unique,
-            settings: ServiceUnderTest.encryptionSettings())
-        say("")
-        say("service ingest, sealed:    \(Int(sealedRate)) events/s (DATA_ENCRYPTION_KEYS set)")
-        say(String(format: "ratio sealed / plaintext:  %.2f", sealedRate / serviceRate))
-        say(String(format: "service peak RSS, sealed:  %.1f MiB", Double(sealedPeak) / 1024))
+    private func measure(
+        _ contender: Contender, topic: String, database: String, client: KafkaClientConfiguration, unique: Int
+    ) async throws -> Measurement {
+        switch contender {
+        case .service:
+            return try await measureService(
+                instances: 1, topic: topic, database: database, client: client, unique: unique)
+        case .pair:
+            return try await measureService(
+                instances: 2, topic: topic, database: database, client: client, unique: unique)
+        case .sealed:
+            return try await measureService(
+                instances: 1, topic: topic, database: database, client: client, unique: unique,
+                settings: ServiceUnderTest.encryptionSettings())
+        case .peer:
+            return try await measurePeer(topic: topic, database: database, client: client, unique: unique)
+        case .raw:
+            return try await measureRawInsert(topic: topic, database: database)
+        }
     }
 
     static func event(_ index: Int) -> [UInt8] {
@@ -106,90 +144,23 @@ struct IngestBenchmark: AsyncParsableCommand {
         await producer.close()
         return distinct
     }
+}
 
-    private func measureService(
-        topic: String, databaseURL: String, client: KafkaClientConfiguration, admin: DatabaseConfiguration, unique: Int,
-        settings: [String: String] = [:]
-    ) async throws -> (Double, Int) {
-        let group = "ingest-bench-\(UUID().uuidString.prefix(8))"
-        let process = try target.launch(topic: topic, group: group, databaseURL: databaseURL, settings: settings)
-        let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: group))
-        let topicPartitions = (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
-        var start: ContinuousClock.Instant?
-        let deadline = ContinuousClock.now + .seconds(900)
-        var stored = 0
-        try await admin.withClient { database in
-            while ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(250))
-                stored =
-                    (try? await database.query("SELECT count(*)::int8 FROM inbox", logger: Logger(label: "bench"))
-                        .collect().first?.decode(Int.self)) ?? 0
-                // The clock starts with the first stored event: the group join is not counted.
-                if start == nil && stored > 0 { start = .now }
-                let committed = try await reader.committedOffsets(for: topicPartitions).values.reduce(0) {
-                    $0 + Int($1 ?? 0)
-                }
-                if committed == events { break }
-            }
-        }
-        let elapsed = ContinuousClock.now - (start ?? .now)
-        let peak = peakRSSKiB(of: process.processIdentifier)
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        await reader.close()
-        guard stored == unique else { throw ValidationError("stored \(stored) distinct keys, expected \(unique)") }
-        return (Double(events) / (elapsed / .seconds(1)), peak)
-    }
+/// Who stores the events.
+enum Contender: String, CaseIterable {
+    case service = "service"
+    case peer = "peer"
+    case raw = "raw insert"
+    case pair = "service ×2"
+    case sealed = "service sealed"
 
-    /// The same rows in plain batched inserts: an inbox row and a reminder row per event.
-    private func measureBaseline(_ configuration: DatabaseConfiguration, logger: Logger) async throws -> Double {
-        try await configuration.withClient { database in
-            try await database.query(
-                "CREATE TABLE raw_inbox (LIKE inbox INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
-                logger: logger)
-            try await database.query(
-                "CREATE TABLE raw_reminders (LIKE reminders INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)",
-                logger: logger)
-            // Only the statements are timed, not building their rows.
-            var elapsed = Duration.zero
-            try await database.withConnection { connection in
-                for batchStart in stride(from: 0, to: events, by: baselineBatch) {
-                    let indices = (batchStart..<min(batchStart + baselineBatch, events)).map(Self.source)
-                    let keys = indices.map { "bench-\($0)" }
-                    let reminders = indices.map { "reminder-\($0)" }
-                    let users = indices.map { "user-\($0 % 10_000)" }
-                    let values = indices.map { ByteBuffer(bytes: Self.event($0)) }
-                    let channels = indices.map {
-                        #"[{"type":"push","platform":"fcm","token":"token-\#($0)"},{"type":"email","to":"user\#($0)@example.com"}]"#
-                    }
-                    let contents = indices.map {
-                        #"{"title":"Reminder number \#($0)","body":"Your appointment is tomorrow at nine.","data":{"id":\#($0)}}"#
-                    }
-                    let offsets = indices.map { Int64($0) }
-                    let started = ContinuousClock.now
-                    try await connection.query("BEGIN", logger: logger)
-                    try await connection.query(
-                        """
-                        INSERT INTO raw_inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
-                        SELECT k, sha256(v), r, 0, o FROM unnest(\(keys)::text[], \(values)::bytea[], \(reminders)::text[],
-                            \(offsets)::int8[]) AS t(k, v, r, o)
-                        ON CONFLICT DO NOTHING
-                        """, logger: logger)
-                    try await connection.query(
-                        """
-                        INSERT INTO raw_reminders (reminder_id, user_id, state, time_zone, deliver_at, due_at, channels,
-                            content, idempotency_key, source_topic, source_partition, source_offset, source_value)
-                        SELECT r, u, 'SCHEDULED', 'Europe/Berlin', '2030-01-01T08:00:00Z', '2030-01-01T08:00:00Z',
-                            c::jsonb, x::jsonb, k, 'reminders', 0, o, v
-                        FROM unnest(\(reminders)::text[], \(users)::text[], \(channels)::text[], \(contents)::text[],
-                            \(keys)::text[], \(offsets)::int8[], \(values)::bytea[]) AS t(r, u, c, x, k, o, v)
-                        ON CONFLICT DO NOTHING
-                        """, logger: logger)
-                    try await connection.query("COMMIT", logger: logger)
-                    elapsed += ContinuousClock.now - started
-                }
-            }
-            return Double(events) / (elapsed / .seconds(1))
+    var databaseSuffix: String {
+        switch self {
+        case .service: "service"
+        case .peer: "peer"
+        case .raw: "raw"
+        case .pair: "pair"
+        case .sealed: "sealed"
         }
     }
 }

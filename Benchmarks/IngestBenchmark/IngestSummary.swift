@@ -1,0 +1,98 @@
+import BenchmarkSupport
+import Foundation
+
+extension Measurement {
+    /// One contender's line of a round.
+    func line(_ contender: Contender, events: Int) -> String {
+        var text = "  " + contender.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+        text += String(format: "%7.0f events/s", rate)
+        if let ownRate { text += String(format: " (own clock %.0f)", ownRate) }
+        var cpu: [String] = []
+        if let own = cost.processMicroseconds(per: events) {
+            cpu.append(
+                "\(contender == .peer ? "peer" : contender == .pair ? "both services" : "service") \(microseconds(own))"
+            )
+        }
+        cpu.append("PostgreSQL \(microseconds(cost.postgresMicroseconds(per: events)))")
+        text += "   CPU per event: " + cpu.joined(separator: ", ")
+        if !peakRSS.isEmpty {
+            text +=
+                "   peak RSS " + peakRSS.map { String(format: "%.1f", Double($0) / 1024) }.joined(separator: " + ")
+                + " MiB"
+        }
+        return text + "   machine " + cost.idleDescription
+    }
+}
+
+/// The medians over the rounds, and each round's ratios.
+struct IngestSummary {
+    let rounds: [[Contender: Measurement]]
+    let events: Int
+    let unique: Int
+    let tag: String
+
+    /// The ratios of one round: service / peer, service / raw insert, and the optional ones.
+    static func ratios(_ round: [Contender: Measurement]) -> String {
+        var parts: [String] = []
+        for (name, numerator, denominator) in ratioNames {
+            if let value = ratio(round, numerator, denominator) { parts.append(String(format: "\(name) %.2f", value)) }
+        }
+        return "  ratios: " + parts.joined(separator: ", ")
+    }
+
+    static let ratioNames: [(String, Contender, Contender)] = [
+        ("service / peer", .service, .peer), ("service / raw insert", .service, .raw),
+        ("two instances / one", .pair, .service), ("sealed / plaintext", .sealed, .service),
+    ]
+
+    static func ratio(_ round: [Contender: Measurement], _ numerator: Contender, _ denominator: Contender) -> Double? {
+        guard let top = round[numerator]?.rate, let bottom = round[denominator]?.rate, bottom > 0 else { return nil }
+        return top / bottom
+    }
+
+    func print() {
+        say("")
+        say(
+            "medians over \(rounds.count) round\(rounds.count == 1 ? "" : "s") \(tag), \(events) events (\(unique) distinct keys):"
+        )
+        for contender in Contender.allCases {
+            let rates = rounds.compactMap { $0[contender]?.rate }
+            guard !rates.isEmpty else { continue }
+            let name = (contender.rawValue + " rate:").padding(toLength: 28, withPad: " ", startingAt: 0)
+            say(String(format: "  \(name)%.0f events/s \(tag)  (rounds: \(list(rates, "%.0f")))", median(rates)))
+        }
+        for (name, numerator, denominator) in Self.ratioNames {
+            let values = rounds.compactMap { Self.ratio($0, numerator, denominator) }
+            guard !values.isEmpty else { continue }
+            let label = ("ratio " + name + ":").padding(toLength: 28, withPad: " ", startingAt: 0)
+            say(String(format: "  \(label)%.2f \(tag)  (rounds: \(list(values, "%.2f")))", median(values)))
+        }
+        for contender in Contender.allCases where rounds.contains(where: { $0[contender] != nil }) {
+            let own = median(rounds.map { $0[contender]?.cost.processMicroseconds(per: events) })
+            let server = median(rounds.map { $0[contender]?.cost.postgresMicroseconds(per: events) })
+            let label = ("CPU per event, " + contender.rawValue + ":").padding(
+                toLength: 28, withPad: " ", startingAt: 0)
+            let ownText = own.map { "own \(microseconds($0)), " } ?? ""
+            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))")
+        }
+        let peaks = rounds.compactMap { $0[.service]?.peakRSS.first }
+        if let peak = peaks.max() {
+            say(
+                String(
+                    format: "  service peak RSS:           %.1f MiB at most  (target < 150 MiB)", Double(peak) / 1024))
+        }
+        let idle = rounds.compactMap { $0[.pair]?.cost }
+        if !idle.isEmpty {
+            say(
+                String(
+                    format:
+                        "  machine while two ran:      idle %.0f%%, iowait %.0f%% (median; one process: idle %.0f%%)",
+                    median(idle.map { $0.idleShare * 100 }), median(idle.map { $0.iowaitShare * 100 }),
+                    median(rounds.compactMap { $0[.service]?.cost.idleShare }.map { $0 * 100 })))
+        }
+    }
+
+    private func list(_ values: [Double], _ format: String) -> String {
+        values.map { String(format: format, $0) }.joined(separator: ", ")
+    }
+}
