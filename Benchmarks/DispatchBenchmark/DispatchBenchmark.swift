@@ -11,15 +11,16 @@ import ReminderStore
 /// Measures delivery as it runs in production: a `notification-service serve` process
 /// ingests reminder events from the broker and delivers them to a loopback HTTPS webhook
 /// receiver (in this process). Two loads: the 09:00 herd (every reminder due at the
-/// same instant) and a steady stream due one second after it is published. Prints
-/// deliveries per second beside the raw POST rate of the same receiver (baseline,
-/// measured in the same run with the same concurrency), lateness percentiles, and the
-/// service's peak RSS.
+/// same instant) and a steady stream due one second after it is published. Each round
+/// measures the receiver's raw POST rate (the baseline, same concurrency) and then the
+/// service on a fresh topic and database; prints every round and the medians: deliveries
+/// per second beside the baseline, lateness percentiles, CPU per delivery of the service
+/// and of PostgreSQL, and the service's peak RSS.
 @main
 struct DispatchBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dispatch-benchmark",
-        abstract: "Delivery rate and lateness of the service against a loopback webhook receiver.",
+        abstract: "Delivery rate, lateness and cost of the service against a loopback webhook receiver.",
         discussion:
             "Run it through scripts/bench-dispatch.sh, which starts the broker and database, makes a certificate and builds in release mode."
     )
@@ -46,180 +47,89 @@ struct DispatchBenchmark: AsyncParsableCommand {
     @Option(help: "Requests of the baseline.")
     var baselineRequests = 20_000
 
-    @Option(help: "A file for the service's log (none when not given).")
+    @Option(help: "Rounds, each a baseline and the service on a fresh topic and database.")
+    var rounds = 3
+
+    @Flag(
+        help: """
+            In each round also run the service as two serve processes in one consumer group (same topic, same \
+            database) for the herd, and print herd deliveries two / one, both processes' CPU and the machine's \
+            idle share.
+            """)
+    var twoInstances = false
+
+    @Option(help: "A file for the service's log (none when not given); a second instance logs to <name>-2.<ext>.")
     var serviceLog: String?
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+    }
 
     func run() async throws {
         let runID = UUID().uuidString.prefix(8).lowercased()
-        let topic = "dispatch-bench-\(runID)"
         let client = KafkaClientConfiguration(
             bootstrapServers: target.bootstrapServers.split(separator: ",").map(String.init))
         let kafkaAdmin = try KafkaAdmin(configuration: client)
-        try await kafkaAdmin.createTopic(topic, partitions: 8)
-        try await kafkaAdmin.createTopic(topic + ".dlq", partitions: 8)
-        try await kafkaAdmin.createTopic(topic + ".status", partitions: 8)
+        let durability = try await PostgresDurability.read(databaseURL: target.databaseURL)
+        say(durability.header)
+        if target.postmaster == nil { say("PostgreSQL's CPU is not measured (no --postgres-pid-file)") }
         let sink = try await WebhookSink(certificateFile: receiver.certificate, keyFile: receiver.key)
         let hook = "https://127.0.0.1:\(sink.port)/hook"
+        let loads = Loads(herd: herd, concurrency: concurrency, steadyRate: steadyRate, steadySeconds: steadySeconds)
 
-        let baseline = try await measureBaseline(url: hook, sink: sink)
-        say(
-            String(
-                format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
-                baseline.seconds, concurrency, baseline.rate))
-
-        let plain = try await measureService(
-            topic: topic, database: "dispatch_bench_\(runID)", client: client, sink: sink, hook: hook, settings: [:])
-        say("")
-        plain.print(
-            herd: herd, concurrency: concurrency, steadyRate: steadyRate, steadySeconds: steadySeconds,
-            baseline: baseline.rate)
-        if target.alsoEncrypted {
-            // The same loads on a topic and database of their own, with the personal fields sealed.
-            try await kafkaAdmin.createTopic(topic + "-sealed", partitions: 8)
-            try await kafkaAdmin.createTopic(topic + "-sealed.dlq", partitions: 8)
-            try await kafkaAdmin.createTopic(topic + "-sealed.status", partitions: 8)
-            let sealed = try await measureService(
-                topic: topic + "-sealed", database: "dispatch_bench_\(runID)_sealed", client: client, sink: sink,
-                hook: hook,
-                settings: ServiceUnderTest.encryptionSettings())
+        var results: [RoundResult] = []
+        for round in 1...rounds {
             say("")
-            say("sealed at rest (DATA_ENCRYPTION_KEYS set):")
-            sealed.print(
-                herd: herd, concurrency: concurrency, steadyRate: steadyRate, steadySeconds: steadySeconds,
-                baseline: baseline.rate)
-            say("")
-            say(String(format: "herd deliveries, sealed / plaintext:  %.2f", sealed.herdRate / plain.herdRate))
+            say("round \(round) of \(rounds) \(durability.tag)")
+            let baseline = try await measureBaseline(url: hook, sink: sink)
             say(
                 String(
-                    format: "steady p99 lateness, sealed / plaintext:  %.2f (%.0f ms / %.0f ms)",
-                    sealed.steady.p99 / max(plain.steady.p99, 0.001), sealed.steady.p99, plain.steady.p99))
+                    format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
+                    baseline.seconds, concurrency, baseline.rate))
+            var result = RoundResult(baseline: baseline.rate)
+            // Each run on a topic and database of its own.
+            func run(_ name: String, instances: Int = 1, steady: Bool = true, settings: [String: String] = [:])
+                async throws -> Outcome
+            {
+                let topic = "dispatch-bench-\(runID)-r\(round)\(name.isEmpty ? "" : "-" + name)"
+                for suffix in ["", ".dlq", ".status"] {
+                    try await kafkaAdmin.createTopic(topic + suffix, partitions: 8)
+                }
+                return try await measureService(
+                    topic: topic, database: topic.replacingOccurrences(of: "-", with: "_"), client: client,
+                    sink: sink, hook: hook, instances: instances, steady: steady, settings: settings)
+            }
+            result.plain = try await run("")
+            say("")
+            result.plain?.print(loads, baseline: baseline.rate, tag: durability.tag)
+            if twoInstances {
+                result.pair = try await run("pair", instances: 2, steady: false)
+                say("")
+                say("two instances (one consumer group, same topic and database), the herd only:")
+                result.pair?.print(loads, baseline: baseline.rate, tag: durability.tag)
+                if let pair = result.pair, let plain = result.plain {
+                    say(String(format: "  herd deliveries, two / one:  %.2f", pair.herdRate / plain.herdRate))
+                }
+            }
+            if target.alsoEncrypted {
+                result.sealed = try await run("sealed", settings: ServiceUnderTest.encryptionSettings())
+                say("")
+                say("sealed at rest (DATA_ENCRYPTION_KEYS set):")
+                result.sealed?.print(loads, baseline: baseline.rate, tag: durability.tag)
+                if let sealed = result.sealed, let plain = result.plain {
+                    say(
+                        String(format: "  herd deliveries, sealed / plaintext:  %.2f", sealed.herdRate / plain.herdRate)
+                    )
+                    say(
+                        String(
+                            format: "  steady p99 lateness, sealed / plaintext:  %.2f (%.0f ms / %.0f ms)",
+                            sealed.steady.p99 / max(plain.steady.p99, 0.001), sealed.steady.p99, plain.steady.p99))
+                }
+            }
+            results.append(result)
         }
         await sink.close()
-    }
-
-    /// One run of the service on `topic` and a fresh database: the herd, then the steady stream.
-    private func measureService(
-        topic: String, database: String, client: KafkaClientConfiguration, sink: WebhookSink, hook: String,
-        settings: [String: String]
-    ) async throws -> Outcome {
-        let databaseURL = try await target.createDatabase(database)
-        let process = try target.launch(
-            topic: topic, group: "\(topic)-group", databaseURL: databaseURL,
-            settings: [
-                "DISPATCH_CONCURRENCY": String(concurrency), "WEBHOOK_SIGNING_SECRET": "benchmark-signing-secret",
-                "WEBHOOK_ALLOW_LOOPBACK": "true", "HTTP_PROVIDER_CA_FILE": receiver.certificate,
-            ].merging(settings) { $1 }, log: serviceLog)
-        defer {
-            kill(process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
-        }
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))
-
-        // The herd: every reminder due at the same instant, `herdLead` seconds ahead.
-        let herdDue = Date().addingTimeInterval(Double(herdLead)).timeIntervalSince1970.rounded(.up)
-        for start in stride(from: 0, to: herd, by: 10_000) {
-            let batch = (start..<min(start + 10_000, herd)).map { index in
-                KafkaProducerMessage(
-                    topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                    value: BenchmarkEvent.webhook("herd-\(index)", user: index % 10_000, dueAt: herdDue, url: hook))
-            }
-            for result in await producer.send(batch) { _ = try result.get() }
-        }
-        say("published a herd of \(herd) reminders due at \(BenchmarkEvent.text(herdDue))")
-        let herdArrivals = try await collect(herd, from: sink, deadline: herdDue + 600)
-        let herdPeak = peakRSSKiB(of: process.processIdentifier)
-        let lastArrival = herdArrivals.map(\.arrivedAt).max() ?? herdDue
-        let herdRate = Double(herdArrivals.count) / max(lastArrival - herdDue, 0.001)
-        let herdReport = Report(herdArrivals)
-
-        // The steady stream: `steadyRate` a second, each due one second after publishing.
-        let clock = ContinuousClock()
-        let streamStart = clock.now
-        var published = 0
-        for second in 0..<steadySeconds {
-            for slice in 0..<10 {
-                let target = streamStart + .milliseconds(second * 1_000 + slice * 100)
-                try await clock.sleep(until: target)
-                let count = steadyRate / 10 + (slice < steadyRate % 10 ? 1 : 0)
-                let now = Date().timeIntervalSince1970
-                let messages = (0..<count).map { offset in
-                    let index = published + offset
-                    return KafkaProducerMessage(
-                        topic: topic, key: Array("user-\(index % 10_000)".utf8),
-                        value: BenchmarkEvent.webhook(
-                            "steady-\(index)", user: index % 10_000, dueAt: now + 1, url: hook))
-                }
-                published += count
-                for result in await producer.send(messages) { _ = try result.get() }
-            }
-        }
-        await producer.close()
-        let steadyArrivals = try await collect(published, from: sink, deadline: Date().timeIntervalSince1970 + 300)
-        let steadyReport = Report(steadyArrivals)
-        let peak = peakRSSKiB(of: process.processIdentifier)
-
-        return Outcome(herdRate: herdRate, herd: herdReport, steady: steadyReport, herdPeak: herdPeak, peak: peak)
-    }
-
-    /// What one run of the service measured.
-    struct Outcome {
-        let herdRate: Double
-        let herd: Report
-        let steady: Report
-        let herdPeak: Int
-        let peak: Int
-
-        func print(herd count: Int, concurrency: Int, steadyRate: Int, steadySeconds: Int, baseline: Double) {
-            say("09:00 herd (\(count) reminders due at one instant, webhook over HTTPS, \(concurrency) in flight):")
-            say(String(format: "  deliveries:        %.0f /s from the due time to the last delivery", herdRate))
-            say(String(format: "  baseline:          %.0f /s raw POSTs to the same receiver", baseline))
-            say(String(format: "  ratio:             %.2f", herdRate / baseline))
-            say("  lateness:          \(herd)")
-            say("  duplicates:        \(herd.duplicates)")
-            say(String(format: "  peak RSS:          %.1f MiB", Double(herdPeak) / 1024))
-            say(
-                "steady stream (\(steadyRate)/s for \(steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):"
-            )
-            say("  lateness:          \(steady)  (target p99 < 250 ms)")
-            say("  duplicates:        \(steady.duplicates)")
-            say(String(format: "service peak RSS:    %.1f MiB", Double(peak) / 1024))
-        }
-    }
-
-    /// Lateness percentiles of a set of arrivals.
-    struct Report: CustomStringConvertible {
-        let p50: Double
-        let p99: Double
-        let max: Double
-        let duplicates: Int
-
-        init(_ arrivals: [WebhookSink.Arrival]) {
-            let lateness = arrivals.map { ($0.arrivedAt - $0.dueAt) * 1_000 }.sorted()
-            func percentile(_ p: Double) -> Double {
-                lateness.isEmpty ? 0 : lateness[min(lateness.count - 1, Int(Double(lateness.count) * p))]
-            }
-            p50 = percentile(0.5)
-            p99 = percentile(0.99)
-            max = lateness.last ?? 0
-            duplicates = arrivals.count - Set(arrivals.map(\.reminderID)).count
-        }
-
-        var description: String { String(format: "p50 %.0f ms, p99 %.0f ms, max %.0f ms", p50, p99, max) }
-    }
-
-    /// Waits until `expected` reminders have arrived (and a second more, to see any
-    /// duplicate), then takes them.
-    private func collect(_ expected: Int, from sink: WebhookSink, deadline: Double) async throws -> [WebhookSink
-        .Arrival]
-    {
-        while sink.count < expected {
-            guard Date().timeIntervalSince1970 < deadline else {
-                throw ValidationError("only \(sink.count) of \(expected) reminders arrived in time")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        try await Task.sleep(for: .seconds(1))
-        return sink.drain()
+        DispatchSummary(rounds: results, loads: loads, tag: durability.tag).print()
     }
 
     private func measureBaseline(url: String, sink: WebhookSink) async throws -> (rate: Double, seconds: Double) {
