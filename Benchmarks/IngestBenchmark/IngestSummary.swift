@@ -58,20 +58,19 @@ struct IngestSummary {
         for contender in Contender.allCases {
             let rates = rounds.compactMap { $0[contender]?.rate }
             guard !rates.isEmpty else { continue }
-            let name = (contender.rawValue + " rate:").padding(toLength: 28, withPad: " ", startingAt: 0)
+            let name = (contender.rawValue + " rate:").column(32)
             say(String(format: "  \(name)%.0f events/s \(tag)  (rounds: \(list(rates, "%.0f")))", median(rates)))
         }
         for (name, numerator, denominator) in Self.ratioNames {
             let values = rounds.compactMap { Self.ratio($0, numerator, denominator) }
             guard !values.isEmpty else { continue }
-            let label = ("ratio " + name + ":").padding(toLength: 28, withPad: " ", startingAt: 0)
+            let label = ("ratio " + name + ":").column(32)
             say(String(format: "  \(label)%.2f \(tag)  (rounds: \(list(values, "%.2f")))", median(values)))
         }
         for contender in Contender.allCases where rounds.contains(where: { $0[contender] != nil }) {
             let own = median(rounds.map { $0[contender]?.cost.processMicroseconds(per: events) })
             let server = median(rounds.map { $0[contender]?.cost.postgresMicroseconds(per: events) })
-            let label = ("CPU per event, " + contender.rawValue + ":").padding(
-                toLength: 28, withPad: " ", startingAt: 0)
+            let label = ("CPU per event, " + contender.rawValue + ":").column(32)
             let ownText = own.map { "own \(microseconds($0)), " } ?? ""
             say("  \(label)\(ownText)PostgreSQL \(microseconds(server))")
         }
@@ -79,14 +78,15 @@ struct IngestSummary {
         if let peak = peaks.max() {
             say(
                 String(
-                    format: "  service peak RSS:           %.1f MiB at most  (target < 150 MiB)", Double(peak) / 1024))
+                    format: "  service peak RSS:               %.1f MiB at most  (target < 150 MiB)",
+                    Double(peak) / 1024))
         }
         let idle = rounds.compactMap { $0[.pair]?.cost }
         if !idle.isEmpty {
             say(
                 String(
                     format:
-                        "  machine while two ran:      idle %.0f%%, iowait %.0f%% (median; one process: idle %.0f%%)",
+                        "  machine while two ran:          idle %.0f%%, iowait %.0f%% (median; one process: idle %.0f%%)",
                     median(idle.map { $0.idleShare * 100 }), median(idle.map { $0.iowaitShare * 100 }),
                     median(rounds.compactMap { $0[.service]?.cost.idleShare }.map { $0 * 100 })))
         }
@@ -94,5 +94,12 @@ struct IngestSummary {
 
     private func list(_ values: [Double], _ format: String) -> String {
         values.map { String(format: format, $0) }.joined(separator: ", ")
+    }
+}
+
+extension String {
+    /// The text padded with spaces to `width`, never cut.
+    fileprivate func column(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }
