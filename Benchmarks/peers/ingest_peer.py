@@ -6,7 +6,9 @@ offset) takes batches of up to 500 events, parses each with json.loads and check
 required fields (an invalid event is counted and skipped), then stores the batch in one
 psycopg transaction: an inbox INSERT ... ON CONFLICT DO NOTHING and a reminder INSERT
 through unnest arrays (the columns scripts/bench-ingest.sh's raw baseline writes), and
-commits the batch's offsets synchronously after the transaction.
+commits the batch's offsets synchronously after the transaction. The arrays go as binary
+parameters (%b): with psycopg's default text format each element is escaped in Python,
+and that escaping was two thirds of the peer's CPU (7,000 events/s instead of 15,000).
 
 It stops when it has consumed --events events or after --time-limit seconds, and prints
 one JSON line: its rate from the first stored event to the last offset commit, the
@@ -34,7 +36,7 @@ REQUIRED = ("schema_version", "type", "idempotency_key", "reminder_id", "user_id
 INSERT_INBOX = """
     INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
     SELECT k, sha256(v), r, p, o
-    FROM unnest(%s::text[], %s::bytea[], %s::text[], %s::int4[], %s::int8[]) AS t(k, v, r, p, o)
+    FROM unnest(%b::text[], %b::bytea[], %b::text[], %b::int4[], %b::int8[]) AS t(k, v, r, p, o)
     ON CONFLICT DO NOTHING
 """
 
@@ -42,8 +44,8 @@ INSERT_REMINDERS = """
     INSERT INTO reminders (reminder_id, user_id, state, time_zone, deliver_at, due_at, channels, content,
         idempotency_key, source_topic, source_partition, source_offset, source_value)
     SELECT r, u, 'SCHEDULED', z, d, d, c::jsonb, x::jsonb, k, %s, p, o, v
-    FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[], %s::text[],
-        %s::int4[], %s::int8[], %s::bytea[]) AS t(r, u, z, d, c, x, k, p, o, v)
+    FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[],
+        %b::int4[], %b::int8[], %b::bytea[]) AS t(r, u, z, d, c, x, k, p, o, v)
     ON CONFLICT DO NOTHING
 """
 
