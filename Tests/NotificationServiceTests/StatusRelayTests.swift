@@ -35,7 +35,7 @@ import Testing
 
     @Test func theRecordIsKeyedByUserWithItsIdInAHeaderAndLeavesAbsentFieldsOut() throws {
         let record = Self.record(7, reminder: "r-1", type: "attempt_failed", occurrence: 3, willRetry: false)
-        let message = try StatusRelay<ContinuousClock>.message(record, topic: "reminders.status")
+        let message = StatusRelay<ContinuousClock>.message(record, topic: "reminders.status")
         #expect(message.topic == "reminders.status")
         #expect(message.key == Array("user-1".utf8))
         let headers = Dictionary(
@@ -55,5 +55,21 @@ import Testing
         #expect(json["occurrence"] as? Int == 3 && json["sequence"] as? Int == 7)
         #expect(json["will_retry"] as? Bool == false)
         #expect(json["id"] as? String == record.id.uuidString.lowercased())
+    }
+
+    @Test func theValueIsCompactJSONWithSortedKeysAndEscapedText() {
+        let id = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!
+        let record = StatusEventStore.Record(
+            id: id, sequence: 12, type: "dead_lettered", reminderID: "r-\"1\"", userID: "user/1",
+            correlationID: nil, occurrence: nil, attempt: 3, channel: "webhook", provider: "webhook",
+            willRetry: nil, dueAt: nil, reason: "permanent_failure", error: "HTTP 400\nbad\trequest\u{1}",
+            detail: nil, at: "2027-01-03T08:00:00.000000Z")
+        let value = StatusRelay<ContinuousClock>.message(record, topic: "reminders.status").value ?? []
+        #expect(
+            String(decoding: value, as: UTF8.self)
+                == #"{"at":"2027-01-03T08:00:00.000000Z","attempt":3,"channel":"webhook","#
+                + #""error":"HTTP 400\nbad\trequest\u0001","id":"00000000-0000-4000-8000-000000000001","#
+                + #""provider":"webhook","reason":"permanent_failure","reminder_id":"r-\"1\"","schema_version":1,"#
+                + #""sequence":12,"type":"dead_lettered","user_id":"user/1"}"#)
     }
 }
