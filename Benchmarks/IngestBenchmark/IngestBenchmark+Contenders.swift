@@ -19,6 +19,9 @@ struct Measurement {
     var peakRSS: [Int] = []
     /// The peer's rate by its own clock.
     var ownRate: Double?
+    /// The service's status records not yet published when the last offset was committed:
+    /// how far the status relay was behind ingest.
+    var unpublishedStatus: Int?
 }
 
 extension IngestBenchmark {
@@ -43,9 +46,17 @@ extension IngestBenchmark {
         let (seconds, cost, stored) = try await observe(
             topic: topic, group: group, databaseURL: databaseURL, client: client, running: processes,
             measuring: processes.map(\.processIdentifier))
+        let unpublished = try await DatabaseConfiguration(url: databaseURL).withClient(
+            logger: quietLogger("ingest-benchmark")
+        ) {
+            try await $0.query(
+                "SELECT count(*)::int8 FROM status_events WHERE published_at IS NULL",
+                logger: quietLogger("ingest-benchmark")
+            ).collect().first?.decode(Int.self)
+        }
         let peaks = processes.map { peakRSSKiB(of: $0.processIdentifier) }
         guard stored == unique else { throw BenchmarkFailure("the service stored \(stored) keys, expected \(unique)") }
-        return Measurement(rate: Double(events) / seconds, cost: cost, peakRSS: peaks)
+        return Measurement(rate: Double(events) / seconds, cost: cost, peakRSS: peaks, unpublishedStatus: unpublished)
     }
 
     /// The Python peer on a fresh migrated database, in a consumer group of its own.

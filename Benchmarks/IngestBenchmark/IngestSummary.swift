@@ -20,7 +20,9 @@ extension Measurement {
                 "   peak RSS " + peakRSS.map { String(format: "%.1f", Double($0) / 1024) }.joined(separator: " + ")
                 + " MiB"
         }
-        return text + "   machine " + cost.idleDescription
+        text += "   machine " + cost.idleDescription
+        if let unpublishedStatus { text += "   status records unpublished at the end: \(unpublishedStatus)" }
+        return text
     }
 }
 
