@@ -43,8 +43,15 @@ public enum JSONValue: Sendable, Equatable {
     /// Compact JSON text of the value (used to size and to store `content.data`).
     public var serialized: String {
         var output = ""
+        output.reserveCapacity(128)
         write(to: &output)
         return output
+    }
+
+    /// Appends `text` as a JSON string (quoted, escaped) to `output`: for writers that build
+    /// their JSON text directly rather than through a `JSONValue` tree.
+    public static func append(string text: String, to output: inout String) {
+        writeString(text, to: &output)
     }
 
     private func write(to output: inout String) {

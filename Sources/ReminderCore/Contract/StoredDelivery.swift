@@ -29,7 +29,33 @@ public enum StoredDelivery {
     /// The channel list as the store keeps it, read back by `channels(fromJSON:)`: written
     /// here once, so that every store (PostgreSQL's, the in-memory one) keeps the same text.
     public static func json(_ channels: [Channel]) -> String {
-        JSONValue.array(channels.map(jsonValue)).serialized
+        // Written directly, not through a `JSONValue` tree: ingest writes it for every event.
+        var text = "["
+        text.reserveCapacity(64 * channels.count)
+        func member(_ key: String, _ value: String) {
+            text += #",""# + key + #"":"#
+            JSONValue.append(string: value, to: &text)
+        }
+        for (index, channel) in channels.enumerated() {
+            text += index == 0 ? #"{"type":"# : #",{"type":"#
+            switch channel {
+            case .email(let to):
+                text += #""email""#
+                member("to", to)
+            case .sms(let to):
+                text += #""sms""#
+                member("to", to)
+            case .push(let platform, let token):
+                text += #""push""#
+                member("platform", platform.rawValue)
+                member("token", token)
+            case .webhook(let url):
+                text += #""webhook""#
+                member("url", url)
+            }
+            text += "}"
+        }
+        return text + "]"
     }
 
     /// The content as the store keeps it, read back by `content(fromJSON:)`. `data` is
@@ -44,16 +70,6 @@ public enum StoredDelivery {
         if let html = content.html { text += #","html":"# + JSONValue.string(html).serialized }
         if let url = content.unsubscribeURL { text += #","unsubscribe_url":"# + JSONValue.string(url).serialized }
         return text + "}"
-    }
-
-    private static func jsonValue(_ channel: Channel) -> JSONValue {
-        switch channel {
-        case .email(let to): .object([("type", .string("email")), ("to", .string(to))])
-        case .sms(let to): .object([("type", .string("sms")), ("to", .string(to))])
-        case .push(let platform, let token):
-            .object([("type", .string("push")), ("platform", .string(platform.rawValue)), ("token", .string(token))])
-        case .webhook(let url): .object([("type", .string("webhook")), ("url", .string(url))])
-        }
     }
 
     private static func parse(_ text: String, field: String) throws(EventValidationError) -> JSONValue {
