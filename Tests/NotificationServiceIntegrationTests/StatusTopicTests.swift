@@ -23,6 +23,17 @@ struct StatusTopicTests {
         return LocalDateTime(date: date, time: LocalTime(hour: 9, minute: 0)!).description
     }
 
+    /// Publishes the events to `topic`, keyed by the suite's user, and waits for the broker.
+    private static func publish(_ events: [[String: Any]], to topic: String) async throws {
+        let producer = try Topics.producer()
+        for result in await producer.send(
+            events.map { KafkaProducerMessage(topic: topic, key: Array(user.utf8), value: EventFixtures.json($0)) })
+        {
+            _ = try result.get()
+        }
+        await producer.close()
+    }
+
     private static func schedule(_ id: String, url: String, _ extra: [String: Any] = [:]) -> [String: Any] {
         var event: [String: Any] = [
             "schema_version": 1, "type": "schedule", "idempotency_key": "key-\(id)", "reminder_id": id,
@@ -124,7 +135,6 @@ struct StatusTopicTests {
         try await sink.script("/daily", [.ok, .status(503)], then: .ok)
         try await sink.script("/refused", [], then: .status(400))
         try await TestDatabase.withDatabase { client, configuration in
-            let producer = try Topics.producer()
             let events = [
                 Self.schedule("daily", url: sink.baseURL + "/daily", ["recurrence": ["freq": "daily", "count": 3]]),
                 Self.schedule("once", url: sink.baseURL + "/once"),
@@ -136,14 +146,7 @@ struct StatusTopicTests {
                     "user_id": Self.user,
                 ],
             ]
-            for result in await producer.send(
-                events.map {
-                    KafkaProducerMessage(topic: topic, key: Array(Self.user.utf8), value: EventFixtures.json($0))
-                })
-            {
-                _ = try result.get()
-            }
-            await producer.close()
+            try await Self.publish(events, to: topic)
             // Published records are kept (not deleted, the default), to compare the topic with them.
             let instance = try ServiceInstance(
                 database: client, topic: topic, dlqTopic: dlq, groupID: "status",
@@ -260,7 +263,6 @@ struct StatusTopicTests {
     @Test func byDefaultARecordLeavesTheOutboxOnceTheBrokerHasIt() async throws {
         let (topic, dlq) = try await Topics.make("status-deleted", partitions: 2)
         try await TestDatabase.withDatabase { client, _ in
-            let producer = try Topics.producer()
             let events =
                 (1...3).map { Self.schedule("later-\($0)", url: "https://127.0.0.1:9/never") } + [
                     [
@@ -269,14 +271,7 @@ struct StatusTopicTests {
                         "user_id": Self.user,
                     ]
                 ]
-            for result in await producer.send(
-                events.map {
-                    KafkaProducerMessage(topic: topic, key: Array(Self.user.utf8), value: EventFixtures.json($0))
-                })
-            {
-                _ = try result.get()
-            }
-            await producer.close()
+            try await Self.publish(events, to: topic)
             let instance = try ServiceInstance(database: client, topic: topic, dlqTopic: dlq, groupID: "status-deleted")
             do {
                 try await eventually(.seconds(30), "the events stored") {
