@@ -108,23 +108,16 @@ extension StatusRelay where C == ContinuousClock {
 /// 19), or a `JSONValue` tree.
 enum StatusBody {
     static func json(_ record: StatusEventStore.Record) -> String {
-        var text = "{"
+        // `at` is always there: the first member; every later one starts with a comma.
+        var text = #"{"at":"#
         text.reserveCapacity(320)
-        func key(_ name: String) {
-            text += text.utf8.count == 1 ? "\"" : ",\""
-            text += name + "\":"
-        }
+        JSONValue.append(string: record.at, to: &text)
         func string(_ name: String, _ value: String?) {
-            guard let value else { return }
-            key(name)
-            JSONValue.append(string: value, to: &text)
+            if let value { JSONValue.append(member: name, string: value, to: &text) }
         }
         func number(_ name: String, _ value: Int64?) {
-            guard let value else { return }
-            key(name)
-            text += String(value)
+            if let value { text += #",""# + name + #"":"# + String(value) }
         }
-        string("at", record.at)
         number("attempt", Int64(record.attempt))
         string("channel", record.channel)
         string("correlation_id", record.correlationID)
@@ -140,10 +133,7 @@ enum StatusBody {
         number("sequence", record.sequence)
         string("type", record.type)
         string("user_id", record.userID)
-        if let willRetry = record.willRetry {
-            key("will_retry")
-            text += willRetry ? "true" : "false"
-        }
+        if let willRetry = record.willRetry { text += #","will_retry":"# + (willRetry ? "true" : "false") }
         return text + "}"
     }
 }

@@ -54,6 +54,12 @@ public enum JSONValue: Sendable, Equatable {
         writeString(text, to: &output)
     }
 
+    /// Appends `,"key":` and `text` as a JSON string: a member after the object's first.
+    public static func append(member key: String, string text: String, to output: inout String) {
+        output += #",""# + key + #"":"#
+        writeString(text, to: &output)
+    }
+
     private func write(to output: inout String) {
         switch self {
         case .null: output += "null"

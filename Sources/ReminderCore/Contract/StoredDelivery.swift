@@ -32,10 +32,7 @@ public enum StoredDelivery {
         // Written directly, not through a `JSONValue` tree: ingest writes it for every event.
         var text = "["
         text.reserveCapacity(64 * channels.count)
-        func member(_ key: String, _ value: String) {
-            text += #",""# + key + #"":"#
-            JSONValue.append(string: value, to: &text)
-        }
+        func member(_ key: String, _ value: String) { JSONValue.append(member: key, string: value, to: &text) }
         for (index, channel) in channels.enumerated() {
             text += index == 0 ? #"{"type":"# : #",{"type":"#
             switch channel {
