@@ -138,6 +138,47 @@ struct ConsumerGroupTests {
         await first.close()
         await second.close()
     }
+
+    /// A commit made from another task while the consumer closes either reaches the group
+    /// before the consumer starts to leave it or is answered `closed`. One that reached
+    /// librdkafka while the group was terminating aborted the process (its assertion
+    /// `!rd_kafka_assignment_in_progress` in `rd_kafka_cgrp_terminated`), as a periodic
+    /// commit beside a shutdown once did in CI. Racing rounds, bounded in count and time.
+    @Test func commitsRacingACloseAreAnsweredClosedAndNeverReachTheLeavingGroup() async throws {
+        let topic = try await TestBroker.makeTopic("commit-close", partitions: 2)
+        _ = try await produce(topic, partitions: 2, perPartition: 5)
+        let offsets = [KafkaTopicPartitionOffset(topic: topic, partition: 0, offset: 1)]
+        for round in 0..<6 {
+            let consumer = try KafkaConsumer(
+                configuration: TestBroker.consumerConfiguration(group: TestBroker.uniqueGroup("commit-close")))
+            try consumer.subscribe(topics: [topic])
+            let seen = MessageCollector(consumer)
+            _ = try await seen.waitForCount(10)
+            // Committers in tight loops, so that commits keep arriving all through the close.
+            let committers = (0..<3).map { _ in
+                Task { () -> [KafkaError] in
+                    var unexpected: [KafkaError] = []
+                    for _ in 0..<2_000 {
+                        do throws(KafkaError) {
+                            try await consumer.commit(offsets, timeout: .seconds(10))
+                        } catch  where error.category == .closed {
+                            break
+                        } catch {
+                            unexpected.append(error)
+                        }
+                    }
+                    return unexpected
+                }
+            }
+            try await Task.sleep(for: .milliseconds(20 * round))
+            await consumer.close()
+            for committer in committers {
+                let unexpected = await committer.value
+                #expect(unexpected.isEmpty, "round \(round): commits failed otherwise than closed: \(unexpected)")
+            }
+            seen.stop()
+        }
+    }
 }
 
 /// Records a consumer's events as they arrive.

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 
 /// A rebalance as librdkafka reports it, in Swift values.
 enum RdKafkaRebalance {
@@ -23,6 +24,11 @@ final class RdKafkaConsumer: @unchecked Sendable {
     private let consumerQueue: OpaquePointer
     /// librdkafka's background queue: commit results arrive there as events.
     private let backgroundQueue: OpaquePointer
+    /// Guards `leavingThread`, and is held while another thread hands a commit to
+    /// librdkafka: see `withCommitGate`.
+    private let commitGate = NSLock()
+    /// The poll thread, once it has started to leave the group.
+    private var leavingThread: pthread_t?
 
     init(properties: [(String, String)], callbacks: RdKafkaConsumerCallbacks) throws(KafkaError) {
         client = try RdKafkaClient(kind: RD_KAFKA_CONSUMER, properties: properties, callbacks: callbacks) { conf in
@@ -58,7 +64,7 @@ final class RdKafkaConsumer: @unchecked Sendable {
     func commitBlocking(_ offsets: [KafkaTopicPartitionOffset]?, operation: String) throws(KafkaError) {
         let list = offsets.map { TopicPartitionList.make($0) }
         defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
-        let err = try client.withHandle(operation) { rd_kafka_commit($0, list, 0) }
+        let err = try withCommitGate(operation) { rd_kafka_commit($0, list, 0) }
         try Self.commitResult(err, list, operation: operation).get()
     }
 
@@ -76,7 +82,7 @@ final class RdKafkaConsumer: @unchecked Sendable {
         defer { list.map { rd_kafka_topic_partition_list_destroy($0) } }
         let result: Result<Void, KafkaError>
         do throws(KafkaError) {
-            let err = try client.withHandle(operation) { handle in
+            let err = try withCommitGate(operation) { handle in
                 rd_kafka_commit_queue(handle, list, backgroundQueue, nil, opaque)
             }
             guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
@@ -86,6 +92,23 @@ final class RdKafkaConsumer: @unchecked Sendable {
         }
         Unmanaged<CommitCompletion>.fromOpaque(opaque).release()
         completion(result)
+    }
+
+    /// Hands a commit to librdkafka unless the group is being left. librdkafka may let the
+    /// group terminate once no commit is outstanding, and a commit that arrives between
+    /// that decision and the termination aborts the process (its assertion
+    /// `!rd_kafka_assignment_in_progress` in `rd_kafka_cgrp_terminated`). So once the
+    /// poll thread has started to leave, only it may commit (a revocation handler does,
+    /// before the group can terminate); another thread's commit is answered `closed`.
+    /// Held across the hand-over, the gate orders every commit it lets through before
+    /// the close's own request, which then waits for it.
+    private func withCommitGate<T>(_ operation: String, _ body: (OpaquePointer) -> T) throws(KafkaError) -> T {
+        commitGate.lock()
+        defer { commitGate.unlock() }
+        if let leavingThread, pthread_equal(leavingThread, pthread_self()) == 0 {
+            throw .closed(operation: operation)
+        }
+        return try client.withHandle(operation, body)
     }
 
     func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
@@ -195,8 +218,10 @@ final class RdKafkaConsumer: @unchecked Sendable {
     }
 
     /// Leaves the group (`rd_kafka_consumer_close`), which serves the final revocation on
-    /// this thread. Returns why it failed, if it did.
+    /// this thread. Returns why it failed, if it did. From here on commits from other
+    /// threads are refused as closed; the revocation's own, on this thread, still go.
     func leaveGroup() -> KafkaError? {
+        commitGate.withLock { leavingThread = pthread_self() }
         let err = rd_kafka_consumer_close(client.ownerHandle)
         return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : .broker(err, operation: "close")
     }
