@@ -8,7 +8,7 @@ import Testing
 /// The SES and SNS providers against moto (scripts/moto_peer.py), read back from what
 /// moto recorded, and against the provider sink for the answers moto does not give
 /// (throttling, server errors, refused credentials) and for the signed request itself.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct AWSProviderTests {
     static let logger = Logger(label: "aws-provider-tests")
     static let credentials = AWSCredentials(

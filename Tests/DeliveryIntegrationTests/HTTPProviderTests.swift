@@ -8,7 +8,7 @@ import Testing
 
 /// The HTTP providers against a loopback HTTPS server that checks what they send and
 /// answers with success, each failure class, slow answers and dropped connections.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct HTTPProviderTests {
     static let logger = Logger(label: "delivery-tests")
     let content = Content(title: "Zahnarzt 🦷", body: "Morgen um 9:30", data: #"{"room":3,"kind":"dental"}"#)

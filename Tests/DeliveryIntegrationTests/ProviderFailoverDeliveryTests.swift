@@ -7,7 +7,7 @@ import Testing
 
 /// Failover within a channel: two SMS accounts (Twilio-style, at a loopback HTTPS
 /// server that answers as scripted), tried in order by `ReminderDeliverer`.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct ProviderFailoverDeliveryTests {
     static let logger = Logger(label: "failover-tests")
     static let policy = RetryPolicy(

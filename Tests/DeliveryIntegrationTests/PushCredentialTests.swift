@@ -9,7 +9,7 @@ import Testing
 /// a token endpoint, `messages:send` and APNs' device endpoint that check the signed
 /// tokens with PyJWT, with keys made fresh for each test. (The stand-in speaks
 /// HTTP/1.1: APNs' HTTP/2-only framing is not covered here.)
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct PushCredentialTests {
     static let logger = Logger(label: "push-credential-tests")
 

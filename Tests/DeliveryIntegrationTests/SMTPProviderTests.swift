@@ -8,7 +8,7 @@ import Testing
 /// The provider against a real SMTP server on loopback (aiosmtpd, scripts/smtp_sink.py):
 /// what arrives, how it authenticates and upgrades to TLS, and how refusals and
 /// unreachable servers are classified.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct SMTPProviderTests {
     static let sender = SMTPMailbox(address: "reminders@example.test", displayName: "Rappels Médicaux ⏰")
     static let subject = "Rendez-vous chez le médecin — n'oubliez pas la carte vitale 🏥, 会議は午後三時から、遅れないでください"

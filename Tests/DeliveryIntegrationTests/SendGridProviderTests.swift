@@ -9,7 +9,7 @@ import Testing
 /// `--sendgrid-key`) that checks the Mail Send request contract and answers as SendGrid
 /// does: 202 with an `X-Message-Id`, 400 with `{"errors":[{"message","field"}]}`, 401 for
 /// a wrong key, and whatever a test scripts (429, 503, 413 …).
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct SendGridProviderTests {
     static let logger = Logger(label: "sendgrid-tests")
     static let key = "SG.test-key-0123456789"

@@ -5,7 +5,7 @@ import Testing
 
 /// What a caller sees when the cluster cannot be reached: a clear, retriable error
 /// within a bounded time, never a hang.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(6)))
 struct UnreachableBrokerTests {
     /// A loopback port nothing listens on.
     private static let nowhere = KafkaClientConfiguration(bootstrapServers: ["127.0.0.1:1"], clientID: "unreachable")

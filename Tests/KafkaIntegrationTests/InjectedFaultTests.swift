@@ -4,7 +4,7 @@ import Testing
 
 /// Broker faults that the dev broker cannot produce on demand, made deterministic with
 /// librdkafka's in-process mock cluster.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct InjectedFaultTests {
     private static let groupAuthorizationFailed: Int32 = 30
 

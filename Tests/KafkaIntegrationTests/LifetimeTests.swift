@@ -5,7 +5,7 @@ import Testing
 @testable import Kafka
 
 /// Handles and threads end with their owners, even without `close()`.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct LifetimeTests {
     @Test func aConsumerDroppedWhileIteratingLeavesAndFreesItsThreadAndHandle() async throws {
         let topic = try await TestBroker.makeTopic("dropped", partitions: 1)

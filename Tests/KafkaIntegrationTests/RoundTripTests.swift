@@ -3,7 +3,7 @@ import Kafka
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct RoundTripTests {
     @Test func keysHeadersBinaryValuesAndTombstonesSurviveARoundTrip() async throws {
         let topic = try await TestBroker.makeTopic("roundtrip", partitions: 3)

@@ -8,7 +8,7 @@ import Testing
 /// `max.poll.interval.ms` keeps its membership and its place: librdkafka leaves the group
 /// of a member that does not poll for that long, and the partitions' next owner would
 /// read again everything that was not committed.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct SlowCallerTests {
     @Test func aCallerThatStopsTakingMessagesPastTheMaxPollIntervalKeepsItsPartitionsAndItsPlace() async throws {
         let topic = try await TestBroker.makeTopic("slow-caller", partitions: 2)

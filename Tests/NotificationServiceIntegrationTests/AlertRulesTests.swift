@@ -6,7 +6,7 @@ import Testing
 /// tests (`alerts.test.yml`) say, and they, their unit tests and the Grafana dashboard
 /// only name metrics the running service exports, as a real `/metrics` scrape renders
 /// them (`_total`, `_bucket`, the `notification_` prefix).
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct AlertRulesTests {
     static let rules = "deploy/prometheus/alerts.yml"
     static let ruleTests = "deploy/prometheus/alerts.test.yml"

@@ -11,7 +11,7 @@ import Testing
 /// events go through the broker and the ingest pipeline, the dispatcher sends to a
 /// loopback receiver that answers slowly, and PostgreSQL holds the change until the
 /// attempt's outcome decides.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct CancelInFlightTests {
     static let quickRetry = RetryPolicy(
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(2), maximumAttempts: 5, jitter: 0)

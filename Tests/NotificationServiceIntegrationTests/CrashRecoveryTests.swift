@@ -7,7 +7,7 @@ import Testing
 
 /// The service as a process: killed with SIGKILL after storing but before committing
 /// offsets, then started again.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct CrashRecoveryTests {
     private func launch(topic: String, group: String, databaseURL: String, commitInterval: Int) throws -> Process {
         try ServeProcess.launch(

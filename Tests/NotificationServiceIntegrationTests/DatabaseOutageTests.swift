@@ -8,7 +8,7 @@ import Testing
 
 /// PostgreSQL out of reach for 15 seconds in the middle of a stream: the pipeline pauses,
 /// retries, commits nothing it has not stored, and resumes; nothing is lost or doubled.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct DatabaseOutageTests {
     /// A proxy in front of the test PostgreSQL that can be cut and restored.
     final class Proxy: @unchecked Sendable {

@@ -16,7 +16,7 @@ import Testing
 /// reminder id: `Idempotency-Key` for webhooks, `I-Twilio-Idempotency-Token` for SMS,
 /// the same `apns-id` and the same email `Message-ID`), so a provider or receiver that
 /// deduplicates on it delivers once.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct DispatcherCrashTests {
     @Test func aSenderKilledMidSendIsTakenOverAfterItsLeaseWithTheSameIdempotencyKey() async throws {
         try #require(

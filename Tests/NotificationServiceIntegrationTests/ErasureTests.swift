@@ -9,7 +9,7 @@ import Testing
 /// database and a loopback HTTPS receiver: a reminder of the erased user that falls due
 /// afterwards is never sent, their data is gone, another user's reminder is delivered,
 /// and nothing of theirs reaches the log.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct ErasureTests {
     private static func schedule(_ id: String, user: String, url: String, dueAt: Date, topic: String)
         -> KafkaProducerMessage

@@ -8,7 +8,7 @@ import Testing
 
 /// An event's HTML body and unsubscribe URL, from ingest through PostgreSQL to the email
 /// providers: what arrives at aiosmtpd and at the SendGrid stand-in.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct HTMLEmailDispatchTests {
     static let html = "<p>Dentist <b>tomorrow</b> at 9:30 — \"Dr. Lee\"</p>"
     static let unsubscribeURL = "https://example.com/unsubscribe?u=42&t=abc"

@@ -7,7 +7,7 @@ import ReminderStore
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct IngestPipelineTests {
     private func event(key: String, reminder: String = "r-1", user: String = "user-1") -> [UInt8] {
         Array(

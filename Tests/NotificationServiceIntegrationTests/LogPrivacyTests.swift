@@ -11,7 +11,7 @@ import Testing
 /// The logs of a whole dispatch run, over every channel, delivered, retried and
 /// dead-lettered, carry the reminder and correlation ids and never a recipient's
 /// address, number, token, URL or the reminder's text.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct LogPrivacyTests {
     @Test func aFullDispatchRunLogsNoPersonalData() async throws {
         let sink = try await ProviderSink(lifetime: 120)

@@ -6,7 +6,7 @@ import Testing
 /// `openapi/openapi.json` stays true: it lists exactly the routes the service serves,
 /// and every answer the running service gives matches the documented status, media
 /// type and schema (checked by `scripts/openapi_check.py` with JSON Schema 2020-12).
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct OpenAPIDocumentTests {
     static let document = LocalStack.root.appendingPathComponent("openapi/openapi.json")
 

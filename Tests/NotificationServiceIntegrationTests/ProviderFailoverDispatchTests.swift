@@ -8,7 +8,7 @@ import Testing
 /// Failover within a channel through the service's own wiring (settings →
 /// `DeliveryProviders` → dispatcher → SQL): email through SMTP first, then Amazon SES
 /// (moto on loopback).
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(6)))
 struct ProviderFailoverDispatchTests {
     static func settings(smtpPort: Int, moto: MotoServer) throws -> ServiceSettings {
         try ServiceSettings.fromEnvironment([

@@ -9,7 +9,7 @@ import Testing
 /// A send that falls due inside the user's quiet hours after ingest chose its time (a
 /// retry, a replay, a takeover): the dispatcher postpones it to their end without sending,
 /// against PostgreSQL and a loopback receiver.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct QuietHoursDispatchTests {
     /// Quiet hours around now in `zone`: from a minute ago to two minutes on, in whole
     /// minutes of the zone's wall clock; and when they end.

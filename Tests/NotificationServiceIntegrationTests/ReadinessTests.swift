@@ -4,7 +4,7 @@ import Testing
 
 /// `/health/ready` says not ready, and why, while PostgreSQL is out of reach and while the
 /// consumer owns no partition after its grace period; `/health/live` stays up.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct ReadinessTests {
     @Test func readinessFlipsWhenTheDatabaseGoesAndComesBack() async throws {
         let (topic, _) = try await Topics.make("ready", partitions: 1)

@@ -9,7 +9,7 @@ import Testing
 /// A recurring reminder sent by a dispatcher to a loopback HTTPS receiver, with time moved
 /// on by moving due times in PostgreSQL: each occurrence reaches the receiver under its own
 /// idempotency key, once, and a cancel that reaches an occurrence in flight ends the series.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct RecurringDispatchTests {
     static let quickRetry = RetryPolicy(
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(2), maximumAttempts: 5, jitter: 0)

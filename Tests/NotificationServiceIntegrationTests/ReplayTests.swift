@@ -5,7 +5,7 @@ import Testing
 
 /// Replaying a dead letter resets its reminder for delivery once, through the API and
 /// through the command line, however often the same record is replayed.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct ReplayTests {
     @Test func aReplayThroughTheAPIDeliversTheReminderOnceHoweverOftenItIsReplayed() async throws {
         try await DeadLetteredReminder.with("replay-api") { scenario in

@@ -8,7 +8,7 @@ import Testing
 /// Retention in a running `serve`: with windows of seconds, a delivered reminder, its
 /// history, its inbox key and its status records are pruned by the service itself, and
 /// the metrics say so.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct RetentionTests {
     @Test func aDeliveredRemindersRowsArePrunedOnceTheirWindowHasPassedAndTheMetricsSaySo() async throws {
         let sink = try await ProviderSink(lifetime: 180)

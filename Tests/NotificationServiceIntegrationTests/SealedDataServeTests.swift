@@ -10,7 +10,7 @@ import Testing
 /// Personal data sealed at rest in a running `serve` and through the `reseal` command:
 /// the database holds no address, text or original message, yet the receiver gets the
 /// right ones, the dead-letter topic the original bytes, and a replay delivers.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct SealedDataServeTests {
     /// A fresh random AES-256 key, base64: never a committed one.
     static func freshKey() -> String {

@@ -7,7 +7,7 @@ import Testing
 /// SIGTERM to `serve` in the middle of a stream: it stops taking work, finishes the sends
 /// and batches in hand, commits and exits 0; the next instance picks up the rest. Every
 /// reminder reaches the receiver exactly once.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct ServeShutdownTests {
     @Test func sigtermInTheMiddleOfAStreamLosesNothingAndSendsNothingTwice() async throws {
         let total = 3_000

@@ -4,7 +4,7 @@ import Testing
 
 /// `serve` refuses to start on settings it cannot use, naming the setting (exit 78),
 /// before it takes any work.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct ServeStartupTests {
     @Test func aTakenHTTPPortStopsStartUpNamingTheSetting() async throws {
         let taken = try ReservedPort()

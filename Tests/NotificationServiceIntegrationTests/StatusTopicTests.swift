@@ -11,7 +11,7 @@ import Testing
 /// by a dispatcher to a loopback HTTPS receiver, their outcomes relayed to the status
 /// topic. Every record there is checked against `schemas/reminder-status.v1.json` and,
 /// one for one, against the outbox and each reminder's history and channel attempts.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(6)))
 struct StatusTopicTests {
     private static let user = "user-status"
 

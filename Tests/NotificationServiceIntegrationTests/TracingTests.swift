@@ -6,7 +6,7 @@ import Testing
 /// W3C Trace Context from publish to delivery: the trace a publisher starts comes back
 /// on the delivery's spans, the webhook request, the dead-letter record and a replay;
 /// spans are exported over OTLP only when an endpoint is configured.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct TracingTests {
     /// A `traceparent` as a publisher would send it, sampled.
     struct Published {

@@ -6,7 +6,7 @@ import Testing
 
 /// Webhook receivers are isolated from each other: one customer's broken endpoint opens
 /// its own circuit, and the other receivers' reminders keep being delivered.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(6)))
 struct WebhookIsolationTests {
     @Test func aFailingReceiverOpensOnlyItsOwnCircuitAndTheOtherReceiverStillGetsEveryReminder() async throws {
         // Two receivers on two loopback ports: two origins.

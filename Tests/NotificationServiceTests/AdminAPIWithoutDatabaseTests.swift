@@ -12,7 +12,7 @@ import Testing
 /// HummingbirdTesting's router framework: no database, broker or socket. What the routes
 /// promise (statuses, error codes, paging, the token) is what OpenAPIDocumentTests checks
 /// against the running service and the document; here each case is one store call away.
-@Suite(.timeLimit(.minutes(1))) struct AdminAPIWithoutDatabaseTests {
+@Suite(.timeLimit(.minutes(6))) struct AdminAPIWithoutDatabaseTests {
     static let token = "memory-token-0123456789"
     static let authorized: HTTPFields = [.authorization: "Bearer \(token)"]
     /// Where the dead letters' failure times start, one minute apart.

@@ -10,7 +10,7 @@ import Testing
 /// The dispatcher's group commit over the in-memory store and a manual clock: outcomes
 /// are recorded as `CompletionPlanner` plans them, a failing store is retried after the
 /// backoff's delays and kept until the store takes it; only a shutdown gives outcomes up.
-@Suite(.timeLimit(.minutes(1))) struct CompletionRecorderTests {
+@Suite(.timeLimit(.minutes(6))) struct CompletionRecorderTests {
     static let channels = #"[{"type":"email","to":"person@example.com"}]"#
     static let content = #"{"title":"Dentist","body":"Tomorrow at nine"}"#
     /// 100 ms doubling, no jitter: the waits are exact.

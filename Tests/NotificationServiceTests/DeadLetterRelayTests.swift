@@ -11,7 +11,7 @@ import Testing
 
 /// The dead-letter relay over the in-memory outbox, a publisher in the test's process and
 /// a manual clock: no database, broker or real waiting.
-@Suite(.timeLimit(.minutes(1))) struct DeadLetterRelayTests {
+@Suite(.timeLimit(.minutes(6))) struct DeadLetterRelayTests {
     /// Answers each `send` with the next of its answers (the last one repeats), per
     /// message, and keeps every message it was given.
     final class ScriptedPublisher: KafkaPublishing {

@@ -11,7 +11,7 @@ import Testing
 /// The dispatcher's logic over the in-memory store, a provider in the test's own process
 /// and a manual clock: no database, broker, network or real waiting. The PostgreSQL store's own behaviour is
 /// covered by ReminderStoreIntegrationTests, and the whole path by DispatcherTests.
-@Suite(.timeLimit(.minutes(1))) struct DispatcherWithoutDatabaseTests {
+@Suite(.timeLimit(.minutes(6))) struct DispatcherWithoutDatabaseTests {
     static let channels = #"[{"type":"email","to":"person@example.com"}]"#
     static let content = #"{"title":"Dentist","body":"Tomorrow at nine"}"#
     /// Retries an hour apart: only a moved clock gets there within a test.

@@ -15,7 +15,7 @@ import Testing
 /// DatabaseOutageTests that rest on the pipeline's own logic: a batch is committed only
 /// once stored, a failing store pauses its lane and retries the same batch, shutdown
 /// finishes what is in hand and leaves the rest uncommitted.
-@Suite(.timeLimit(.minutes(1))) struct IngestPipelineWithoutBrokerTests {
+@Suite(.timeLimit(.minutes(6))) struct IngestPipelineWithoutBrokerTests {
     /// Lets each call through to the memory store only once the test releases it, and
     /// tells the test when a call has come: the test looks at the pipeline mid-store.
     final class HeldStore: IngestStoring {

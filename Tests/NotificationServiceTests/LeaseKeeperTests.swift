@@ -10,7 +10,7 @@ import Testing
 
 /// Leases of sends in hand are renewed; leases that ran out are taken over only after a
 /// whole lease of reaching the database. Over the in-memory store on a manual clock.
-@Suite(.timeLimit(.minutes(1))) struct LeaseKeeperTests {
+@Suite(.timeLimit(.minutes(6))) struct LeaseKeeperTests {
     final class WallClock: Sendable {
         private let current = Mutex(Date())
         var now: Date { current.withLock { $0 } }

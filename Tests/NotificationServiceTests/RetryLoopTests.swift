@@ -7,7 +7,7 @@ import Testing
 
 /// The service's one retry loop, on a manual clock: every wait is seen and ended by the
 /// test, none is slept for real.
-@Suite(.timeLimit(.minutes(1))) struct RetryLoopTests {
+@Suite(.timeLimit(.minutes(6))) struct RetryLoopTests {
     struct Refused: Error, Equatable {
         let attempt: Int
     }

@@ -9,7 +9,7 @@ import Testing
 
 /// Instances sharing a rate limit through the store: together within the limit, nothing
 /// dropped, and at their own share when the store does not answer.
-@Suite(.timeLimit(.minutes(1))) struct SharedRateLimitTests {
+@Suite(.timeLimit(.minutes(6))) struct SharedRateLimitTests {
     static let logger: Logger = {
         var logger = Logger(label: "shared-rate-limit")
         logger.logLevel = .critical

@@ -5,7 +5,7 @@ import ReminderStore
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct DispatchCompletionTests {
     let email: [[String: Any]] = [
         ["type": "email", "to": "ada@example.com"], ["type": "sms", "to": "+4915112345678"],

@@ -5,7 +5,7 @@ import ReminderStore
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct DispatchStoreTests {
     /// Stores one schedule per reminder id, delivered at `deliverAt`.
     private func store(_ reminders: Range<Int>, deliverAt: String, client: PostgresClient) async throws {

@@ -8,7 +8,7 @@ import Testing
 /// Erasure of one user's data against PostgreSQL: what is still to be sent is cancelled,
 /// a send under way is awaited, then content, addresses, message bytes, status lines and
 /// dead letters' payloads go; inbox keys and other users' data stay.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct ErasureStoreTests {
     private static let address = "grace.hopper@example.com"
     private static let title = "Renew the passport"

@@ -7,7 +7,7 @@ import Testing
 
 /// Replays as ingest stores them: a dead-lettered reminder is reset once per dead
 /// letter; anything else a replay names is itself dead-lettered as invalid.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct IngestReplayTests {
     private static let event = """
         {"schema_version":1,"type":"schedule","idempotency_key":"key-1","reminder_id":"r-1","user_id":"user-1",\

@@ -5,7 +5,7 @@ import ReminderStore
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct IngestStoreTests {
 
     private func record(_ json: String, partition: Int32 = 0, offset: Int64) -> IngestRecord {

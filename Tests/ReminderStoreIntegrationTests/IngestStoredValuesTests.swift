@@ -6,7 +6,7 @@ import Testing
 
 /// What ingest stores in each nullable column: NULL for what an event or message does
 /// not carry, the value itself for what it does.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct IngestStoredValuesTests {
     private func record(_ json: String, key: [UInt8]?, trace: TraceContextHeaders?) -> IngestRecord {
         let bytes = Array(json.utf8)

@@ -4,7 +4,7 @@ import ReminderStore
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct MigratorTests {
     private func tables(_ client: PostgresClient) async throws -> Set<String> {
         var names = Set<String>()

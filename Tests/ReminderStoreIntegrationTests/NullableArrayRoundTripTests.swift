@@ -7,7 +7,7 @@ import Testing
 @testable import ReminderStore
 
 /// Arrays with NULL elements, bound in the binary format and read back by PostgreSQL.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct NullableArrayRoundTripTests {
     /// Binds `values` as one array and reads each element back as PostgreSQL prints it
     /// (`expression` of the element `x`), in order; nil for NULL.

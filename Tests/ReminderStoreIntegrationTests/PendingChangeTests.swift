@@ -7,7 +7,7 @@ import Testing
 
 /// A cancel or replace consumed while its reminder is in flight, against PostgreSQL:
 /// ingest stores it as pending, and the attempt's outcome (or its abandoned lease) decides.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct PendingChangeTests {
     private let channels: [[String: Any]] = [["type": "email", "to": "ada@example.com"]]
 

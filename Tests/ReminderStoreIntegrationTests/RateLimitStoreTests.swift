@@ -7,7 +7,7 @@ import Testing
 /// The shared token buckets in PostgreSQL: created full, refilled by the database's
 /// clock, and never handing out more than the burst plus the rate over the time taken,
 /// however many clients take at once.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct RateLimitStoreTests {
     @Test func aBucketStartsFullAndGivesWholeTokensUpToWhatIsThere() async throws {
         try await TestDatabase.withDatabase { client, _ in

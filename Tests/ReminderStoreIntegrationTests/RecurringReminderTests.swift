@@ -8,7 +8,7 @@ import Testing
 /// A recurring reminder against PostgreSQL: ingest stores its first occurrence, each
 /// recorded outcome moves the row on to the next one in the same statement, and every
 /// change writes its status events. Time moves by moving due times in the database.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct RecurringReminderTests {
     private static let zone = "Europe/Berlin"
     private let dispatch: @Sendable (PostgresClient) -> DispatchStore = {

@@ -8,7 +8,7 @@ import Testing
 /// Retention against PostgreSQL: what is past its window goes (or, keeping history, loses
 /// its personal data), what is live or recent stays. Time moves by ageing rows in the
 /// database.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct RetentionStoreTests {
     private let channels: [[String: Any]] = [["type": "email", "to": "ada@example.com"]]
 

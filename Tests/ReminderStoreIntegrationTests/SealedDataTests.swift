@@ -9,7 +9,7 @@ import Testing
 
 /// Personal data sealed at rest (`DATA_ENCRYPTION_KEYS`), against PostgreSQL: the rows hold
 /// no address, content or original message in any form, and every reader opens them.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(6)))
 struct SealedDataTests {
     private let address = "ada.lovelace@example.org"
     private let title = "Appointment at the oncology ward"

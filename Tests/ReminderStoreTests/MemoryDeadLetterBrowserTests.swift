@@ -7,7 +7,7 @@ import Testing
 /// The in-memory dead-letter browser answers as `DeadLetterStore.list` and `find` do in
 /// SQL: every condition of the filter together, the cursor, newest first, the limit, and
 /// the message only when asked for.
-@Suite(.timeLimit(.minutes(1))) struct MemoryDeadLetterBrowserTests {
+@Suite(.timeLimit(.minutes(6))) struct MemoryDeadLetterBrowserTests {
     static let start = Date(timeIntervalSince1970: 1_900_000_000)
 
     static func letter(_ reason: DeadLetterReason, minute: Int = 0, reminderID: String? = nil)

@@ -7,7 +7,7 @@ import Testing
 /// The in-memory lookup reads a `MemoryDispatchStore`'s reminders as `ReminderLookup`
 /// reads the `reminders` table: by the publisher's id, and counting only the states a
 /// reminder waits in.
-@Suite(.timeLimit(.minutes(1))) struct MemoryReminderLookupTests {
+@Suite(.timeLimit(.minutes(6))) struct MemoryReminderLookupTests {
     static let now = Date(timeIntervalSince1970: 1_900_000_000)
 
     @Test func waitingRemindersAreCountedByStateAndEndedOnesLeftOut() async throws {
