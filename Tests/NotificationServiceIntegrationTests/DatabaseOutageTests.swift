@@ -59,7 +59,7 @@ struct DatabaseOutageTests {
                 let instance = try ServiceInstance(
                     database: proxied, topic: topic, dlqTopic: dlq, groupID: "outage", storeTimeout: .seconds(3))
                 do {
-                    try await eventually(.seconds(60), "the first 1,000 to be committed", every: .milliseconds(200)) {
+                    try await eventually(.seconds(120), "the first 1,000 to be committed", every: .milliseconds(200)) {
                         try await committed() == 1_000
                     }
 

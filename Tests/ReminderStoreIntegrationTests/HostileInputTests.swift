@@ -69,12 +69,19 @@ struct HostileInputTests {
             var invalid = 0
             var stored = 0
             for start in stride(from: 0, to: total, by: 5_000) {
-                let records = (start..<(start + 5_000)).map { index in
-                    let bytes = Self.mutate(index, &random)
-                    return IngestRecord(
-                        topic: "fuzz", partition: 0, offset: Int64(index), key: Array("user-1".utf8), value: bytes,
-                        headers: [], decoded: .init(decoding: bytes))
+                // Mutating and decoding 5,000 events is seconds of CPU in a debug build: on a
+                // thread of its own, not one of the two that every test's async work shares.
+                let (records, next) = try await OffPool.run { [random] in
+                    var random = random
+                    let records = (start..<(start + 5_000)).map { index in
+                        let bytes = Self.mutate(index, &random)
+                        return IngestRecord(
+                            topic: "fuzz", partition: 0, offset: Int64(index), key: Array("user-1".utf8), value: bytes,
+                            headers: [], decoded: .init(decoding: bytes))
+                    }
+                    return (records, random)
                 }
+                random = next
                 // A batch that cannot be stored would stop its partition for good.
                 let summary = try await store.ingest(records)
                 accounted += summary.accepted + summary.duplicates + summary.conflicts + summary.invalid

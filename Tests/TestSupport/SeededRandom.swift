@@ -1,6 +1,6 @@
 /// A reproducible pseudo-random sequence (SplitMix64): the same seed gives the same
 /// fuzz cases, kill moments and failing requests, so a failure can be replayed.
-public struct SeededRandom: RandomNumberGenerator {
+public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) {
