@@ -9,7 +9,7 @@ import TestSupport
 import Testing
 
 /// The dispatcher end to end: real PostgreSQL, providers against loopback sinks.
-@Suite(.timeLimit(.minutes(6)))
+@Suite(.timeLimit(.minutes(10)))
 struct DispatcherTests {
     static let quickRetry = RetryPolicy(
         initialDelay: .milliseconds(300), multiplier: 2, maximumDelay: .seconds(5), maximumAttempts: 5, jitter: 0)
@@ -164,7 +164,7 @@ struct DispatcherTests {
 
     @Test func twoDispatchersSendTenThousandDueRemindersExactlyOnceEach() async throws {
         let total = 10_000
-        let sink = try await ProviderSink(lifetime: 420)
+        let sink = try await ProviderSink(lifetime: 600)
         defer { Task { await sink.stop() } }
         try await TestDatabase.withDatabase { client, configuration in
             try await DueReminders.store(
@@ -175,7 +175,7 @@ struct DispatcherTests {
             ) {
                 ProviderDirectory(webhook: DispatchHarness.guarded(DispatchHarness.webhook($0)))
             }
-            try await eventually(.seconds(240), "every reminder to be delivered", every: .milliseconds(500)) {
+            try await eventually(.seconds(420), "every reminder to be delivered", every: .milliseconds(500)) {
                 try await DispatchHarness.states(client) == ["DELIVERED": total]
             }
             await harness.stop()

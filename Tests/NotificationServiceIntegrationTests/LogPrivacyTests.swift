@@ -14,7 +14,7 @@ import Testing
 @Suite(.timeLimit(.minutes(6)))
 struct LogPrivacyTests {
     @Test func aFullDispatchRunLogsNoPersonalData() async throws {
-        let sink = try await ProviderSink(lifetime: 120)
+        let sink = try await ProviderSink(lifetime: 240)
         defer { Task { await sink.stop() } }
         let mail = try await SMTPSink()
         try #require(mail.port > 0)
@@ -63,7 +63,7 @@ struct LogPrivacyTests {
                     defaultRetryPolicy: quick)
             }
             do {
-                try await eventually(.seconds(30), "every reminder to be delivered") {
+                try await eventually(.seconds(120), "every reminder to be delivered") {
                     try await DispatchHarness.states(client) == ["DELIVERED": 4]
                 }
             } catch {
