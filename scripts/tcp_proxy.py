@@ -18,6 +18,9 @@ async def main(target_port: int) -> None:
     connections: set[asyncio.StreamWriter] = set()
     server = None
     port = 0
+    # Counts cuts: a connection accepted before a cut whose upstream connect finishes
+    # after it would otherwise outlive the cut.
+    cuts = 0
 
     async def pipe(reader, writer):
         try:
@@ -29,11 +32,22 @@ async def main(target_port: int) -> None:
         finally:
             writer.close()
 
+    def reset(writer):
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        writer.transport.abort()
+
     async def handle(client_reader, client_writer):
+        cuts_at_accept = cuts
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
         except OSError:
-            client_writer.close()
+            reset(client_writer)
+            return
+        if cuts != cuts_at_accept:
+            reset(client_writer)
+            reset(upstream_writer)
             return
         connections.update([client_writer, upstream_writer])
         await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
@@ -45,12 +59,11 @@ async def main(target_port: int) -> None:
         port = server.sockets[0].getsockname()[1]
 
     def cut():
+        nonlocal cuts
+        cuts += 1
         server.close()
         for writer in list(connections):
-            sock = writer.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            writer.transport.abort()
+            reset(writer)
         connections.clear()
 
     await listen()

@@ -19,6 +19,20 @@ if [ "${1:-}" = "--unit" ]; then
     shift
 fi
 
+# The whole suite takes 5 to 6 minutes here; a run that has not ended in 40 is stuck.
+# Past the limit the watchdog saves every thread's stack of the test processes (gdb)
+# beside the log, stops them, and the run fails saying so.
+test_limit="${NS_TEST_TIME_LIMIT:-40m}"
+if [[ "$test_limit" =~ ^([0-9]+)([smh]?)$ ]]; then
+    case "${BASH_REMATCH[2]}" in
+        h) limit_seconds=$((BASH_REMATCH[1] * 3600)) ;;
+        m) limit_seconds=$((BASH_REMATCH[1] * 60)) ;;
+        *) limit_seconds=${BASH_REMATCH[1]} ;;
+    esac
+else
+    ns_die "NS_TEST_TIME_LIMIT must be a whole number of seconds, minutes or hours (900s, 40m, 1h), not '$test_limit'"
+fi
+
 "$NS_ROOT/scripts/setup.sh"
 ns_use_rdkafka
 if ! $unit; then
@@ -34,17 +48,101 @@ swift build --build-tests --scratch-path "$NS_SCRATCH_PATH"
 # finished while the other threads ran on, and the run never ended (CI stopped it after
 # 90 minutes); the crash's own message (an assertion's text, the signal) still prints.
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
-# The whole suite takes about 4 minutes here; a run that has not ended in 40 is stuck,
-# and says so instead of running into CI's limit.
-test_limit="${NS_TEST_TIME_LIMIT:-40m}"
+
+# The whole output goes to a log beside the build as well as to the terminal, and the
+# run ends with a summary read from it: the failed tests and their issues, the tests
+# still running if the run was stopped, the slowest tests. CI shows only the end of the
+# output, and the end of a long run is otherwise the last test's logs.
+log_dir="$NS_SCRATCH_PATH/test-logs"
+mkdir -p "$log_dir"
+log="$log_dir/swift-test-$(date -u +%Y%m%dT%H%M%SZ).log"
+# The ten newest runs' logs stay.
+find "$log_dir" -name 'swift-test-*.log' -printf '%T@ %p\n' | sort -rn | tail -n +10 | cut -d' ' -f2- |
+    while read -r old; do rm -f "$old" "$old.stacks" "$old.stopped"; done
+
+# Every process below $1, children before parents.
+descendants() {
+    local child
+    for child in $(pgrep -P "$1" || true); do
+        descendants "$child"
+        echo "$child"
+    done
+}
+
+# Waits for the test run ($1) to end, checking every 2 seconds. Past the limit: writes
+# the stacks of every process below it to $log.stacks, then ends them and it, by PID.
+watchdog() {
+    local run=$1 deadline=$((SECONDS + limit_seconds)) pids pid
+    while kill -0 "$run" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            : >"$log.stopped"
+            pids=$(descendants "$run")
+            for pid in $pids; do
+                if command -v gdb >/dev/null; then
+                    {
+                        echo "=== $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-200)"
+                        timeout 120s gdb -p "$pid" -batch -nx -ex 'thread apply all bt 30' 2>&1 || true
+                    } >>"$log.stacks"
+                fi
+            done
+            for pid in $pids "$run"; do kill -TERM "$pid" 2>/dev/null || true; done
+            for _ in $(seq 30); do
+                kill -0 $pids "$run" 2>/dev/null || return 0
+                sleep 1
+            done
+            for pid in $pids "$run"; do kill -KILL "$pid" 2>/dev/null || true; done
+            return
+        fi
+        sleep 2
+    done
+}
+
+# The summary at the end of the run, read from the log.
+summary() {
+    local stopped=$1
+    ns_log "summary of $log"
+    awk -v stopped="$stopped" '
+        function name(line) { sub(/^[^ ]+ Test /, "", line); sub(/ (with [0-9]+ test cases? )?(started\.|passed after|failed after|recorded an issue|skipped).*$/, "", line); return line }
+        /^◇ Test / && / started\.$/ && !/^◇ Test (case|run) / { running[name($0)]++ }
+        /^(✔|✘) Test / && / (passed|failed) after / && !/^(✔|✘) Test run / {
+            n = name($0); running[n]--
+            if ($0 ~ /failed after/) failed[++nfailed] = n
+            match($0, / after [0-9.]+ seconds/); seconds = substr($0, RSTART + 7, RLENGTH - 15)
+            took[n] = seconds
+        }
+        /^➜ Test / && / skipped/ && !/^➜ Test (case|run) / { running[name($0)]-- }
+        /^✘ Test .* recorded an issue/ && nissues < 25 { issues[++nissues] = substr($0, 1, 400) }
+        /^(✔|✘) Test run with / { result = $0 }
+        END {
+            if (result != "") print "  " result
+            else print "  the run printed no result"
+            for (i = 1; i <= nfailed; i++) print "  failed: " failed[i]
+            for (i = 1; i <= nissues; i++) print "  " issues[i]
+            if (stopped == "yes") for (n in running) if (running[n] > 0 && shown++ < 30) print "  still running when stopped: " n
+            for (n in took) print took[n] "\t" n | "sort -rn | head -5 | sed \"s/^/  slowest: /\""
+        }' "$log" >&2
+}
+
+case "$unit" in
+    true) filter=(--filter "^($unit_targets)\.") ;;
+    *) filter=() ;;
+esac
+exec {log_fd}> >(tee "$log")
+tee_pid=$!
+swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&"$log_fd" 2>&1 &
+run_pid=$!
+watchdog "$run_pid" &
+watchdog_pid=$!
 status=0
-if $unit; then
-    timeout --foreground --kill-after=30s "$test_limit" \
-        swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" --filter "^($unit_targets)\." "$@" || status=$?
-else
-    timeout --foreground --kill-after=30s "$test_limit" swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "$@" || status=$?
+wait "$run_pid" || status=$?
+wait "$watchdog_pid" || true
+exec {log_fd}>&-
+wait "$tee_pid" 2>/dev/null || true
+if [ -e "$log.stopped" ]; then
+    echo >&2
+    summary yes
+    [ -s "$log.stacks" ] && ns_log "the test processes' stacks when stopped: $log.stacks"
+    ns_die "swift test was stopped: it had not ended within $test_limit (NS_TEST_TIME_LIMIT)"
 fi
-if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    ns_die "swift test was stopped: it had not ended within $test_limit (NS_TEST_TIME_LIMIT) or was killed"
-fi
+summary no
 exit "$status"
