@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import ReminderCore
+import Synchronization
 
 /// The HTTP side shared by the webhook, push and SMS providers: one AsyncHTTPClient
 /// (connection pools per host, HTTP/2 where the server offers it, as APNs needs), a
@@ -37,6 +38,7 @@ public final class HTTPTransport: Sendable {
 
     let client: HTTPClient
     let configuration: Configuration
+    private let shutDown = Atomic<Bool>(false)
 
     public init(configuration: Configuration) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -57,9 +59,20 @@ public final class HTTPTransport: Sendable {
         self.configuration = configuration
     }
 
-    /// Closes the connections; call once, after the last send.
+    /// Closes the connections, after the last send. Later calls do nothing.
     public func shutdown() async throws {
+        guard !shutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
         try await client.shutdown()
+    }
+
+    /// A transport released without `shutdown()` (its owner failed before it) still
+    /// closes its connections, in the background. A debug build of AsyncHTTPClient
+    /// stops the process when a client is released running, which took every other
+    /// test in the process down with one that failed.
+    deinit {
+        if !shutDown.exchange(true, ordering: .acquiringAndReleasing) {
+            client.shutdown { _ in }
+        }
     }
 
     /// Sends `request` and returns the answer, whatever its status, or a transient
