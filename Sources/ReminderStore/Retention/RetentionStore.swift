@@ -84,10 +84,11 @@ public struct RetentionStore: Sendable {
                     try await connection.query(Self.unlock, logger: logger)
                     return pruned
                 } catch {
-                    // A failed batch has rolled back; the lock goes with the session if
-                    // the connection is gone, else it is given back here.
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
-                    _ = try? await connection.query(Self.unlock, logger: logger)
+                    // The session ends with the failure: PostgreSQL rolls the batch back
+                    // and frees the lock, and the pool replaces the connection. Asking a
+                    // connection that had just been cut for a ROLLBACK waited forever (the
+                    // pruner, and a graceful shutdown with it, hung in ReadinessTests).
+                    try? await connection.close()
                     throw error
                 }
             }
