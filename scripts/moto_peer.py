@@ -19,6 +19,8 @@ import threading
 
 from moto.server import ThreadedMotoServer
 
+from parent_watch import exit_with_parent
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,4 +58,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_with_parent()
     main()

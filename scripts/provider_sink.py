@@ -53,6 +53,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from parent_watch import exit_with_parent
+
 LOCK = threading.Lock()
 REQUESTS: list = []
 SCRIPTS: dict = {}
@@ -284,4 +286,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_with_parent()
     main()

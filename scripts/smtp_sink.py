@@ -36,6 +36,8 @@ from email.parser import Parser
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from parent_watch import exit_with_parent
+
 
 class Sink:
     """The aiosmtpd handler: stores messages, or refuses them as told."""
@@ -184,4 +186,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_with_parent()
     sys.exit(main())

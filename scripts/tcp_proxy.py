@@ -13,6 +13,8 @@ import signal
 import socket
 import sys
 
+from parent_watch import exit_with_parent
+
 
 async def main(target_port: int) -> None:
     connections: set[asyncio.StreamWriter] = set()
@@ -77,6 +79,7 @@ async def main(target_port: int) -> None:
 
 
 if __name__ == "__main__":
+    exit_with_parent()
     # A parent may have started us with these signals blocked (the mask is inherited).
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM})
     asyncio.run(main(int(sys.argv[1])))

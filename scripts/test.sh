@@ -101,7 +101,8 @@ watchdog() {
 summary() {
     local stopped=$1
     ns_log "summary of $log"
-    awk -v stopped="$stopped" '
+    local slowest='sort -rn | head -5 | sed "s/^/  slowest: /"'
+    awk -v stopped="$stopped" -v slowest="$slowest" '
         function name(line) { sub(/^[^ ]+ Test /, "", line); sub(/ (with [0-9]+ test cases? )?(started\.|passed after|failed after|recorded an issue|skipped).*$/, "", line); return line }
         /^◇ Test / && / started\.$/ && !/^◇ Test (case|run) / { running[name($0)]++ }
         /^(✔|✘) Test / && / (passed|failed) after / && !/^(✔|✘) Test run / {
@@ -111,15 +112,20 @@ summary() {
             took[n] = seconds
         }
         /^➜ Test / && / skipped/ && !/^➜ Test (case|run) / { running[name($0)]-- }
-        /^✘ Test .* recorded an issue/ && nissues < 25 { issues[++nissues] = substr($0, 1, 400) }
+        /^✘ Test .* recorded an issue/ && nissues < 15 { issues[++nissues] = substr($0, 1, 400) }
         /^(✔|✘) Test run with / { result = $0 }
+        /(Fatal error|assert: |Assertion failed|Segmentation fault|Illegal instruction)/ && ncrashes < 5 { crashes[++ncrashes] = substr($0, 1, 300) }
         END {
-            if (result != "") print "  " result
-            else print "  the run printed no result"
-            for (i = 1; i <= nfailed; i++) print "  failed: " failed[i]
+            # Most important last: CI shows the end of the output.
+            for (n in took) print took[n] "\t" n | slowest
+            close(slowest)
+            if (stopped == "yes") for (n in running) if (running[n] > 0 && shown++ < 25) print "  still running when stopped: " n
             for (i = 1; i <= nissues; i++) print "  " issues[i]
-            if (stopped == "yes") for (n in running) if (running[n] > 0 && shown++ < 30) print "  still running when stopped: " n
-            for (n in took) print took[n] "\t" n | "sort -rn | head -5 | sed \"s/^/  slowest: /\""
+            for (i = 1; i <= nfailed && i <= 10; i++) print "  failed: " failed[i]
+            if (nfailed > 10) print "  failed: " nfailed - 10 " more"
+            for (i = 1; i <= ncrashes; i++) print "  " crashes[i]
+            if (result != "") print "  " result
+            else print "  the run printed no result: the test process crashed or was stopped"
         }' "$log" >&2
 }
 
@@ -131,6 +137,9 @@ exec {log_fd}> >(tee "$log")
 tee_pid=$!
 swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&"$log_fd" 2>&1 &
 run_pid=$!
+# A background command ignores SIGINT in a script: an interrupted test.sh ends the run
+# itself, by PID.
+trap 'for pid in $(descendants "$run_pid") "$run_pid"; do kill -TERM "$pid" 2>/dev/null || true; done; exit 130' INT TERM
 watchdog "$run_pid" &
 watchdog_pid=$!
 status=0

@@ -178,7 +178,7 @@ struct SMTPProviderTests {
     /// By name (SNI and the certificate's DNS name) and by address (its IP address).
     @Test(arguments: ["localhost", "127.0.0.1"])
     func upgradesWithStartTLSTrustingTheConfiguredCertificate(host: String) async throws {
-        let certificate = TestCertificate.shared
+        let certificate = try await TestCertificate.made()
         let sink = try await SMTPSink([
             "--tls-cert", certificate.certificateFile, "--tls-key", certificate.keyFile, "--require-starttls",
             "--auth", "mailer:s3cret",
@@ -206,7 +206,7 @@ struct SMTPProviderTests {
     }
 
     @Test func untrustedCertificateIsTransientTLS() async throws {
-        let certificate = TestCertificate.shared
+        let certificate = try await TestCertificate.made()
         let sink = try await SMTPSink(["--tls-cert", certificate.certificateFile, "--tls-key", certificate.keyFile])
         try #require(sink.port > 0)
         // The system's trust store does not know the test's self-signed certificate.
@@ -220,7 +220,7 @@ struct SMTPProviderTests {
     @Test func requiredStartTLSThatIsNotOfferedSendsNothing() async throws {
         let sink = try await SMTPSink()
         try #require(sink.port > 0)
-        let certificate = TestCertificate.shared
+        let certificate = try await TestCertificate.made()
         let configuration = Self.configuration(
             port: sink.port, startTLS: .required, trustRootsPath: certificate.certificateFile)
         let failure = await Self.failure(try Self.provider(configuration), Self.request())

@@ -45,7 +45,7 @@ struct CrashRecoveryTests {
             let partitions = (0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
             #expect(try await reader.committedOffsets(for: partitions).values.allSatisfy { $0 == nil })
             kill(first.processIdentifier, SIGKILL)
-            first.waitUntilExit()
+            try #require(try await first.exitStatus(within: .seconds(60)) != nil, "SIGKILL ends the service")
 
             // The next run reads everything again and finds it all in the inbox.
             let second = try launch(topic: topic, group: group, databaseURL: url.string!, commitInterval: 200)
@@ -55,8 +55,7 @@ struct CrashRecoveryTests {
                 try await reader.committedOffsets(for: partitions).values.reduce(0) { $0 + Int($1 ?? 0) } == total
             }
             kill(second.processIdentifier, SIGTERM)
-            second.waitUntilExit()
-            #expect(second.terminationStatus == 0, "SIGTERM ends the service cleanly")
+            #expect(try await second.exitStatus(within: .seconds(120)) == 0, "SIGTERM ends the service cleanly")
             await reader.close()
 
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == total)

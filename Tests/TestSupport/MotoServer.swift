@@ -21,14 +21,14 @@ public final class MotoServer: @unchecked Sendable {
             throw ProviderSink.SinkError(message: "moto_peer.py did not start: \(text)")
         }
         self.port = port
-        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        client = LoopbackPeerClient.make()
     }
 
     /// The instances moto keeps of `model` in `service` (`ses`/`Message`, `sns`/`SMS`), as
     /// `/moto-api/data.json` lists them.
     public func records(service: String, model: String) async throws -> [[String: Any]] {
         let response = try await client.execute(
-            HTTPClientRequest(url: endpoint + "/moto-api/data.json"), timeout: .seconds(30))
+            HTTPClientRequest(url: endpoint + "/moto-api/data.json"), timeout: LoopbackPeerClient.deadline)
         let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         guard response.status.code == 200,
             let document = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
@@ -37,6 +37,13 @@ public final class MotoServer: @unchecked Sendable {
             throw ProviderSink.SinkError(message: "moto-api/data.json: HTTP \(response.status.code) or unreadable")
         }
         return models[model] as? [[String: Any]] ?? []
+    }
+
+    /// A test that failed before `stop()` still shuts its control client down (a debug
+    /// AsyncHTTPClient stops the process when a running client is released); a second
+    /// shutdown is answered with an error nobody needs.
+    deinit {
+        client.shutdown { _ in }
     }
 
     /// Ends moto and the client.

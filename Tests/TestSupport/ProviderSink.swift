@@ -71,7 +71,7 @@ public final class ProviderSink: @unchecked Sendable {
     /// `arguments`: more of the script's options (`--sendgrid-key KEY` makes it check
     /// SendGrid's Mail Send contract).
     public init(lifetime: Int = 600, arguments: [String] = []) async throws {
-        let certificate = TestCertificate.shared
+        let certificate = try await TestCertificate.made()
         caFile = certificate.certificateFile
         let (process, text) = try await PythonScript.start(
             "provider_sink.py",
@@ -85,7 +85,7 @@ public final class ProviderSink: @unchecked Sendable {
         self.port = port
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(certificate.certificateFile)]
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        client = LoopbackPeerClient.make(tls: tls)
     }
 
     public struct SinkError: Error, CustomStringConvertible {
@@ -131,9 +131,16 @@ public final class ProviderSink: @unchecked Sendable {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: LoopbackPeerClient.deadline)
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), Array(bytes.readableBytesView))
+    }
+
+    /// A test that failed before `stop()` still shuts its control client down (a debug
+    /// AsyncHTTPClient stops the process when a running client is released); a second
+    /// shutdown is answered with an error nobody needs.
+    deinit {
+        client.shutdown { _ in }
     }
 
     /// Ends the sink and the control client.
@@ -146,7 +153,7 @@ public final class ProviderSink: @unchecked Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .RAW(value: method)
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: LoopbackPeerClient.deadline)
         let bytes = try await response.body.collect(upTo: 512 * 1024 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw SinkError(message: "\(method) \(path): HTTP \(response.status.code)")

@@ -2,7 +2,8 @@ import Foundation
 
 /// A helper script of `scripts/` run by the project's Python, for the servers the tests
 /// talk to (proxy, provider and SMTP sinks). Each prints one line when it is ready (its
-/// port); `start` returns the process and that line.
+/// port); `start` returns the process and that line. A script ends by itself when the
+/// test process does (`scripts/parent_watch.py`).
 public enum PythonScript {
     public static func start(_ script: String, _ arguments: [String]) async throws -> (
         process: Process, firstLine: String
@@ -18,6 +19,21 @@ public enum PythonScript {
         process.arguments = [LocalStack.root.appendingPathComponent("scripts/\(script)").path] + arguments
         let output = Pipe()
         process.standardOutput = output
+        // Not the test process's own stderr: `swift test` reads that until every holder
+        // has closed it, and a script outliving a crashed test process kept the run
+        // waiting. What the script writes there is passed on while the test process
+        // lives (a traceback says why a server did not start).
+        let errors = Pipe()
+        process.standardError = errors
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                FileHandle.standardError.write(data)
+            }
+        }
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         // Up to the first newline, or end of file when the script failed to start.
         var line = Data()

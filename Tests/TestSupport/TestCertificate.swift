@@ -23,4 +23,11 @@ public struct TestCertificate: Sendable {
             status == 0, "openssl could not make the test certificate (status \(status.map(String.init) ?? "none"))")
         return TestCertificate(certificateFile: certificate, keyFile: key)
     }()
+
+    /// `shared`, made on a thread of its own the first time: openssl runs for a second or
+    /// more when every test starts at once, and every task that reaches `shared`
+    /// meanwhile blocks the thread it runs on (two in all on a 2-core machine).
+    public static func made() async throws -> TestCertificate {
+        try await OffPool.run { shared }
+    }
 }

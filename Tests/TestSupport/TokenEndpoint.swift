@@ -45,7 +45,7 @@ public final class TokenEndpoint: @unchecked Sendable {
     /// `tokenLifetime`: the `expires_in` of its access tokens, in seconds.
     /// `apnsMaximumAge`: provider tokens older than this are refused as expired.
     public init(tokenLifetime: Double = 2, apnsMaximumAge: Double = 3_600, lifetime: Int = 300) async throws {
-        let certificate = TestCertificate.shared
+        let certificate = try await TestCertificate.made()
         caFile = certificate.certificateFile
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ns-token-endpoint-\(UUID())")
         try FileManager.default.createDirectory(
@@ -66,7 +66,7 @@ public final class TokenEndpoint: @unchecked Sendable {
         self.port = port
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(certificate.certificateFile)]
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        client = LoopbackPeerClient.make(tls: tls)
     }
 
     public func counts() async throws -> Counts {
@@ -96,6 +96,13 @@ public final class TokenEndpoint: @unchecked Sendable {
         _ = try await call("POST", "/_control/config", body: try JSONSerialization.data(withJSONObject: settings))
     }
 
+    /// A test that failed before `stop()` still shuts its control client down (a debug
+    /// AsyncHTTPClient stops the process when a running client is released); a second
+    /// shutdown is answered with an error nobody needs.
+    deinit {
+        client.shutdown { _ in }
+    }
+
     /// Ends the endpoint, removes its keys and closes the control client.
     public func stop() async {
         process.terminate()
@@ -107,7 +114,7 @@ public final class TokenEndpoint: @unchecked Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .RAW(value: method)
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: .seconds(30))
+        let response = try await client.execute(request, timeout: LoopbackPeerClient.deadline)
         let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw ProviderSink.SinkError(message: "\(method) \(path): HTTP \(response.status.code)")
