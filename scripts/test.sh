@@ -69,6 +69,13 @@ descendants() {
     done
 }
 
+# Sends signal $1 to each of the other arguments (PIDs) that is still there.
+signal_each() {
+    local signal=$1 pid
+    shift
+    for pid in "$@"; do kill "-$signal" "$pid" 2>/dev/null || true; done
+}
+
 # Waits for the test run ($1) to end, checking every 2 seconds. Past the limit: writes
 # the stacks of every process below it to $log.stacks, then ends them and it, by PID.
 watchdog() {
@@ -85,12 +92,12 @@ watchdog() {
                     } >>"$log.stacks"
                 fi
             done
-            for pid in $pids "$run"; do kill -TERM "$pid" 2>/dev/null || true; done
+            signal_each TERM $pids "$run"
             for _ in $(seq 30); do
                 kill -0 $pids "$run" 2>/dev/null || return 0
                 sleep 1
             done
-            for pid in $pids "$run"; do kill -KILL "$pid" 2>/dev/null || true; done
+            signal_each KILL $pids "$run"
             return
         fi
         sleep 2
@@ -139,7 +146,7 @@ swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&
 run_pid=$!
 # A background command ignores SIGINT in a script: an interrupted test.sh ends the run
 # itself, by PID.
-trap 'for pid in $(descendants "$run_pid") "$run_pid"; do kill -TERM "$pid" 2>/dev/null || true; done; exit 130' INT TERM
+trap 'signal_each TERM $(descendants "$run_pid") "$run_pid"; exit 130' INT TERM
 watchdog "$run_pid" &
 watchdog_pid=$!
 status=0

@@ -8,21 +8,33 @@ import NIOSSL
 /// take longer than AsyncHTTPClient's default 10 s to accept a connection: a test's
 /// call then failed with `connectTimeout` although nothing under test was wrong. These
 /// limits only end calls to a peer that has stopped; they say nothing about speed.
-public enum LoopbackPeerClient {
-    /// For `HTTPClient.execute(_:timeout:)`.
-    public static let deadline: TimeAmount = .seconds(90)
+///
+/// A peer's client is shut down by `shutdown()`, or when it is released: a test that
+/// failed before stopping its peer must not leave a running client behind, because a
+/// debug AsyncHTTPClient stops the process when one is released.
+public final class LoopbackPeerClient: Sendable {
+    private let client: HTTPClient
 
-    public static func configuration(tls: TLSConfiguration? = nil) -> HTTPClient.Configuration {
+    public init(tls: TLSConfiguration? = nil) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(60), read: .seconds(90))
-        return configuration
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// A client with `configuration(tls:)`; shut it down when done.
-    public static func make(tls: TLSConfiguration? = nil) -> HTTPClient {
-        HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration(tls: tls))
+    /// Sends `request`, allowing 90 s in all.
+    public func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        try await client.execute(request, timeout: .seconds(90))
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// After `shutdown()` this is answered with an error nobody needs.
+    deinit {
+        client.shutdown { _ in }
     }
 
     /// One client for plain-HTTP calls, alive as long as the test process.
-    public static let shared = make()
+    public static let shared = LoopbackPeerClient()
 }

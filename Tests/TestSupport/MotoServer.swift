@@ -8,7 +8,7 @@ public final class MotoServer: @unchecked Sendable {
     public let port: Int
     public var endpoint: String { "http://127.0.0.1:\(port)" }
     private let process: Process
-    private let client: HTTPClient
+    private let client: LoopbackPeerClient
 
     /// `verifiedSenders`: SES identities verified in `region` before the port is told.
     public init(verifiedSenders: [String] = [], region: String = "us-east-1", lifetime: Int = 600) async throws {
@@ -21,14 +21,13 @@ public final class MotoServer: @unchecked Sendable {
             throw ProviderSink.SinkError(message: "moto_peer.py did not start: \(text)")
         }
         self.port = port
-        client = LoopbackPeerClient.make()
+        client = LoopbackPeerClient()
     }
 
     /// The instances moto keeps of `model` in `service` (`ses`/`Message`, `sns`/`SMS`), as
     /// `/moto-api/data.json` lists them.
     public func records(service: String, model: String) async throws -> [[String: Any]] {
-        let response = try await client.execute(
-            HTTPClientRequest(url: endpoint + "/moto-api/data.json"), timeout: LoopbackPeerClient.deadline)
+        let response = try await client.execute(HTTPClientRequest(url: endpoint + "/moto-api/data.json"))
         let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
         guard response.status.code == 200,
             let document = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
@@ -39,16 +38,9 @@ public final class MotoServer: @unchecked Sendable {
         return models[model] as? [[String: Any]] ?? []
     }
 
-    /// A test that failed before `stop()` still shuts its control client down (a debug
-    /// AsyncHTTPClient stops the process when a running client is released); a second
-    /// shutdown is answered with an error nobody needs.
-    deinit {
-        client.shutdown { _ in }
-    }
-
     /// Ends moto and the client.
     public func stop() async {
         process.terminate()
-        try? await client.shutdown()
+        await client.shutdown()
     }
 }

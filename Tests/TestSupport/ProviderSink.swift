@@ -66,7 +66,7 @@ public final class ProviderSink: @unchecked Sendable {
     /// The CA file that makes clients trust the sink.
     public let caFile: String
     private let process: Process
-    private let client: HTTPClient
+    private let client: LoopbackPeerClient
 
     /// `arguments`: more of the script's options (`--sendgrid-key KEY` makes it check
     /// SendGrid's Mail Send contract).
@@ -85,7 +85,7 @@ public final class ProviderSink: @unchecked Sendable {
         self.port = port
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(certificate.certificateFile)]
-        client = LoopbackPeerClient.make(tls: tls)
+        client = LoopbackPeerClient(tls: tls)
     }
 
     public struct SinkError: Error, CustomStringConvertible {
@@ -131,29 +131,22 @@ public final class ProviderSink: @unchecked Sendable {
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await client.execute(request, timeout: LoopbackPeerClient.deadline)
+        let response = try await client.execute(request)
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), Array(bytes.readableBytesView))
-    }
-
-    /// A test that failed before `stop()` still shuts its control client down (a debug
-    /// AsyncHTTPClient stops the process when a running client is released); a second
-    /// shutdown is answered with an error nobody needs.
-    deinit {
-        client.shutdown { _ in }
     }
 
     /// Ends the sink and the control client.
     public func stop() async {
         process.terminate()
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     private func call(_ method: String, _ path: String, body: Data? = nil) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .RAW(value: method)
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: LoopbackPeerClient.deadline)
+        let response = try await client.execute(request)
         let bytes = try await response.body.collect(upTo: 512 * 1024 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw SinkError(message: "\(method) \(path): HTTP \(response.status.code)")

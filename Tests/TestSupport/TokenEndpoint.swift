@@ -40,7 +40,7 @@ public final class TokenEndpoint: @unchecked Sendable {
 
     private let directory: URL
     private let process: Process
-    private let client: HTTPClient
+    private let client: LoopbackPeerClient
 
     /// `tokenLifetime`: the `expires_in` of its access tokens, in seconds.
     /// `apnsMaximumAge`: provider tokens older than this are refused as expired.
@@ -66,7 +66,7 @@ public final class TokenEndpoint: @unchecked Sendable {
         self.port = port
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(certificate.certificateFile)]
-        client = LoopbackPeerClient.make(tls: tls)
+        client = LoopbackPeerClient(tls: tls)
     }
 
     public func counts() async throws -> Counts {
@@ -96,25 +96,18 @@ public final class TokenEndpoint: @unchecked Sendable {
         _ = try await call("POST", "/_control/config", body: try JSONSerialization.data(withJSONObject: settings))
     }
 
-    /// A test that failed before `stop()` still shuts its control client down (a debug
-    /// AsyncHTTPClient stops the process when a running client is released); a second
-    /// shutdown is answered with an error nobody needs.
-    deinit {
-        client.shutdown { _ in }
-    }
-
     /// Ends the endpoint, removes its keys and closes the control client.
     public func stop() async {
         process.terminate()
         try? FileManager.default.removeItem(at: directory)
-        try? await client.shutdown()
+        await client.shutdown()
     }
 
     private func call(_ method: String, _ path: String, body: Data? = nil) async throws -> [UInt8] {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .RAW(value: method)
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(request, timeout: LoopbackPeerClient.deadline)
+        let response = try await client.execute(request)
         let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
         guard (200..<300).contains(response.status.code) else {
             throw ProviderSink.SinkError(message: "\(method) \(path): HTTP \(response.status.code)")
