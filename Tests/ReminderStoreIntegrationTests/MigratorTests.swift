@@ -25,7 +25,7 @@ struct MigratorTests {
                     "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
-                    "0012_status_outbox_keyed_by_sequence.sql",
+                    "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
@@ -36,6 +36,32 @@ struct MigratorTests {
             ] {
                 #expect(names.contains(table), "\(table)")
             }
+        }
+    }
+
+    @Test func identifiersAreComparedByteByByteAndTheirIndexesUseIt() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            // Each identifier column, and the collation its index compares with.
+            let rows = try await client.query(
+                """
+                SELECT a.attrelid::regclass::text || '.' || a.attname, c.collname,
+                    (SELECT ic.collname FROM pg_index i
+                        JOIN pg_collation ic ON ic.oid = i.indcollation[0]
+                        WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum)
+                FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+                WHERE (a.attrelid, a.attname) IN (
+                    ('inbox'::regclass, 'idempotency_key'), ('reminders'::regclass, 'reminder_id'),
+                    ('reminders'::regclass, 'user_id'), ('dead_letters'::regclass, 'user_id'))
+                """, logger: TestDatabase.logger)
+            var collations: [String: [String?]] = [:]
+            for try await (column, collation, indexCollation) in rows.decode((String, String, String?).self) {
+                collations[column] = [collation, indexCollation]
+            }
+            #expect(
+                collations == [
+                    "inbox.idempotency_key": ["C", "C"], "reminders.reminder_id": ["C", "C"],
+                    "reminders.user_id": ["C", "C"], "dead_letters.user_id": ["C", "C"],
+                ])
         }
     }
 
@@ -58,7 +84,7 @@ struct MigratorTests {
                     "0004_dead_letters_once_per_message.sql", "0005_trace_context.sql", "0006_ownership_conflict.sql",
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
-                    "0012_status_outbox_keyed_by_sequence.sql",
+                    "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                 ])
         }
     }

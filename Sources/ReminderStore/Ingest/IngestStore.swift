@@ -197,7 +197,8 @@ public struct IngestStore: Sendable {
         var stateChanges: [ReminderStateChange] = []
         var pendingChanges: [PendingChangeRow] = []
         var pendingReplacements: [ReminderRow] = []
-        var statuses: [IngestStatusRow] = []
+        var newStatuses: [IngestStatusRow] = []
+        var laterStatuses: [IngestStatusRow] = []
         inserts.reserveCapacity(plan.writes.count)
         newTransitions.reserveCapacity(plan.writes.count)
         for write in plan.writes {
@@ -237,8 +238,13 @@ public struct IngestStore: Sendable {
                 laterTransitions += transitions
             }
             if statusEvents {
-                statuses += write.transitions.compactMap(StatusUpdate.ingest).map {
+                let statuses = write.transitions.compactMap(StatusUpdate.ingest).map {
                     IngestStatusRow(reminderID: write.reminderID, update: $0)
+                }
+                if write.existing == nil {
+                    newStatuses += statuses
+                } else {
+                    laterStatuses += statuses
                 }
             }
         }
@@ -248,11 +254,18 @@ public struct IngestStore: Sendable {
             pendingReplacements = pendingReplacements.map { $0.sealed(by: sealer) }
         }
         if !inserts.isEmpty {
-            // New reminders and, in the same statement, their transitions.
-            var binds = PostgresBindings(capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count)
+            // New reminders and, in the same statement, their transitions and status
+            // events: these take the new rows from the insert itself, not by looking each
+            // reminder up again.
+            var binds = PostgresBindings(
+                capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count
+                    + IngestStatusRow.columns.count)
             ReminderRow.bind(inserts, into: &binds)
             IngestTransitionRow.bind(newTransitions, into: &binds)
-            try await connection.query(PostgresQuery(unsafeSQL: Self.insertSQL, binds: binds), logger: logger)
+            if statusEvents { IngestStatusRow.bind(newStatuses, into: &binds) }
+            try await connection.query(
+                PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
+                logger: logger)
         }
         try await run(Self.replaceSQL, replacements, on: connection)
         if !inserts.isEmpty || !replacements.isEmpty {
@@ -265,7 +278,7 @@ public struct IngestStore: Sendable {
         try await run(Self.pendingReplacementSQL, pendingReplacements, on: connection)
         try await run(Self.changeStatesSQL, stateChanges, on: connection)
         try await run(Self.insertLaterTransitionsSQL, laterTransitions, on: connection)
-        try await run(Self.insertStatusSQL, statuses, on: connection)
+        try await run(Self.insertStatusSQL, laterStatuses, on: connection)
         return inserts.count
     }
 
@@ -279,10 +292,29 @@ public struct IngestStore: Sendable {
 
     /// New reminders, then their transitions (bound after the reminders' columns).
     private static let insertSQL = """
-        WITH inserted AS (
-            INSERT INTO reminders (\(ReminderRow.columnList))
+        WITH inserted AS (\(insertRemindersSQL))
+        \(insertNewTransitionsSQL)
+        """
+
+    /// New reminders, their transitions, then their status events (bound after the
+    /// transitions' columns), as the rows stand once inserted.
+    private static let insertWithStatusSQL = """
+        WITH inserted AS (\(insertRemindersSQL)),
+        transitions AS (\(insertNewTransitionsSQL))
+        \(statusInsertSQL(
+            from: IngestStatusRow.unnest(
+                bindingFrom: ReminderRow.columns.count + IngestTransitionRow.columns.count + 1, as: "t",
+                ordinality: true),
+            joining: "inserted r ON r.reminder_id = t.reminder_id"))
+        """
+
+    private static let insertRemindersSQL = """
+        INSERT INTO reminders (\(ReminderRow.columnList))
             SELECT \(ReminderRow.columnList) FROM \(ReminderRow.unnest(bindingFrom: 1, as: "t"))
-            RETURNING id, reminder_id, occurrence)
+            RETURNING id, reminder_id, user_id, correlation_id, occurrence, attempts, due_at
+        """
+
+    private static let insertNewTransitionsSQL = """
         INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event, detail, occurrence)
         SELECT inserted.id, t.from_state, t.to_state, t.event, t.detail, inserted.occurrence
         FROM \(IngestTransitionRow.unnest(bindingFrom: ReminderRow.columns.count + 1, as: "t", ordinality: true))
@@ -337,16 +369,25 @@ public struct IngestStore: Sendable {
         ORDER BY t.ord
         """
 
-    /// The status events of the batch's changes, as the reminders stand after them.
-    private static let insertStatusSQL = """
+    /// The status events of changes to reminders that existed before the batch, as the
+    /// reminders stand after them.
+    private static let insertStatusSQL = statusInsertSQL(
+        from: IngestStatusRow.unnest(bindingFrom: 1, as: "t", ordinality: true),
+        joining: "reminders r ON r.reminder_id = t.reminder_id")
+
+    /// Status events from the rows of `source` (`IngestStatusRow`s, alias `t`, numbered
+    /// `ord`), each completed from its reminder `r` as `joining` finds it.
+    private static func statusInsertSQL(from source: String, joining reminders: String) -> String {
+        """
         INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt, due_at,
             detail)
         SELECT r.id, r.reminder_id, r.user_id, r.correlation_id, t.type, r.occurrence, r.attempts,
             CASE WHEN t.type = '\(StatusUpdate.Kind.scheduled.rawValue)' THEN r.due_at END, t.detail
-        FROM \(IngestStatusRow.unnest(bindingFrom: 1, as: "t", ordinality: true))
-        JOIN reminders r ON r.reminder_id = t.reminder_id
+        FROM \(source)
+        JOIN \(reminders)
         ORDER BY t.ord
         """
+    }
 }
 
 /// A status event of an ingest change: the reminder it is about and what happened.
