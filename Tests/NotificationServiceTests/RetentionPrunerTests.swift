@@ -5,6 +5,7 @@ import ReminderStoreTesting
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import NotificationService
@@ -27,11 +28,42 @@ import Testing
         func oldestAges() async throws(StoreError) -> [RetentionStore.Table: Duration?] { [:] }
     }
 
-    static func pruner(_ store: CountingStore, _ clock: ManualClock) throws -> RetentionPruner<ManualClock> {
+    /// A store whose rounds fail: at once, or once the round is cancelled (as a query
+    /// does when shutdown cancels it).
+    struct FailingStore: RetentionPruning {
+        let waitsForCancellation: Bool
+
+        func prune(_ policy: RetentionStore.Policy, maximumBatches: Int) async throws(StoreError)
+            -> [RetentionStore.Table: Int]?
+        {
+            if waitsForCancellation { try? await Task.sleep(for: .seconds(300)) }
+            throw StoreError(code: .connection, operation: "prune", message: "the round failed", isRetriable: true)
+        }
+
+        func oldestAges() async throws(StoreError) -> [RetentionStore.Table: Duration?] { [:] }
+    }
+
+    static func pruner(
+        _ store: some RetentionPruning, _ clock: ManualClock, logger: Logger = Logger(label: "retention-tests")
+    ) throws -> RetentionPruner<ManualClock> {
         let settings = try RetentionSettings(EnvironmentReader(environment: ["RETENTION_INTERVAL_MS": "60000"]))
         return RetentionPruner(
-            store: store, settings: settings, logger: Logger(label: "retention-tests"), metrics: ServiceMetrics(),
-            clock: clock)
+            store: store, settings: settings, logger: logger, metrics: ServiceMetrics(), clock: clock)
+    }
+
+    @Test func aFailedRoundIsAWarningButARoundEndedByShutdownIsNot() async throws {
+        let log = CapturedLog()
+        let failing = try Self.pruner(FailingStore(waitsForCancellation: false), ManualClock(), logger: log.logger("r"))
+        #expect(await failing.round() == nil)
+        let cancelled = try Self.pruner(
+            FailingStore(waitsForCancellation: true), ManualClock(), logger: log.logger("r"))
+        let round = Task { await cancelled.round() }
+        round.cancel()
+        #expect(await round.value == nil)
+        let warnings = log.records.filter { $0["level"] as? String == "warning" }.compactMap {
+            $0["message"] as? String
+        }
+        #expect(warnings == ["retention round failed; the next round tries again"])
     }
 
     @Test func aGracefulShutdownWhileItWaitsForTheNextRoundEndsIt() async throws {

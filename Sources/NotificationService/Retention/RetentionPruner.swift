@@ -60,9 +60,10 @@ public final class RetentionPruner<C: Clock>: Service, Sendable where C.Duration
                     metadata: Dictionary(uniqueKeysWithValues: pruned.map { ($0.key.rawValue, "\($0.value)") }))
             }
             return pruned
-        } catch is CancellationError {
-            return nil
         } catch {
+            // Cancelled by shutdown: the store's error then says its query was cancelled;
+            // no warning for that.
+            if Task.isCancelled { return nil }
             logger.warning("retention round failed; the next round tries again", metadata: ["error": "\(error)"])
             return nil
         }
