@@ -36,6 +36,23 @@ import Testing
         #expect(error?.message.contains(message) == true, "\(text): \(String(describing: error))")
     }
 
+    /// Small objects compare each new key with the earlier ones, larger ones keep a set:
+    /// a duplicate is found at every position, on both sides of the switch.
+    @Test(arguments: [2, JSONParser.membersComparedOneByOne, JSONParser.membersComparedOneByOne + 1, 200])
+    func findsADuplicateKeyInAnObjectOfAnySize(members: Int) throws {
+        let keys = (0..<members).map { "key\($0)" }
+        func object(_ keys: [String]) -> String { "{" + keys.map { "\"\($0)\":1" }.joined(separator: ",") + "}" }
+        let whole = try parse(object(keys))
+        guard case .object(let parsed) = whole else { Issue.record("not an object"); return }
+        #expect(parsed.map(\.key) == keys)
+        for repeated in [0, members / 2, members - 1] {
+            let error = #expect(throws: JSONParser.Failure.self) { try parse(object(keys + [keys[repeated]])) }
+            #expect(error?.message == "duplicate key \"\(keys[repeated])\"")
+        }
+        // Keys that differ only past their shared start are not duplicates.
+        #expect(throws: Never.self) { try parse(object(keys + ["key"])) }
+    }
+
     @Test func refusesInvalidUTF8() {
         let error = #expect(throws: JSONParser.Failure.self) {
             try JSONParser.parse([UInt8(ascii: "\""), 0xC3, 0x28, UInt8(ascii: "\"")])
