@@ -49,13 +49,14 @@ public struct ServiceUnderTest: ParsableArguments {
 
     /// Starts `notification-service serve` on `topic` as a member of `group`, on the
     /// database at `databaseURL`, with `settings` added to the environment; its output
-    /// goes to `log` (a file path), or nowhere. `bootstrapServers` overrides the broker.
+    /// goes to `log` (a file path), or nowhere. `bootstrapServers` overrides the broker;
+    /// `build`, the executable and its migrations.
     public func launch(
         topic: String, group: String, databaseURL: String, settings: [String: String] = [:], log: String? = nil,
-        bootstrapServers: String? = nil
+        bootstrapServers: String? = nil, build: ServiceBuild? = nil
     ) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: service)
+        process.executableURL = URL(fileURLWithPath: build?.executable ?? service)
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment
         environment["KAFKA_BOOTSTRAP_SERVERS"] = bootstrapServers ?? self.bootstrapServers
@@ -63,7 +64,7 @@ public struct ServiceUnderTest: ParsableArguments {
         environment["REMINDERS_TOPIC"] = topic
         environment["KAFKA_GROUP_ID"] = group
         environment["KAFKA_SESSION_TIMEOUT_MS"] = "6000"
-        environment["NOTIFICATION_MIGRATIONS_DIR"] = migrations
+        environment["NOTIFICATION_MIGRATIONS_DIR"] = build?.migrations ?? migrations
         environment.merge(settings) { $1 }
         process.environment = environment
         var output = FileHandle.nullDevice
@@ -77,5 +78,17 @@ public struct ServiceUnderTest: ParsableArguments {
         process.standardError = output
         try process.run()
         return process
+    }
+}
+
+/// Another build of the service to measure beside `ServiceUnderTest.service`: its
+/// executable and the migrations folder it applies.
+public struct ServiceBuild: Sendable {
+    public let executable: String
+    public let migrations: String
+
+    public init(executable: String, migrations: String) {
+        self.executable = executable
+        self.migrations = migrations
     }
 }

@@ -25,11 +25,12 @@ struct Measurement {
 }
 
 extension IngestBenchmark {
-    /// `instances` `serve` processes in one fresh consumer group on `database` (which the
-    /// service migrates), until every event is stored and every offset committed.
+    /// `instances` `serve` processes (of `build`, nil: the service under test) in one fresh
+    /// consumer group on `database` (which the service migrates), until every event is
+    /// stored and every offset committed.
     func measureService(
         instances: Int, topic: String, database: String, client: KafkaClientConfiguration, unique: Int,
-        settings: [String: String] = [:]
+        settings: [String: String] = [:], build: ServiceBuild? = nil
     ) async throws -> Measurement {
         let databaseURL = try await target.createDatabase(database)
         let group = "ingest-bench-\(UUID().uuidString.prefix(8))"
@@ -37,7 +38,7 @@ extension IngestBenchmark {
             // Any free HTTP port: two instances cannot both have 8080.
             try target.launch(
                 topic: topic, group: group, databaseURL: databaseURL,
-                settings: ["HTTP_PORT": "0"].merging(settings) { $1 })
+                settings: ["HTTP_PORT": "0"].merging(settings) { $1 }, build: build)
         }
         defer {
             for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }

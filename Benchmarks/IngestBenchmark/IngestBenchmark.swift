@@ -50,8 +50,29 @@ struct IngestBenchmark: AsyncParsableCommand {
             """)
     var twoInstances = false
 
+    @Option(
+        help: """
+            Another build of notification-service to measure in each round beside --service (for example the \
+            commit before a change), on the same events: prints the rate --service / this one.
+            """)
+    var compareService: String?
+
+    @Option(help: "The migrations folder of --compare-service (default: --migrations).")
+    var compareMigrations: String?
+
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        if let compareService, !FileManager.default.isExecutableFile(atPath: compareService) {
+            throw ValidationError("--compare-service: \(compareService) is not an executable file")
+        }
+        if compareMigrations != nil && compareService == nil {
+            throw ValidationError("--compare-migrations needs --compare-service")
+        }
+    }
+
+    /// The build `--compare-service` names, nil without it.
+    var compared: ServiceBuild? {
+        compareService.map { ServiceBuild(executable: $0, migrations: compareMigrations ?? target.migrations) }
     }
 
     func run() async throws {
@@ -73,6 +94,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         var contenders: [Contender] = [.service, .peer, .raw]
         if twoInstances { contenders.append(.pair) }
         if target.alsoEncrypted { contenders.append(.sealed) }
+        if compared != nil { contenders.append(.compared) }
         var results: [[Contender: Measurement]] = []
         for round in 0..<rounds {
             let turn = round % contenders.count
@@ -109,6 +131,9 @@ struct IngestBenchmark: AsyncParsableCommand {
             return try await measureService(
                 instances: 1, topic: topic, database: database, client: client, unique: unique,
                 settings: ServiceUnderTest.encryptionSettings())
+        case .compared:
+            return try await measureService(
+                instances: 1, topic: topic, database: database, client: client, unique: unique, build: compared)
         case .peer:
             return try await measurePeer(topic: topic, database: database, client: client, unique: unique)
         case .raw:
@@ -153,6 +178,7 @@ enum Contender: String, CaseIterable {
     case raw = "raw insert"
     case pair = "service ×2"
     case sealed = "service sealed"
+    case compared = "compared build"
 
     var databaseSuffix: String {
         switch self {
@@ -161,6 +187,7 @@ enum Contender: String, CaseIterable {
         case .raw: "raw"
         case .pair: "pair"
         case .sealed: "sealed"
+        case .compared: "compared"
         }
     }
 }

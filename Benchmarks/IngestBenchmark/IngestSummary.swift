@@ -45,6 +45,7 @@ struct IngestSummary {
     static let ratioNames: [(String, Contender, Contender)] = [
         ("service / peer", .service, .peer), ("service / raw insert", .service, .raw),
         ("two instances / one", .pair, .service), ("sealed / plaintext", .sealed, .service),
+        ("service / compared build", .service, .compared),
     ]
 
     static func ratio(_ round: [Contender: Measurement], _ numerator: Contender, _ denominator: Contender) -> Double? {
@@ -76,12 +77,11 @@ struct IngestSummary {
             let ownText = own.map { "own \(microseconds($0)), " } ?? ""
             say("  \(label)\(ownText)PostgreSQL \(microseconds(server))")
         }
-        let peaks = rounds.compactMap { $0[.service]?.peakRSS.first }
-        if let peak = peaks.max() {
-            say(
-                String(
-                    format: "  service peak RSS:               %.1f MiB at most  (target < 150 MiB)",
-                    Double(peak) / 1024))
+        for contender in [Contender.service, .compared] {
+            let peaks = rounds.compactMap { $0[contender]?.peakRSS.first }
+            guard let peak = peaks.max() else { continue }
+            let label = (contender.rawValue + " peak RSS:").column(32)
+            say(String(format: "  \(label)%.1f MiB at most  (issue 19's target: < 100 MiB)", Double(peak) / 1024))
         }
         let idle = rounds.compactMap { $0[.pair]?.cost }
         if !idle.isEmpty {
