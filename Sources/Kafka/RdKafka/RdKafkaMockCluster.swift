@@ -32,8 +32,10 @@ final class RdKafkaMockCluster: @unchecked Sendable {
         rd_kafka_mock_push_request_errors_array(cluster, apiKey, codes.count, codes)
     }
 
-    func setBroker(_ id: Int32, up: Bool) throws(KafkaError) {
-        let err = up ? rd_kafka_mock_broker_set_up(cluster, id) : rd_kafka_mock_broker_set_down(cluster, id)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .broker(err, operation: "set mock broker \(id)") }
+    func setRoundTrip(of id: Int32, milliseconds: Int32) throws(KafkaError) {
+        let err = rd_kafka_mock_broker_set_rtt(cluster, id, milliseconds)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw .broker(err, operation: "set the round trip of mock broker \(id)")
+        }
     }
 }

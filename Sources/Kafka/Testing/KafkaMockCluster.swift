@@ -34,8 +34,20 @@ public final class KafkaMockCluster: Sendable {
         rdKafka.failNext(apiKey: request.rawValue, with: errors)
     }
 
-    /// Takes a broker off the network (its connections are closed) or brings it back.
-    public func setBroker(_ id: Int32, up: Bool) throws(KafkaError) {
-        try rdKafka.setBroker(id, up: up)
+    /// Delays every answer of a broker by `delay` (zero: answers at once again), which
+    /// makes it a broker that has stopped answering for any caller with a shorter limit.
+    ///
+    /// There is deliberately no way to take a broker down: librdkafka's mock re-binds the
+    /// broker's port when it goes down and aborts the whole process when that port has
+    /// been taken meanwhile (seen in a test run with many connections opening at once).
+    public func setRoundTrip(ofBroker id: Int32, to delay: Duration) throws(KafkaError) {
+        let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
+        guard (0...Int64(Int32.max)).contains(milliseconds) else {
+            throw KafkaError(
+                category: .configuration, name: "invalid_round_trip",
+                message: "a mock broker's round trip is 0 to \(Int32.max) ms, not \(delay)",
+                operation: "set the round trip of mock broker \(id)")
+        }
+        try rdKafka.setRoundTrip(of: id, milliseconds: Int32(milliseconds))
     }
 }
