@@ -19,19 +19,27 @@ if [ "${1:-}" = "--unit" ]; then
     shift
 fi
 
-# The whole suite takes 5 to 6 minutes here; a run that has not ended in 40 is stuck.
-# Past the limit the watchdog saves every thread's stack of the test processes (gdb)
-# beside the log, stops them, and the run fails saying so.
+# The whole suite takes 5 to 6 minutes here; a run that has not ended in 40 is stuck,
+# and so is one that has printed nothing for 10 (every test logs as it goes; a run
+# stopped in CI had printed nothing for 38 minutes when the 40 ran out). Past either
+# limit the watchdog saves every thread's stack of the test processes (gdb) beside the
+# log, prints a digest of them, stops the processes, and the run fails saying so.
+# seconds NAME VALUE: VALUE (900s, 40m, 1h) in seconds, or stops naming the setting.
+seconds() {
+    if [[ "$2" =~ ^([0-9]+)([smh]?)$ ]]; then
+        case "${BASH_REMATCH[2]}" in
+            h) echo $((BASH_REMATCH[1] * 3600)) ;;
+            m) echo $((BASH_REMATCH[1] * 60)) ;;
+            *) echo "${BASH_REMATCH[1]}" ;;
+        esac
+    else
+        ns_die "$1 must be a whole number of seconds, minutes or hours (900s, 40m, 1h), not '$2'"
+    fi
+}
 test_limit="${NS_TEST_TIME_LIMIT:-40m}"
-if [[ "$test_limit" =~ ^([0-9]+)([smh]?)$ ]]; then
-    case "${BASH_REMATCH[2]}" in
-        h) limit_seconds=$((BASH_REMATCH[1] * 3600)) ;;
-        m) limit_seconds=$((BASH_REMATCH[1] * 60)) ;;
-        *) limit_seconds=${BASH_REMATCH[1]} ;;
-    esac
-else
-    ns_die "NS_TEST_TIME_LIMIT must be a whole number of seconds, minutes or hours (900s, 40m, 1h), not '$test_limit'"
-fi
+limit_seconds=$(seconds NS_TEST_TIME_LIMIT "$test_limit")
+quiet_limit="${NS_TEST_QUIET_LIMIT:-10m}"
+quiet_seconds=$(seconds NS_TEST_QUIET_LIMIT "$quiet_limit")
 
 "$NS_ROOT/scripts/setup.sh"
 ns_use_rdkafka
@@ -76,15 +84,26 @@ signal_each() {
     for pid in "$@"; do kill "-$signal" "$pid" 2>/dev/null || true; done
 }
 
-# Waits for the test run ($1) to end, checking every 2 seconds. Past the limit: writes
-# the stacks of every process below it to $log.stacks, then ends them and it, by PID.
+# Waits for the test run ($1) to end, checking every 2 seconds. Past the time limit, or
+# when the log has not grown for the quiet limit: writes the stacks of every process
+# below the run to $log.stacks and why to $log.stopped, then ends them and it, by PID.
 watchdog() {
-    local run=$1 deadline=$((SECONDS + limit_seconds)) pids pid
+    local run=$1 deadline=$((SECONDS + limit_seconds)) size=-1 grown=$SECONDS now pids pid
     while kill -0 "$run" 2>/dev/null; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            : >"$log.stopped"
+        now=$(stat -c %s "$log" 2>/dev/null || echo 0)
+        if [ "$now" != "$size" ]; then
+            size=$now
+            grown=$SECONDS
+        fi
+        if [ "$SECONDS" -ge "$deadline" ] || [ $((SECONDS - grown)) -ge "$quiet_seconds" ]; then
+            if [ "$SECONDS" -ge "$deadline" ]; then
+                echo "it had not ended within $test_limit (NS_TEST_TIME_LIMIT)" >"$log.stopped"
+            else
+                echo "it had printed nothing for $quiet_limit (NS_TEST_QUIET_LIMIT)" >"$log.stopped"
+            fi
             pids=$(descendants "$run")
-            for pid in $pids; do
+            # swift-test itself too: it reads the test process's output.
+            for pid in $pids "$run"; do
                 if command -v gdb >/dev/null; then
                     {
                         echo "=== $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-200)"
@@ -102,6 +121,28 @@ watchdog() {
         fi
         sleep 2
     done
+}
+
+# A digest of $log.stacks for the output, which is all CI shows: per process, each
+# distinct stack once with how many threads are in it, the most common first; a stack
+# is its innermost frame and then the next 8 frames that are not the C library's,
+# librdkafka's or the Swift runtime's (names starting with _), demangled; 150 lines at most.
+stack_digest() {
+    local demangle=cat
+    command -v swift >/dev/null && demangle="swift demangle --simplified --compact"
+    awk '
+        function flush() { if (frames != "") print process "\t" frames; frames = ""; depth = 0 }
+        /^=== / { flush(); process = $2 " " $3; sub(/.*\//, "", process); process = $2 " " process; next }
+        /^Thread [0-9]+ / { flush(); next }
+        /^#[0-9]+ / && depth < 9 {
+            line = $0
+            sub(/^#[0-9]+ +(0x[0-9a-f]+ in )?/, "", line)
+            sub(/ \(.*$/, "", line)
+            if (frames != "" && line ~ /^(_|\?\?|start_thread|clone)/) next
+            frames = frames (depth++ ? " < " : "") line
+        }
+        END { flush() }' "$log.stacks" | $demangle | sort | uniq -c | sort -k2,2n -k1,1rn |
+        awk 'NR <= 150 { print "  " substr($0, 1, 400) } END { if (NR > 150) print "  (" NR - 150 " more)" }' >&2
 }
 
 # The summary at the end of the run, read from the log.
@@ -156,9 +197,13 @@ exec {log_fd}>&-
 wait "$tee_pid" 2>/dev/null || true
 if [ -e "$log.stopped" ]; then
     echo >&2
+    if [ -s "$log.stacks" ]; then
+        ns_log "the test processes' threads when stopped (count, process, innermost frames first):"
+        stack_digest
+        ns_log "their whole stacks: $log.stacks"
+    fi
     summary yes
-    [ -s "$log.stacks" ] && ns_log "the test processes' stacks when stopped: $log.stacks"
-    ns_die "swift test was stopped: it had not ended within $test_limit (NS_TEST_TIME_LIMIT)"
+    ns_die "swift test was stopped: $(cat "$log.stopped")"
 fi
 summary no
 exit "$status"
