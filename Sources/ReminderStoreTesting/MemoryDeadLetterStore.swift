@@ -4,7 +4,7 @@ import Synchronization
 
 /// The dead-letter outbox in memory, for tests of the relay without a database: records
 /// come out oldest first, as `DeadLetterStore` returns them, until they are marked
-/// published. It can be told to fail like an unreachable database.
+/// published. It can be told to fail like an unreachable database, or not to answer.
 public final class MemoryDeadLetterStore: DeadLetterStoring {
     private struct Contents {
         /// In the order they were added, which is the outbox's order.
@@ -15,6 +15,7 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
     }
 
     private let contents = Mutex(Contents())
+    private let stalls = StalledCalls()
 
     public init() {}
 
@@ -33,7 +34,18 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
         contents.withLock { $0.failures.remaining = count }
     }
 
+    /// The next `count` calls do not answer, even when cancelled, until `answerStalled`.
+    public func stallNext(_ count: Int) {
+        stalls.stall(next: count)
+    }
+
+    /// The stalled calls fail now, as a connection that went away.
+    public func answerStalled() {
+        stalls.answer()
+    }
+
     public func unpublished(limit: Int) async throws(StoreError) -> [DeadLetterStore.Record] {
+        try await stalls.wait("read unpublished dead letters")
         try failIfTold("read unpublished dead letters")
         return contents.withLock { contents in
             Array(contents.records.filter { !contents.published.contains($0.id) }.prefix(limit))
@@ -42,6 +54,7 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
 
     public func markPublished(_ ids: [UUID]) async throws(StoreError) {
         guard !ids.isEmpty else { return }
+        try await stalls.wait("mark \(ids.count) dead letters published")
         try failIfTold("mark \(ids.count) dead letters published")
         contents.withLock { contents in
             let known = Set(contents.records.map(\.id))

@@ -165,6 +165,41 @@ import Testing
         try await running.value
     }
 
+    /// A read that never answers, as one in flight when the database connection was cut
+    /// (seen in a test run: the relay stopped publishing and its service group's graceful
+    /// shutdown waited for ever), is given up after the store timeout and read again.
+    @Test(arguments: [false, true])
+    func aStoreCallThatNeverAnswersIsGivenUpAfterTheStoreTimeoutAndTriedAgain(stallsTheMark: Bool) async throws {
+        let store = MemoryDeadLetterStore()
+        let record = Self.record(1)
+        store.add(record)
+        let publisher = ScriptedPublisher([.acknowledge])
+        let clock = ManualClock()
+        let relay = Self.relay(store, publisher, clock: clock)
+        if stallsTheMark {
+            // The read answers; the mark that follows the broker's acknowledgement does not.
+            #expect(try await relay.relayOnce() == 1)
+            store.stallNext(1)
+            store.add(Self.record(2))
+        } else {
+            store.stallNext(1)
+        }
+        let running = Task { try await relay.run() }
+        // Given up after 10 s (the default store timeout), tried again 100 ms later.
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .seconds(10)))
+        clock.advance(by: .seconds(10))
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .milliseconds(10_100)))
+        clock.advance(by: .milliseconds(100))
+        // Published and marked; the outbox is empty and the relay idles.
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .milliseconds(11_100)))
+        #expect(store.publishedIDs.count == (stallsTheMark ? 2 : 1))
+        #expect(store.publishedIDs.first == record.id)
+        running.cancel()
+        try await running.value
+        #expect(publisher.isClosed)
+        store.answerStalled()
+    }
+
     @Test func anIdleRelayLooksAgainAfterItsIdleIntervalAndNotBefore() async throws {
         let store = MemoryDeadLetterStore()
         let publisher = ScriptedPublisher([.acknowledge])

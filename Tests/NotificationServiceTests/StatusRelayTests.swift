@@ -1,12 +1,16 @@
 import Foundation
+import Logging
+import ReminderCore
 import ReminderStore
+import ReminderStoreTesting
 import Testing
 
 @testable import Kafka
 @testable import NotificationService
 
-/// The status relay's record and its rule for what a partly refused batch marks published.
-@Suite struct StatusRelayTests {
+/// The status relay's record, its rule for what a partly refused batch marks published,
+/// and its store calls' bound (over the in-memory outbox and a manual clock).
+@Suite(.timeLimit(.minutes(6))) struct StatusRelayTests {
     private static func record(
         _ sequence: Int64, reminder: String, type: String = "scheduled", occurrence: Int? = nil,
         willRetry: Bool? = nil
@@ -71,5 +75,40 @@ import Testing
                 + #""error":"HTTP 400\nbad\trequest\u0001","id":"00000000-0000-4000-8000-000000000001","#
                 + #""provider":"webhook","reason":"permanent_failure","reminder_id":"r-\"1\"","schema_version":1,"#
                 + #""sequence":12,"type":"dead_lettered","user_id":"user/1"}"#)
+    }
+
+    /// A read that never answers, as one in flight when the database connection was cut,
+    /// is given up after the store timeout and read again: the relay goes on publishing
+    /// and stops when asked.
+    @Test func aReadThatNeverAnswersIsGivenUpAfterTheStoreTimeoutAndTriedAgain() async throws {
+        let store = MemoryStatusEventStore()
+        store.add(Self.record(1, reminder: "a"))
+        store.add(Self.record(2, reminder: "b"))
+        store.stallNext(1)
+        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
+        let clock = ManualClock()
+        var logger = Logger(label: "status-relay-unit")
+        logger.logLevel = .critical
+        let relay = StatusRelay(
+            store: store, producer: publisher,
+            configuration: .init(
+                topic: "reminders.status", batchSize: 10, idleInterval: .seconds(1),
+                retry: ExponentialBackoff(
+                    initialDelay: .milliseconds(100), multiplier: 2, maximumDelay: .seconds(5), jitter: 0),
+                storeTimeout: .seconds(3)),
+            logger: logger, clock: clock)
+        let running = Task { try await relay.run() }
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .seconds(3)))
+        #expect(publisher.sends.isEmpty)
+        clock.advance(by: .seconds(3))
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .milliseconds(3_100)))
+        clock.advance(by: .milliseconds(100))
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .milliseconds(4_100)))
+        #expect(store.publishedSequences == [1, 2])
+        #expect(publisher.sends.map(\.count) == [2])
+        running.cancel()
+        try await running.value
+        #expect(publisher.isClosed)
+        store.answerStalled()
     }
 }

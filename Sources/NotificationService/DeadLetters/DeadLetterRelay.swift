@@ -46,7 +46,11 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
     /// Publishes one batch of the outbox; returns how many records it published.
     @discardableResult
     public func relayOnce() async throws -> Int {
-        let records = try await store.unpublished(limit: configuration.batchSize)
+        let records = try await StoreDeadline.run(
+            configuration.storeTimeout, on: retry.clock, operation: "read unpublished dead letters"
+        ) { [store, configuration] in
+            try await store.unpublished(limit: configuration.batchSize)
+        }
         guard !records.isEmpty else { return 0 }
         // A producer span per record, in the trace of the event or reminder it is about;
         // the record carries the span's context (or, untraced, the stored one).
@@ -90,7 +94,11 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
             }
             TracePropagation.endPublishing(span, result)
         }
-        try await store.markPublished(published)
+        try await StoreDeadline.run(
+            configuration.storeTimeout, on: retry.clock, operation: "mark dead letters published"
+        ) { [store, published] in
+            try await store.markPublished(published)
+        }
         metrics.published(deadLetterReasons: reasons)
         if !published.isEmpty {
             logger.info(
@@ -153,14 +161,20 @@ public struct OutboxRelayConfiguration: Sendable {
     /// How long to wait before looking again when the outbox is empty.
     public var idleInterval: Duration
     public var retry: ExponentialBackoff
+    /// How long one database call may take before it is given up as failed (and retried
+    /// with the backoff). PostgresNIO waits for an unreachable database indefinitely, and
+    /// a call in flight when the connection was cut was seen never to end: without a
+    /// bound, the relay stopped publishing and a graceful shutdown waited for ever.
+    public var storeTimeout: Duration
 
     public init(
         topic: String, batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
-        retry: ExponentialBackoff = .infrastructure
+        retry: ExponentialBackoff = .infrastructure, storeTimeout: Duration = .seconds(10)
     ) {
         self.topic = topic
         self.batchSize = batchSize
         self.idleInterval = idleInterval
         self.retry = retry
+        self.storeTimeout = storeTimeout
     }
 }

@@ -46,11 +46,20 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     /// Publishes one batch of the outbox; returns how many records it marked published.
     @discardableResult
     public func relayOnce() async throws -> Int {
-        let records = try await store.unpublished(limit: configuration.batchSize)
+        let records = try await StoreDeadline.run(
+            configuration.storeTimeout, on: retry.clock, operation: "read unpublished status events"
+        ) { [store, configuration] in
+            try await store.unpublished(limit: configuration.batchSize)
+        }
         guard !records.isEmpty else { return 0 }
         let results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
         let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
-        try await store.markPublished(published.map(\.sequence))
+        let sequences = published.map(\.sequence)
+        try await StoreDeadline.run(
+            configuration.storeTimeout, on: retry.clock, operation: "mark status events published"
+        ) { [store] in
+            try await store.markPublished(sequences)
+        }
         metrics.published(statusTypes: published.map(\.type))
         let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
         if let error = failures.first {

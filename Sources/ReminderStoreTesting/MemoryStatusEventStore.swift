@@ -1,0 +1,48 @@
+import ReminderStore
+import Synchronization
+
+/// The status outbox in memory, for tests of the status relay without a database: records
+/// come out in the order they were added until they are marked published. It can be told
+/// not to answer.
+public final class MemoryStatusEventStore: StatusEventStoring {
+    private let contents = Mutex<(records: [StatusEventStore.Record], published: Set<Int64>)>(([], []))
+    private let stalls = StalledCalls()
+
+    public init() {}
+
+    /// Adds a record to the end of the outbox, as a state change's statement does.
+    public func add(_ record: StatusEventStore.Record) {
+        contents.withLock { $0.records.append(record) }
+    }
+
+    /// The sequence numbers marked published, in outbox order.
+    public var publishedSequences: [Int64] {
+        contents.withLock { contents in contents.records.map(\.sequence).filter(contents.published.contains) }
+    }
+
+    /// The next `count` calls do not answer, even when cancelled, until `answerStalled`.
+    public func stallNext(_ count: Int) {
+        stalls.stall(next: count)
+    }
+
+    /// The stalled calls fail now, as a connection that went away.
+    public func answerStalled() {
+        stalls.answer()
+    }
+
+    public func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record] {
+        try await stalls.wait("read unpublished status events")
+        return contents.withLock { contents in
+            Array(contents.records.filter { !contents.published.contains($0.sequence) }.prefix(limit))
+        }
+    }
+
+    public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
+        guard !sequences.isEmpty else { return }
+        try await stalls.wait("mark \(sequences.count) status events published")
+        contents.withLock { contents in
+            let known = Set(contents.records.map(\.sequence))
+            contents.published.formUnion(sequences.filter(known.contains))
+        }
+    }
+}
