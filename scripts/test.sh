@@ -183,7 +183,12 @@ case "$unit" in
 esac
 exec {log_fd}> >(tee "$log")
 tee_pid=$!
-swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&"$log_fd" 2>&1 &
+# swift-test passes the test process's output on through a stdio buffer of its own, a
+# full one when its output is a pipe: a stopped run lost its last 3 KB (the lines saying
+# which test was stuck). Line-buffered, the log has every line the tests printed.
+line_buffered=()
+command -v stdbuf >/dev/null && line_buffered=(stdbuf -oL -eL)
+"${line_buffered[@]}" swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&"$log_fd" 2>&1 &
 run_pid=$!
 # A background command ignores SIGINT in a script: an interrupted test.sh ends the run
 # itself, by PID.
