@@ -41,8 +41,8 @@ public final class KafkaMockCluster: Sendable {
     /// broker's port when it goes down and aborts the whole process when that port has
     /// been taken meanwhile (seen in a test run with many connections opening at once).
     public func setRoundTrip(ofBroker id: Int32, to delay: Duration) throws(KafkaError) {
-        let milliseconds = delay.components.seconds * 1_000 + delay.components.attoseconds / 1_000_000_000_000_000
-        guard (0...Int64(Int32.max)).contains(milliseconds) else {
+        let milliseconds = delay / .milliseconds(1)
+        guard (0...Double(Int32.max)).contains(milliseconds) else {
             throw KafkaError(
                 category: .configuration, name: "invalid_round_trip",
                 message: "a mock broker's round trip is 0 to \(Int32.max) ms, not \(delay)",

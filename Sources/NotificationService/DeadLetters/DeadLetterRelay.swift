@@ -46,10 +46,8 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
     /// Publishes one batch of the outbox; returns how many records it published.
     @discardableResult
     public func relayOnce() async throws -> Int {
-        let records = try await StoreDeadline.run(
-            configuration.storeTimeout, on: retry.clock, operation: "read unpublished dead letters"
-        ) { [store, configuration] in
-            try await store.unpublished(limit: configuration.batchSize)
+        let records = try await configuration.bounded("read unpublished dead letters", on: retry.clock) {
+            [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
         }
         guard !records.isEmpty else { return 0 }
         // A producer span per record, in the trace of the event or reminder it is about;
@@ -94,9 +92,7 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
             }
             TracePropagation.endPublishing(span, result)
         }
-        try await StoreDeadline.run(
-            configuration.storeTimeout, on: retry.clock, operation: "mark dead letters published"
-        ) { [store, published] in
+        try await configuration.bounded("mark dead letters published", on: retry.clock) { [store, published] in
             try await store.markPublished(published)
         }
         metrics.published(deadLetterReasons: reasons)
@@ -176,5 +172,12 @@ public struct OutboxRelayConfiguration: Sendable {
         self.idleInterval = idleInterval
         self.retry = retry
         self.storeTimeout = storeTimeout
+    }
+
+    /// One of a relay's database calls, given up after `storeTimeout` on `clock`.
+    func bounded<T: Sendable, C: Clock>(
+        _ operation: String, on clock: C, _ call: @escaping @Sendable () async throws -> T
+    ) async throws -> T where C.Duration == Duration {
+        try await StoreDeadline.run(storeTimeout, on: clock, operation: operation, call)
     }
 }

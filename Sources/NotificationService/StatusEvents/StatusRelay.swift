@@ -46,18 +46,14 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     /// Publishes one batch of the outbox; returns how many records it marked published.
     @discardableResult
     public func relayOnce() async throws -> Int {
-        let records = try await StoreDeadline.run(
-            configuration.storeTimeout, on: retry.clock, operation: "read unpublished status events"
-        ) { [store, configuration] in
-            try await store.unpublished(limit: configuration.batchSize)
+        let records = try await configuration.bounded("read unpublished status events", on: retry.clock) {
+            [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
         }
         guard !records.isEmpty else { return 0 }
         let results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
         let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
         let sequences = published.map(\.sequence)
-        try await StoreDeadline.run(
-            configuration.storeTimeout, on: retry.clock, operation: "mark status events published"
-        ) { [store] in
+        try await configuration.bounded("mark status events published", on: retry.clock) { [store] in
             try await store.markPublished(sequences)
         }
         metrics.published(statusTypes: published.map(\.type))
