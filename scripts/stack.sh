@@ -10,6 +10,8 @@
 #   NS_PG_DURABLE  1: PostgreSQL with its crash-safety defaults (fsync, full-page
 #                  writes, zero-filled WAL segments) instead of the throwaway settings,
 #                  for measurements whose cost is the disk's (bench-partitioning.sh)
+#   NS_PG_OPTIONS  more server options, added last, for example
+#                  "-c shared_preload_libraries=pg_stat_statements" (per-statement cost)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -112,7 +114,7 @@ start_postgres() {
     local throwaway="-c fsync=off -c full_page_writes=off -c wal_init_zero=off"
     [ "${NS_PG_DURABLE:-}" = 1 ] && throwaway=""
     as_pg_owner setsid --wait "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 30 \
-        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 $throwaway" start >/dev/null \
+        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=300 $throwaway ${NS_PG_OPTIONS:-}" start >/dev/null \
         || { tail -20 "$pg_dir/postgres.log" >&2; ns_die "PostgreSQL did not start"; }
     if ! PGPASSWORD=$pg_password "$bin/psql" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$pg_database'" | grep -q 1; then
