@@ -109,7 +109,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             for entry in entries {
                 print(
                     [
-                        entry.id.uuidString.lowercased(), entry.failedAt.padding(28), entry.reason.padding(21),
+                        entry.id.lowercasedText, entry.failedAt.padding(28), entry.reason.padding(21),
                         String(entry.attempts).padding(9), (entry.replayedAt == nil ? "no" : "yes").padding(9),
                         "\(entry.reminderID ?? "-") \(entry.error)",
                     ].joined(separator: " "))
@@ -191,7 +191,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             var failed = 0
             var replayed = 0
             for outcome in outcomes {
-                let id = outcome.entry.id.uuidString.lowercased()
+                let id = outcome.entry.id.lowercasedText
                 let what = "\(id) (\(outcome.entry.reason), reminder \(outcome.entry.reminderID ?? "-"))"
                 switch outcome.verdict {
                 case .alreadyReplayed(let at):

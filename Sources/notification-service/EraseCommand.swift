@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NotificationService
+import ReminderCore
 import ReminderStore
 
 /// `erase --user ID`: the same erasure as `DELETE /v1/users/{user_id}`, for operators.
@@ -43,7 +44,7 @@ struct EraseCommand: AsyncParsableCommand {
             }
             print(
                 """
-                erasure \(record.id.uuidString.lowercased()) at \(record.at): \(record.remindersCancelled) reminders \
+                erasure \(record.id.lowercasedText) at \(record.at): \(record.remindersCancelled) reminders \
                 cancelled, \(record.remindersErased) reminders, \(record.attemptsErased) delivery attempts and \
                 \(record.deadLettersErased) dead letters erased
                 """)

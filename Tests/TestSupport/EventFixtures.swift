@@ -117,6 +117,7 @@ public enum EventFixtures {
                     of: "\"schema_version\":1", with: "\"schema_version\":1.0"
                 ).utf8)),
         valid("title of 200 characters beyond ASCII", content { $0["title"] = String(repeating: "é", count: 200) }),
+        valid("title of 200 characters of four bytes", content { $0["title"] = String(repeating: "😀", count: 200) }),
         valid("body of 4,000 characters", content { $0["body"] = String(repeating: "b", count: 4000) }),
         valid(
             "fractional seconds and a negative offset",
@@ -265,6 +266,10 @@ public enum EventFixtures {
         invalid("title empty", "content.title", content { $0["title"] = "" }),
         invalid(
             "title of 201 characters", "content.title", content { $0["title"] = String(repeating: "t", count: 201) }),
+        invalid(
+            "title of 201 characters in 402 bytes", "content.title",
+            content { $0["title"] = String(repeating: "é", count: 201) }),
+        invalid("email of 2 characters in 8 bytes", "channels[0].to", channel(0) { $0["to"] = "😀😀" }),
         invalid(
             "body of 4,001 characters", "content.body", content { $0["body"] = String(repeating: "b", count: 4001) }),
         invalid("data an array", "content.data", content { $0["data"] = [1, 2] }),

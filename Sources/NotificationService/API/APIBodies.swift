@@ -203,7 +203,7 @@ enum APIBodies {
         let message: Message?
 
         init(_ entry: DeadLetterEntry) {
-            id = entry.id.uuidString.lowercased()
+            id = entry.id.lowercasedText
             reason = entry.reason
             error = entry.error
             attempts = entry.attempts
@@ -237,7 +237,7 @@ enum APIBodies {
         let deadLettersErased: Int
 
         init(_ record: ErasureStore.Record) {
-            erasureId = record.id.uuidString.lowercased()
+            erasureId = record.id.lowercasedText
             erasedAt = record.at
             remindersCancelled = record.remindersCancelled
             remindersErased = record.remindersErased

@@ -160,7 +160,7 @@ public struct AdminAPI: Sendable {
         }
         return try JSONResponse.make(
             APIBodies.Replay(
-                deadLetterId: entry.id.uuidString.lowercased(), topic: report.topic, partition: report.partition,
+                deadLetterId: entry.id.lowercasedText, topic: report.topic, partition: report.partition,
                 offset: report.offset), status: .accepted)
     }
 

@@ -55,7 +55,7 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
         let operation = "publish \(configuration.topic)"
         let publishing = records.map { record in
             TracePropagation.startPublishing(operation, topic: configuration.topic, continuing: record.trace) {
-                $0["notification.dead_letter.id"] = record.id.uuidString.lowercased()
+                $0["notification.dead_letter.id"] = record.id.lowercasedText
                 $0["notification.dead_letter.reason"] = record.reason
             }
         }
@@ -117,7 +117,7 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
             in: record.headers.filter { !$0.key.hasPrefix("x-dlq-") }.map { KafkaHeader(key: $0.key, value: $0.value) },
             with: trace)
         headers += [
-            KafkaHeader(key: "x-dlq-id", value: record.id.uuidString.lowercased()),
+            KafkaHeader(key: "x-dlq-id", value: record.id.lowercasedText),
             KafkaHeader(key: "x-dlq-reason", value: record.reason),
             KafkaHeader(key: "x-dlq-error", value: record.error),
             KafkaHeader(key: "x-dlq-attempts", value: String(record.attempts)),

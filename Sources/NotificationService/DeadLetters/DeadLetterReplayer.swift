@@ -59,7 +59,7 @@ public struct DeadLetterReplayer: Sendable {
             let operation = "publish \(topic)"
             let publishing = chosen.map { index in
                 TracePropagation.startPublishing(operation, topic: topic, continuing: entries[index].trace) {
-                    $0["notification.replay_of"] = entries[index].id.uuidString.lowercased()
+                    $0["notification.replay_of"] = entries[index].id.lowercasedText
                 }
             }
             let results = await producer.send(
@@ -91,7 +91,7 @@ public struct DeadLetterReplayer: Sendable {
             in: (entry.message?.headers ?? []).filter { $0.key != IngestRecord.replayHeader }.map {
                 KafkaHeader(key: $0.key, value: $0.value)
             }, with: trace)
-        headers.append(KafkaHeader(key: IngestRecord.replayHeader, value: entry.id.uuidString.lowercased()))
+        headers.append(KafkaHeader(key: IngestRecord.replayHeader, value: entry.id.lowercasedText))
         return KafkaProducerMessage(
             topic: topic, key: entry.message?.key, value: entry.message?.value, headers: headers)
     }

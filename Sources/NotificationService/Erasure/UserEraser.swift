@@ -1,4 +1,5 @@
 import Logging
+import ReminderCore
 import ReminderStore
 
 /// Erases one user's personal data, for `DELETE /v1/users/{user_id}` and
@@ -54,7 +55,7 @@ public struct UserEraser: Sendable {
         logger.notice(
             "user data erased",
             metadata: [
-                "erasure_id": "\(record.id.uuidString.lowercased())",
+                "erasure_id": "\(record.id.lowercasedText)",
                 "reminders_cancelled": "\(record.remindersCancelled)",
                 "reminders_erased": "\(record.remindersErased)",
                 "attempts_erased": "\(record.attemptsErased)",

@@ -82,16 +82,15 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
 
     /// The status record: key `user_id`, the contract's JSON, `x-status-*` headers.
     static func message(_ record: StatusEventStore.Record, topic: String) -> KafkaProducerMessage {
+        let id = record.id.lowercasedText
         var headers = [
-            KafkaHeader(key: "x-status-id", value: record.id.uuidString.lowercased()),
+            KafkaHeader(key: "x-status-id", value: id),
             KafkaHeader(key: "x-status-type", value: record.type),
             KafkaHeader(key: "content-type", value: "application/json"),
         ]
         if let id = record.correlationID { headers.append(KafkaHeader(key: "x-correlation-id", value: id)) }
         return KafkaProducerMessage(
-            topic: topic, key: Array(record.userID.utf8),
-            value: Array(StatusBody.json(record).utf8),
-            headers: headers)
+            topic: topic, key: Array(record.userID.utf8), value: StatusBody.json(record, id: id), headers: headers)
     }
 }
 
@@ -108,20 +107,32 @@ extension StatusRelay where C == ContinuousClock {
 }
 
 /// A status record's value (`schemas/reminder-status.v1.json`): absent fields are left
-/// out, keys in sorted order. Written directly as text rather than through `JSONEncoder`,
-/// which was a tenth of the service's CPU while the relay kept up with ingest (perf, issue
-/// 19), or a `JSONValue` tree.
+/// out, keys in sorted order. Written directly as UTF-8 bytes, the form the producer
+/// takes, rather than through `JSONEncoder` (a tenth of the service's CPU while the relay
+/// kept up with ingest; perf, issue 19), a `JSONValue` tree or a `String` copied into
+/// bytes afterwards.
 enum StatusBody {
-    static func json(_ record: StatusEventStore.Record) -> String {
+    /// `id`: the record's id as text (the caller's header has it already).
+    static func json(_ record: StatusEventStore.Record, id: String? = nil) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(384)
         // `at` is always there: the first member; every later one starts with a comma.
-        var text = #"{"at":"#
-        text.reserveCapacity(320)
-        JSONValue.append(string: record.at, to: &text)
-        func string(_ name: String, _ value: String?) {
-            if let value { JSONValue.append(member: name, string: value, to: &text) }
+        bytes += #"{"at":"#.utf8
+        JSONValue.append(string: record.at, to: &bytes)
+        func name(_ name: StaticString) {
+            bytes += #",""#.utf8
+            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            bytes += #"":"#.utf8
         }
-        func number(_ name: String, _ value: Int64?) {
-            if let value { text += #",""# + name + #"":"# + String(value) }
+        func string(_ key: StaticString, _ value: String?) {
+            guard let value else { return }
+            name(key)
+            JSONValue.append(string: value, to: &bytes)
+        }
+        func number(_ key: StaticString, _ value: Int64?) {
+            guard let value else { return }
+            name(key)
+            bytes += String(value).utf8
         }
         number("attempt", Int64(record.attempt))
         string("channel", record.channel)
@@ -129,7 +140,7 @@ enum StatusBody {
         string("detail", record.detail)
         string("due_at", record.dueAt)
         string("error", record.error)
-        string("id", record.id.uuidString.lowercased())
+        string("id", id ?? record.id.lowercasedText)
         number("occurrence", record.occurrence.map(Int64.init))
         string("provider", record.provider)
         string("reason", record.reason)
@@ -138,7 +149,11 @@ enum StatusBody {
         number("sequence", record.sequence)
         string("type", record.type)
         string("user_id", record.userID)
-        if let willRetry = record.willRetry { text += #","will_retry":"# + (willRetry ? "true" : "false") }
-        return text + "}"
+        if let willRetry = record.willRetry {
+            name("will_retry")
+            bytes += (willRetry ? "true" : "false").utf8
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
     }
 }

@@ -60,6 +60,37 @@ public enum JSONValue: Sendable, Equatable {
         writeString(text, to: &output)
     }
 
+    /// Appends `text` as a JSON string (quoted, escaped as `append(string:to:)` escapes it)
+    /// to UTF-8 bytes: for writers whose output goes out as bytes, without a `String` grown
+    /// and copied once more. UTF-8 encodes every scalar above U+007F in bytes of 0x80 and
+    /// up, so escaping byte by byte is escaping scalar by scalar.
+    public static func append(string text: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            var plainFrom = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom..<index]))
+                plainFrom = index + 1
+                output.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+                case UInt8(ascii: "\n"): output.append(UInt8(ascii: "n"))
+                case UInt8(ascii: "\r"): output.append(UInt8(ascii: "r"))
+                case UInt8(ascii: "\t"): output.append(UInt8(ascii: "t"))
+                default:
+                    output += Array("u00".utf8)
+                    output.append(HexDigits.lowercase[Int(byte >> 4)])
+                    output.append(HexDigits.lowercase[Int(byte & 0x0F)])
+                }
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom...]))
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
     private func write(to output: inout String) {
         switch self {
         case .null: output += "null"

@@ -236,7 +236,11 @@ struct Fields {
             throw ReminderEventDecoder.invalid(fieldPath(key), "must be a string, not \(member.kindName)")
         }
         if let length {
-            // JSON Schema counts characters as Unicode code points.
+            // JSON Schema counts characters as Unicode code points. A scalar is one to
+            // four UTF-8 bytes, so there are between a quarter of the byte count and the
+            // byte count of them: when both bounds fall in the range, the count does too.
+            let bytes = text.utf8.count
+            if bytes <= length.upperBound && (bytes + 3) / 4 >= length.lowerBound { return text }
             let count = text.unicodeScalars.count
             guard length.contains(count) else {
                 throw ReminderEventDecoder.invalid(

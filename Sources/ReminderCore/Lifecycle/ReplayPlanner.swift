@@ -118,7 +118,7 @@ public enum ReplayPlanner {
                 }
             }
             switch decide(
-                deadLetterID: replay.deadLetter.uuidString.lowercased(), deadLetter: deadLetter,
+                deadLetterID: replay.deadLetter.lowercasedText, deadLetter: deadLetter,
                 replayedBefore: replayed.contains(replay.deadLetter), reminder: reminder)
             {
             case .invalid(let problem):

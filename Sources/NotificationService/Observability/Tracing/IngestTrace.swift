@@ -1,4 +1,5 @@
 import Kafka
+import ReminderCore
 import ReminderStore
 import Tracing
 
@@ -38,7 +39,7 @@ struct IngestTrace {
                     attributes["notification.dead_letter.reason"] = "invalid_event"
                 case .replay(let deadLetter):
                     attributes["notification.event"] = "replay"
-                    attributes["notification.dead_letter.id"] = deadLetter.uuidString.lowercased()
+                    attributes["notification.dead_letter.id"] = deadLetter.lowercasedText
                 }
             }
             records[index].trace = TracePropagation.headers(of: span.context) ?? record.trace
