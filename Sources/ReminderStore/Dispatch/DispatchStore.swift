@@ -148,32 +148,43 @@ public struct DispatchStore: DispatchStoring {
                         return binds
                     }()), logger: logger)
             var claimed: [Claimed] = []
-            for try await row in rows.decode(
-                (
-                    Int64, String, String, String, Int32, Date, Date?, Date, String, String, String?, [Int32], String,
-                    String?, String?, String, Int32?, Int32?, Int32?, String?, String?, Int32?, String?, String?,
-                    ByteBuffer?, ByteBuffer?
-                ).self
-            ) {
+            claimed.reserveCapacity(limit)
+            for try await row in rows {
+                var cells = RowCells(row)
+                let id: Int64 = try cells.next(), reminderID: String = try cells.next()
+                let userID: String = try cells.next(), state: String = try cells.next()
+                let attempt: Int32 = try cells.next(), dueAt: Date = try cells.next()
+                let expiresAt: Date? = try cells.next(), leaseUntil: Date = try cells.next()
+                let storedChannels: String = try cells.next(), storedContent: String = try cells.next()
+                let correlationID: String? = try cells.next(), channelFailures: [Int32] = try cells.next()
+                let channelStatus: String = try cells.next()
+                let traceParent: String? = try cells.next(), traceState: String? = try cells.next()
+                let timeZone: String = try cells.next()
+                let quietStart: Int32? = try cells.next(), quietEnd: Int32? = try cells.next()
+                let occurrence: Int32? = try cells.next(), rule: String? = try cells.next()
+                let start: String? = try cells.next(), index: Int32? = try cells.next(),
+                    local: String? = try cells.next()
+                let sealedWith: String? = try cells.next(), sealedChannels: ByteBuffer? = try cells.next()
+                let sealedContent: ByteBuffer? = try cells.next()
                 var recurrence: Claimed.Recurrence?
-                if let rule = row.19, let start = row.20.flatMap(LocalDateTime.init(parsing:)), let index = row.21,
-                    let local = row.22.flatMap(LocalDateTime.init(parsing:))
+                if let rule, let start = start.flatMap(LocalDateTime.init(parsing:)), let index,
+                    let local = local.flatMap(LocalDateTime.init(parsing:))
                 {
                     recurrence = Claimed.Recurrence(rule: rule, start: start, index: Int(index), local: local)
                 }
                 let (channels, content) = delivery(
-                    id: row.0, channels: row.8, content: row.9, sealedWith: row.23, sealedChannels: row.24,
-                    sealedContent: row.25)
+                    id: id, channels: storedChannels, content: storedContent, sealedWith: sealedWith,
+                    sealedChannels: sealedChannels, sealedContent: sealedContent)
                 claimed.append(
                     Claimed(
-                        id: row.0, reminderID: row.1, userID: row.2,
-                        previousState: ReminderState(rawValue: row.3) ?? .scheduled, attempt: Int(row.4), dueAt: row.5,
-                        expiresAt: row.6, leaseUntil: row.7, channels: channels, content: content,
-                        correlationID: row.10,
-                        channelFailures: row.11.map(Int.init), channelStatus: row.12,
-                        trace: TraceContextHeaders(traceParent: row.13, traceState: row.14), timeZone: row.15,
-                        quietHours: Self.quietHours(startMinute: row.16, endMinute: row.17),
-                        occurrence: row.18.map(Int.init), recurrence: recurrence))
+                        id: id, reminderID: reminderID, userID: userID,
+                        previousState: ReminderState(rawValue: state) ?? .scheduled, attempt: Int(attempt),
+                        dueAt: dueAt, expiresAt: expiresAt, leaseUntil: leaseUntil, channels: channels,
+                        content: content, correlationID: correlationID, channelFailures: channelFailures.map(Int.init),
+                        channelStatus: channelStatus,
+                        trace: TraceContextHeaders(traceParent: traceParent, traceState: traceState),
+                        timeZone: timeZone, quietHours: Self.quietHours(startMinute: quietStart, endMinute: quietEnd),
+                        occurrence: occurrence.map(Int.init), recurrence: recurrence))
             }
             return claimed
         } catch {

@@ -86,18 +86,22 @@ public struct StatusEventStore: Sendable {
                         FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT \(limit)
                         """), logger: logger)
             var records: [Record] = []
-            for try await row in rows.decode(
-                (
-                    UUID, Int64, String, String, String, String?, Int32?, Int32, String?, String?, Bool?, String?,
-                    String?, String?, String?, String
-                ).self)
-            {
+            records.reserveCapacity(limit)
+            for try await row in rows {
+                var cells = RowCells(row)
+                let id: UUID = try cells.next(), sequence: Int64 = try cells.next(), type: String = try cells.next()
+                let reminderID: String = try cells.next(), userID: String = try cells.next()
+                let correlationID: String? = try cells.next(), occurrence: Int32? = try cells.next()
+                let attempt: Int32 = try cells.next(), channel: String? = try cells.next()
+                let provider: String? = try cells.next(), willRetry: Bool? = try cells.next()
+                let dueAt: String? = try cells.next(), reason: String? = try cells.next()
+                let error: String? = try cells.next(), detail: String? = try cells.next(), at: String = try cells.next()
                 records.append(
                     Record(
-                        id: row.0, sequence: row.1, type: row.2, reminderID: row.3, userID: row.4,
-                        correlationID: row.5, occurrence: row.6.map(Int.init), attempt: Int(row.7), channel: row.8,
-                        provider: row.9, willRetry: row.10, dueAt: row.11, reason: row.12, error: row.13,
-                        detail: row.14, at: row.15))
+                        id: id, sequence: sequence, type: type, reminderID: reminderID, userID: userID,
+                        correlationID: correlationID, occurrence: occurrence.map(Int.init), attempt: Int(attempt),
+                        channel: channel, provider: provider, willRetry: willRetry, dueAt: dueAt, reason: reason,
+                        error: error, detail: detail, at: at))
             }
             return records
         } catch {
