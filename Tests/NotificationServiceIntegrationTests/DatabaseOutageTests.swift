@@ -10,7 +10,7 @@ import Testing
 /// retries, commits nothing it has not stored, and resumes; nothing is lost or doubled.
 @Suite(.timeLimit(.minutes(6)))
 struct DatabaseOutageTests {
-    /// A proxy in front of the test PostgreSQL that can be cut and restored.
+    /// A proxy in front of the test PostgreSQL that can be cut or frozen, and restored.
     final class Proxy: @unchecked Sendable {
         let process: Process
         let port: Int
@@ -22,6 +22,8 @@ struct DatabaseOutageTests {
         }
 
         func cut() { kill(process.processIdentifier, SIGUSR1) }
+        /// Connections stay open, but nothing more passes either way.
+        func freeze() { kill(process.processIdentifier, SIGHUP) }
         func restore() { kill(process.processIdentifier, SIGUSR2) }
 
         deinit {

@@ -59,4 +59,41 @@ struct RetentionTests {
         }
         await sink.stop()
     }
+
+    /// A pruning call in flight when its connection stops answering is given up after the
+    /// policy's call limit, not waited for (a graceful shutdown waited with it), and the
+    /// next round, on a connection that answers, prunes what the first could not.
+    @Test func aPruningCallThatNeverAnswersIsGivenUpAndTheNextRoundPrunes() async throws {
+        try await TestDatabase.withDatabase { client, configuration in
+            let proxy = try await DatabaseOutageTests.Proxy(targetPort: configuration.port)
+            try #require(proxy.port > 0)
+            var viaProxy = configuration
+            viaProxy.port = proxy.port
+            try await TestDatabase.withClient(viaProxy) { proxied in
+                try await client.query(
+                    """
+                    INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset,
+                        received_at)
+                    SELECT 'old-' || n, sha256('x'), 'r-' || n, 0, n, now() - interval '2 days'
+                    FROM generate_series(1, 30) n
+                    """)
+                let store = RetentionStore(client: proxied, logger: TestDatabase.logger)
+                let policy = RetentionStore.Policy(
+                    reminders: nil, deadLetters: nil, inbox: .seconds(86_400), statusEvents: nil, keepHistory: false,
+                    batchSize: 10, statementTimeout: .milliseconds(200))
+                // A connection in the pool, then nothing passes on it any more.
+                #expect(try await TestDatabase.count(proxied, "SELECT count(*) FROM inbox") == 30)
+                proxy.freeze()
+                let clock = ContinuousClock()
+                let started = clock.now
+                await #expect(throws: StoreError.self) { try await store.prune(policy) }
+                let waited = clock.now - started
+                #expect(waited >= policy.callLimit && waited < policy.callLimit + .seconds(20), "\(waited)")
+                proxy.restore()
+                let pruned = try await store.prune(policy)
+                #expect(pruned?[.inbox] == 30)
+                #expect(try await TestDatabase.count(client, "SELECT count(*) FROM inbox") == 0)
+            }
+        }
+    }
 }

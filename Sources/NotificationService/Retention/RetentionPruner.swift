@@ -52,7 +52,11 @@ public final class RetentionPruner<C: Clock>: Service, Sendable where C.Duration
                 return nil
             }
             metrics.pruned(pruned)
-            metrics.oldestKept(try await store.oldestAges())
+            let store = self.store
+            metrics.oldestKept(
+                try await StoreDeadline.run(
+                    settings.policy.callLimit, on: clock, operation: "read the oldest rows' ages"
+                ) { try await store.oldestAges() })
             let total = pruned.values.reduce(0, +)
             if total > 0 {
                 logger.info(

@@ -51,6 +51,13 @@ public struct RetentionStore: Sendable {
             self.batchSize = batchSize
             self.statementTimeout = statementTimeout
         }
+
+        /// How long one call of a round (taking the lock, a batch from `BEGIN` to `COMMIT`)
+        /// may go unanswered: twice the statement timeout and 10 s for the commit. Past
+        /// it the round is given up and its connection closed; a call that was in flight
+        /// when its connection was cut was seen never to end (`StoreDeadline`), and a
+        /// graceful shutdown waited for it.
+        public var callLimit: Duration { statementTimeout * 2 + .seconds(10) }
     }
 
     let client: PostgresClient
@@ -73,22 +80,29 @@ public struct RetentionStore: Sendable {
     public func prune(_ policy: Policy, maximumBatches: Int = 1_000) async throws(StoreError) -> [Table: Int]? {
         do {
             return try await client.withConnection { connection in
-                let lock: PostgresQuery = "SELECT pg_try_advisory_lock(\(Self.lockKey))"
-                var locked = false
-                for try await value in try await connection.query(lock, logger: logger).decode(Bool.self) {
-                    locked = value
-                }
-                guard locked else { return nil }
                 do {
+                    let locked = try await bounded("take the pruning lock", policy) { [logger] in
+                        var locked = false
+                        let lock: PostgresQuery = "SELECT pg_try_advisory_lock(\(Self.lockKey))"
+                        for try await value in try await connection.query(lock, logger: logger).decode(Bool.self) {
+                            locked = value
+                        }
+                        return locked
+                    }
+                    guard locked else { return nil }
                     let pruned = try await pruneLocked(policy, maximumBatches: maximumBatches, on: connection)
-                    try await connection.query(Self.unlock, logger: logger)
+                    try await bounded("free the pruning lock", policy) { [logger] in
+                        try await connection.query(Self.unlock, logger: logger)
+                    }
                     return pruned
                 } catch {
                     // The session ends with the failure: PostgreSQL rolls the batch back
-                    // and frees the lock, and the pool replaces the connection. Asking a
-                    // connection that had just been cut for a ROLLBACK waited forever (the
-                    // pruner, and a graceful shutdown with it, hung in ReadinessTests).
-                    try? await connection.close()
+                    // and frees the lock, and the pool replaces the connection, which may
+                    // still have a call given up in flight. Asking a connection that had
+                    // just been cut for a ROLLBACK waited forever (the pruner, and a
+                    // graceful shutdown with it, hung in ReadinessTests); its close is
+                    // bounded too.
+                    _ = try? await bounded("close the pruning connection", policy) { try await connection.close() }
                     throw error
                 }
             }
@@ -111,12 +125,21 @@ public struct RetentionStore: Sendable {
         for case (let table, let window?) in kinds {
             for _ in 0..<maximumBatches {
                 try Task.checkCancellation()
-                let counts = try await batch(table, window: window, policy: policy, on: connection)
+                let counts = try await bounded("prune \(table.rawValue)", policy) { [self] in
+                    try await batch(table, window: window, policy: policy, on: connection)
+                }
                 pruned.merge(counts, uniquingKeysWith: +)
                 if counts[table, default: 0] < policy.batchSize { break }
             }
         }
         return pruned
+    }
+
+    /// `body` given up after the policy's `callLimit`.
+    private func bounded<T: Sendable>(
+        _ operation: String, _ policy: Policy, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await StoreDeadline.run(policy.callLimit, on: ContinuousClock(), operation: operation, body)
     }
 
     /// One batch of `table`'s rows older than `window`, in its own transaction.

@@ -1,4 +1,3 @@
-import ReminderStore
 import Synchronization
 
 /// Bounds one database call. PostgresNIO waits for a connection for as long as the
@@ -12,10 +11,11 @@ import Synchronization
 /// (the fault suite's `database` scenario, twice each before this). The call is left to
 /// end on its own. Every caller's retry is safe if it does: the inbox makes a batch's
 /// retry store nothing twice, an abandoned claim's reminders are taken over when their
-/// lease runs out, and an outcome recorded late is refused once another claim holds the
-/// reminder.
-enum StoreDeadline {
-    static func run<T: Sendable, C: Clock>(
+/// lease runs out, an outcome recorded late is refused once another claim holds the
+/// reminder, and a pruning batch given up closes its connection (its transaction rolls
+/// back, its lock is freed).
+public enum StoreDeadline {
+    public static func run<T: Sendable, C: Clock>(
         _ limit: Duration, on clock: C, operation: String, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T where C.Duration == Duration {
         let answered = Once()
