@@ -1,10 +1,10 @@
 import PostgresNIO
 
 /// A row's cells read in order, each decoded to the type its use asks for. For rows read
-/// by the thousand: PostgresNIO's `decode((A, B, …).self)` builds its generic tuple at run
-/// time for every row, and the runtime's metadata lookups behind it were 3% of the
-/// service's CPU while ingesting (perf, issue 19), most of it the status relay's sixteen
-/// columns per record.
+/// by the thousand: PostgresNIO's `decode((A, B, …).self)` looks its generic tuple's
+/// metadata up at run time for every row (in perf of ingest, issue 19, under the status
+/// relay's sixteen columns; the runtime's metadata lookups were 3% of the service's CPU,
+/// the JSON parser's included).
 struct RowCells {
     /// A row with fewer cells than were read from it: the statement and its reader disagree.
     struct MissingCell: Error, CustomStringConvertible {
