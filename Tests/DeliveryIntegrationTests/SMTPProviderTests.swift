@@ -16,13 +16,16 @@ struct SMTPProviderTests {
         ".starts with a dot\r\n..two dots\r\nGrüße, 你好 👋\n.\nbare LF line above was a lone dot\r\n"
         + String(repeating: "a very long line without any break ", count: 40)
 
+    /// Limits that only end a send to a sink that has stopped: with the whole suite
+    /// running on two cores, a connection to a sink that was up timed out after 5 s once
+    /// (as calls to the other Python peers did after 10 s, `LoopbackPeerClient`).
     static func configuration(
         port: Int, host: String = "127.0.0.1", startTLS: SMTPStartTLSMode = .off, trustRootsPath: String? = nil,
-        credentials: SMTPCredentials? = nil, sendTimeout: Duration = .seconds(20)
+        credentials: SMTPCredentials? = nil, sendTimeout: Duration = .seconds(90)
     ) -> SMTPConfiguration {
         SMTPConfiguration(
             host: host, port: port, from: sender, heloName: "client.test", startTLS: startTLS,
-            trustRootsPath: trustRootsPath, credentials: credentials, connectTimeout: .seconds(5),
+            trustRootsPath: trustRootsPath, credentials: credentials, connectTimeout: .seconds(60),
             sendTimeout: sendTimeout)
     }
 
