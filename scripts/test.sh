@@ -66,7 +66,7 @@ mkdir -p "$log_dir"
 log="$log_dir/swift-test-$(date -u +%Y%m%dT%H%M%SZ).log"
 # The ten newest runs' logs stay.
 find "$log_dir" -name 'swift-test-*.log' -printf '%T@ %p\n' | sort -rn | tail -n +10 | cut -d' ' -f2- |
-    while read -r old; do rm -f "$old" "$old.stacks" "$old.stopped"; done
+    while read -r old; do rm -f "$old" "$old.stacks" "$old.stopped" "$old.core"; done
 
 # Every process below $1, children before parents.
 descendants() {
@@ -145,6 +145,29 @@ stack_digest() {
         awk 'NR <= 150 { print "  " substr($0, 1, 400) } END { if (NR > 150) print "  (" NR - 150 " more)" }' >&2
 }
 
+# A crashed test process (a signal, no result printed) leaves a core file where the
+# kernel puts it: with a plain `core` pattern, in the process's directory, the
+# repository's root. Its crashing thread's stack goes to the output (demangled), the file
+# beside the log. Swift's backtracer stays off (above); this costs nothing until a crash.
+crash_report() {
+    local pattern core binary
+    pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo "?")
+    core=$(find "$NS_ROOT" -maxdepth 1 -name 'core*' -type f -newer "$log" 2>/dev/null | head -1)
+    if [ -z "$core" ]; then
+        ns_log "no core file of the crash in $NS_ROOT (kernel.core_pattern: $pattern)"
+        return
+    fi
+    mv "$core" "$log.core"
+    binary=$(find "$NS_SCRATCH_PATH/debug" -maxdepth 1 -name '*PackageTests.xctest' -type f | head -1)
+    if command -v gdb >/dev/null && [ -n "$binary" ]; then
+        ns_log "the crashed thread (core: $log.core):"
+        timeout 300s gdb -batch -nx -ex 'info threads' -ex 'bt 40' "$binary" "$log.core" 2>/dev/null |
+            grep -E '^(#|\*|Program terminated)' | cut -c1-400 | swift demangle --simplified | head -60 >&2 || true
+    else
+        ns_log "core of the crash: $log.core"
+    fi
+}
+
 # The summary at the end of the run, read from the log.
 summary() {
     local stopped=$1
@@ -188,6 +211,8 @@ tee_pid=$!
 # which test was stuck). Line-buffered, the log has every line the tests printed.
 line_buffered=()
 command -v stdbuf >/dev/null && line_buffered=(stdbuf -oL -eL)
+# Room for a core file if the test process crashes (crash_report).
+ulimit -c unlimited 2>/dev/null || true
 "${line_buffered[@]}" swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&"$log_fd" 2>&1 &
 run_pid=$!
 # A background command ignores SIGINT in a script: an interrupted test.sh ends the run
@@ -209,6 +234,9 @@ if [ -e "$log.stopped" ]; then
     fi
     summary yes
     ns_die "swift test was stopped: $(cat "$log.stopped")"
+fi
+if [ "$status" -ne 0 ] && ! grep -qE '^(✔|✘) Test run with ' "$log"; then
+    crash_report
 fi
 summary no
 exit "$status"
