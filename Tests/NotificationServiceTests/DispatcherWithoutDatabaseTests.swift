@@ -279,6 +279,41 @@ import Testing
         #expect(provider.sent.map(\.reminderID) == ["r-7"])
     }
 
+    /// An instance that may take over (it has reached the database for a whole lease)
+    /// loses that right with a failed claim: the claim retried once the database is back
+    /// does not take over the leases that ran out while nobody could renew them, and only
+    /// after another whole lease of reaching the database does it take the reminder over.
+    /// The long-outage fault scenario sent duplicates when the retry kept the permission.
+    @Test func aClaimRetriedThroughAnOutageDoesNotTakeOverWithThePermissionFromBeforeIt() async throws {
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
+        let provider = ScriptedProvider([nil])
+        let other = store.schedule(reminderID: "r-o", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        // Another sender holds the reminder, with a lease of 90 s.
+        _ = try await store.claim(limit: 1, lease: .seconds(90), takingOver: false)
+        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
+            // This instance reaches the database; after its lease (60 s) it may take
+            // over, but the other sender's lease still runs.
+            await Self.drive(time, rounds: 3)
+            wall.advance(by: 61)
+            await Self.drive(time, rounds: 3)
+            #expect(provider.sent.isEmpty)
+            // The next claim fails; while it waits to be tried again the other sender's
+            // lease runs out unrenewed (the database was away for everyone).
+            store.failNext(1)
+            await Self.drive(time, rounds: 1)
+            wall.advance(by: 30)
+            await Self.drive(time, rounds: 20)
+            #expect(provider.sent.isEmpty)
+            #expect(store.reminder(other)?.history.map(\.event) == [.schedule, .claim])
+            // A whole lease of reaching the database later, it is taken over and sent.
+            wall.advance(by: 61)
+            await Self.drive(time, until: .delivered, of: other, in: store)
+        }
+        #expect(provider.sent.map(\.reminderID) == ["r-o"])
+        #expect(store.reminder(other)?.history.map(\.event) == [.schedule, .claim, .claim, .deliver])
+    }
+
     @Test func anOutcomeWhoseClaimWasTakenOverIsNotRecorded() async throws {
         let wall = WallClock()
         let store = MemoryDispatchStore(now: { wall.now })

@@ -130,9 +130,12 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             do {
                 let store = self.store
                 let lease = configuration.lease
-                let takingOver = leases.mayTakeOver
                 // A wake-up (work announced, as after the database's return) ends the
-                // backoff early.
+                // backoff early. Whether leases that ran out may be taken over is asked
+                // again on every try: a claim retried through an outage must not take
+                // over with a permission from before it (a failure withdraws it until
+                // the database has answered for a whole lease), or it takes the
+                // reminders of live senders that have not renewed yet.
                 claimed = try await retry.run(
                     stopWhen: { Task.isShuttingDownGracefully },
                     waitingWith: { await wake.wait(timeout: $0, on: clock) },
@@ -144,7 +147,7 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
                     }
                 ) {
                     try await StoreDeadline.run(.seconds(10), on: clock, operation: "claim due reminders") {
-                        try await store.claim(limit: limit, lease: lease, takingOver: takingOver)
+                        try await store.claim(limit: limit, lease: lease, takingOver: leases.mayTakeOver)
                     }
                 }
                 leases.observe(reached: true)
