@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ReminderCore
 
 /// AWS credentials for Signature Version 4. Secret: its `description` names only the
 /// access key id, so a logged value leaks nothing that signs.

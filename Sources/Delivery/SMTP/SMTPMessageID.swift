@@ -1,4 +1,5 @@
 import Crypto
+import ReminderCore
 
 /// The Message-ID of a reminder's email: the same for every attempt of the same reminder,
 /// so that a send repeated after a crash or a lost reply reaches the recipient's mail

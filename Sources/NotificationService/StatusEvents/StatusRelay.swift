@@ -112,8 +112,9 @@ extension StatusRelay where C == ContinuousClock {
 /// kept up with ingest; perf, issue 19), a `JSONValue` tree or a `String` copied into
 /// bytes afterwards.
 enum StatusBody {
-    /// `id`: the record's id as text (the caller's header has it already).
-    static func json(_ record: StatusEventStore.Record, id: String? = nil) -> [UInt8] {
+    /// `id`: the record's id as the contract writes it (`lowercasedText`), formatted once
+    /// by the caller for its header too.
+    static func json(_ record: StatusEventStore.Record, id: String) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(384)
         // `at` is always there: the first member; every later one starts with a comma.
@@ -140,7 +141,7 @@ enum StatusBody {
         string("detail", record.detail)
         string("due_at", record.dueAt)
         string("error", record.error)
-        string("id", id ?? record.id.lowercasedText)
+        string("id", id)
         number("occurrence", record.occurrence.map(Int64.init))
         string("provider", record.provider)
         string("reason", record.reason)

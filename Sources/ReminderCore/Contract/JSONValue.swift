@@ -82,8 +82,8 @@ public enum JSONValue: Sendable, Equatable {
                 case UInt8(ascii: "\t"): output.append(UInt8(ascii: "t"))
                 default:
                     output += Array("u00".utf8)
-                    output.append(HexDigits.lowercase[Int(byte >> 4)])
-                    output.append(HexDigits.lowercase[Int(byte & 0x0F)])
+                    output.append(HexEncoding.digits[Int(byte >> 4)])
+                    output.append(HexEncoding.digits[Int(byte & 0x0F)])
                 }
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainFrom...]))

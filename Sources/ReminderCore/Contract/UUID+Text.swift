@@ -13,16 +13,12 @@ extension UUID {
                         text[position] = UInt8(ascii: "-")
                         position += 1
                     }
-                    text[position] = HexDigits.lowercase[Int(byte >> 4)]
-                    text[position + 1] = HexDigits.lowercase[Int(byte & 0x0F)]
+                    text[position] = HexEncoding.digits[Int(byte >> 4)]
+                    text[position + 1] = HexEncoding.digits[Int(byte & 0x0F)]
                     position += 2
                 }
             }
             return 36
         }
     }
-}
-
-enum HexDigits {
-    static let lowercase: [UInt8] = Array("0123456789abcdef".utf8)
 }
