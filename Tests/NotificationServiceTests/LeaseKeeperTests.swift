@@ -4,6 +4,7 @@ import ReminderCore
 import ReminderStore
 import ReminderStoreTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import NotificationService
@@ -47,6 +48,79 @@ import Testing
         #expect(try await store.claim(limit: 1, lease: .seconds(60), takingOver: true).isEmpty)
         keeper.release(id)
         #expect(keeper.held.isEmpty)
+    }
+
+    /// A store whose renewal first runs `meanwhile`: what happens while the statement is
+    /// on its way.
+    struct RenewalWithSomethingMeanwhile: DispatchStoring {
+        let store: MemoryDispatchStore
+        let meanwhile: @Sendable () async -> Void
+
+        func claim(limit: Int, lease: Duration, takingOver: Bool) async throws(StoreError) -> [DispatchStore.Claimed] {
+            try await store.claim(limit: limit, lease: lease, takingOver: takingOver)
+        }
+
+        func renew(_ leases: [DispatchStore.Lease], lease: Duration) async throws(StoreError) -> Set<Int64> {
+            await meanwhile()
+            return try await store.renew(leases, lease: lease)
+        }
+
+        func nextDueTime() async throws(StoreError) -> Date? { try await store.nextDueTime() }
+
+        func complete(_ completions: [DispatchStore.Completion]) async throws(StoreError)
+            -> DispatchStore.CompletionReport
+        {
+            try await store.complete(completions)
+        }
+    }
+
+    @Test func aLeaseWhoseOutcomeIsRecordedDuringTheRenewalIsNotReportedLost() async throws {
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
+        let recorded = store.schedule(reminderID: "recorded", channels: "[]", content: "{}", dueAt: wall.now)
+        let takenOver = store.schedule(reminderID: "taken-over", channels: "[]", content: "{}", dueAt: wall.now)
+        let log = CapturedLog()
+        let keeper = LeaseKeeper(
+            lease: .seconds(60), clock: time, now: { wall.now }, logger: log.logger("lease-unit", level: .warning))
+        let claims = try await store.claim(limit: 2, lease: .seconds(60), takingOver: false)
+        #expect(Set(claims.map(\.id)) == [recorded, takenOver])
+        keeper.hold(claims)
+        // While the renewal is on its way, one outcome is recorded and released, and
+        // another sender takes the other reminder over (this one stopped renewing for
+        // longer than a lease).
+        let once = Mutex(false)
+        let renewing = RenewalWithSomethingMeanwhile(store: store) {
+            let first = once.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            guard first else { return }
+            guard let claim = claims.first(where: { $0.id == recorded }) else {
+                Issue.record("the recorded reminder was not claimed")
+                return
+            }
+            let report = try? await store.complete([
+                DispatchStore.Completion(
+                    id: claim.id, attempt: claim.attempt, result: .delivered,
+                    progress: ChannelProgress(channelCount: 0), errorClass: nil, channelAttempts: [])
+            ])
+            #expect(report?.notRecorded.isEmpty == true)
+            keeper.release(recorded)
+            wall.advance(by: 61)
+            let other = try? await store.claim(limit: 1, lease: .seconds(60), takingOver: true)
+            #expect(other?.map(\.id) == [takenOver])
+        }
+        let running = Task { await keeper.run(store: renewing) }
+        defer { running.cancel() }
+        await Self.renewal(time, 1)
+        // The renewal's own limit sleeps on the same clock: waiting for a sleeper does not
+        // say it has ended; its warning does (at most 10 s of real time).
+        var lost: [[String: Any]] = []
+        for _ in 0..<1_000 where lost.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            lost = log.records.filter { ($0["message"] as? String)?.hasPrefix("leases lost") == true }
+        }
+        #expect(lost.map { $0["count"] as? String } == ["1"])
     }
 
     @Test func takingOverWaitsForAWholeLeaseOfReachingTheDatabaseAndAFailureStartsItOver() {

@@ -89,12 +89,17 @@ final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
         while !Task.isCancelled {
             try? await clock.sleep(for: interval)
             guard !Task.isCancelled else { return }
-            let leases = held
+            let leases = state.withLock { $0.held }
             do {
-                let lost = try await StoreDeadline.run(interval, on: clock, operation: "renew leases") {
-                    try await store.renew(leases, lease: lease)
+                let notRenewed = try await StoreDeadline.run(interval, on: clock, operation: "renew leases") {
+                    try await store.renew(Array(leases.values), lease: lease)
                 }
                 observe(reached: true)
+                // A claim whose outcome was recorded while the statement ran is no longer
+                // its sender's to renew, yet not lost: it was released meanwhile.
+                let lost = state.withLock { state in
+                    notRenewed.filter { id in state.held[id] == leases[id] }
+                }
                 if !lost.isEmpty {
                     logger.warning(
                         "leases lost: another sender took the reminders over, or they were cancelled",
