@@ -170,9 +170,10 @@ extension DispatchStore {
         CompletionStepRow.bind(steps, into: &binds)
         ChannelAttemptRow.bind(attempts, into: &binds)
         CompletionStatusRow.bind(statuses, into: &binds)
-        let rows = try await client.query(PostgresQuery(unsafeSQL: Self.completeSQL, binds: binds), logger: logger)
         var recorded = Set<Int64>()
-        for try await id in rows.decode(Int64.self) { recorded.insert(id) }
+        for try await row in try await client.execute(CompletionStatement.self, binds, logger: logger) {
+            recorded.insert(try row.decode(Int64.self))
+        }
         return Set(outcomes.map(\.id)).subtracting(recorded)
     }
 
@@ -190,7 +191,7 @@ extension DispatchStore {
         "previous_occurrence_at": "i.done_at",
     ]
 
-    private static let completeSQL = """
+    static let completeSQL = """
         WITH input AS (
             SELECT * FROM \(CompletionRow.unnest(bindingFrom: 1, as: "t"))),
         updated AS (
@@ -259,6 +260,12 @@ extension DispatchStore {
             ORDER BY st.ord)
         SELECT id FROM updated
         """
+}
+
+/// The outcomes' statement, prepared once per connection (`PreparedSQL`).
+enum CompletionStatement: PreparedSQL {
+    static let name = preparedName(sql)
+    static let sql = DispatchStore.completeSQL
 }
 
 /// A completion with the plan `CompletionPlanner` made for it (for the pending change

@@ -137,16 +137,11 @@ public struct DispatchStore: DispatchStoring {
             // A change waiting on a reminder whose sender stopped applies first: a
             // replacement may be due at once, a cancel must never be claimed.
             if takingOver { try await resolveAbandonedChanges(limit: limit) }
-            let rows = try await client.query(
-                PostgresQuery(
-                    unsafeSQL: Self.claimSQL,
-                    binds: {
-                        var binds = PostgresBindings(capacity: 3)
-                        binds.append(Int64(limit))
-                        binds.append(leaseMilliseconds)
-                        binds.append(takingOver)
-                        return binds
-                    }()), logger: logger)
+            var binds = PostgresBindings(capacity: 3)
+            binds.append(Int64(limit))
+            binds.append(leaseMilliseconds)
+            binds.append(takingOver)
+            let rows = try await client.execute(ClaimStatement.self, binds, logger: logger)
             var claimed: [Claimed] = []
             claimed.reserveCapacity(limit)
             for try await row in rows {
@@ -248,9 +243,11 @@ public struct DispatchStore: DispatchStoring {
     /// until then, or until woken.
     public func nextDueTime() async throws(StoreError) -> Date? {
         do {
-            return try await client.query(
-                PostgresQuery(unsafeSQL: Self.nextDueSQL), logger: logger
-            ).collect().first?.decode(Date?.self)
+            var next: Date?
+            for try await row in try await client.execute(NextDueStatement.self, logger: logger) {
+                next = try row.decode(Date?.self)
+            }
+            return next
         } catch {
             throw StoreError.wrapping(error, operation: "look up the next due time")
         }
@@ -304,6 +301,17 @@ public struct DispatchStore: DispatchStoring {
             (SELECT min(due_at) FROM reminders WHERE state IN (\(waitingStates))),
             (SELECT min(lease_until) FROM reminders WHERE state = \(claimTarget)))
         """
+}
+
+/// The dispatcher's statements, prepared once per connection (`PreparedSQL`).
+enum ClaimStatement: PreparedSQL {
+    static let name = preparedName(sql)
+    static let sql = DispatchStore.claimSQL
+}
+
+enum NextDueStatement: PreparedSQL {
+    static let name = preparedName(sql)
+    static let sql = DispatchStore.nextDueSQL
 }
 
 extension DispatchStore.Claimed {

@@ -71,20 +71,16 @@ public struct StatusEventStore: Sendable {
     }
 
     /// Timestamps as the contract writes them.
-    private static func utc(_ column: String) -> String {
+    static func utc(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
 
     /// The oldest unpublished records, up to `limit`, in outbox order.
     public func unpublished(limit: Int) async throws(StoreError) -> [Record] {
         do {
-            let rows = try await client.query(
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT id, seq, type, reminder_id, user_id, correlation_id, occurrence, attempt, channel,
-                            provider, will_retry, \(Self.utc("due_at")), reason, error, detail, \(Self.utc("at"))
-                        FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT \(limit)
-                        """), logger: logger)
+            var binds = PostgresBindings(capacity: 1)
+            binds.append(Int64(limit))
+            let rows = try await client.execute(UnpublishedStatement.self, binds, logger: logger)
             var records: [Record] = []
             records.reserveCapacity(limit)
             for try await row in rows {
@@ -118,20 +114,37 @@ public struct StatusEventStore: Sendable {
     public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
         guard !sequences.isEmpty else { return }
         do {
+            var binds = PostgresBindings(capacity: 1)
+            binds.append(sequences)
             if keepPublished {
-                try await client.query(
-                    """
-                    UPDATE status_events SET published_at = now()
-                    WHERE seq = ANY(\(sequences)) AND published_at IS NULL
-                    """, logger: logger)
+                try await client.runToEnd(MarkPublishedStatement.self, binds, logger: logger)
             } else {
-                try await client.query(
-                    "DELETE FROM status_events WHERE seq = ANY(\(sequences)) AND published_at IS NULL", logger: logger)
+                try await client.runToEnd(DeletePublishedStatement.self, binds, logger: logger)
             }
         } catch {
             throw StoreError.wrapping(error, operation: "mark \(sequences.count) status events published")
         }
     }
+}
+
+/// The relay's statements, prepared once per connection (`PreparedSQL`).
+enum UnpublishedStatement: PreparedSQL {
+    static let name = preparedName(sql)
+    static let sql = """
+        SELECT id, seq, type, reminder_id, user_id, correlation_id, occurrence, attempt, channel,
+            provider, will_retry, \(StatusEventStore.utc("due_at")), reason, error, detail, \(StatusEventStore.utc("at"))
+        FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT $1
+        """
+}
+
+enum MarkPublishedStatement: PreparedSQL {
+    static let name = preparedName(sql)
+    static let sql = "UPDATE status_events SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL"
+}
+
+enum DeletePublishedStatement: PreparedSQL {
+    static let name = preparedName(sql)
+    static let sql = "DELETE FROM status_events WHERE seq = ANY($1) AND published_at IS NULL"
 }
 
 /// The status outbox as the relay sees it; `StatusEventStore` keeps it in PostgreSQL.
