@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import ReminderCore
 import TestSupport
 import Testing
 
@@ -60,6 +61,27 @@ struct PreparedStatementTests {
                     #expect(plan.generic + plan.custom == 8, "\(name)")
                     #expect(plan.custom <= 5 && plan.generic >= 3, "\(name): \(plan)")
                 }
+            }
+        }
+    }
+
+    /// PostgresNIO keeps a statement whose preparation failed as failed for the life of the
+    /// connection: the store closes a connection on which a statement failed, and the next
+    /// call prepares it on a new one. One connection in the pool, so that the second call
+    /// cannot simply land on another.
+    @Test func aStatementPreparedBeforeTheTablesExistedWorksOnceTheyDo() async throws {
+        try await TestDatabase.withDatabase(migrated: false) { _, configuration in
+            var single = configuration
+            single.maximumConnections = 1
+            try await TestDatabase.withClient(single) { client in
+                let store = DispatchStore(client: client, logger: TestDatabase.logger)
+                let error = await #expect(throws: StoreError.self) { try await store.nextDueTime() }
+                #expect("\(error.map { "\($0)" } ?? "")".contains("reminders"))
+                try await TestDatabase.withClient(configuration) { other in
+                    try await Migrator(directory: TestDatabase.migrations).migrate(other, logger: TestDatabase.logger)
+                }
+                #expect(try await store.nextDueTime() == nil)
+                #expect(try await store.claim(limit: 10, lease: .seconds(60), takingOver: true).isEmpty)
             }
         }
     }

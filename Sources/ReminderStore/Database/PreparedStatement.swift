@@ -1,5 +1,6 @@
 import Crypto
 import Logging
+import NIOCore
 import PostgresNIO
 import ReminderCore
 
@@ -43,15 +44,28 @@ struct Prepared<S: PreparedSQL>: PostgresPreparedStatement {
 }
 
 extension PostgresClient {
-    /// Runs the prepared statement `S` with `bindings` on a connection of the pool.
+    /// Runs the prepared statement `S` with `bindings` on a connection of the pool and
+    /// hands each row to `eachRow`.
+    ///
+    /// A failure from PostgreSQL closes the connection (the pool opens another): PostgresNIO
+    /// keeps a statement whose preparation failed as failed for the whole life of the
+    /// connection, so a claim prepared before the tables existed (`serve --no-migrate`
+    /// ahead of `migrate`), or whose preparation waited behind a migration's lock and was
+    /// cancelled, would fail on that connection for good.
     func execute<S: PreparedSQL>(
-        _: S.Type, _ bindings: PostgresBindings = PostgresBindings(), logger: Logger
-    ) async throws -> AsyncThrowingMapSequence<PostgresRowSequence, PostgresRow> {
-        try await execute(Prepared<S>(bindings: bindings), logger: logger)
-    }
-
-    /// Runs the prepared statement `S`, which returns no rows, to its end.
-    func runToEnd<S: PreparedSQL>(_: S.Type, _ bindings: PostgresBindings, logger: Logger) async throws {
-        for try await _ in try await execute(S.self, bindings, logger: logger) {}
+        _: S.Type, _ bindings: PostgresBindings = PostgresBindings(), logger: Logger,
+        eachRow: (PostgresRow) throws -> Void = { _ in }
+    ) async throws {
+        try await withConnection { connection in
+            do {
+                for try await row in try await connection.execute(Prepared<S>(bindings: bindings), logger: logger) {
+                    try eachRow(row)
+                }
+            } catch let error as PSQLError {
+                // Not awaited: a connection that was cut may never answer its close.
+                let _: EventLoopFuture<Void> = connection.close()
+                throw error
+            }
+        }
     }
 }

@@ -171,8 +171,8 @@ extension DispatchStore {
         ChannelAttemptRow.bind(attempts, into: &binds)
         CompletionStatusRow.bind(statuses, into: &binds)
         var recorded = Set<Int64>()
-        for try await row in try await client.execute(CompletionStatement.self, binds, logger: logger) {
-            recorded.insert(try row.decode(Int64.self))
+        try await client.execute(CompletionStatement.self, binds, logger: logger) {
+            recorded.insert(try $0.decode(Int64.self))
         }
         return Set(outcomes.map(\.id)).subtracting(recorded)
     }

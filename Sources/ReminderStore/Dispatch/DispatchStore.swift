@@ -141,10 +141,9 @@ public struct DispatchStore: DispatchStoring {
             binds.append(Int64(limit))
             binds.append(leaseMilliseconds)
             binds.append(takingOver)
-            let rows = try await client.execute(ClaimStatement.self, binds, logger: logger)
             var claimed: [Claimed] = []
             claimed.reserveCapacity(limit)
-            for try await row in rows {
+            try await client.execute(ClaimStatement.self, binds, logger: logger) { row in
                 var cells = RowCells(row)
                 let id: Int64 = try cells.next(), reminderID: String = try cells.next()
                 let userID: String = try cells.next(), state: String = try cells.next()
@@ -244,9 +243,7 @@ public struct DispatchStore: DispatchStoring {
     public func nextDueTime() async throws(StoreError) -> Date? {
         do {
             var next: Date?
-            for try await row in try await client.execute(NextDueStatement.self, logger: logger) {
-                next = try row.decode(Date?.self)
-            }
+            try await client.execute(NextDueStatement.self, logger: logger) { next = try $0.decode(Date?.self) }
             return next
         } catch {
             throw StoreError.wrapping(error, operation: "look up the next due time")

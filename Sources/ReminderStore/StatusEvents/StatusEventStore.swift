@@ -80,10 +80,9 @@ public struct StatusEventStore: Sendable {
         do {
             var binds = PostgresBindings(capacity: 1)
             binds.append(Int64(limit))
-            let rows = try await client.execute(UnpublishedStatement.self, binds, logger: logger)
             var records: [Record] = []
             records.reserveCapacity(limit)
-            for try await row in rows {
+            try await client.execute(UnpublishedStatement.self, binds, logger: logger) { row in
                 var cells = RowCells(row)
                 let id: UUID = try cells.next(), sequence: Int64 = try cells.next(), type: String = try cells.next()
                 let reminderID: String = try cells.next(), userID: String = try cells.next()
@@ -117,9 +116,9 @@ public struct StatusEventStore: Sendable {
             var binds = PostgresBindings(capacity: 1)
             binds.append(sequences)
             if keepPublished {
-                try await client.runToEnd(MarkPublishedStatement.self, binds, logger: logger)
+                try await client.execute(MarkPublishedStatement.self, binds, logger: logger)
             } else {
-                try await client.runToEnd(DeletePublishedStatement.self, binds, logger: logger)
+                try await client.execute(DeletePublishedStatement.self, binds, logger: logger)
             }
         } catch {
             throw StoreError.wrapping(error, operation: "mark \(sequences.count) status events published")
