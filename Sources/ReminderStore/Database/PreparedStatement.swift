@@ -49,9 +49,9 @@ extension PostgresClient {
     ///
     /// A failure from PostgreSQL closes the connection (the pool opens another): PostgresNIO
     /// keeps a statement whose preparation failed as failed for the whole life of the
-    /// connection, so a claim prepared before the tables existed (`serve --no-migrate`
-    /// ahead of `migrate`), or whose preparation waited behind a migration's lock and was
-    /// cancelled, would fail on that connection for good.
+    /// connection, so a claim first prepared before the tables existed (`serve
+    /// --no-migrate` ahead of `migrate`), or whose preparation met any other error, would
+    /// fail on that connection for good.
     func execute<S: PreparedSQL>(
         _: S.Type, _ bindings: PostgresBindings = PostgresBindings(), logger: Logger,
         eachRow: (PostgresRow) throws -> Void = { _ in }
