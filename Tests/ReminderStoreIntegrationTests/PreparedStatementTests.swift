@@ -12,8 +12,9 @@ import Testing
 struct PreparedStatementTests {
     static var statements: [any PreparedSQL.Type] {
         [
-            ClaimStatement.self, NextDueStatement.self, CompletionStatement.self, UnpublishedStatement.self,
-            MarkPublishedStatement.self, DeletePublishedStatement.self,
+            DispatchStore.ClaimStatement.self, DispatchStore.NextDueStatement.self,
+            DispatchStore.CompletionStatement.self, StatusEventStore.UnpublishedStatement.self,
+            StatusEventStore.MarkPublishedStatement.self, StatusEventStore.DeletePublishedStatement.self,
         ]
     }
 
@@ -39,24 +40,24 @@ struct PreparedStatementTests {
                     claim.append(Int64(60_000))
                     claim.append(true)
                     for try await _ in try await connection.execute(
-                        Prepared<ClaimStatement>(bindings: claim), logger: TestDatabase.logger)
+                        Prepared<DispatchStore.ClaimStatement>(bindings: claim), logger: TestDatabase.logger)
                     {}
                     var read = PostgresBindings()
                     read.append(Int64(500))
                     for try await _ in try await connection.execute(
-                        Prepared<UnpublishedStatement>(bindings: read), logger: TestDatabase.logger)
+                        Prepared<StatusEventStore.UnpublishedStatement>(bindings: read), logger: TestDatabase.logger)
                     {}
                 }
                 let rows = try await connection.query(
                     """
                     SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
-                    WHERE name IN (\(ClaimStatement.name), \(UnpublishedStatement.name)) ORDER BY name
+                    WHERE name IN (\(DispatchStore.ClaimStatement.name), \(StatusEventStore.UnpublishedStatement.name)) ORDER BY name
                     """, logger: TestDatabase.logger)
                 var plans: [String: (generic: Int, custom: Int)] = [:]
                 for try await (name, generic, custom) in rows.decode((String, Int, Int).self) {
                     plans[name] = (generic, custom)
                 }
-                for name in [ClaimStatement.name, UnpublishedStatement.name] {
+                for name in [DispatchStore.ClaimStatement.name, StatusEventStore.UnpublishedStatement.name] {
                     let plan = try #require(plans[name], "\(name) is not prepared on the connection")
                     #expect(plan.generic + plan.custom == 8, "\(name)")
                     #expect(plan.custom <= 5 && plan.generic >= 3, "\(name): \(plan)")

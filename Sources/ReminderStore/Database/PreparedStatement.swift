@@ -1,6 +1,5 @@
 import Crypto
 import Logging
-import NIOCore
 import PostgresNIO
 import ReminderCore
 
@@ -62,8 +61,7 @@ extension PostgresClient {
                     try eachRow(row)
                 }
             } catch let error as PSQLError {
-                // Not awaited: a connection that was cut may never answer its close.
-                let _: EventLoopFuture<Void> = connection.close()
+                await connection.discard(within: .seconds(10))
                 throw error
             }
         }

@@ -191,7 +191,7 @@ extension DispatchStore {
         "previous_occurrence_at": "i.done_at",
     ]
 
-    static let completeSQL = """
+    private static let completeSQL = """
         WITH input AS (
             SELECT * FROM \(CompletionRow.unnest(bindingFrom: 1, as: "t"))),
         updated AS (
@@ -262,10 +262,12 @@ extension DispatchStore {
         """
 }
 
-/// The outcomes' statement, prepared once per connection (`PreparedSQL`).
-enum CompletionStatement: PreparedSQL {
-    static let name = preparedName(sql)
-    static let sql = DispatchStore.completeSQL
+extension DispatchStore {
+    /// The outcomes' statement, prepared once per connection (`PreparedSQL`).
+    enum CompletionStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = completeSQL
+    }
 }
 
 /// A completion with the plan `CompletionPlanner` made for it (for the pending change

@@ -300,15 +300,17 @@ public struct DispatchStore: DispatchStoring {
         """
 }
 
-/// The dispatcher's statements, prepared once per connection (`PreparedSQL`).
-enum ClaimStatement: PreparedSQL {
-    static let name = preparedName(sql)
-    static let sql = DispatchStore.claimSQL
-}
+extension DispatchStore {
+    /// The dispatcher's statements, prepared once per connection (`PreparedSQL`).
+    enum ClaimStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = claimSQL
+    }
 
-enum NextDueStatement: PreparedSQL {
-    static let name = preparedName(sql)
-    static let sql = DispatchStore.nextDueSQL
+    enum NextDueStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = nextDueSQL
+    }
 }
 
 extension DispatchStore.Claimed {

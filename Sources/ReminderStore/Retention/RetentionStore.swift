@@ -98,11 +98,8 @@ public struct RetentionStore: Sendable {
                 } catch {
                     // The session ends with the failure: PostgreSQL rolls the batch back
                     // and frees the lock, and the pool replaces the connection, which may
-                    // still have a call given up in flight. Asking a connection that had
-                    // just been cut for a ROLLBACK waited forever (the pruner, and a
-                    // graceful shutdown with it, hung in ReadinessTests); its close is
-                    // bounded too.
-                    _ = try? await bounded("close the pruning connection", policy) { try await connection.close() }
+                    // still have a call given up in flight.
+                    await connection.discard(within: policy.callLimit)
                     throw error
                 }
             }

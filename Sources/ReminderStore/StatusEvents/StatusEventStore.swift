@@ -71,7 +71,7 @@ public struct StatusEventStore: Sendable {
     }
 
     /// Timestamps as the contract writes them.
-    static func utc(_ column: String) -> String {
+    private static func utc(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
 
@@ -126,24 +126,26 @@ public struct StatusEventStore: Sendable {
     }
 }
 
-/// The relay's statements, prepared once per connection (`PreparedSQL`).
-enum UnpublishedStatement: PreparedSQL {
-    static let name = preparedName(sql)
-    static let sql = """
-        SELECT id, seq, type, reminder_id, user_id, correlation_id, occurrence, attempt, channel,
-            provider, will_retry, \(StatusEventStore.utc("due_at")), reason, error, detail, \(StatusEventStore.utc("at"))
-        FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT $1
-        """
-}
+extension StatusEventStore {
+    /// The relay's statements, prepared once per connection (`PreparedSQL`).
+    enum UnpublishedStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = """
+            SELECT id, seq, type, reminder_id, user_id, correlation_id, occurrence, attempt, channel,
+                provider, will_retry, \(utc("due_at")), reason, error, detail, \(utc("at"))
+            FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT $1
+            """
+    }
 
-enum MarkPublishedStatement: PreparedSQL {
-    static let name = preparedName(sql)
-    static let sql = "UPDATE status_events SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL"
-}
+    enum MarkPublishedStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = "UPDATE status_events SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL"
+    }
 
-enum DeletePublishedStatement: PreparedSQL {
-    static let name = preparedName(sql)
-    static let sql = "DELETE FROM status_events WHERE seq = ANY($1) AND published_at IS NULL"
+    enum DeletePublishedStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = "DELETE FROM status_events WHERE seq = ANY($1) AND published_at IS NULL"
+    }
 }
 
 /// The status outbox as the relay sees it; `StatusEventStore` keeps it in PostgreSQL.
