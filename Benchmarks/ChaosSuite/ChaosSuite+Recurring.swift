@@ -101,7 +101,7 @@ extension ChaosSuite {
         try await run.withClient { client in
             let claims = try await client.query(
                 """
-                SELECT r.reminder_id, t.occurrence, count(*)::int8 FROM reminder_transitions t
+                SELECT r.reminder_id, t.occurrence, count(*)::int8 FROM reminder_history t
                 JOIN reminders r ON r.id = t.reminder_id
                 WHERE t.event = 'claim' AND t.from_state = 'SENDING' AND t.occurrence IS NOT NULL
                 GROUP BY r.reminder_id, t.occurrence

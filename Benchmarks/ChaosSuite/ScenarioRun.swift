@@ -186,7 +186,7 @@ final class ScenarioRun: @unchecked Sendable {
             var result: [String: Int] = [:]
             let rows = try await client.query(
                 """
-                SELECT r.reminder_id, count(*)::int8 FROM reminder_transitions t JOIN reminders r ON r.id = t.reminder_id
+                SELECT r.reminder_id, count(*)::int8 FROM reminder_history t JOIN reminders r ON r.id = t.reminder_id
                 WHERE t.event = 'claim' AND t.from_state = 'SENDING' GROUP BY r.reminder_id
                 """, logger: benchLogger)
             for try await (id, count) in rows.decode((String, Int).self) { result[id] = count }

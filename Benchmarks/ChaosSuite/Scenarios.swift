@@ -170,7 +170,7 @@ extension ChaosSuite {
             let rows = try await client.query(
                 """
                 SELECT r.reminder_id, r.state, t.event, t.to_state FROM reminders r
-                JOIN reminder_transitions t ON t.reminder_id = r.id ORDER BY t.id
+                JOIN reminder_history t ON t.reminder_id = r.id ORDER BY t.id
                 """, logger: benchLogger)
             for try await (id, state, event, to) in rows.decode((String, String, String, String).self) {
                 history[id, default: []].append(Step(event: event, to: to))
@@ -342,7 +342,7 @@ extension ChaosSuite {
             })
         try run.start()
         try await waitUntil(.seconds(300), "every replacement to be stored") {
-            (try? await run.count("SELECT count(*)::int8 FROM reminder_transitions WHERE event = 'replace'")) == total
+            (try? await run.count("SELECT count(*)::int8 FROM reminder_history WHERE event = 'replace'")) == total
         }
         try await run.stop(0, SIGKILL)
         try await run.publish(

@@ -87,7 +87,7 @@ struct CancelInFlightTests {
     private func events(_ client: PostgresClient) async throws -> [String] {
         var events: [String] = []
         let rows = try await client.query(
-            "SELECT event || ':' || to_state FROM reminder_transitions ORDER BY id", logger: DispatchHarness.logger)
+            "SELECT event || ':' || to_state FROM reminder_history ORDER BY id", logger: DispatchHarness.logger)
         for try await event in rows.decode(String.self) { events.append(event) }
         return events
     }
@@ -143,7 +143,7 @@ struct CancelInFlightTests {
                     "schedule:SCHEDULED", "claim:SENDING", "cancel:SENDING", "deliver:DELIVERED", "cancel:DELIVERED",
                 ])
             let detail = try await client.query(
-                "SELECT detail FROM reminder_transitions ORDER BY id DESC LIMIT 1", logger: DispatchHarness.logger
+                "SELECT detail FROM reminder_history ORDER BY id DESC LIMIT 1", logger: DispatchHarness.logger
             ).collect().first?.decode(String?.self)
             #expect(detail == CompletionPlanner.tooLateDetail)
         }

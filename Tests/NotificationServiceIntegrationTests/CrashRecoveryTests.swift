@@ -60,7 +60,7 @@ struct CrashRecoveryTests {
 
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == total)
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == total)
-            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_history") == total)
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }

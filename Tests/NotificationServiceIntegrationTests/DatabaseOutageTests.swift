@@ -97,7 +97,7 @@ struct DatabaseOutageTests {
                 #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == 3_000)
                 #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == 3_000)
                 #expect(
-                    try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 3_000)
+                    try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_history") == 3_000)
                 #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
             }
         }

@@ -72,13 +72,13 @@ struct DispatcherCrashTests {
             // Taken over no earlier than the lease allowed: 12 s after the first claim.
             let takeover = try await client.query(
                 """
-                SELECT extract(epoch FROM max(at) - min(at))::float8 FROM reminder_transitions WHERE event = 'claim'
+                SELECT extract(epoch FROM max(at) - min(at))::float8 FROM reminder_history WHERE event = 'claim'
                 """, logger: TestDatabase.logger
             ).collect().first!.decode(Double.self)
             #expect(takeover >= 12)
             var transitions: [String] = []
             let rows = try await client.query(
-                "SELECT from_state || '>' || to_state FROM reminder_transitions ORDER BY id",
+                "SELECT from_state || '>' || to_state FROM reminder_history ORDER BY id",
                 logger: TestDatabase.logger)
             for try await line in rows.decode(String.self) { transitions.append(line) }
             #expect(transitions == ["PENDING>SCHEDULED", "SCHEDULED>SENDING", "SENDING>SENDING", "SENDING>DELIVERED"])

@@ -58,7 +58,7 @@ struct GroupRestartTests {
                 try await TestDatabase.count(database, "SELECT count(DISTINCT reminder_id)::int8 FROM reminders")
                     == total)
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == total)
-            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == total)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_history") == total)
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }

@@ -55,7 +55,7 @@ struct IngestPipelineTests {
 
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM inbox") == 1)
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminders") == 1)
-            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM reminder_history") == 1)
             #expect(try await TestDatabase.count(database, "SELECT count(*)::int8 FROM dead_letters") == 0)
         }
     }

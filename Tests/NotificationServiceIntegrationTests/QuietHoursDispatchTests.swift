@@ -57,7 +57,7 @@ struct QuietHoursDispatchTests {
             }
             try await eventually(.seconds(30), "the retry to be postponed") {
                 try await TestDatabase.count(
-                    client, "SELECT count(*)::int8 FROM reminder_transitions WHERE event = 'postpone'") == 1
+                    client, "SELECT count(*)::int8 FROM reminder_history WHERE event = 'postpone'") == 1
             }
             await harness.stop()
             let row = try await client.query(

@@ -99,7 +99,7 @@ struct StatusTopicTests {
         let rows = try await client.query(
             """
             SELECT r.reminder_id, t.event, t.to_state, coalesce(t.occurrence::text, '-'), t.detail
-            FROM reminder_transitions t JOIN reminders r ON r.id = t.reminder_id ORDER BY t.id
+            FROM reminder_history t JOIN reminders r ON r.id = t.reminder_id ORDER BY t.id
             """, logger: DispatchHarness.logger)
         var told: [String: [String]] = [:]
         for try await (id, event, to, occurrence, detail) in rows.decode(

@@ -74,6 +74,45 @@ import Testing
         #expect(plan.skipped.isEmpty)
     }
 
+    @Test func theCreationIsTheStateMachinesStepOutOfPending() throws {
+        let creation = ReminderStateMachine.creation
+        #expect(try ReminderStateMachine.transition(from: creation.from, on: creation.event) == creation.to)
+        #expect(creation.from == .pending && creation.detail == nil)
+    }
+
+    /// Every batch of up to three schedules and cancels for one reminder: the row a new
+    /// reminder's write inserts records its first transition, every other transition
+    /// is a row of its own; a write to a stored reminder (any state) keeps all as rows.
+    @Test(arguments: [nil] + ReminderState.allCases.map(Optional.some))
+    func onlyANewRemindersRowRecordsItsCreation(stored state: ReminderState?) {
+        let stored: [String: IngestPlanner.Stored] = state.map { ["r": .init(id: 5, state: $0, userID: "u")] } ?? [:]
+        // true: a schedule, false: a cancel; every sequence of one to three.
+        var batches: [[Bool]] = [[true], [false]]
+        for length in 2...3 {
+            batches += batches.filter { $0.count == length - 1 }.flatMap { [$0 + [true], $0 + [false]] }
+        }
+        #expect(batches.count == 14)
+        var writes = 0
+        for batch in batches {
+            let inputs = batch.enumerated().map { $1 ? schedule($0) : cancel($0) }
+            for write in IngestPlanner.plan(inputs, stored: stored).writes {
+                writes += 1
+                if write.existing == nil {
+                    #expect(write.rowRecordsCreation, "\(batch)")
+                    let creation = ReminderStateMachine.creation
+                    #expect(write.transitions.first.map { [$0.from, $0.to] } == [creation.from, creation.to])
+                    #expect(write.transitions.first?.event == creation.event)
+                    #expect(Array(write.transitionRows) == Array(write.transitions.dropFirst()), "\(batch)")
+                } else {
+                    #expect(!write.rowRecordsCreation, "\(batch)")
+                    #expect(Array(write.transitionRows) == write.transitions, "\(batch)")
+                }
+            }
+        }
+        // A finished reminder takes no schedule or cancel: nothing to write for it.
+        #expect((writes > 0) == ![.delivered, .cancelled, .deadLetter].contains(state))
+    }
+
     @Test func theSameSequenceSplitAcrossBatchesEndsTheSame() {
         let first = IngestPlanner.plan([schedule(0)], stored: [:])
         let second = IngestPlanner.plan(

@@ -23,7 +23,7 @@ struct DispatchCompletionTests {
         let rows = try await client.query(
             """
             SELECT coalesce(from_state, '-') || '>' || to_state || ':' || event || ':' || attempt
-            FROM reminder_transitions WHERE reminder_id = \(id) ORDER BY id
+            FROM reminder_history WHERE reminder_id = \(id) ORDER BY id
             """, logger: TestDatabase.logger)
         for try await line in rows.decode(String.self) { lines.append(line) }
         return lines
@@ -94,7 +94,7 @@ struct DispatchCompletionTests {
                 try await TestDatabase.count(
                     client,
                     """
-                    SELECT count(*)::int8 FROM reminders r JOIN reminder_transitions t ON t.reminder_id = r.id
+                    SELECT count(*)::int8 FROM reminders r JOIN reminder_history t ON t.reminder_id = r.id
                     WHERE t.event = 'scheduleRetry' AND r.state = 'RETRY' AND r.due_at = t.at + interval '4 seconds'
                     """) == 1)
             // Not claimable before then (4 s is far more than a claim takes on a loaded machine).

@@ -48,7 +48,7 @@ struct DispatchStoreTests {
             #expect(!all.contains { Int($0.reminderID.dropFirst(2))! >= 300 })
             #expect(all.allSatisfy { $0.attempt == 1 && $0.previousState == .scheduled && $0.leaseUntil > Date() })
             let claims = try await TestDatabase.count(
-                client, "SELECT count(*)::int8 FROM reminder_transitions WHERE event = 'claim' AND to_state = 'SENDING'"
+                client, "SELECT count(*)::int8 FROM reminder_history WHERE event = 'claim' AND to_state = 'SENDING'"
             )
             #expect(claims == 300)
             let sending = try await TestDatabase.count(

@@ -79,7 +79,7 @@ struct IngestReplayTests {
             #expect(second.replayed == 0)
             #expect(second.replaysIgnored == 1)
             #expect(
-                try await TestDatabase.count(client, "SELECT count(*) FROM reminder_transitions WHERE event = 'replay'")
+                try await TestDatabase.count(client, "SELECT count(*) FROM reminder_history WHERE event = 'replay'")
                     == 1)
             #expect(try await TestDatabase.count(client, "SELECT count(*) FROM dead_letter_replays") == 1)
             #expect(

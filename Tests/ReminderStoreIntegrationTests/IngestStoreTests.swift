@@ -44,7 +44,7 @@ struct IngestStoreTests {
                 logger: TestDatabase.logger
             ).collect().first!.decode((String, String, String).self)
             #expect(row.0 == "SCHEDULED" && row.1 == "user-1" && row.2 == "Dentist")
-            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminder_history") == 1)
             let letters = try await client.query(
                 "SELECT reason, error, idempotency_key FROM dead_letters ORDER BY original_offset",
                 logger: TestDatabase.logger
@@ -83,7 +83,21 @@ struct IngestStoreTests {
             #expect(row.3 == "1")
             #expect(row.4 == 7)
             #expect(row.5 == "email")
-            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 1)
+            // Its history: the creation, which the row records (no transition row), as the
+            // state machine defines it, at the row's creation.
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM reminder_transitions") == 0)
+            let history = try await client.query(
+                """
+                SELECT h.from_state, h.to_state, h.event, h.attempt, h.detail IS NULL, h.at = r.created_at,
+                    h.occurrence IS NULL
+                FROM reminder_history h JOIN reminders r ON r.id = h.reminder_id
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String, String, Int32, Bool, Bool, Bool).self) }
+            let creation = ReminderStateMachine.creation
+            #expect(history.count == 1)
+            #expect(history.first?.0 == creation.from.rawValue && history.first?.1 == creation.to.rawValue)
+            #expect(history.first?.2 == creation.event.rawValue && history.first?.3 == 0)
+            #expect(history.first.map { $0.4 && $0.5 && $0.6 } == true)
             #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM inbox") == 1)
         }
     }
@@ -172,7 +186,7 @@ struct IngestStoreTests {
             #expect(state.0 == "CANCELLED")
             #expect(state.1 == "Moved")
             let events = try await client.query(
-                "SELECT event FROM reminder_transitions ORDER BY id", logger: TestDatabase.logger
+                "SELECT event FROM reminder_history ORDER BY id", logger: TestDatabase.logger
             ).collect().map { try $0.decode(String.self) }
             #expect(events == ["schedule", "replace", "cancel"])
         }
@@ -188,7 +202,7 @@ struct IngestStoreTests {
             #expect(summary.created == 1)
             let rows = try await client.query(
                 """
-                SELECT t.from_state, t.to_state, t.event, r.state FROM reminder_transitions t
+                SELECT t.from_state, t.to_state, t.event, r.state FROM reminder_history t
                 JOIN reminders r ON r.id = t.reminder_id ORDER BY t.id
                 """, logger: TestDatabase.logger
             ).collect().map { try $0.decode((String, String, String, String).self) }

@@ -26,6 +26,7 @@ struct MigratorTests {
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
+                    "0014_creation_recorded_by_the_row.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
@@ -65,6 +66,57 @@ struct MigratorTests {
         }
     }
 
+    /// A reminder stored before 0014 kept its creation as a transition row; after the
+    /// migration its history still shows it once, and a reminder stored after shows its
+    /// creation from its row.
+    @Test func aRemindersCreationIsInItsHistoryOnceWhicheverSideOf0014ItWasStored() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: TestDatabase.migrations.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.last == "0014_creation_recorded_by_the_row.sql")
+        func copy(_ name: String) throws {
+            try FileManager.default.copyItem(
+                at: TestDatabase.migrations.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        try await TestDatabase.withDatabase(migrated: false) { client, _ in
+            for name in files.dropLast() { try copy(name) }
+            _ = try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger)
+            // As ingest stored a new reminder before 0014: the row and its creation.
+            try await client.query(
+                """
+                WITH r AS (
+                    INSERT INTO reminders (reminder_id, user_id, state, time_zone, channels, content,
+                        idempotency_key, source_topic, source_partition, source_offset, source_value)
+                    VALUES ('before', 'u', 'SCHEDULED', 'UTC', '[]', '{}', 'k', 't', 0, 0, '\\x00')
+                    RETURNING id)
+                INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
+                SELECT id, 'PENDING', 'SCHEDULED', 'schedule' FROM r
+                """, logger: TestDatabase.logger)
+            try copy(files.last!)
+            #expect(
+                try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger) == [files.last!])
+            // As ingest stores one now.
+            try await client.query(
+                """
+                INSERT INTO reminders (reminder_id, user_id, state, time_zone, channels, content,
+                    idempotency_key, source_topic, source_partition, source_offset, source_value, creation_in_row)
+                VALUES ('after', 'u', 'SCHEDULED', 'UTC', '[]', '{}', 'k2', 't', 0, 1, '\\x00', true)
+                """, logger: TestDatabase.logger)
+            let rows = try await client.query(
+                """
+                SELECT r.reminder_id, h.from_state || '>' || h.to_state || ' ' || h.event
+                FROM reminder_history h JOIN reminders r ON r.id = h.reminder_id ORDER BY r.reminder_id, h.id
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String).self) }
+            #expect(
+                rows.map { "\($0.0): \($0.1)" } == [
+                    "after: PENDING>SCHEDULED schedule", "before: PENDING>SCHEDULED schedule",
+                ])
+        }
+    }
+
     @Test func instancesStartingTogetherApplyEachMigrationOnce() async throws {
         try await TestDatabase.withDatabase(migrated: false) { _, configuration in
             let migrator = try Migrator(directory: TestDatabase.migrations)
@@ -85,6 +137,7 @@ struct MigratorTests {
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
+                    "0014_creation_recorded_by_the_row.sql",
                 ])
         }
     }

@@ -60,7 +60,7 @@ struct PendingChangeTests {
         let rows = try await client.query(
             """
             SELECT from_state || '>' || to_state || ':' || event || coalesce(':' || detail, '')
-            FROM reminder_transitions WHERE reminder_id = \(id) AND from_state IS NOT NULL ORDER BY id
+            FROM reminder_history WHERE reminder_id = \(id) AND from_state IS NOT NULL ORDER BY id
             """, logger: TestDatabase.logger)
         for try await line in rows.decode(String.self) { lines.append(line) }
         return lines

@@ -121,7 +121,7 @@ struct RecurringReminderTests {
             """
             SELECT coalesce(t.occurrence::text, '-') || ':' || coalesce(t.from_state, '') || '>' || t.to_state || ':'
                 || t.event
-            FROM reminder_transitions t JOIN reminders r ON r.id = t.reminder_id
+            FROM reminder_history t JOIN reminders r ON r.id = t.reminder_id
             WHERE r.reminder_id = \(reminderID) ORDER BY t.id
             """, logger: TestDatabase.logger)
         for try await line in rows.decode(String.self) { lines.append(line) }

@@ -143,6 +143,22 @@ public enum IngestPlanner {
             self.pending = pending
             self.continuation = continuation
         }
+
+        /// Whether the row this write inserts records the reminder's first transition,
+        /// its creation (`ReminderStateMachine.creation`): a new reminder's first event
+        /// is always its schedule.
+        public var rowRecordsCreation: Bool {
+            guard existing == nil, let first = transitions.first else { return false }
+            let creation = ReminderStateMachine.creation
+            return first.from == creation.from && first.to == creation.to && first.event == creation.event
+                && first.detail == creation.detail
+        }
+
+        /// The transitions the history keeps as rows of their own: all but the one the
+        /// inserted row records.
+        public var transitionRows: ArraySlice<Transition> {
+            rowRecordsCreation ? transitions.dropFirst() : transitions[...]
+        }
     }
 
     /// An event that changes nothing, and why (logged and counted, never silent).

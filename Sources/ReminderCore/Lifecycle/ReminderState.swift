@@ -77,6 +77,11 @@ public enum ReminderStateMachine {
         public var description: String { "a reminder in state \(state.rawValue) cannot \(event.rawValue)" }
     }
 
+    /// A reminder's creation: its first schedule takes it out of PENDING. The history
+    /// does not keep it as a transition row of its own: the reminder's row records it
+    /// (migration 0014, view `reminder_history`), at the row's creation time.
+    public static let creation = ReminderTransition(from: .pending, to: .scheduled, event: .schedule)
+
     public static func transition(from state: ReminderState, on event: ReminderEventKind)
         throws(InvalidTransition) -> ReminderState
     {

@@ -229,7 +229,9 @@ public struct IngestStore: Sendable {
             } else {
                 continue
             }
-            let transitions = write.transitions.map {
+            // A new reminder's row records its creation (`insertRemindersSQL`), the
+            // first of its transitions: the planner starts every new reminder with it.
+            let transitions = write.transitionRows.map {
                 IngestTransitionRow(reminderID: write.reminderID, transition: $0)
             }
             if write.existing == nil {
@@ -254,8 +256,9 @@ public struct IngestStore: Sendable {
             pendingReplacements = pendingReplacements.map { $0.sealed(by: sealer) }
         }
         if !inserts.isEmpty {
-            // New reminders and, in the same statement, their transitions and status
-            // events: these take the new rows from the insert itself, not by looking each
+            // New reminders and, in the same statement, the transitions after their
+            // creation (a replace or cancel in the same batch) and their status events:
+            // these take the new rows from the insert itself, not by looking each
             // reminder up again.
             var binds = PostgresBindings(
                 capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count
@@ -308,9 +311,11 @@ public struct IngestStore: Sendable {
             joining: "inserted r ON r.reminder_id = t.reminder_id"))
         """
 
+    /// Each new row records the reminder's creation (`ReminderStateMachine.creation`),
+    /// with the occurrence it starts with; `reminder_history` shows it.
     private static let insertRemindersSQL = """
-        INSERT INTO reminders (\(ReminderRow.columnList))
-            SELECT \(ReminderRow.columnList) FROM \(ReminderRow.unnest(bindingFrom: 1, as: "t"))
+        INSERT INTO reminders (\(ReminderRow.columnList), creation_in_row, creation_occurrence)
+            SELECT \(ReminderRow.columnList), true, occurrence FROM \(ReminderRow.unnest(bindingFrom: 1, as: "t"))
             RETURNING id, reminder_id, user_id, correlation_id, occurrence, attempts, due_at
         """
 

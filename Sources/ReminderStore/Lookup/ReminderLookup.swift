@@ -80,7 +80,7 @@ public struct ReminderLookup: Sendable {
         let rows = try await client.query(
             """
             SELECT from_state, to_state, event, attempt, error_class, detail, \(unescaped: Self.utc("at")), occurrence
-            FROM reminder_transitions WHERE reminder_id = \(id) ORDER BY id
+            FROM reminder_history WHERE reminder_id = \(id) ORDER BY id
             """, logger: logger)
         var result: [ReminderReport.Transition] = []
         for try await row in rows.decode((String?, String, String, Int, String?, String?, String, Int?).self) {
