@@ -7,8 +7,8 @@
 # and psycopg, batches of 500, its own consumer group on the same topic) and plain batched
 # INSERT … ON CONFLICT DO NOTHING of the same rows (raw insert). Prints every round's
 # rates and ratios, then the medians: rates, service / peer, service / raw insert, CPU
-# microseconds per event of each contender and of PostgreSQL (from /proc), and the
-# service's peak RSS.
+# microseconds per event of each contender and of PostgreSQL (from /proc), the WAL
+# PostgreSQL wrote per event, and the service's peak RSS.
 #
 # PostgreSQL runs durable (fsync, synchronous_commit, full_page_writes on) unless the
 # first argument is --fast-database (fsync and full-page writes off); the first line and

@@ -22,6 +22,9 @@ struct Measurement {
     /// The service's status records not yet published when the last offset was committed:
     /// how far the status relay was behind ingest.
     var unpublishedStatus: Int?
+    /// The WAL PostgreSQL wrote over the window, in bytes (the whole cluster: autovacuum
+    /// included; only one contender runs at a time).
+    var walBytes: Int64?
 }
 
 extension IngestBenchmark {
@@ -44,7 +47,7 @@ extension IngestBenchmark {
             for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
             for process in processes { process.waitUntilExit() }
         }
-        let (seconds, cost, stored) = try await observe(
+        let (seconds, cost, stored, wal) = try await observe(
             topic: topic, group: group, databaseURL: databaseURL, client: client, running: processes,
             measuring: processes.map(\.processIdentifier))
         let unpublished = try await DatabaseConfiguration(url: databaseURL).withClient(
@@ -57,7 +60,8 @@ extension IngestBenchmark {
         }
         let peaks = processes.map { peakRSSKiB(of: $0.processIdentifier) }
         guard stored == unique else { throw BenchmarkFailure("the service stored \(stored) keys, expected \(unique)") }
-        return Measurement(rate: Double(events) / seconds, cost: cost, peakRSS: peaks, unpublishedStatus: unpublished)
+        return Measurement(
+            rate: Double(events) / seconds, cost: cost, peakRSS: peaks, unpublishedStatus: unpublished, walBytes: wal)
     }
 
     /// The Python peer on a fresh migrated database, in a consumer group of its own.
@@ -80,7 +84,7 @@ extension IngestBenchmark {
             process.waitUntilExit()
         }
         // The peer leaves once it has committed the last offset: its own CPU comes from its report.
-        var (seconds, cost, stored) = try await observe(
+        var (seconds, cost, stored, wal) = try await observe(
             topic: topic, group: group, databaseURL: databaseURL, client: client, running: [], measuring: [])
         process.waitUntilExit()
         let report = output.fileHandleForReading.readDataToEndOfFile()
@@ -94,7 +98,8 @@ extension IngestBenchmark {
         guard stored == unique else { throw BenchmarkFailure("the peer stored \(stored) keys, expected \(unique)") }
         cost.processSeconds = json["cpu_seconds"] as? Double
         seconds = max(seconds, 0.001)
-        return Measurement(rate: Double(events) / seconds, cost: cost, ownRate: json["events_per_second"] as? Double)
+        return Measurement(
+            rate: Double(events) / seconds, cost: cost, ownRate: json["events_per_second"] as? Double, walBytes: wal)
     }
 
     /// Waits for the first event stored in `databaseURL`'s inbox, then until `group` has
@@ -103,7 +108,7 @@ extension IngestBenchmark {
     private func observe(
         topic: String, group: String, databaseURL: String, client: KafkaClientConfiguration, running: [Process],
         measuring: [Int32]
-    ) async throws -> (seconds: Double, cost: CPUCost, stored: Int) {
+    ) async throws -> (seconds: Double, cost: CPUCost, stored: Int, walBytes: Int64) {
         let logger = quietLogger("ingest-benchmark")
         let reader = try KafkaConsumer(configuration: KafkaConsumerConfiguration(client: client, groupID: group))
         let topicPartitions = (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) }
@@ -127,6 +132,7 @@ extension IngestBenchmark {
             }
             let start = ContinuousClock.now
             let window = CPUWindow(processes: measuring, postmaster: target.postmaster)
+            let walStart = try await Self.walPosition(database)
             // Only the broker is asked from here on, so that the watching costs PostgreSQL nothing.
             while try await reader.committedOffsets(for: topicPartitions).values.reduce(0, { $0 + Int($1 ?? 0) })
                 < events
@@ -136,10 +142,11 @@ extension IngestBenchmark {
             }
             let seconds = (ContinuousClock.now - start) / .seconds(1)
             let cost = window.close()
+            let wal = try await Self.walBytes(since: walStart, database)
             let stored =
                 try await database.query("SELECT count(*)::int8 FROM inbox", logger: logger).collect().first?
                 .decode(Int.self) ?? 0
-            return (seconds, cost, stored)
+            return (seconds, cost, stored, wal)
         }
         await reader.close()
         return result
@@ -155,6 +162,7 @@ extension IngestBenchmark {
         return try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) { database in
             var elapsed = Duration.zero
             let window = CPUWindow(processes: [], postmaster: target.postmaster)
+            let walStart = try await Self.walPosition(database)
             try await database.withConnection { connection in
                 for batchStart in stride(from: 0, to: events, by: baselineBatch) {
                     let indices = (batchStart..<min(batchStart + baselineBatch, events)).map(Self.source)
@@ -192,7 +200,24 @@ extension IngestBenchmark {
                     elapsed += ContinuousClock.now - started
                 }
             }
-            return Measurement(rate: Double(events) / (elapsed / .seconds(1)), cost: window.close())
+            let cost = window.close()
+            return Measurement(
+                rate: Double(events) / (elapsed / .seconds(1)), cost: cost,
+                walBytes: try await Self.walBytes(since: walStart, database))
         }
+    }
+
+    /// PostgreSQL's current WAL write position, as text.
+    private static func walPosition(_ database: PostgresClient) async throws -> String {
+        try await database.query("SELECT pg_current_wal_lsn()::text", logger: quietLogger("ingest-benchmark"))
+            .collect().first?.decode(String.self) ?? "0/0"
+    }
+
+    /// The WAL bytes written since `position`.
+    private static func walBytes(since position: String, _ database: PostgresClient) async throws -> Int64 {
+        try await database.query(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), \(position)::pg_lsn)::int8",
+            logger: quietLogger("ingest-benchmark")
+        ).collect().first?.decode(Int64.self) ?? 0
     }
 }

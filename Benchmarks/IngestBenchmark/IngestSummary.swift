@@ -15,6 +15,7 @@ extension Measurement {
         }
         cpu.append("PostgreSQL \(microseconds(cost.postgresMicroseconds(per: events)))")
         text += "   CPU per event: " + cpu.joined(separator: ", ")
+        if let walBytes { text += "   WAL per event \(walBytes / Int64(max(events, 1))) bytes" }
         if !peakRSS.isEmpty {
             text +=
                 "   peak RSS " + peakRSS.map { String(format: "%.1f", Double($0) / 1024) }.joined(separator: " + ")
@@ -76,6 +77,12 @@ struct IngestSummary {
             let label = ("CPU per event, " + contender.rawValue + ":").column(32)
             let ownText = own.map { "own \(microseconds($0)), " } ?? ""
             say("  \(label)\(ownText)PostgreSQL \(microseconds(server))")
+        }
+        for contender in Contender.allCases {
+            let bytes = rounds.compactMap { $0[contender]?.walBytes }.map { Double($0) / Double(max(events, 1)) }
+            guard !bytes.isEmpty else { continue }
+            let label = ("WAL per event, " + contender.rawValue + ":").column(32)
+            say(String(format: "  \(label)%.0f bytes  (rounds: \(list(bytes, "%.0f")))", median(bytes)))
         }
         for contender in [Contender.service, .compared] {
             let peaks = rounds.compactMap { $0[contender]?.peakRSS.first }
