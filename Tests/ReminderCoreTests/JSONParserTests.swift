@@ -60,6 +60,28 @@ import Testing
         #expect(error?.message == "invalid UTF-8 in string")
     }
 
+    /// Strings without escapes: ASCII ones are taken as they are, any other byte has
+    /// the whole string validated as UTF-8.
+    @Test(
+        arguments: [
+            [0x80], [0xC0, 0xAF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF],
+            [0x61, 0x62, 0xC3, 0x28], [0x61, 0xE2, 0x82, 0xAC, 0x80],
+        ] as [[UInt8]])
+    func refusesInvalidUTF8AfterAnyStart(inner: [UInt8]) {
+        let error = #expect(throws: JSONParser.Failure.self) {
+            try JSONParser.parse(Array(#"{"t":""#.utf8) + inner + Array(#""}"#.utf8))
+        }
+        #expect(error?.message == "invalid UTF-8 in string")
+    }
+
+    @Test func takesPlainAndNonASCIIStringsAsWritten() throws {
+        let value = try parse(#"{"ascii":"Dentist at 9 ~!","latin":"Zahnärzt","euro":"5 €","emoji":"😀 ok"}"#)
+        #expect(value["ascii"] == .string("Dentist at 9 ~!"))
+        #expect(value["latin"] == .string("Zahnärzt"))
+        #expect(value["euro"] == .string("5 €"))
+        #expect(value["emoji"] == .string("😀 ok"))
+    }
+
     @Test func refusesNestingPastTheLimitAndNamesWhere() throws {
         let deep = String(repeating: "[", count: 40) + String(repeating: "]", count: 40)
         let error = #expect(throws: JSONParser.Failure.self) { try parse(#"{"data":"# + deep + "}") }
