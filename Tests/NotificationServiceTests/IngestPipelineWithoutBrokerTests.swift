@@ -28,12 +28,9 @@ import Testing
 
         let memory: MemoryIngestStore
         private let state = Mutex(State())
-        /// Which calls are held; the others go through at once.
-        private let holds: @Sendable ([IngestRecord]) -> Bool
 
-        init(_ memory: MemoryIngestStore, holding holds: @escaping @Sendable ([IngestRecord]) -> Bool = { _ in true }) {
+        init(_ memory: MemoryIngestStore) {
             self.memory = memory
-            self.holds = holds
         }
 
         func ingest(_ records: [IngestRecord]) async throws(StoreError) -> IngestSummary {
@@ -43,9 +40,8 @@ import Testing
                     let calls = state.calls
                     let arrived = state.watchers.filter { $0.calls <= calls }.map(\.continuation)
                     state.watchers.removeAll { $0.calls <= calls }
-                    let held = state.held && holds(records)
-                    if held { state.holding.append(continuation) }
-                    return (!held, arrived)
+                    if state.held { state.holding.append(continuation) }
+                    return (!state.held, arrived)
                 }
                 arrived.forEach { $0.resume() }
                 if pass { continuation.resume() }
@@ -291,33 +287,6 @@ import Testing
         #expect(try Self.title(reminder) == "Moved")
         #expect(reminder.history.map(\.event) == [.schedule, .replace, .cancel])
         #expect(source.committed == [Self.partition(0): 4])
-    }
-
-    /// Lane 0 (partition 0) is stuck storing its first batch; lane 1 still takes its next
-    /// one: the batch lane 0 has next waits for it, the pipeline does not. Each lane keeps
-    /// its partitions' order.
-    @Test func aSlowLaneDoesNotHoldUpTheOtherLanesNextBatch() async throws {
-        let clock = ManualClock()
-        let memory = MemoryIngestStore()
-        let store = HeldStore(memory, holding: { $0.contains { $0.partition == 0 } })
-        let source = MemoryIngestSource(
-            Self.messages(
-                (0..<3).flatMap { round in
-                    [
-                        Published(partition: 0, value: Self.schedule(key: "a\(round)", reminder: "r-a\(round)")),
-                        Published(partition: 1, value: Self.schedule(key: "b\(round)", reminder: "r-b\(round)")),
-                    ]
-                }), pollSize: 2)
-        let running = Task { try await Self.pipeline(source, store, clock: clock, lanes: 2, batchSize: 1).run() }
-        // Real time, bounded: the lanes run on the cooperative pool.
-        for _ in 0..<500 where !memory.inboxKeys.contains("b1") { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(memory.inboxKeys == ["b0", "b1"], "lane 1 stored its second batch while lane 0 was stuck")
-        #expect(source.marked == [Self.partition(1): 2])
-        store.release()
-        try await running.value
-        #expect(memory.inboxKeys.filter { $0.hasPrefix("a") } == ["a0", "a1", "a2"])
-        #expect(memory.inboxKeys.filter { $0.hasPrefix("b") } == ["b0", "b1", "b2"])
-        #expect(source.committed == [Self.partition(0): 3, Self.partition(1): 3])
     }
 
     @Test func aGracefulShutdownFinishesTheBatchInHandAndLeavesTheRestUncommitted() async throws {

@@ -127,12 +127,8 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
 
     /// Stores the batches of one lane in the order they come. After shutdown began,
     /// batches not yet started are left unstored (and uncommitted).
-    ///
-    /// The lane takes its next batch while it stores one, so handing it over does not
-    /// wait for the store: the lanes took their batches in lockstep, each waiting for the
-    /// slowest before the next batch was read (the machine 20–40% idle while ingest ran).
     private func runLane(_ number: Int, _ batches: AsyncChannel<[KafkaMessage]>) async throws {
-        for await batch in batches.buffer(policy: .bounded(1)) {
+        for await batch in batches {
             // False when shutdown came while the batch could not be stored: the later
             // ones are not started either.
             if state.beginProcessing() { _ = try await ingest(batch, lane: number) }
