@@ -189,6 +189,20 @@ import _CryptoExtras
         #expect(!settings.kafka.description.contains("pa55word"))
     }
 
+    /// The consumer bounds its read-ahead and fetches again soon after ingest makes room;
+    /// a pass-through property of the same name wins.
+    @Test func theConsumerBoundsItsReadAheadAndRefillsItPromptly() throws {
+        let settings = try ServiceSettings.fromEnvironment(base)
+        #expect(settings.consumerClient.properties["queued.min.messages"] == "10000")
+        #expect(settings.consumerClient.properties["queued.max.messages.kbytes"] == "16384")
+        #expect(settings.consumerClient.properties["fetch.queue.backoff.ms"] == "20")
+        #expect(settings.kafka.properties["fetch.queue.backoff.ms"] == nil, "the producer's client is left alone")
+        var environment = base
+        environment["KAFKA_PROPERTY_FETCH_QUEUE_BACKOFF_MS"] = "250"
+        let chosen = try ServiceSettings.fromEnvironment(environment)
+        #expect(chosen.consumerClient.properties["fetch.queue.backoff.ms"] == "250")
+    }
+
     @Test func aRefusedPropertyValueIsNotShown() {
         var environment = base
         environment["KAFKA_PROPERTY_SECURITY_PROTOCOL"] = "s3cret-protocol"

@@ -42,7 +42,15 @@ public struct ServiceSettings: Sendable {
     /// second. The service bounds it (measured with scripts/bench-ingest.sh: peak RSS
     /// 708 MiB before, 221 MiB after, at the same ingest rate); a raw consumer that
     /// needs every message per second it can get keeps librdkafka's defaults.
-    public static let consumerPrefetchLimits = ["queued.min.messages": "10000", "queued.max.messages.kbytes": "16384"]
+    ///
+    /// Once a partition's read-ahead reaches those limits librdkafka stops fetching it for
+    /// `fetch.queue.backoff.ms`, 1,000 by default: ingest emptied the read-ahead in about
+    /// half of that and then waited the rest with both lanes idle (a log of every hand-over
+    /// in scripts/bench-ingest.sh: waits of 400–700 ms for the consumer once a second). At
+    /// 20 ms the next fetch follows as soon as ingest has made room.
+    public static let consumerPrefetchLimits = [
+        "queued.min.messages": "10000", "queued.max.messages.kbytes": "16384", "fetch.queue.backoff.ms": "20",
+    ]
 
     /// How many messages the consumer reads ahead of ingest: two dispatches (a batch
     /// for each lane), so that the next one is ready when the lanes are; more only adds
