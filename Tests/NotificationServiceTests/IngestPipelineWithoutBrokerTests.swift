@@ -22,6 +22,8 @@ import Testing
         private struct State {
             var held = true
             var calls = 0
+            /// The partitions of each call's messages, in the order the calls came.
+            var partitions: [Set<Int32>] = []
             var holding: [CheckedContinuation<Void, Never>] = []
             var watchers: [(calls: Int, continuation: CheckedContinuation<Void, Never>)] = []
         }
@@ -37,6 +39,7 @@ import Testing
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let (pass, arrived) = state.withLock { state in
                     state.calls += 1
+                    state.partitions.append(Set(records.map(\.partition)))
                     let calls = state.calls
                     let arrived = state.watchers.filter { $0.calls <= calls }.map(\.continuation)
                     state.watchers.removeAll { $0.calls <= calls }
@@ -60,6 +63,19 @@ import Testing
                 if now { continuation.resume() }
             }
         }
+
+        /// True once `count` calls have come; false when they have not within `limit`.
+        func waitForCalls(_ count: Int, within limit: Duration) async -> Bool {
+            let deadline = ContinuousClock.now + limit
+            while state.withLock({ $0.calls < count }) {
+                guard ContinuousClock.now < deadline else { return false }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return true
+        }
+
+        /// The partitions of each call's messages, in the order the calls came.
+        var partitionsOfCalls: [Set<Int32>] { state.withLock { $0.partitions } }
 
         /// Lets the calls held and every later one through.
         func release() {
@@ -287,6 +303,60 @@ import Testing
         #expect(try Self.title(reminder) == "Moved")
         #expect(reminder.history.map(\.event) == [.schedule, .replace, .cancel])
         #expect(source.committed == [Self.partition(0): 4])
+    }
+
+    @Test func aFreeLaneStoresItsPartitionsWhileTheOtherLaneIsStillStoring() async throws {
+        let clock = ManualClock()
+        let memory = MemoryIngestStore()
+        let store = HeldStore(memory)
+        // The read-ahead comes a partition at a time: partition 0's (lane 0's) first.
+        let source = MemoryIngestSource(
+            Self.messages(
+                (0..<300).map { Published(partition: 0, value: Self.schedule(key: "a\($0)", reminder: "r-a\($0)")) }
+                    + (0..<100).map {
+                        Published(partition: 1, value: Self.schedule(key: "b\($0)", reminder: "r-b\($0)"))
+                    }), pollSize: 100)
+        let running = Task { try await Self.pipeline(source, store, clock: clock, lanes: 2, batchSize: 100).run() }
+        // Lane 0's first batch is held in the store; lane 1's partition comes after two more
+        // of lane 0's batches, and lane 1 stores it meanwhile.
+        let both = await store.waitForCalls(2, within: .seconds(10))
+        #expect(both, "lane 1 waited for lane 0")
+        #expect(Set(store.partitionsOfCalls.prefix(2)) == [[0], [1]])
+        store.release()
+        try await running.value
+        #expect(memory.calls.map(\.count).allSatisfy { $0 <= 100 }, "no batch over the batch size")
+        #expect(memory.inboxKeys.count == 400)
+        #expect(source.committed == [Self.partition(0): 300, Self.partition(1): 100])
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func eachPartitionIsStoredInOrderByOneLaneInBatchesAndCommittedToItsEnd(lanes: Int) async throws {
+        let clock = ManualClock()
+        let memory = MemoryIngestStore()
+        // Six partitions' messages in uneven runs of one to nine, read five at a time.
+        var published: [Published] = []
+        for run in 0..<60 {
+            let partition = Int32((run * 7 + run / 3) % 6)
+            for _ in 0..<(1 + run * 5 % 9) {
+                let key = "k\(published.count)"
+                published.append(Published(partition: partition, value: Self.schedule(key: key, reminder: "r-\(key)")))
+            }
+        }
+        let messages = Self.messages(published)
+        let source = MemoryIngestSource(messages, pollSize: 5)
+        try await Self.pipeline(source, memory, clock: clock, lanes: lanes, batchSize: 7).run()
+        #expect(memory.calls.allSatisfy { $0.count <= 7 }, "no batch over the batch size")
+        #expect(
+            memory.calls.allSatisfy { Set($0.map { IngestHandOff.lane(of: $0.partition, lanes: lanes) }).count == 1 },
+            "a batch holds one lane's partitions")
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for message in messages { ends[message.topicPartition] = message.offset + 1 }
+        for (partition, end) in ends {
+            let stored = memory.calls.joined().filter { $0.partition == partition.partition }.map(\.offset)
+            #expect(stored == Array(0..<end), "partition \(partition.partition) in offset order, once")
+        }
+        #expect(memory.inboxKeys.count == messages.count)
+        #expect(source.committed == ends)
     }
 
     @Test func aGracefulShutdownFinishesTheBatchInHandAndLeavesTheRestUncommitted() async throws {

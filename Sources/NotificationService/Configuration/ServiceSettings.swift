@@ -52,7 +52,7 @@ public struct ServiceSettings: Sendable {
         "queued.min.messages": "10000", "queued.max.messages.kbytes": "16384", "fetch.queue.backoff.ms": "20",
     ]
 
-    /// How many messages the consumer reads ahead of ingest: two dispatches (a batch
+    /// How many messages the consumer reads ahead of ingest: two reads (a batch
     /// for each lane), so that the next one is ready when the lanes are; more only adds
     /// memory (measured with scripts/bench-ingest.sh).
     public var consumerReadAhead: Int { batchSize * lanes * 2 }

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Foundation
 import Kafka
 import Logging
@@ -9,9 +8,10 @@ import Synchronization
 
 /// Consumes the reminders topic in batches, stores each batch in one transaction, and
 /// only then marks its offsets for commit. Partitions are spread over store lanes
-/// (partition modulo the lane count); each lane stores its share of the batches one
+/// (partition modulo the lane count); each lane stores batches of its partitions one
 /// after another, so a partition's events are stored in order while the lanes decode
-/// and write in parallel. While the database fails, a lane pauses its partitions and
+/// and write in parallel. A lane takes its next batch as soon as it is free, from what
+/// was read for it (`IngestHandOff`), whatever the other lanes are doing. While the database fails, a lane pauses its partitions and
 /// retries the same batch with backoff; nothing is committed for messages not stored.
 /// On graceful shutdown the batches in hand are finished and committed (a batch still
 /// waiting to be retried is left uncommitted: the partitions' next owner reads it again,
@@ -28,7 +28,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     private let store: any IngestStoring
     private let configuration: Configuration
     private let logger: Logger
-    private let state = PipelineState()
+    private let state: IngestHandOff
     private let metrics: ServiceMetrics
     private let started = Mutex<C.Instant?>(nil)
     private let retry: RetryLoop<C>
@@ -39,6 +39,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
         metrics: ServiceMetrics = ServiceMetrics(), clock: C
     ) {
         self.retry = RetryLoop(backoff: configuration.retry, clock: clock)
+        self.state = IngestHandOff(lanes: configuration.lanes, batchSize: configuration.batchSize)
         self.source = source
         self.store = store
         self.configuration = configuration
@@ -82,14 +83,13 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Commits on a timer, whether or not more messages arrive.
                 group.addTask { await self.commitPeriodically() }
-                let lanes = (0..<configuration.lanes).map { _ in AsyncChannel<[KafkaMessage]>() }
                 try await withThrowingTaskGroup(of: Void.self) { laneGroup in
-                    for (number, lane) in lanes.enumerated() {
-                        laneGroup.addTask { try await self.runLane(number, lane) }
+                    for lane in 0..<configuration.lanes {
+                        laneGroup.addTask { try await self.runLane(lane) }
                     }
-                    defer { lanes.forEach { $0.finish() } }
-                    try await dispatch(to: lanes)
-                    lanes.forEach { $0.finish() }
+                    defer { state.finish() }
+                    try await read()
+                    state.finish()
                     try await laneGroup.waitForAll()
                 }
                 group.cancelAll()
@@ -102,33 +102,26 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
         logger.info("ingest stopped")
     }
 
-    /// Takes batches from the consumer and hands each lane its share, in order.
-    private func dispatch(to lanes: [AsyncChannel<[KafkaMessage]>]) async throws {
-        let target = configuration.batchSize * lanes.count
-        while state.beginWaiting() {
+    /// Reads the consumer into the lanes' queues while they have room, in batches that
+    /// aim at a batch for each lane.
+    private func read() async throws {
+        let target = configuration.batchSize * configuration.lanes
+        while await state.readyForMore() {
             guard var batch = try await source.nextBatch() else { break }
             batch += source.takeBuffered(upTo: target - batch.count)
             if batch.count < target && configuration.linger > .zero {
                 try? await retry.clock.sleep(for: configuration.linger)
                 batch += source.takeBuffered(upTo: target - batch.count)
             }
-            var shares = [[KafkaMessage]](repeating: [], count: lanes.count)
-            for message in batch { shares[Self.lane(of: message.partition, lanes: lanes.count)].append(message) }
-            batch = []
-            for (lane, share) in zip(lanes, shares) where !share.isEmpty {
-                // Shutting down: the rest is not stored; the next owner reads it again.
-                guard state.handOff() else { return }
-                await lane.send(share)
-            }
+            // Shutting down: what was read is not stored; the next owner reads it again.
+            guard state.add(batch) else { return }
         }
     }
 
-    static func lane(of partition: Int32, lanes: Int) -> Int { Int(partition) % lanes }
-
     /// Stores the batches of one lane in the order they come. After shutdown began,
     /// batches not yet started are left unstored (and uncommitted).
-    private func runLane(_ number: Int, _ batches: AsyncChannel<[KafkaMessage]>) async throws {
-        for await batch in batches {
+    private func runLane(_ number: Int) async throws {
+        while let batch = await state.next(for: number) {
             // False when shutdown came while the batch could not be stored: the later
             // ones are not started either.
             if state.beginProcessing() { _ = try await ingest(batch, lane: number) }
@@ -190,7 +183,9 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     /// Pauses the partitions of `lane` while its batch cannot be stored; returns them.
     private func pausePartitions(of lane: Int) -> [KafkaTopicPartition] {
         let lanes = configuration.lanes
-        let paused = ((try? source.assignment()) ?? []).filter { Self.lane(of: $0.partition, lanes: lanes) == lane }
+        let paused = ((try? source.assignment()) ?? []).filter {
+            IngestHandOff.lane(of: $0.partition, lanes: lanes) == lane
+        }
         try? source.pause(paused)
         return paused
     }
@@ -259,8 +254,9 @@ extension IngestPipeline where C == ContinuousClock {
 /// How an `IngestPipeline` consumes and stores.
 public struct IngestPipelineConfiguration: Sendable {
     public var topic: String
-    /// How many messages a batch taken from the consumer aims at (while smaller, it
-    /// is topped up with what is already read ahead); the lanes share it out.
+    /// The most messages a lane stores in one transaction. The pipeline reads up to a
+    /// batch for each lane at a time (topped up with what is already read ahead) and
+    /// queues about a batch for each lane ahead of the lanes (two while a lane is idle).
     public var batchSize: Int
     /// How long a smaller batch waits for more messages before it is stored: a
     /// little latency for fewer, larger transactions under light load.
@@ -289,58 +285,4 @@ public struct IngestPipelineConfiguration: Sendable {
         self.retry = retry
         self.storeTimeout = storeTimeout
     }
-}
-
-/// Whether the pipeline waits for messages, has batches in hand, or stops: a stop lets
-/// the batches in hand finish first, and the consumer is closed (to wake a dispatcher
-/// waiting for messages) only once none is left.
-final class PipelineState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stopping = false
-    private var waiting = false
-    /// Batches handed to a lane and not yet finished or dropped.
-    private var inHand = 0
-
-    /// False when the pipeline should stop instead of waiting for more.
-    func beginWaiting() -> Bool {
-        lock.withLock {
-            waiting = !stopping
-            return waiting
-        }
-    }
-
-    /// Before a batch goes to a lane; false when stopping (the batch is dropped).
-    func handOff() -> Bool {
-        lock.withLock {
-            waiting = false
-            guard !stopping else { return false }
-            inHand += 1
-            return true
-        }
-    }
-
-    /// A lane starts a batch handed to it; false when stopping (it is left unstored).
-    func beginProcessing() -> Bool {
-        lock.withLock { !stopping }
-    }
-
-    /// A lane is done with a batch. True when the consumer must now be closed: stopping,
-    /// nothing else in hand, and the dispatcher waits for messages.
-    func endProcessing() -> Bool {
-        lock.withLock {
-            inHand -= 1
-            return stopping && waiting && inHand == 0
-        }
-    }
-
-    /// Returns true when the consumer must be closed at once to wake the dispatcher: it
-    /// waits for messages and no batch is in hand.
-    func requestStop() -> Bool {
-        lock.withLock {
-            stopping = true
-            return waiting && inHand == 0
-        }
-    }
-
-    var isStopping: Bool { lock.withLock { stopping } }
 }

@@ -1,0 +1,202 @@
+import Kafka
+import Synchronization
+
+/// What passes between the task that reads the consumer and the lanes that store. What is
+/// read waits in its lane's queue (lane = partition modulo the lane count, so one lane
+/// stores a partition's messages, in order), and a lane that is free takes up to a batch
+/// of its own queue. The consumer's read-ahead comes a partition at a time: a lane whose
+/// partitions are not in what was read last does not wait for the other lanes' shares to
+/// be stored, because the reader goes on reading while a lane is idle (up to twice the
+/// capacity, a batch for each lane).
+///
+/// It also says when the pipeline stops: a stop lets the batches lanes took finish;
+/// messages still queued are dropped, neither stored nor committed (the partitions' next
+/// owner reads them again), and the consumer is closed (to wake a reader waiting for
+/// messages) only once no batch is in hand.
+final class IngestHandOff: Sendable {
+    private struct State {
+        /// Each lane's messages not taken yet, oldest first.
+        var queues: [[KafkaMessage]]
+        var queued = 0
+        /// Lanes waiting for messages (their queues are empty).
+        var idle: [Int: CheckedContinuation<[KafkaMessage]?, Never>] = [:]
+        /// The reader, waiting for room.
+        var reader: CheckedContinuation<Bool, Never>?
+        var stopping = false
+        /// The reader reads no more: lanes end once their queues are empty.
+        var finished = false
+        /// The reader waits for the consumer.
+        var waiting = false
+        /// Batches taken by a lane and not finished yet.
+        var inHand = 0
+    }
+
+    let lanes: Int
+    let batchSize: Int
+    private let capacity: Int
+    private let state: Mutex<State>
+
+    init(lanes: Int, batchSize: Int) {
+        self.lanes = max(1, lanes)
+        self.batchSize = max(1, batchSize)
+        self.capacity = self.lanes * self.batchSize
+        self.state = Mutex(State(queues: Array(repeating: [], count: self.lanes)))
+    }
+
+    static func lane(of partition: Int32, lanes: Int) -> Int { Int(partition) % lanes }
+
+    /// Waits until there is room for more, then counts the reader as waiting for the
+    /// consumer; false when stopping (or cancelled): the reader reads no more.
+    func readyForMore() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let answer: Bool? = state.withLock { state in
+                    if state.stopping || Task.isCancelled { return false }
+                    guard !hasRoom(state) else {
+                        state.waiting = true
+                        return true
+                    }
+                    state.reader = continuation
+                    return nil
+                }
+                if let answer { continuation.resume(returning: answer) }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.reader = nil }
+                return state.reader
+            }?.resume(returning: false)
+        }
+    }
+
+    /// Queues what the reader read, each message in its partition's lane, and hands
+    /// idle lanes their batches. False when stopping: nothing is queued.
+    func add(_ messages: [KafkaMessage]) -> Bool {
+        typealias Woken = (lane: CheckedContinuation<[KafkaMessage]?, Never>, batch: [KafkaMessage])
+        let (accepted, woken) = state.withLock { state -> (Bool, [Woken]) in
+            state.waiting = false
+            guard !state.stopping else { return (false, []) }
+            for message in messages {
+                state.queues[Self.lane(of: message.partition, lanes: lanes)].append(message)
+            }
+            state.queued += messages.count
+            var woken: [Woken] = []
+            for lane in Array(state.idle.keys) where !state.queues[lane].isEmpty {
+                if let continuation = state.idle.removeValue(forKey: lane) {
+                    woken.append((continuation, take(from: lane, &state)))
+                }
+            }
+            return (true, woken)
+        }
+        for (lane, batch) in woken { lane.resume(returning: batch) }
+        return accepted
+    }
+
+    /// Up to a batch of `lane`'s queue, oldest first, waiting while it is empty. Nil once
+    /// stopping (what is queued is dropped), or once the reader finished and the queue is
+    /// empty, or when the task is cancelled.
+    func next(for lane: Int) async -> [KafkaMessage]? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<[KafkaMessage]?, Never>) in
+                let (answer, reader): ([KafkaMessage]??, CheckedContinuation<Bool, Never>?) = state.withLock {
+                    state in
+                    if state.stopping || Task.isCancelled { return (.some(nil), nil) }
+                    if !state.queues[lane].isEmpty {
+                        let batch = take(from: lane, &state)
+                        return (batch, wakeReader(&state))
+                    }
+                    if state.finished { return (.some(nil), nil) }
+                    state.idle[lane] = continuation
+                    return (nil, wakeReader(&state))
+                }
+                reader?.resume(returning: true)
+                if let answer { continuation.resume(returning: answer) }
+            }
+        } onCancel: {
+            state.withLock { state in state.idle.removeValue(forKey: lane) }?.resume(returning: nil)
+        }
+    }
+
+    /// The reader reads no more: lanes store what is queued, then end.
+    func finish() {
+        let idle = state.withLock { state in
+            state.finished = true
+            defer { state.idle = [:] }
+            return state.idle.values
+        }
+        idle.forEach { $0.resume(returning: nil) }
+    }
+
+    /// A lane starts a batch it took; false when stopping (it is left unstored).
+    func beginProcessing() -> Bool {
+        state.withLock { !$0.stopping }
+    }
+
+    /// A lane is done with a batch. True when the consumer must now be closed: stopping,
+    /// nothing else in hand, and the reader waits for messages.
+    func endProcessing() -> Bool {
+        state.withLock { state in
+            state.inHand -= 1
+            return state.stopping && state.waiting && state.inHand == 0
+        }
+    }
+
+    /// Stops handing out batches. Returns true when the consumer must be closed at once
+    /// to wake the reader: it waits for messages and no batch is in hand.
+    func requestStop() -> Bool {
+        let (close, idle, reader) = state.withLock { state in
+            state.stopping = true
+            defer {
+                state.idle = [:]
+                state.reader = nil
+            }
+            return (state.waiting && state.inHand == 0, state.idle.values, state.reader)
+        }
+        idle.forEach { $0.resume(returning: nil) }
+        reader?.resume(returning: false)
+        return close
+    }
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// Messages queued and not taken by a lane yet.
+    var queued: Int { state.withLock { $0.queued } }
+
+    /// Whether `readyForMore()` would answer at once.
+    var hasRoom: Bool { state.withLock { $0.stopping || hasRoom($0) } }
+
+    /// Lanes waiting for messages.
+    var idleLanes: Int { state.withLock { $0.idle.count } }
+
+    /// Whether the reader waits for room.
+    var readerWaits: Bool { state.withLock { $0.reader != nil } }
+
+    /// Room for more: less than a batch for each lane queued, or a lane idle and less than
+    /// twice that (the reader reads on to find the idle lane's partitions).
+    private func hasRoom(_ state: State) -> Bool {
+        state.queued < capacity || (!state.idle.isEmpty && state.queued < 2 * capacity)
+    }
+
+    private func take(from lane: Int, _ state: inout State) -> [KafkaMessage] {
+        let count = min(batchSize, state.queues[lane].count)
+        let batch: [KafkaMessage]
+        if count == state.queues[lane].count {
+            batch = state.queues[lane]
+            state.queues[lane] = []
+        } else {
+            batch = Array(state.queues[lane][..<count])
+            state.queues[lane].removeFirst(count)
+        }
+        state.queued -= count
+        state.inHand += 1
+        return batch
+    }
+
+    /// The reader, when it waits for room and there is some now.
+    private func wakeReader(_ state: inout State) -> CheckedContinuation<Bool, Never>? {
+        guard let reader = state.reader, hasRoom(state) else { return nil }
+        state.reader = nil
+        state.waiting = true
+        return reader
+    }
+}

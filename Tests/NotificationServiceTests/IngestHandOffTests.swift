@@ -1,0 +1,128 @@
+import Testing
+
+@testable import Kafka
+@testable import NotificationService
+
+/// The hand-over between ingest's reader and its lanes: each lane takes up to a batch of
+/// its own partitions' messages in the order read, the reader reads on while a lane is
+/// idle (within bounds), and a stop ends every wait and drops what is queued.
+@Suite(.timeLimit(.minutes(1))) struct IngestHandOffTests {
+    static func message(_ partition: Int32, _ offset: Int64) -> KafkaMessage {
+        KafkaMessage(topic: "reminders", partition: partition, offset: offset, key: nil, value: [1], headers: [])
+    }
+
+    static func origins(_ batch: [KafkaMessage]?) -> [String]? {
+        batch?.map { "\($0.partition):\($0.offset)" }
+    }
+
+    /// The task's value; cancelled first when it takes longer than `limit` (a wait of the
+    /// hand-off then ends with false or nil, which the test reads as not handed over).
+    static func settled<T: Sendable>(_ task: Task<T, Never>, within limit: Duration = .seconds(10)) async -> T {
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            task.cancel()
+        }
+        defer { timer.cancel() }
+        return await task.value
+    }
+
+    /// Returns once `condition` holds, or after `limit`.
+    static func eventually(within limit: Duration = .seconds(10), _ condition: () -> Bool) async {
+        let deadline = ContinuousClock.now + limit
+        while !condition() && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    @Test func aLaneTakesUpToABatchOfItsOwnPartitionsInTheOrderRead() async {
+        let handOff = IngestHandOff(lanes: 2, batchSize: 3)
+        // Partitions 0 and 2 are lane 0's, 1 is lane 1's.
+        let read = [(0, 0), (1, 0), (2, 0), (0, 1), (0, 2), (1, 1), (2, 1), (0, 3), (0, 4)].map {
+            Self.message(Int32($0.0), Int64($0.1))
+        }
+        #expect(handOff.add(read))
+        #expect(handOff.queued == 9)
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0", "2:0", "0:1"])
+        #expect(Self.origins(await handOff.next(for: 1)) == ["1:0", "1:1"])
+        handOff.finish()
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:2", "2:1", "0:3"])
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:4"])
+        #expect(await handOff.next(for: 0) == nil, "finished and drained")
+        #expect(await handOff.next(for: 1) == nil)
+        #expect(handOff.queued == 0)
+    }
+
+    @Test func anIdleLaneIsHandedItsBatchAsSoonAsItIsRead() async {
+        let handOff = IngestHandOff(lanes: 2, batchSize: 2)
+        let lane = Task { await handOff.next(for: 1) }
+        await Self.eventually { handOff.idleLanes == 1 }
+        #expect(handOff.add([Self.message(0, 0), Self.message(1, 0), Self.message(1, 1), Self.message(1, 2)]))
+        #expect(Self.origins(await Self.settled(lane)) == ["1:0", "1:1"])
+        #expect(handOff.queued == 2, "lane 0's message and lane 1's third")
+    }
+
+    @Test func theReaderReadsOnWhileALaneIsIdleUpToTwiceABatchForEachLane() async {
+        let handOff = IngestHandOff(lanes: 2, batchSize: 2)
+        #expect(handOff.hasRoom)
+        #expect(handOff.add((0..<4).map { Self.message(0, $0) }))
+        #expect(!handOff.hasRoom, "a batch for each lane is queued and no lane is idle")
+        let reader = Task { await handOff.readyForMore() }
+        await Self.eventually { handOff.readerWaits }
+        // Lane 1 has nothing queued: the reader reads on to find its partitions.
+        let lane = Task { await handOff.next(for: 1) }
+        #expect(await Self.settled(reader))
+        #expect(handOff.idleLanes == 1)
+        #expect(handOff.add((4..<8).map { Self.message(0, $0) }))
+        #expect(!handOff.hasRoom, "twice a batch for each lane is queued")
+        let again = Task { await handOff.readyForMore() }
+        await Self.eventually { handOff.readerWaits }
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0", "0:1"])
+        #expect(await Self.settled(again), "lane 1 is still idle and six are queued")
+        #expect(handOff.add([Self.message(1, 0)]))
+        #expect(Self.origins(await Self.settled(lane)) == ["1:0"])
+        #expect(!handOff.hasRoom, "six queued and no lane idle")
+    }
+
+    @Test func aStopEndsEveryWaitAndDropsWhatIsQueued() async {
+        let handOff = IngestHandOff(lanes: 2, batchSize: 1)
+        #expect(handOff.add((0..<2).map { Self.message(0, $0) }))
+        let lane = Task { await handOff.next(for: 1) }
+        await Self.eventually { handOff.idleLanes == 1 }
+        #expect(handOff.add((2..<4).map { Self.message(0, $0) }))
+        let waiting = Task { await handOff.readyForMore() }
+        await Self.eventually { handOff.readerWaits }
+        #expect(handOff.readerWaits, "four queued: twice a batch for each lane")
+        #expect(!handOff.requestStop(), "the reader waits for room, not for the consumer")
+        #expect(await Self.settled(waiting) == false)
+        #expect(await Self.settled(lane) == nil)
+        #expect(await handOff.next(for: 0) == nil, "what is queued is dropped")
+        #expect(!handOff.add([Self.message(0, 3)]))
+        #expect(!handOff.beginProcessing())
+        #expect(await handOff.readyForMore() == false)
+    }
+
+    @Test func onStopTheConsumerIsClosedOnlyOnceNoBatchIsInHand() async {
+        let idle = IngestHandOff(lanes: 1, batchSize: 10)
+        #expect(await idle.readyForMore())
+        #expect(idle.requestStop(), "waiting for the consumer with nothing in hand")
+
+        let busy = IngestHandOff(lanes: 1, batchSize: 10)
+        #expect(await busy.readyForMore())
+        #expect(busy.add([Self.message(0, 0)]))
+        #expect(Self.origins(await busy.next(for: 0)) == ["0:0"])
+        #expect(await busy.readyForMore())
+        #expect(!busy.requestStop(), "a batch is in hand")
+        #expect(busy.endProcessing(), "the last batch in hand is done")
+    }
+
+    @Test func cancellingAWaitEndsIt() async {
+        let handOff = IngestHandOff(lanes: 1, batchSize: 1)
+        let lane = Task { await handOff.next(for: 0) }
+        await Self.eventually { handOff.idleLanes == 1 }
+        lane.cancel()
+        #expect(await lane.value == nil)
+        #expect(handOff.add((0..<2).map { Self.message(0, $0) }))
+        let reader = Task { await handOff.readyForMore() }
+        await Self.eventually { handOff.readerWaits }
+        reader.cancel()
+        #expect(await reader.value == false)
+    }
+}
