@@ -12,7 +12,8 @@
 # PostgreSQL runs durable (fsync, synchronous_commit, full_page_writes on) unless the
 # first argument is --fast-database (fsync and full-page writes off); the first line and
 # the summary lines say which.
-# Other arguments go to dispatch-benchmark (see --help), for example --herd 20000,
+# Other arguments go to dispatch-benchmark (its options are in
+# Benchmarks/DispatchBenchmark/DispatchBenchmark.swift), for example --herd 20000,
 # --two-instances (the herd also through two processes in one group: deliveries two /
 # one, CPU of both, the machine's idle share) or --also-encrypted (the service also with
 # personal data sealed at rest, DATA_ENCRYPTION_KEYS a fresh key: ratios sealed /
@@ -20,6 +21,12 @@
 # NS_BUILD_LOCK: when set, the builds take this flock(1) lock (a machine whose builds
 # take turns).
 set -euo pipefail
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    # This header, without starting a stack or building (which would stop a run in progress
+    # on the same ports).
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 export NS_PG_DURABLE="${NS_PG_DURABLE:-1}"
 while [ "${1:-}" = --fast-database ]; do
