@@ -118,6 +118,33 @@ struct IngestStoreTests {
         }
     }
 
+    @Test func theInboxHashIsPostgreSQLsSHA256SoKeysStoredBeforeTellDuplicatesFromConflicts() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = IngestStore(client: client, logger: TestDatabase.logger)
+            let event = schedule(key: "new")
+            _ = try await store.ingest([record(event, offset: 0)])
+            let hashedHere = try await client.query(
+                "SELECT count(*)::int8 FROM inbox WHERE idempotency_key = 'new' AND payload_sha256 = sha256(\(ByteBuffer(string: event)))",
+                logger: TestDatabase.logger
+            ).collect().first?.decode(Int.self)
+            #expect(hashedHere == 1, "the service's hash is the one PostgreSQL computes")
+            // A key stored when PostgreSQL hashed the payload itself.
+            let old = schedule(key: "old", reminder: "r-old")
+            try await client.query(
+                """
+                INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
+                VALUES ('old', sha256(\(ByteBuffer(string: old))), 'r-old', 0, 1)
+                """, logger: TestDatabase.logger)
+            let again = try await store.ingest([
+                record(old, offset: 2), record(event, offset: 3),
+                record(schedule(key: "old", title: "Other"), offset: 4),
+            ])
+            #expect(again.duplicates == 2)
+            #expect(again.conflicts == 1)
+            #expect(again.accepted == 0)
+        }
+    }
+
     @Test func aRepeatedKeyWithAnotherPayloadIsDeadLetteredNotApplied() async throws {
         try await TestDatabase.withDatabase { client, _ in
             let store = IngestStore(client: client, logger: TestDatabase.logger)

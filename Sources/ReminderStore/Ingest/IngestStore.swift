@@ -111,7 +111,7 @@ public struct IngestStore: Sendable {
         guard !candidates.isEmpty else { return [] }
         let entries = candidates.map { input in
             InboxRow(
-                idempotencyKey: input.event.idempotencyKey, payload: payloads[input.position],
+                idempotencyKey: input.event.idempotencyKey, payload: records[input.position].value ?? [],
                 reminderID: input.event.reminderID, partition: records[input.position].partition,
                 offset: records[input.position].offset)
         }
@@ -145,7 +145,7 @@ public struct IngestStore: Sendable {
 
     private static let insertInboxSQL = """
         INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
-        SELECT idempotency_key, sha256(payload), reminder_id, source_partition, source_offset
+        SELECT idempotency_key, payload_sha256, reminder_id, source_partition, source_offset
         FROM \(InboxRow.unnest(bindingFrom: 1, as: "t"))
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING idempotency_key
@@ -153,7 +153,7 @@ public struct IngestStore: Sendable {
 
     /// Each key, and whether the inbox holds it with the same payload.
     private static let compareWithInboxSQL = """
-        SELECT t.idempotency_key, coalesce(inbox.payload_sha256 = sha256(t.payload), false)
+        SELECT t.idempotency_key, coalesce(inbox.payload_sha256 = t.payload_sha256, false)
         FROM \(InboxRow.unnest(bindingFrom: 1, as: "t"))
         LEFT JOIN inbox ON inbox.idempotency_key = t.idempotency_key
         """
