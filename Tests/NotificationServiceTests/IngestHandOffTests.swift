@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @testable import Kafka
@@ -15,15 +16,28 @@ import Testing
         batch?.map { "\($0.partition):\($0.offset)" }
     }
 
-    /// The task's value; cancelled first when it takes longer than `limit` (a wait of the
-    /// hand-off then ends with false or nil, which the test reads as not handed over).
-    static func settled<T: Sendable>(_ task: Task<T, Never>, within limit: Duration = .seconds(10)) async -> T {
+    final class Flag: Sendable {
+        let raised = Mutex(false)
+    }
+
+    /// The task's value, or nil when it took longer than `limit` (it is then cancelled, which
+    /// ends a wait of the hand-off).
+    static func settled<T: Sendable>(_ task: Task<T, Never>, within limit: Duration = .seconds(10)) async -> T? {
+        let timedOut = Flag()
         let timer = Task {
             try? await Task.sleep(for: limit)
+            guard !Task.isCancelled else { return }
+            timedOut.raised.withLock { $0 = true }
             task.cancel()
         }
-        defer { timer.cancel() }
-        return await task.value
+        let value = await task.value
+        timer.cancel()
+        return timedOut.raised.withLock { $0 } ? nil : value
+    }
+
+    /// A lane's wait that ended without a batch (not one that timed out).
+    static func endedEmpty(_ wait: [KafkaMessage]??) -> Bool {
+        if case .some(.none) = wait { true } else { false }
     }
 
     /// Returns once `condition` holds, or after `limit`.
@@ -55,7 +69,7 @@ import Testing
         let lane = Task { await handOff.next(for: 1) }
         await Self.eventually { handOff.idleLanes == 1 }
         #expect(handOff.add([Self.message(0, 0), Self.message(1, 0), Self.message(1, 1), Self.message(1, 2)]))
-        #expect(Self.origins(await Self.settled(lane)) == ["1:0", "1:1"])
+        #expect(Self.origins(await Self.settled(lane) ?? nil) == ["1:0", "1:1"])
         #expect(handOff.queued == 2, "lane 0's message and lane 1's third")
     }
 
@@ -68,16 +82,16 @@ import Testing
         await Self.eventually { handOff.readerWaits }
         // Lane 1 has nothing queued: the reader reads on to find its partitions.
         let lane = Task { await handOff.next(for: 1) }
-        #expect(await Self.settled(reader))
+        #expect(await Self.settled(reader) == true)
         #expect(handOff.idleLanes == 1)
         #expect(handOff.add((4..<8).map { Self.message(0, $0) }))
         #expect(!handOff.hasRoom, "twice a batch for each lane is queued")
         let again = Task { await handOff.readyForMore() }
         await Self.eventually { handOff.readerWaits }
         #expect(Self.origins(await handOff.next(for: 0)) == ["0:0", "0:1"])
-        #expect(await Self.settled(again), "lane 1 is still idle and six are queued")
+        #expect(await Self.settled(again) == true, "lane 1 is still idle and six are queued")
         #expect(handOff.add([Self.message(1, 0)]))
-        #expect(Self.origins(await Self.settled(lane)) == ["1:0"])
+        #expect(Self.origins(await Self.settled(lane) ?? nil) == ["1:0"])
         #expect(!handOff.hasRoom, "six queued and no lane idle")
     }
 
@@ -91,8 +105,8 @@ import Testing
         await Self.eventually { handOff.readerWaits }
         #expect(handOff.readerWaits, "four queued: twice a batch for each lane")
         #expect(!handOff.requestStop(), "the reader waits for room, not for the consumer")
-        #expect(await Self.settled(waiting) == false)
-        #expect(await Self.settled(lane) == nil)
+        #expect(await Self.settled(waiting) == false, "woken, not timed out")
+        #expect(Self.endedEmpty(await Self.settled(lane)))
         #expect(await handOff.next(for: 0) == nil, "what is queued is dropped")
         #expect(!handOff.add([Self.message(0, 3)]))
         #expect(!handOff.beginProcessing())

@@ -6,8 +6,8 @@ import Synchronization
 /// stores a partition's messages, in order), and a lane that is free takes up to a batch
 /// of its own queue. The consumer's read-ahead comes a partition at a time: a lane whose
 /// partitions are not in what was read last does not wait for the other lanes' shares to
-/// be stored, because the reader goes on reading while a lane is idle (up to twice the
-/// capacity, a batch for each lane).
+/// be stored, because the reader goes on reading while a lane is idle (until twice a
+/// batch for each lane is queued).
 ///
 /// It also says when the pipeline stops: a stop lets the batches lanes took finish;
 /// messages still queued are dropped, neither stored nor committed (the partitions' next

@@ -11,8 +11,9 @@ import Synchronization
 /// (partition modulo the lane count); each lane stores batches of its partitions one
 /// after another, so a partition's events are stored in order while the lanes decode
 /// and write in parallel. A lane takes its next batch as soon as it is free, from what
-/// was read for it (`IngestHandOff`), whatever the other lanes are doing. While the database fails, a lane pauses its partitions and
-/// retries the same batch with backoff; nothing is committed for messages not stored.
+/// was read for it (`IngestHandOff`), whatever the other lanes are doing. While the
+/// database fails, a lane pauses its partitions and retries the same batch with backoff;
+/// nothing is committed for messages not stored.
 /// On graceful shutdown the batches in hand are finished and committed (a batch still
 /// waiting to be retried is left uncommitted: the partitions' next owner reads it again,
 /// and the inbox stores nothing twice), and the consumer leaves the group.
