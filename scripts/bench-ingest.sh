@@ -24,13 +24,8 @@
 # NS_BUILD_LOCK: when set, the builds take this flock(1) lock (a machine whose builds
 # take turns).
 set -euo pipefail
-if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-    # This header, without starting a stack or building (which would stop a run in progress
-    # on the same ports).
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-fi
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+ns_answer_help "$@"
 export NS_PG_DURABLE="${NS_PG_DURABLE:-1}"
 while [ "${1:-}" = --fast-database ]; do
     NS_PG_DURABLE=0

@@ -42,6 +42,18 @@ export NS_PROMTOOL="$NS_CACHE_DIR/promtool/promtool"
 ns_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 ns_die() { printf '[%s] error: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
 
+# When the script's first argument is --help or -h: prints its header comment (from the
+# second line to `set -euo pipefail`) and exits, before it starts or builds anything (a
+# benchmark's stack stopped on exit would end a run in progress on the same ports).
+ns_answer_help() {
+    case "${1:-}" in
+    --help | -h)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    esac
+}
+
 # version_ge A B: true when dotted version A >= B.
 ns_version_ge() {
     [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
