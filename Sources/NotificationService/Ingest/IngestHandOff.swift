@@ -33,7 +33,8 @@ final class IngestHandOff: Sendable {
 
     let lanes: Int
     let batchSize: Int
-    private let capacity: Int
+    /// A batch for each lane: what the reader reads at a time, and the queue's room.
+    let capacity: Int
     private let state: Mutex<State>
 
     init(lanes: Int, batchSize: Int) {

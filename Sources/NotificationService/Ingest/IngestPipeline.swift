@@ -106,7 +106,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     /// Reads the consumer into the lanes' queues while they have room, in batches that
     /// aim at a batch for each lane.
     private func read() async throws {
-        let target = configuration.batchSize * configuration.lanes
+        let target = state.capacity
         while await state.readyForMore() {
             guard var batch = try await source.nextBatch() else { break }
             batch += source.takeBuffered(upTo: target - batch.count)
