@@ -64,6 +64,8 @@ public final class MemoryDispatchStore: DispatchStoring {
     }
 
     private let contents = Mutex(Contents())
+    /// Holds `complete` while closed.
+    private let completions = CallGate()
     /// The store's clock; internal for `MemoryIngestStore` (a replay makes a reminder due now).
     let now: @Sendable () -> Date
 
@@ -133,6 +135,20 @@ public final class MemoryDispatchStore: DispatchStoring {
     public func failNext(_ count: Int) {
         contents.withLock { $0.failures.remaining = count }
     }
+
+    /// From now on `complete` waits, as against a database that is slow to answer, until
+    /// `answerCompletions()`.
+    public func holdCompletions() {
+        completions.close()
+    }
+
+    /// Lets the held `complete` calls go on (and the next ones through).
+    public func answerCompletions() {
+        completions.open()
+    }
+
+    /// `complete` calls waiting to be answered.
+    public var heldCompletions: Int { completions.waitingCount }
 
     public func claim(limit: Int, lease: Duration, takingOver: Bool) async throws(StoreError)
         -> [DispatchStore.Claimed]
@@ -222,6 +238,7 @@ public final class MemoryDispatchStore: DispatchStoring {
     public func complete(_ completions: [DispatchStore.Completion]) async throws(StoreError)
         -> DispatchStore.CompletionReport
     {
+        await self.completions.pass()
         try failIfTold("record \(completions.count) delivery attempts")
         let now = self.now()
         return contents.withLock { contents in

@@ -68,6 +68,7 @@ import Testing
         retry: RetryPolicy = RetryPolicy(
             initialDelay: .milliseconds(20), multiplier: 1, maximumDelay: .milliseconds(20), maximumAttempts: 3,
             jitter: 0),
+        recordBatch: Int = 500,
         _ body: () async throws -> Void
     ) async throws {
         var logger = Logger(label: "dispatcher-unit")
@@ -83,7 +84,7 @@ import Testing
         let dispatcher = Dispatcher(
             store: store, deliverer: ReminderDeliverer(providers: directory, random: { 0.5 }), wakeups: nil,
             configuration: .init(
-                concurrency: 4, claimBatch: 10, lease: .seconds(60), maximumIdle: idle,
+                concurrency: 4, claimBatch: 10, lease: .seconds(60), maximumIdle: idle, recordBatch: recordBatch,
                 retry: ExponentialBackoff(initialDelay: idle, maximumDelay: idle, jitter: 0)),
             logger: logger, now: { wall.now }, clock: time)
         let running = Task { await dispatcher.run() }
@@ -236,6 +237,29 @@ import Testing
         }
         #expect(provider.sent.map(\.reminderID) == ["r-a", "r-b"])
         #expect(store.reminder(first)?.history.map(\.event) == [.schedule, .claim, .deliver])
+    }
+
+    @Test func whileTheDatabaseIsSlowToTakeOutcomesClaimingStopsAtTwoBatchesWaiting() async throws {
+        let (wall, time) = (WallClock(), ManualClock())
+        let store = MemoryDispatchStore(now: { wall.now })
+        let provider = ScriptedProvider([nil])
+        let ids = (1...40).map {
+            store.schedule(reminderID: "r-\($0)", channels: Self.channels, content: Self.content, dueAt: wall.now)
+        }
+        store.holdCompletions()
+        // Four sends at once, outcomes recorded two per statement: at most 4 + 2 × 2 are
+        // sent before the database has taken one of them.
+        try await Self.dispatching(store, through: provider, wall: wall, time: time, recordBatch: 2) {
+            await Self.drive(time, rounds: 50)
+            #expect(store.heldCompletions == 1)
+            #expect(provider.sent.count >= 4)
+            #expect(provider.sent.count <= 8)
+            store.answerCompletions()
+            await Self.drive(time) { ids.allSatisfy { store.reminder($0)?.state == .delivered } }
+        }
+        #expect(ids.allSatisfy { store.reminder($0)?.state == .delivered })
+        #expect(provider.sent.count == 40)
+        #expect(Set(provider.sent.map(\.reminderID)).count == 40)
     }
 
     @Test func aCancelThatWaitedOnTheSendWinsOverItsFailureAndNothingIsSentAgain() async throws {

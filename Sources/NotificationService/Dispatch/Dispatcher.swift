@@ -28,18 +28,12 @@ import Tracing
 public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = DispatcherConfiguration
 
-    private struct Slots {
-        var inFlight = 0
-        /// The claim loop sleeps until a slot frees.
-        var waitingForSlot = false
-    }
-
     private let store: any DispatchStoring
     private let deliverer: ReminderDeliverer
     private let wakeups: DatabaseConfiguration?
     private let configuration: Configuration
     private let logger: Logger
-    private let slots = Mutex(Slots())
+    private let slots: Mutex<SendSlots>
     private let metrics: ServiceMetrics
     /// The wall clock that due times, leases and expiries are read against.
     private let now: @Sendable () -> Date
@@ -62,6 +56,14 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         self.wakeups = wakeups
         self.configuration = configuration
         self.logger = logger
+        // Claims are batched: with sends in flight, the loop waits until a quarter of the
+        // slots (or a claim batch) is free rather than claiming one by one. Outcomes: a
+        // full batch being written and a full one waiting for it.
+        slots = Mutex(
+            SendSlots(
+                concurrency: configuration.concurrency,
+                minimumClaim: max(1, min(configuration.claimBatch, configuration.concurrency / 4)),
+                backlogLimit: 2 * configuration.recordBatch))
     }
 
     public func run() async {
@@ -103,17 +105,12 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
     private func claimLoop(
         sends: inout DiscardingTaskGroup, wake: WakeSignal, recorder: CompletionRecorder<C>, leases: LeaseKeeper<C>
     ) async {
-        let minimumClaim = max(1, min(configuration.claimBatch, configuration.concurrency / 4))
         let retry = RetryLoop(backoff: configuration.retry, clock: clock)
         let clock = self.clock
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            // Claims are batched: with sends in flight, the loop waits until a quarter of
-            // the slots (or a claim batch) is free rather than claiming one by one.
-            let free = slots.withLock { slots in
-                let free = configuration.concurrency - slots.inFlight
-                slots.waitingForSlot = slots.inFlight > 0 && free < minimumClaim
-                return slots.waitingForSlot ? 0 : free
-            }
+            // No room while the slots are (nearly) all taken, or while the outcome
+            // statements have fallen behind: an answer or a group commit wakes the loop.
+            let free = slots.withLock { $0.room() }
             if free <= 0 {
                 await wake.wait(timeout: configuration.maximumIdle, on: clock)
                 continue
@@ -158,21 +155,16 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             if !claimed.isEmpty {
                 leases.hold(claimed)
                 DispatchTrace.claimed(claimed, startedAt: claimStarted)
-                slots.withLock { $0.inFlight += claimed.count }
+                slots.withLock { $0.claimed(claimed.count) }
                 for reminder in claimed {
                     sends.addTask {
                         let retrying = await self.deliver(reminder, recorder: recorder, leases: leases) {
-                            // The slot bounds sends: it is free once the provider has
-                            // answered, while the outcome waits for its group commit.
-                            let wakeLoop = self.slots.withLock { slots in
-                                slots.inFlight -= 1
-                                defer { slots.waitingForSlot = false }
-                                return slots.waitingForSlot
-                            }
-                            if wakeLoop { wake.signal() }
+                            // The slot is free once the provider has answered, while the
+                            // outcome waits for its group commit.
+                            if self.slots.withLock({ $0.answered() }) { wake.signal() }
                         }
                         // A retry may fall due before the loop's next look.
-                        if retrying { wake.signal() }
+                        if self.slots.withLock({ $0.recorded() }) || retrying { wake.signal() }
                     }
                 }
             }
@@ -317,7 +309,9 @@ public struct DispatcherConfiguration: Sendable {
     public var lease: Duration
     /// The longest sleep without looking for work.
     public var maximumIdle: Duration
-    /// Outcomes recorded per statement at most.
+    /// Outcomes recorded per statement at most. While two batches' worth wait for the
+    /// database, nothing new is claimed: at most `concurrency + 2 × recordBatch`
+    /// reminders are sent and not yet recorded at any time (a crash sends those again).
     public var recordBatch: Int
     /// The longest a graceful shutdown waits for the database to take the outcomes still
     /// held (while running, an outcome is retried until it is stored): an outcome not
