@@ -44,6 +44,7 @@ struct PreparedStatementTests {
                     {}
                     var read = PostgresBindings()
                     read.append(Int64(500))
+                    read.append(Int64(0))
                     for try await _ in try await connection.execute(
                         Prepared<StatusEventStore.UnpublishedStatement>(bindings: read), logger: TestDatabase.logger)
                     {}

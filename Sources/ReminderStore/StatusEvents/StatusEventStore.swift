@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The status outbox as the status relay sees it: the records not published yet, in the
 /// order they were written, and marking them published once the broker has acknowledged
@@ -58,6 +59,8 @@ public struct StatusEventStore: Sendable {
 
     let client: PostgresClient
     let logger: Logger
+    /// Where the next scan starts (shared by copies of this store: one relay's scans).
+    private let scanFloor = ScanFloorBox()
     /// Whether a published record stays in the table (for retention to delete after
     /// `RETENTION_STATUS_EVENTS_DAYS`) instead of being deleted once acknowledged.
     let keepPublished: Bool
@@ -75,16 +78,24 @@ public struct StatusEventStore: Sendable {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
 
-    /// The oldest unpublished records, up to `limit`, in outbox order.
+    /// The oldest unpublished records, up to `limit`, in outbox order. The scan starts
+    /// after the records known to be published (`OutboxScanFloor`).
     public func unpublished(limit: Int) async throws(StoreError) -> [Record] {
         do {
-            var binds = PostgresBindings(capacity: 1)
+            let start = scanFloor.state.withLock { $0.scanStart }
+            var binds = PostgresBindings(capacity: 2)
             binds.append(Int64(limit))
+            binds.append(start)
             var records: [Record] = []
             records.reserveCapacity(limit)
+            var snapshot: (xmin: Int64, xmax: Int64)?
             try await client.execute(UnpublishedStatement.self, binds, logger: logger) { row in
                 var cells = RowCells(row)
-                let id: UUID = try cells.next(), sequence: Int64 = try cells.next(), type: String = try cells.next()
+                snapshot = (try cells.next(), try cells.next())
+                // No record: the snapshot's row alone.
+                let id: UUID? = try cells.next()
+                guard let id else { return }
+                let sequence: Int64 = try cells.next(), type: String = try cells.next()
                 let reminderID: String = try cells.next(), userID: String = try cells.next()
                 let correlationID: String? = try cells.next(), occurrence: Int32? = try cells.next()
                 let attempt: Int32 = try cells.next(), channel: String? = try cells.next()
@@ -98,11 +109,20 @@ public struct StatusEventStore: Sendable {
                         channel: channel, provider: provider, willRetry: willRetry, dueAt: dueAt, reason: reason,
                         error: error, detail: detail, at: at))
             }
+            if let snapshot {
+                scanFloor.state.withLock {
+                    $0.scanned(
+                        from: start, sequences: records.map(\.sequence), xmin: snapshot.xmin, xmax: snapshot.xmax)
+                }
+            }
             return records
         } catch {
             throw StoreError.wrapping(error, operation: "read unpublished status events")
         }
     }
+
+    /// Where the next scan starts (for tests).
+    var scanStart: Int64 { scanFloor.state.withLock { $0.scanStart } }
 
     /// Marks the records with these sequence numbers published: deletes them, or sets
     /// `published_at` when published records are kept. Records already published or
@@ -128,12 +148,18 @@ public struct StatusEventStore: Sendable {
 
 extension StatusEventStore {
     /// The relay's statements, prepared once per connection (`PreparedSQL`).
+    /// The snapshot's oldest running and next transaction ids, then the records after
+    /// `$2` (one row of NULLs without any).
     enum UnpublishedStatement: PreparedSQL {
         static let name = preparedName(sql)
         static let sql = """
-            SELECT id, seq, type, reminder_id, user_id, correlation_id, occurrence, attempt, channel,
-                provider, will_retry, \(utc("due_at")), reason, error, detail, \(utc("at"))
-            FROM status_events WHERE published_at IS NULL ORDER BY seq LIMIT $1
+            SELECT pg_snapshot_xmin(s.snapshot)::text::int8, pg_snapshot_xmax(s.snapshot)::text::int8,
+                e.id, e.seq, e.type, e.reminder_id, e.user_id, e.correlation_id, e.occurrence, e.attempt, e.channel,
+                e.provider, e.will_retry, \(utc("e.due_at")), e.reason, e.error, e.detail, \(utc("e.at"))
+            FROM (SELECT pg_current_snapshot() AS snapshot) s
+            LEFT JOIN LATERAL (
+                SELECT * FROM status_events WHERE published_at IS NULL AND seq > $2 ORDER BY seq LIMIT $1
+            ) e ON true
             """
     }
 
@@ -159,3 +185,8 @@ public protocol StatusEventStoring: Sendable {
 }
 
 extension StatusEventStore: StatusEventStoring {}
+
+/// One relay's scan floor, shared by the copies of its store.
+final class ScanFloorBox: Sendable {
+    let state = Mutex(OutboxScanFloor())
+}

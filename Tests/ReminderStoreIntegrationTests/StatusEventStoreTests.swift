@@ -1,0 +1,60 @@
+import Foundation
+import PostgresNIO
+import TestSupport
+import Testing
+
+@testable import ReminderStore
+
+/// The status relay's reads of the outbox in PostgreSQL: a scan starts after the records
+/// known to be published, yet a record whose transaction commits after higher ones were
+/// published is still read.
+@Suite(.timeLimit(.minutes(3)))
+struct StatusEventStoreTests {
+    /// Inserts a status record for `reminder` as a state change's statement does.
+    static func insert(_ reminder: String, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            "INSERT INTO status_events (reminder, reminder_id, user_id, type) VALUES (1, \(reminder), 'user-1', 'scheduled')",
+            logger: TestDatabase.logger)
+    }
+
+    static func insert(_ reminder: String, _ client: PostgresClient) async throws {
+        try await client.withConnection { try await insert(reminder, on: $0) }
+    }
+
+    @Test func aRecordCommittedAfterHigherOnesWerePublishedIsStillRead() async throws {
+        try await TestDatabase.withDatabase { client, configuration in
+            let store = StatusEventStore(client: client, logger: TestDatabase.logger)
+            let early = try await TestDatabase.withClient(configuration) { other in
+                try await other.withConnection { connection -> Int64 in
+                    // The state change's transaction writes first, then takes its
+                    // sequence number; it stays open while a later one commits.
+                    try await connection.query("BEGIN", logger: TestDatabase.logger)
+                    try await connection.query("SELECT txid_current()", logger: TestDatabase.logger)
+                    try await Self.insert("late", on: connection)
+                    try await Self.insert("early", client)
+                    let first = try await store.unpublished(limit: 10)
+                    #expect(first.map(\.reminderID) == ["early"])
+                    try await store.markPublished(first.map(\.sequence))
+                    for _ in 0..<3 {
+                        #expect(try await store.unpublished(limit: 10).isEmpty)
+                    }
+                    // The floor has not passed the open transaction's record.
+                    #expect(store.scanStart < first[0].sequence)
+                    try await connection.query("COMMIT", logger: TestDatabase.logger)
+                    return first[0].sequence
+                }
+            }
+            let late = try await store.unpublished(limit: 10)
+            #expect(late.map(\.reminderID) == ["late"])
+            try await store.markPublished(late.map(\.sequence))
+            // Everything published: once no transaction from before is running (other
+            // tests share the cluster, so a few scans), the scan starts after both.
+            for _ in 0..<100 where store.scanStart != early {
+                #expect(try await store.unpublished(limit: 10).isEmpty)
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(store.scanStart == early)
+            #expect(late[0].sequence < early)
+        }
+    }
+}
