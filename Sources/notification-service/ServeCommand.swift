@@ -69,9 +69,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let database = settings.database.makeClient(logger: logger)
+        // Ingest's lanes store on connections of their own, one a lane: a batch's
+        // statements are megabytes, and PostgresNIO keeps a connection's buffers at the
+        // largest message it carried, so in the shared pool every connection grew to that.
+        let ingestDatabase = settings.ingestEnabled ? settings.ingestDatabase.makeClient(logger: logger) : nil
         let instance: ServiceAssembly.Instance
         do {
-            instance = try await ServiceAssembly(settings: settings, logger: logger).instance(database: database)
+            instance = try await ServiceAssembly(settings: settings, logger: logger).instance(
+                database: database, ingestDatabase: ingestDatabase)
         } catch let error as ServiceSettings.Invalid {
             // A provider setting that only fails when used (an unreadable CA file).
             logger.critical("invalid configuration", metadata: ["error": "\(error)"])
@@ -101,9 +106,13 @@ struct ServeCommand: AsyncParsableCommand {
         // Shut down in reverse order: the application first, then the HTTP server (health
         // and metrics answer until the work in hand is done), then the database pool, and
         // last the span exporter, which sends what the others ended.
+        var services: [any Service] = tracing.map { [$0] } ?? []
+        services.append(database)
+        if let ingestDatabase { services.append(ingestDatabase) }
+        if let server { services.append(server) }
+        services.append(application)
         var configuration = ServiceGroupConfiguration(
-            services: (tracing.map { [$0] } ?? []) + [database] + (server.map { [$0] } ?? []) + [application],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Work in hand gets this long to finish (a send, its record, a batch and its
         // commit); then whatever still waits (for an unreachable database, say) is
         // cancelled: uncommitted offsets are re-read, unrecorded sends re-claimed.

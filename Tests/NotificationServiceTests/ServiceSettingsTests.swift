@@ -20,6 +20,15 @@ import _CryptoExtras
         #expect(settings.dispatch.webhookBreakers == 1_000)
     }
 
+    @Test func ingestsPoolReachesTheSameDatabaseWithAConnectionForEachLane() throws {
+        let settings = try ServiceSettings.fromEnvironment(
+            base.merging(["INGEST_LANES": "3", "DATABASE_URL": "postgres://u:p@127.0.0.1:6432/reminders"]) { $1 })
+        #expect(settings.database.maximumConnections == 8)
+        #expect(settings.ingestDatabase.maximumConnections == 3)
+        #expect(settings.ingestDatabase.description == settings.database.description)
+        #expect(settings.ingestDatabase.password == "p")
+    }
+
     @Test(arguments: [
         ("KAFKA_BOOTSTRAP_SERVERS", "localhost"),
         ("DATABASE_URL", "mysql://x@y/z"),

@@ -43,7 +43,8 @@ public struct ServiceAssembly: Sendable {
     /// Every part of one instance on `database`. Throws `ServiceSettings.Invalid` for a
     /// provider setting that fails only when used (an unreadable CA file), and
     /// `KafkaError` when a Kafka client cannot be created.
-    public func instance(database: PostgresClient) async throws -> Instance {
+    /// `ingestDatabase`: the pool ingest's lanes store their batches on (nil: `database`).
+    public func instance(database: PostgresClient, ingestDatabase: PostgresClient? = nil) async throws -> Instance {
         let providers = try await DeliveryProviders(
             settings: settings, logger: logger, rateLimits: RateLimitStore(client: database, logger: logger))
         var work: [any Service] = []
@@ -51,7 +52,7 @@ public struct ServiceAssembly: Sendable {
         if settings.statusRelayEnabled { work.append(try statusRelay(database: database)) }
         var pipeline: IngestPipeline<ContinuousClock>?
         if settings.ingestEnabled {
-            let ingest = try ingestPipeline(database: database)
+            let ingest = try ingestPipeline(database: ingestDatabase ?? database)
             work.append(ingest)
             pipeline = ingest
         }

@@ -1,3 +1,5 @@
+import ReminderStore
+
 /// The components' configurations as these settings give them: plain data, built into
 /// components by `ServiceAssembly`.
 extension ServiceSettings {
@@ -5,6 +7,13 @@ extension ServiceSettings {
     public var pipelineConfiguration: IngestPipeline.Configuration {
         IngestPipelineConfiguration(
             topic: remindersTopic, batchSize: batchSize, linger: linger, lanes: lanes, commitInterval: commitInterval)
+    }
+
+    /// The database as ingest's own pool reaches it: a connection for each lane.
+    public var ingestDatabase: DatabaseConfiguration {
+        var configuration = database
+        configuration.maximumConnections = lanes
+        return configuration
     }
 
     /// The status relay's configuration as these settings give it. Batches of 2,000: every
