@@ -104,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await DataKeyRegistry(client: database, logger: logger).verifyOrExit(settings.sealer, logger: logger)
         }
         // Shut down in reverse order: the application first, then the HTTP server (health
-        // and metrics answer until the work in hand is done), then the database pool, and
+        // and metrics answer until the work in hand is done), then the database pools, and
         // last the span exporter, which sends what the others ended.
         var services: [any Service] = tracing.map { [$0] } ?? []
         services.append(database)

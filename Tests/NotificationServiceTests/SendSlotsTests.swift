@@ -85,19 +85,17 @@ import Testing
                     next.append(claim)
                 }
             }
-            if slots.sending > 0 {
-                var answer = slots
-                let woke = answer.answered()
-                var check = answer
+            // A provider's answer, a group commit: each wakes the loop exactly when it
+            // was waiting and now has room.
+            let events: [(possible: Bool, apply: (inout SendSlots) -> Bool)] = [
+                (slots.sending > 0, { $0.answered() }), (slots.recording > 0, { $0.recorded() }),
+            ]
+            for event in events where event.possible {
+                var after = slots
+                let woke = event.apply(&after)
+                var check = after
                 #expect(woke == (slots.loopWaits && check.room() > 0))
-                next.append(answer)
-            }
-            if slots.recording > 0 {
-                var record = slots
-                let woke = record.recorded()
-                var check = record
-                #expect(woke == (slots.loopWaits && check.room() > 0))
-                next.append(record)
+                next.append(after)
             }
             for state in next where seen.insert(state).inserted { queue.append(state) }
         }

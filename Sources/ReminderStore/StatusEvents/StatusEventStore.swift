@@ -147,9 +147,9 @@ public struct StatusEventStore: Sendable {
 }
 
 extension StatusEventStore {
-    /// The relay's statements, prepared once per connection (`PreparedSQL`).
-    /// The snapshot's oldest running and next transaction ids, then the records after
-    /// `$2` (one row of NULLs without any).
+    /// The relay's statements, prepared once per connection (`PreparedSQL`). The read:
+    /// the snapshot's oldest running and next transaction ids with each record after
+    /// `$2` (with none, one row of the ids and NULLs).
     enum UnpublishedStatement: PreparedSQL {
         static let name = preparedName(sql)
         static let sql = """
