@@ -180,6 +180,13 @@ struct StatusTopicTests {
             try await instance.stop()
 
             let stored = try await outbox(client)
+            // Each record's id (drawn by the service) is its own, a version 4 UUID.
+            let rows = try await TestDatabase.count(client, "SELECT count(*)::int8 FROM status_events")
+            #expect(stored.count == rows, "no two status records share an id")
+            for id in stored.keys {
+                let characters = Array(id)
+                #expect(characters.count == 36 && characters[14] == "4" && "89ab".contains(characters[19]), "\(id)")
+            }
             let reader = try Topics.reader(of: statusTopic)
             var records: [KafkaMessage] = []
             for try await message in reader.messages {

@@ -1,9 +1,10 @@
 import Foundation
 import PostgresNIO
 import ReminderCore
-import ReminderStore
 import TestSupport
 import Testing
+
+@testable import ReminderStore
 
 @Suite(.timeLimit(.minutes(6)))
 struct IngestStoreTests {
@@ -239,5 +240,55 @@ struct IngestStoreTests {
                 ])
             #expect(rows.allSatisfy { $0.3 == "CANCELLED" })
         }
+    }
+
+    /// A batch whose new reminders take several statements (here one a reminder) stores
+    /// what one statement stores: the same reminders, each with its own transitions and
+    /// status events in order.
+    @Test func newRemindersInsertedAPartAtATimeKeepTheirOwnTransitionsAndStatusEvents() async throws {
+        let batch: [IngestRecord] = [
+            record(schedule(key: "a", reminder: "r-1"), offset: 0),
+            record(schedule(key: "b", reminder: "r-2"), offset: 1),
+            record(schedule(key: "c", reminder: "r-2", title: "Moved"), offset: 2),
+            record(schedule(key: "d", reminder: "r-3"), offset: 3),
+            record(cancel(key: "e", reminder: "r-3"), offset: 4),
+            record(schedule(key: "f", reminder: "r-4"), offset: 5),
+            record(schedule(key: "g", reminder: "r-5"), offset: 6),
+            record(schedule(key: "h", reminder: "r-5", title: "Again"), offset: 7),
+            record(cancel(key: "i", reminder: "r-5"), offset: 8),
+        ]
+        func stored(statementBytes: Int) async throws -> (created: Int, history: [String], statuses: [String]) {
+            try await TestDatabase.withDatabase { client, _ in
+                let store = IngestStore(
+                    client: client, logger: TestDatabase.logger, statusEvents: true, sealer: nil,
+                    statementBytes: statementBytes)
+                let summary = try await store.ingest(batch)
+                let history = try await client.query(
+                    """
+                    SELECT r.reminder_id || ' ' || t.event || ' ' || t.to_state || ' ' || (r.content->>'title')
+                    FROM reminder_history t JOIN reminders r ON r.id = t.reminder_id ORDER BY r.reminder_id, t.id
+                    """, logger: TestDatabase.logger
+                ).collect().map { try $0.decode(String.self) }
+                let statuses = try await client.query(
+                    """
+                    SELECT s.reminder_id || ' ' || s.type || ' ' || coalesce(s.due_at::text, '-')
+                        || ' ' || (s.reminder = r.id)::text
+                    FROM status_events s JOIN reminders r ON r.reminder_id = s.reminder_id ORDER BY s.reminder_id, s.seq
+                    """, logger: TestDatabase.logger
+                ).collect().map { try $0.decode(String.self) }
+                return (summary.created, history, statuses)
+            }
+        }
+        let apart = try await stored(statementBytes: 1)
+        let together = try await stored(statementBytes: 1 << 20)
+        #expect(apart.created == 5)
+        #expect(apart.created == together.created)
+        #expect(apart.history == together.history)
+        #expect(apart.statuses == together.statuses)
+        #expect(
+            apart.history.filter { $0.hasPrefix("r-5 ") } == [
+                "r-5 schedule SCHEDULED Again", "r-5 replace SCHEDULED Again", "r-5 cancel CANCELLED Again",
+            ])
+        #expect(apart.statuses.count >= 5 && apart.statuses.allSatisfy { $0.hasSuffix(" true") }, "\(apart.statuses)")
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import PostgresNIO
 
@@ -51,4 +52,8 @@ extension Double: NullableArrayElement {
 
 extension ByteBuffer: NullableArrayElement {
     static var sqlTypeName: String { "bytea" }
+}
+
+extension UUID: NullableArrayElement {
+    static var sqlTypeName: String { "uuid" }
 }

@@ -146,6 +146,7 @@ extension DispatchStore {
         var steps: [CompletionStepRow] = []
         var attempts: [ChannelAttemptRow] = []
         var statuses: [CompletionStatusRow] = []
+        var statusIDs = StatusRecordIDs()
         outcomes.reserveCapacity(planned.count)
         for completion in planned {
             outcomes.append(CompletionRow(completion))
@@ -153,7 +154,9 @@ extension DispatchStore {
                 steps.append(CompletionStepRow(id: completion.id, step: step, errorClass: completion.errorClass))
             }
             if statusEvents {
-                statuses += completion.plan.statuses.map { CompletionStatusRow(completion, $0) }
+                statuses += completion.plan.statuses.map {
+                    CompletionStatusRow(completion, $0, recordID: statusIDs.draw())
+                }
             }
             for (position, channelAttempt) in completion.channelAttempts.enumerated() {
                 attempts.append(
@@ -246,9 +249,9 @@ extension DispatchStore {
             JOIN updated u ON u.id = a.id
             ORDER BY a.ord),
         statuses AS (
-            INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
+            INSERT INTO status_events (id, reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
                 channel, provider, will_retry, due_at, reason, error, detail)
-            SELECT u.id, u.reminder_id, u.user_id, u.correlation_id, st.type,
+            SELECT st.record_id, u.id, u.reminder_id, u.user_id, u.correlation_id, st.type,
                 CASE WHEN st.leads_on THEN u.occurrence ELSE u.done_occurrence END,
                 CASE WHEN st.leads_on THEN 0 ELSE u.attempts END, st.channel, st.provider, st.will_retry,
                 CASE WHEN st.type = '\(StatusUpdate.Kind.scheduled.rawValue)' OR st.will_retry THEN u.due_at END,
@@ -420,12 +423,15 @@ private struct CompletionStepRow: BatchRow {
 /// the last one tried).
 private struct CompletionStatusRow: BatchRow {
     let id: Int64
+    /// The status record's own id (`StatusRecordIDs`).
+    let recordID: UUID
     let update: StatusUpdate
     let channel: ChannelAttempt?
     let error: String?
 
-    init(_ completion: PlannedCompletion, _ update: StatusUpdate) {
+    init(_ completion: PlannedCompletion, _ update: StatusUpdate, recordID: UUID) {
         id = completion.id
+        self.recordID = recordID
         self.update = update
         switch update.kind {
         case .delivered: channel = completion.channelAttempts.last { $0.outcome == .delivered }
@@ -441,6 +447,7 @@ private struct CompletionStatusRow: BatchRow {
 
     static let columns: [BoundColumn<CompletionStatusRow>] = [
         BoundColumn("id") { $0.id },
+        BoundColumn("record_id") { $0.recordID },
         BoundColumn("type") { $0.update.kind.rawValue },
         BoundColumn("leads_on") { $0.update.occurrence == .next },
         BoundColumn("channel") { $0.channel?.channel },

@@ -16,11 +16,22 @@ public struct IngestStore: Sendable {
     /// Seals the personal fields of what it writes (`DATA_ENCRYPTION_KEYS`); nil: plaintext.
     let sealer: DataSealer?
 
+    /// About how many bytes of rows a statement that inserts new reminders carries.
+    let statementBytes: Int
+
     public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true, sealer: DataSealer? = nil) {
+        self.init(client: client, logger: logger, statusEvents: statusEvents, sealer: sealer, statementBytes: 1 << 20)
+    }
+
+    /// `statementBytes`: PostgresNIO keeps a connection's send buffer at the largest message
+    /// it has sent (rounded up to a power of two), so one statement for a whole batch of
+    /// large events held megabytes on each of ingest's connections for good (issue 19).
+    init(client: PostgresClient, logger: Logger, statusEvents: Bool, sealer: DataSealer?, statementBytes: Int) {
         self.client = client
         self.logger = logger
         self.statusEvents = statusEvents
         self.sealer = sealer
+        self.statementBytes = statementBytes
     }
 
     public func ingest(_ records: [IngestRecord]) async throws(StoreError) -> IngestSummary {
@@ -199,6 +210,10 @@ public struct IngestStore: Sendable {
         var pendingReplacements: [ReminderRow] = []
         var newStatuses: [IngestStatusRow] = []
         var laterStatuses: [IngestStatusRow] = []
+        var statusIDs = StatusRecordIDs()
+        // Where each new reminder's transitions and status events end in theirs, so that
+        // the new reminders can be inserted a part at a time with their own.
+        var insertEnds: [(transitions: Int, statuses: Int)] = []
         inserts.reserveCapacity(plan.writes.count)
         newTransitions.reserveCapacity(plan.writes.count)
         for write in plan.writes {
@@ -241,7 +256,7 @@ public struct IngestStore: Sendable {
             }
             if statusEvents {
                 let statuses = write.transitions.compactMap(StatusUpdate.ingest).map {
-                    IngestStatusRow(reminderID: write.reminderID, update: $0)
+                    IngestStatusRow(id: statusIDs.draw(), reminderID: write.reminderID, update: $0)
                 }
                 if write.existing == nil {
                     newStatuses += statuses
@@ -249,26 +264,31 @@ public struct IngestStore: Sendable {
                     laterStatuses += statuses
                 }
             }
+            if write.existing == nil { insertEnds.append((newTransitions.count, newStatuses.count)) }
         }
         if sealer != nil {
             inserts = inserts.map { $0.sealed(by: sealer) }
             replacements = replacements.map { $0.sealed(by: sealer) }
             pendingReplacements = pendingReplacements.map { $0.sealed(by: sealer) }
         }
-        if !inserts.isEmpty {
-            // New reminders and, in the same statement, the transitions after their
-            // creation (a replace or cancel in the same batch) and their status events:
-            // these take the new rows from the insert itself, not by looking each
-            // reminder up again.
+        // New reminders and, in the same statement, the transitions after their creation
+        // (a replace or cancel in the same batch) and their status events: these take the
+        // new rows from the insert itself, not by looking each reminder up again. A
+        // statement carries about `statementBytes` of rows (`ReminderRow.boundBytes`).
+        var start = 0
+        for end in ReminderRow.parts(of: inserts, bytes: statementBytes) {
+            let transitions = (start == 0 ? 0 : insertEnds[start - 1].transitions)..<insertEnds[end - 1].transitions
+            let statuses = (start == 0 ? 0 : insertEnds[start - 1].statuses)..<insertEnds[end - 1].statuses
             var binds = PostgresBindings(
                 capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count
                     + IngestStatusRow.columns.count)
-            ReminderRow.bind(inserts, into: &binds)
-            IngestTransitionRow.bind(newTransitions, into: &binds)
-            if statusEvents { IngestStatusRow.bind(newStatuses, into: &binds) }
+            ReminderRow.bind(Array(inserts[start..<end]), into: &binds)
+            IngestTransitionRow.bind(Array(newTransitions[transitions]), into: &binds)
+            if statusEvents { IngestStatusRow.bind(Array(newStatuses[statuses]), into: &binds) }
             try await connection.query(
                 PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
                 logger: logger)
+            start = end
         }
         try await run(Self.replaceSQL, replacements, on: connection)
         if !inserts.isEmpty || !replacements.isEmpty {
@@ -384,9 +404,9 @@ public struct IngestStore: Sendable {
     /// `ord`), each completed from its reminder `r` as `joining` finds it.
     private static func statusInsertSQL(from source: String, joining reminders: String) -> String {
         """
-        INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt, due_at,
-            detail)
-        SELECT r.id, r.reminder_id, r.user_id, r.correlation_id, t.type, r.occurrence, r.attempts,
+        INSERT INTO status_events (id, reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
+            due_at, detail)
+        SELECT t.id, r.id, r.reminder_id, r.user_id, r.correlation_id, t.type, r.occurrence, r.attempts,
             CASE WHEN t.type = '\(StatusUpdate.Kind.scheduled.rawValue)' THEN r.due_at END, t.detail
         FROM \(source)
         JOIN \(reminders)
@@ -397,10 +417,13 @@ public struct IngestStore: Sendable {
 
 /// A status event of an ingest change: the reminder it is about and what happened.
 struct IngestStatusRow: BatchRow {
+    /// The record's id (`StatusRecordIDs`).
+    let id: UUID
     let reminderID: String
     let update: StatusUpdate
 
     static let columns: [BoundColumn<IngestStatusRow>] = [
+        BoundColumn("id") { $0.id },
         BoundColumn("reminder_id") { $0.reminderID },
         BoundColumn("type") { $0.update.kind.rawValue },
         BoundColumn("detail") { $0.update.detail },

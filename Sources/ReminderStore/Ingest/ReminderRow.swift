@@ -89,6 +89,20 @@ struct ReminderRow: BatchRow {
         self.payload = payload
     }
 
+    /// About how many bytes the row's bound values take: the event's bytes, its channels
+    /// and content (sealed or not) and its key, and an allowance for the other columns.
+    var boundBytes: Int {
+        payload.readableBytes + channels.text.utf8.count + content.text.utf8.count
+            + (sealedChannels?.readableBytes ?? 0) + (sealedContent?.readableBytes ?? 0)
+            + (sourceKey?.readableBytes ?? 0) + 256
+    }
+
+    /// Where consecutive parts of `rows` end, each part's rows taking about `bytes` in
+    /// all (`StatementParts`).
+    static func parts(of rows: [ReminderRow], bytes: Int) -> [Int] {
+        StatementParts.ends(sizes: rows.lazy.map(\.boundBytes), limit: bytes)
+    }
+
     /// The columns of `reminders` a schedule sets, named as in the table.
     static let columns: [BoundColumn<ReminderRow>] = [
         BoundColumn("reminder_id") { $0.reminderID },

@@ -1,0 +1,23 @@
+/// Splits rows bound into one statement into consecutive parts of about a size each, so
+/// that no statement's message grows with the whole batch.
+enum StatementParts {
+    /// Where each part ends (exclusive) for rows of the given `sizes`, in order: a part
+    /// takes rows while their sizes add up to at most `limit`; a row larger than `limit`
+    /// is a part alone. No rows, no parts.
+    static func ends(sizes: some Sequence<Int>, limit: Int) -> [Int] {
+        var ends: [Int] = []
+        var count = 0
+        var size = 0
+        for rowSize in sizes {
+            if count > 0, size + rowSize > limit {
+                ends.append(ends.last.map { $0 + count } ?? count)
+                count = 0
+                size = 0
+            }
+            count += 1
+            size += rowSize
+        }
+        if count > 0 { ends.append(ends.last.map { $0 + count } ?? count) }
+        return ends
+    }
+}
