@@ -169,13 +169,11 @@ extension IngestBenchmark {
                     let keys = indices.map { "bench-\($0)" }
                     let reminders = indices.map { "reminder-\($0)" }
                     let users = indices.map { "user-\($0 % 10_000)" }
-                    let values = indices.map { ByteBuffer(bytes: Self.event($0)) }
+                    let values = indices.map { ByteBuffer(bytes: Self.event($0, htmlBytes: htmlBytes)) }
                     let channels = indices.map {
                         #"[{"type":"push","platform":"fcm","token":"token-\#($0)"},{"type":"email","to":"user\#($0)@example.com"}]"#
                     }
-                    let contents = indices.map {
-                        #"{"title":"Reminder number \#($0)","body":"Your appointment is tomorrow at nine.","data":{"id":\#($0)}}"#
-                    }
+                    let contents = indices.map { Self.content($0, htmlBytes: htmlBytes) }
                     let offsets = indices.map { Int64($0) }
                     let started = ContinuousClock.now
                     try await connection.query("BEGIN", logger: logger)

@@ -28,6 +28,13 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Option(help: "Events to publish (one in ten repeats the previous event's key and bytes).")
     var events = 1_000_000
 
+    @Option(
+        help: """
+            Bytes of HTML in each event's content (0: none; at most 100,000, the contract's limit): \
+            large events, for what a batch of them costs in memory.
+            """)
+    var htmlBytes = 0
+
     @Option(help: "Partitions of the topic.")
     var partitions: Int32 = 8
 
@@ -62,6 +69,9 @@ struct IngestBenchmark: AsyncParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard (0...100_000).contains(htmlBytes) else {
+            throw ValidationError("--html-bytes must be 0 to 100000 (the event contract's limit for content.html)")
+        }
         if let compareService, !FileManager.default.isExecutableFile(atPath: compareService) {
             throw ValidationError("--compare-service: \(compareService) is not an executable file")
         }
@@ -89,7 +99,9 @@ struct IngestBenchmark: AsyncParsableCommand {
         say(durability.header)
         if target.postmaster == nil { say("PostgreSQL's CPU is not measured (no --postgres-pid-file)") }
         let unique = try await publish(topic: topic, client: client)
-        say("published \(events) events (\(unique) distinct keys) to \(topic), \(partitions) partitions")
+        say(
+            "published \(events) events (\(unique) distinct keys, \(Self.event(0, htmlBytes: htmlBytes).count) bytes "
+                + "each) to \(topic), \(partitions) partitions")
 
         var contenders: [Contender] = [.service, .peer, .raw]
         if twoInstances { contenders.append(.pair) }
@@ -141,14 +153,21 @@ struct IngestBenchmark: AsyncParsableCommand {
         }
     }
 
-    static func event(_ index: Int) -> [UInt8] {
+    static func event(_ index: Int, htmlBytes: Int) -> [UInt8] {
         Array(
             """
             {"schema_version":1,"type":"schedule","idempotency_key":"bench-\(index)","reminder_id":"reminder-\(index)",\
             "user_id":"user-\(index % 10_000)","timezone":"Europe/Berlin","deliver_at":"2030-01-01T09:00:00+01:00",\
             "channels":[{"type":"push","platform":"fcm","token":"token-\(index)"},{"type":"email","to":"user\(index)@example.com"}],\
-            "content":{"title":"Reminder number \(index)","body":"Your appointment is tomorrow at nine.","data":{"id":\(index)}}}
+            "content":\(content(index, htmlBytes: htmlBytes))}
             """.utf8)
+    }
+
+    /// Event `index`'s content, with `htmlBytes` of HTML when not 0.
+    static func content(_ index: Int, htmlBytes: Int) -> String {
+        let html = htmlBytes > 0 ? #","html":"<p>\#(String(repeating: "x", count: max(htmlBytes - 7, 0)))</p>""# : ""
+        return #"{"title":"Reminder number \#(index)","body":"Your appointment is tomorrow at nine.""#
+            + html + #","data":{"id":\#(index)}}"#
     }
 
     /// Event `index`, except that every tenth repeats the previous one.
@@ -162,7 +181,8 @@ struct IngestBenchmark: AsyncParsableCommand {
                 let source = Self.source(index)
                 if source == index { distinct += 1 }
                 return KafkaProducerMessage(
-                    topic: topic, key: Array("user-\(source % 10_000)".utf8), value: Self.event(source))
+                    topic: topic, key: Array("user-\(source % 10_000)".utf8),
+                    value: Self.event(source, htmlBytes: htmlBytes))
             }
             for result in await producer.send(batch) { _ = try result.get() }
         }
