@@ -25,6 +25,12 @@ public struct KafkaMessage: Sendable, Hashable {
 
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
 
+    /// The bytes the message holds: its key, value and headers (for bounds on what is
+    /// read ahead and batched, which a count alone does not bound when messages are large).
+    public var byteCount: Int {
+        (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+    }
+
     /// The offset to commit once this message is processed: the next one to read.
     /// The only place in the client where offset + 1 is computed.
     public var nextOffset: KafkaTopicPartitionOffset {

@@ -136,4 +136,42 @@ import Testing
         #expect(rest.map { "\($0.partition):\($0.offset)" } == ["1:2"])
         #expect(buffer.count == 0)
     }
+
+    private func large(_ partition: Int32, _ offsets: ClosedRange<Int64>, bytes: Int) -> [KafkaMessage] {
+        offsets.map {
+            KafkaMessage(
+                topic: "t", partition: partition, offset: $0, key: [1, 2],
+                value: [UInt8](repeating: 7, count: bytes - 2))
+        }
+    }
+
+    /// Large messages fill the byte bound long before the count: the poller gets no room
+    /// from then on and is woken when taking or revoking brings the bytes below it again.
+    @Test func theByteBoundClosesRoomBeforeTheCountDoesAndReopensAsMessagesLeave() {
+        var buffer = ConsumerBuffer<Int>(capacity: 100, capacityBytes: 1_000)
+        _ = buffer.append(large(0, 0...2, bytes: 300))
+        #expect(buffer.bytes == 900)
+        #expect(buffer.room == 97)
+        _ = buffer.append(large(1, 0...1, bytes: 300))
+        #expect(buffer.bytes == 1_500)
+        #expect(buffer.room == 0, "full in bytes with 5 of 100 messages")
+        let first = buffer.take(upTo: 1)
+        #expect(first.messages.map(\.offset) == [0])
+        #expect(first.wakePoller == false, "1,200 bytes: still full")
+        guard case .deliver(let rest, let wake) = buffer.next() else {
+            Issue.record("expected the rest of the first batch")
+            return
+        }
+        #expect(rest.map(\.offset) == [1, 2])
+        #expect(wake == true, "600 bytes: room again")
+        #expect(buffer.bytes == 600)
+        #expect(buffer.room == 98)
+        _ = buffer.append(large(2, 0...1, bytes: 300))
+        #expect(buffer.room == 0)
+        buffer.removeMessages(of: [KafkaTopicPartition(topic: "t", partition: 2)])
+        #expect(buffer.bytes == 600)
+        #expect(buffer.room == 98)
+        _ = buffer.finish(.closed(operation: "test"))
+        #expect(buffer.bytes == 0)
+    }
 }

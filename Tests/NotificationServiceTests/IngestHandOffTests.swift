@@ -95,6 +95,43 @@ import Testing
         #expect(!handOff.hasRoom, "six queued and no lane idle")
     }
 
+    static func large(_ partition: Int32, _ offset: Int64, bytes: Int) -> KafkaMessage {
+        KafkaMessage(
+            topic: "reminders", partition: partition, offset: offset, key: nil,
+            value: [UInt8](repeating: 1, count: bytes), headers: [])
+    }
+
+    /// Large messages: a batch stops at its byte bound before its count, a message larger
+    /// than the bound is a batch alone, and the queue's room is bounded in bytes too.
+    @Test func batchesAndTheQueueAreBoundedInBytesAsWellAsInMessages() async {
+        let handOff = IngestHandOff(lanes: 2, batchSize: 10, batchBytes: 1_000)
+        #expect(handOff.capacityBytes == 2_000)
+        #expect(
+            handOff.add(
+                [400, 400, 400, 1_500, 100].enumerated().map { Self.large(0, Int64($0.offset), bytes: $0.element) }))
+        #expect(handOff.queued == 5, "5 of 20 messages")
+        #expect(handOff.queuedBytes == 2_800)
+        #expect(!handOff.hasRoom, "2,800 of 2,000 bytes queued and no lane idle")
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0", "0:1"], "800 bytes: a third would pass 1,000")
+        #expect(handOff.queuedBytes == 2_000)
+        #expect(!handOff.hasRoom)
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:2"], "the next is larger than the rest of the bound")
+        #expect(handOff.hasRoom, "1,600 bytes queued")
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:3"], "larger than a batch: a batch alone")
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:4"])
+        #expect(handOff.queuedBytes == 0)
+        // An idle lane lets the reader read on to twice the bytes, as for messages.
+        #expect(handOff.add((0..<5).map { Self.large(0, Int64(5 + $0), bytes: 500) }))
+        #expect(!handOff.hasRoom)
+        let lane = Task { await handOff.next(for: 1) }
+        await Self.eventually { handOff.idleLanes == 1 }
+        #expect(handOff.hasRoom, "2,500 of twice 2,000 bytes with lane 1 idle")
+        #expect(handOff.add((0..<4).map { Self.large(0, Int64(10 + $0), bytes: 500) }))
+        #expect(!handOff.hasRoom, "4,500 bytes")
+        handOff.finish()
+        #expect(Self.endedEmpty(await Self.settled(lane)))
+    }
+
     @Test func aStopEndsEveryWaitAndDropsWhatIsQueued() async {
         let handOff = IngestHandOff(lanes: 2, batchSize: 1)
         #expect(handOff.add((0..<2).map { Self.message(0, $0) }))

@@ -16,6 +16,9 @@ import _CryptoExtras
         #expect(settings.statusTopic == "reminders.status" && settings.statusEvents && settings.statusRelayEnabled)
         #expect(settings.database.port == 5432)
         #expect(settings.batchSize == 2_500)
+        #expect(settings.batchBytes == 4 << 20)
+        #expect(settings.consumerReadAheadBytes == 16 << 20)
+        #expect(settings.pipelineConfiguration.batchBytes == 4 << 20)
         #expect(settings.lanes == 2)
         #expect(settings.dispatch.webhookBreakers == 1_000)
     }
@@ -35,6 +38,8 @@ import _CryptoExtras
         ("KAFKA_SESSION_TIMEOUT_MS", "soon"),
         ("INGEST_COMMIT_INTERVAL_MS", "0"),
         ("INGEST_BATCH_SIZE", "-1"),
+        ("INGEST_BATCH_BYTES", "65536"),
+        ("INGEST_BATCH_BYTES", "4MiB"),
         ("INGEST_LINGER_MS", "99999999"),
         ("INGEST_LANES", "0"),
         ("DEAD_LETTER_TOPIC", "reminders"),

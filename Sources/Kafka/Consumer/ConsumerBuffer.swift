@@ -25,19 +25,31 @@ struct ConsumerBuffer<Waiter> {
     }
 
     let capacity: Int
+    /// The most bytes (`KafkaMessage.byteCount`) buffered before the poll thread waits: it
+    /// fetches while below, so one poll batch may pass it.
+    let capacityBytes: Int
     private var batches: [[KafkaMessage]] = []
     private var head = 0
     private(set) var count = 0
+    private(set) var bytes = 0
     private var waiter: Waiter?
     private var finished = false
     private var failure: KafkaError?
 
-    init(capacity: Int) {
+    init(capacity: Int, capacityBytes: Int = .max) {
         self.capacity = capacity
+        self.capacityBytes = capacityBytes
     }
 
-    /// How many more messages the poll thread may fetch now.
-    var room: Int { finished ? 0 : max(0, capacity - count) }
+    /// How many more messages the poll thread may fetch now: none once either bound is
+    /// reached.
+    var room: Int { finished || isFull ? 0 : capacity - count }
+
+    private var isFull: Bool { count >= capacity || bytes >= capacityBytes }
+
+    private static func byteCount(_ messages: some Collection<KafkaMessage>) -> Int {
+        messages.reduce(0) { $0 + $1.byteCount }
+    }
 
     var isFinished: Bool { finished }
 
@@ -49,20 +61,22 @@ struct ConsumerBuffer<Waiter> {
         }
         batches.append(batch)
         count += batch.count
+        bytes += Self.byteCount(batch)
         return .none
     }
 
     mutating func next() -> NextAction {
         if head < batches.count {
             let batch = batches[head]
-            let wasFull = count >= capacity
+            let wasFull = isFull
             head += 1
             count -= batch.count
+            bytes -= Self.byteCount(batch)
             if head == batches.count {
                 batches.removeAll(keepingCapacity: true)
                 head = 0
             }
-            return .deliver(batch, wakePoller: wasFull && count < capacity)
+            return .deliver(batch, wakePoller: wasFull && !isFull)
         }
         return finished ? .finished(failure) : .suspend
     }
@@ -71,7 +85,7 @@ struct ConsumerBuffer<Waiter> {
     /// nothing is. A read-ahead batch is split when only part of it fits.
     mutating func take(upTo limit: Int = .max) -> (messages: [KafkaMessage], wakePoller: Bool) {
         guard head < batches.count, limit > 0 else { return ([], false) }
-        let wasFull = count >= capacity
+        let wasFull = isFull
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(min(count, limit))
         while head < batches.count, messages.count < limit {
@@ -90,7 +104,8 @@ struct ConsumerBuffer<Waiter> {
             head = 0
         }
         count -= messages.count
-        return (messages, wasFull && count < capacity)
+        bytes -= Self.byteCount(messages)
+        return (messages, wasFull && !isFull)
     }
 
     /// Parks the iterator. Only valid right after `next()` returned `.suspend`, under the same lock.
@@ -111,16 +126,19 @@ struct ConsumerBuffer<Waiter> {
         guard !partitions.isEmpty, count > 0 else { return }
         var kept: [[KafkaMessage]] = []
         var keptCount = 0
+        var keptBytes = 0
         for batch in batches[head...] {
             let remaining = batch.filter { !partitions.contains($0.topicPartition) }
             if !remaining.isEmpty {
                 kept.append(remaining)
                 keptCount += remaining.count
+                keptBytes += Self.byteCount(remaining)
             }
         }
         batches = kept
         head = 0
         count = keptCount
+        bytes = keptBytes
     }
 
     /// Ends the sequence. Buffered messages are still delivered before the end unless
@@ -133,6 +151,7 @@ struct ConsumerBuffer<Waiter> {
             batches.removeAll()
             head = 0
             count = 0
+            bytes = 0
         }
         if let waiter {
             self.waiter = nil

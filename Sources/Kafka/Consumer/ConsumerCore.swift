@@ -40,7 +40,8 @@ final class ConsumerCore: RdKafkaConsumerCallbacks, @unchecked Sendable {
         // Well inside max.poll.interval.ms, long enough that a caller that is merely
         // slower than the broker never makes fetching stop and start again.
         machine = ConsumerStateMachine(
-            capacity: configuration.maxBufferedMessages, pollBatchSize: configuration.pollBatchSize,
+            capacity: configuration.maxBufferedMessages, capacityBytes: configuration.maxBufferedBytes,
+            pollBatchSize: configuration.pollBatchSize,
             pauseFetchingAfter: min(.seconds(1), configuration.maxPollInterval / 4))
         self.revocationHandler = revocationHandler
         (events, eventsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1_000))

@@ -49,8 +49,8 @@ struct ConsumerStateMachine<Waiter> {
     private var fetchingPausedForRoom = false
     private var fullSince: ContinuousClock.Instant?
 
-    init(capacity: Int, pollBatchSize: Int, pauseFetchingAfter: Duration) {
-        buffer = ConsumerBuffer(capacity: capacity)
+    init(capacity: Int, capacityBytes: Int = .max, pollBatchSize: Int, pauseFetchingAfter: Duration) {
+        buffer = ConsumerBuffer(capacity: capacity, capacityBytes: capacityBytes)
         self.pollBatchSize = pollBatchSize
         self.pauseFetchingAfter = pauseFetchingAfter
     }

@@ -19,13 +19,16 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
     /// How many messages the client keeps read ahead of the caller. When the caller
     /// falls behind by this much, the client stops fetching until it catches up.
     public var maxBufferedMessages: Int
+    /// The same in bytes (`KafkaMessage.byteCount`), for large messages: the client
+    /// fetches while below it, so one poll batch may pass it. Unbounded by default.
+    public var maxBufferedBytes: Int
     /// The most messages taken from librdkafka in one go.
     public var pollBatchSize: Int
 
     public init(
         client: KafkaClientConfiguration, groupID: String, sessionTimeout: Duration = .seconds(45),
         maxPollInterval: Duration = .seconds(300), autoOffsetReset: OffsetReset = .earliest,
-        maxBufferedMessages: Int = 10_000, pollBatchSize: Int = 1_000
+        maxBufferedMessages: Int = 10_000, maxBufferedBytes: Int = .max, pollBatchSize: Int = 1_000
     ) {
         self.client = client
         self.groupID = groupID
@@ -33,6 +36,7 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
         self.maxPollInterval = maxPollInterval
         self.autoOffsetReset = autoOffsetReset
         self.maxBufferedMessages = maxBufferedMessages
+        self.maxBufferedBytes = maxBufferedBytes
         self.pollBatchSize = pollBatchSize
     }
 
@@ -59,6 +63,9 @@ public struct KafkaConsumerConfiguration: Sendable, CustomStringConvertible {
         }
         if maxBufferedMessages < 1 {
             throw .invalidSetting("maxBufferedMessages", "must be at least 1, got \(maxBufferedMessages)")
+        }
+        if maxBufferedBytes < 1 {
+            throw .invalidSetting("maxBufferedBytes", "must be at least 1, got \(maxBufferedBytes)")
         }
         if pollBatchSize < 1 {
             throw .invalidSetting("pollBatchSize", "must be at least 1, got \(pollBatchSize)")

@@ -80,7 +80,7 @@ public struct ServiceAssembly: Sendable {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout,
-                maxBufferedMessages: settings.consumerReadAhead),
+                maxBufferedMessages: settings.consumerReadAhead, maxBufferedBytes: settings.consumerReadAheadBytes),
             logger: logger)
         return IngestPipeline(
             source: consumer,

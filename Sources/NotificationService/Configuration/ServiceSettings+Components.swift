@@ -6,7 +6,8 @@ extension ServiceSettings {
     /// The ingest pipeline's configuration as these settings give it.
     public var pipelineConfiguration: IngestPipeline.Configuration {
         IngestPipelineConfiguration(
-            topic: remindersTopic, batchSize: batchSize, linger: linger, lanes: lanes, commitInterval: commitInterval)
+            topic: remindersTopic, batchSize: batchSize, batchBytes: batchBytes, linger: linger, lanes: lanes,
+            commitInterval: commitInterval)
     }
 
     /// The database as ingest's own pool reaches it: a connection for each lane.

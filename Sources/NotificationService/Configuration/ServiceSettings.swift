@@ -20,6 +20,8 @@ public struct ServiceSettings: Sendable {
     public var migrations: URL
     public var commitInterval: Duration
     public var batchSize: Int
+    /// The most bytes of messages a lane stores in one transaction (`INGEST_BATCH_BYTES`).
+    public var batchBytes: Int
     public var linger: Duration
     public var lanes: Int
     /// Whether this instance consumes and stores events (off for dispatch-only instances).
@@ -56,6 +58,9 @@ public struct ServiceSettings: Sendable {
     /// for each lane), so that the next one is ready when the lanes are; more only adds
     /// memory (measured with scripts/bench-ingest.sh).
     public var consumerReadAhead: Int { batchSize * lanes * 2 }
+
+    /// The same in bytes, for large events.
+    public var consumerReadAheadBytes: Int { batchBytes * lanes * 2 }
 
     /// The consumer's client configuration: the shared one plus the pre-fetch limits
     /// (pass-through properties of the same names win).
@@ -132,6 +137,7 @@ public struct ServiceSettings: Sendable {
             statusEvents: statusEvents, database: database, migrations: migrations,
             commitInterval: try reader.milliseconds("INGEST_COMMIT_INTERVAL_MS", 500, 10...3_600_000),
             batchSize: try reader.count("INGEST_BATCH_SIZE", 2_500, 1...100_000),
+            batchBytes: try reader.count("INGEST_BATCH_BYTES", 4 << 20, (1 << 20)...(256 << 20)),
             linger: try reader.milliseconds("INGEST_LINGER_MS", 5, 0...10_000),
             lanes: try reader.count("INGEST_LANES", 2, 1...16), ingestEnabled: ingestEnabled,
             relayEnabled: relayEnabled,

@@ -7,7 +7,9 @@ import Synchronization
 /// of its own queue. The consumer's read-ahead comes a partition at a time: a lane whose
 /// partitions are not in what was read last does not wait for the other lanes' shares to
 /// be stored, because the reader goes on reading while a lane is idle (until twice a
-/// batch for each lane is queued).
+/// batch for each lane is queued). A batch is bounded in bytes as well as in messages
+/// (`KafkaMessage.byteCount`), and so is the queue, so that large events do not multiply
+/// what is held by their size.
 ///
 /// It also says when the pipeline stops: a stop lets the batches lanes took finish;
 /// messages still queued are dropped, neither stored nor committed (the partitions' next
@@ -18,6 +20,7 @@ final class IngestHandOff: Sendable {
         /// Each lane's messages not taken yet, oldest first.
         var queues: [[KafkaMessage]]
         var queued = 0
+        var queuedBytes = 0
         /// Lanes waiting for messages (their queues are empty).
         var idle: [Int: CheckedContinuation<[KafkaMessage]?, Never>] = [:]
         /// The reader, waiting for room.
@@ -33,14 +36,21 @@ final class IngestHandOff: Sendable {
 
     let lanes: Int
     let batchSize: Int
+    /// The most bytes a batch holds; a message larger than that is a batch alone.
+    let batchBytes: Int
     /// A batch for each lane: what the reader reads at a time, and the queue's room.
     let capacity: Int
+    /// The same in bytes.
+    let capacityBytes: Int
     private let state: Mutex<State>
 
-    init(lanes: Int, batchSize: Int) {
+    init(lanes: Int, batchSize: Int, batchBytes: Int = .max) {
         self.lanes = max(1, lanes)
         self.batchSize = max(1, batchSize)
+        self.batchBytes = max(1, batchBytes)
         self.capacity = self.lanes * self.batchSize
+        let (bytes, overflow) = self.batchBytes.multipliedReportingOverflow(by: self.lanes)
+        self.capacityBytes = overflow ? .max : bytes
         self.state = Mutex(State(queues: Array(repeating: [], count: self.lanes)))
     }
 
@@ -79,6 +89,7 @@ final class IngestHandOff: Sendable {
             guard !state.stopping else { return (false, []) }
             for message in messages {
                 state.queues[Self.lane(of: message.partition, lanes: lanes)].append(message)
+                state.queuedBytes += message.byteCount
             }
             state.queued += messages.count
             var woken: [Woken] = []
@@ -163,6 +174,9 @@ final class IngestHandOff: Sendable {
     /// Messages queued and not taken by a lane yet.
     var queued: Int { state.withLock { $0.queued } }
 
+    /// Their bytes.
+    var queuedBytes: Int { state.withLock { $0.queuedBytes } }
+
     /// Whether `readyForMore()` would answer at once.
     var hasRoom: Bool { state.withLock { $0.stopping || hasRoom($0) } }
 
@@ -172,14 +186,25 @@ final class IngestHandOff: Sendable {
     /// Whether the reader waits for room.
     var readerWaits: Bool { state.withLock { $0.reader != nil } }
 
-    /// Room for more: less than a batch for each lane queued, or a lane idle and less than
-    /// twice that (the reader reads on to find the idle lane's partitions).
+    /// Room for more: less than a batch for each lane queued (in messages and in bytes),
+    /// or a lane idle and less than twice that (the reader reads on to find the idle
+    /// lane's partitions).
     private func hasRoom(_ state: State) -> Bool {
-        state.queued < capacity || (!state.idle.isEmpty && state.queued < 2 * capacity)
+        (state.queued < capacity && state.queuedBytes < capacityBytes)
+            || (!state.idle.isEmpty && state.queued < 2 * capacity && state.queuedBytes / 2 < capacityBytes)
     }
 
+    /// The oldest of `lane`'s queue, up to a batch: `batchSize` messages, and no more than
+    /// `batchBytes` unless the first message alone is larger.
     private func take(from lane: Int, _ state: inout State) -> [KafkaMessage] {
-        let count = min(batchSize, state.queues[lane].count)
+        var count = 0
+        var bytes = 0
+        for message in state.queues[lane].prefix(batchSize) {
+            let size = message.byteCount
+            if count > 0, bytes + size > batchBytes { break }
+            count += 1
+            bytes += size
+        }
         let batch: [KafkaMessage]
         if count == state.queues[lane].count {
             batch = state.queues[lane]
@@ -189,6 +214,7 @@ final class IngestHandOff: Sendable {
             state.queues[lane].removeFirst(count)
         }
         state.queued -= count
+        state.queuedBytes -= bytes
         state.inHand += 1
         return batch
     }

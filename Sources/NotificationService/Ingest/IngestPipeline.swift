@@ -40,7 +40,8 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
         metrics: ServiceMetrics = ServiceMetrics(), clock: C
     ) {
         self.retry = RetryLoop(backoff: configuration.retry, clock: clock)
-        self.state = IngestHandOff(lanes: configuration.lanes, batchSize: configuration.batchSize)
+        self.state = IngestHandOff(
+            lanes: configuration.lanes, batchSize: configuration.batchSize, batchBytes: configuration.batchBytes)
         self.source = source
         self.store = store
         self.configuration = configuration
@@ -259,6 +260,10 @@ public struct IngestPipelineConfiguration: Sendable {
     /// batch for each lane at a time (topped up with what is already read ahead) and
     /// queues about a batch for each lane ahead of the lanes (two while a lane is idle).
     public var batchSize: Int
+    /// The most bytes of messages (`KafkaMessage.byteCount`) a lane stores in one
+    /// transaction, and so in the queue: a batch of large events stops here before
+    /// `batchSize`. A message larger than this is a batch alone.
+    public var batchBytes: Int
     /// How long a smaller batch waits for more messages before it is stored: a
     /// little latency for fewer, larger transactions under light load.
     public var linger: Duration
@@ -274,12 +279,13 @@ public struct IngestPipelineConfiguration: Sendable {
     public var storeTimeout: Duration
 
     public init(
-        topic: String = "reminders", batchSize: Int = 2_500, linger: Duration = .milliseconds(5), lanes: Int = 2,
-        commitInterval: Duration = .milliseconds(500), retry: ExponentialBackoff = .infrastructure,
-        storeTimeout: Duration = .seconds(10)
+        topic: String = "reminders", batchSize: Int = 2_500, batchBytes: Int = 4 << 20,
+        linger: Duration = .milliseconds(5), lanes: Int = 2, commitInterval: Duration = .milliseconds(500),
+        retry: ExponentialBackoff = .infrastructure, storeTimeout: Duration = .seconds(10)
     ) {
         self.topic = topic
         self.batchSize = batchSize
+        self.batchBytes = batchBytes
         self.linger = linger
         self.lanes = max(1, lanes)
         self.commitInterval = commitInterval
