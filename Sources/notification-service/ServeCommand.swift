@@ -70,8 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let database = settings.database.makeClient(logger: logger)
         // Ingest's lanes store on connections of their own, one a lane: a batch's
-        // statements are megabytes, and PostgresNIO keeps a connection's buffers at the
-        // largest message it carried, so in the shared pool any connection could grow to that.
+        // statements carry up to about a megabyte each, and PostgresNIO keeps a
+        // connection's buffers at the largest message it carried, so in the shared pool
+        // any connection could grow to that.
         let ingestDatabase = settings.ingestEnabled ? settings.ingestDatabase.makeClient(logger: logger) : nil
         let instance: ServiceAssembly.Instance
         do {
