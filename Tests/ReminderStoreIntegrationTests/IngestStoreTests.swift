@@ -262,7 +262,14 @@ struct IngestStoreTests {
                 let store = IngestStore(
                     client: client, logger: TestDatabase.logger, statusEvents: true, sealer: nil,
                     statementBytes: statementBytes)
-                let summary = try await store.ingest(batch)
+                var summary = try await store.ingest(batch)
+                // Replacements of reminders stored before go a part at a time too.
+                let replaced = try await store.ingest([
+                    record(schedule(key: "j", reminder: "r-1", title: "Later"), offset: 9),
+                    record(schedule(key: "k", reminder: "r-4", title: "Later"), offset: 10),
+                    record(schedule(key: "l", reminder: "r-6"), offset: 11),
+                ])
+                summary.created += replaced.created
                 let history = try await client.query(
                     """
                     SELECT r.reminder_id || ' ' || t.event || ' ' || t.to_state || ' ' || (r.content->>'title')
@@ -281,10 +288,16 @@ struct IngestStoreTests {
         }
         let apart = try await stored(statementBytes: 1)
         let together = try await stored(statementBytes: 1 << 20)
-        #expect(apart.created == 5)
+        #expect(apart.created == 6)
         #expect(apart.created == together.created)
         #expect(apart.history == together.history)
         #expect(apart.statuses == together.statuses)
+        for reminder in ["r-1", "r-4"] {
+            #expect(
+                apart.history.filter { $0.hasPrefix("\(reminder) ") } == [
+                    "\(reminder) schedule SCHEDULED Later", "\(reminder) replace SCHEDULED Later",
+                ])
+        }
         #expect(
             apart.history.filter { $0.hasPrefix("r-5 ") } == [
                 "r-5 schedule SCHEDULED Again", "r-5 replace SCHEDULED Again", "r-5 cancel CANCELLED Again",

@@ -292,7 +292,7 @@ public struct IngestStore: Sendable {
                 logger: logger)
             start = end
         }
-        try await run(Self.replaceSQL, replacements, on: connection)
+        try await runInParts(Self.replaceSQL, replacements, on: connection)
         if !inserts.isEmpty || !replacements.isEmpty {
             // Wakes the dispatchers (delivered when the transaction commits, once per
             // transaction): some of these reminders may be due now.
@@ -300,7 +300,7 @@ public struct IngestStore: Sendable {
                 "SELECT pg_notify(\(DispatchStore.wakeChannel), '')", logger: logger)
         }
         try await run(Self.setPendingSQL, pendingChanges, on: connection)
-        try await run(Self.pendingReplacementSQL, pendingReplacements, on: connection)
+        try await runInParts(Self.pendingReplacementSQL, pendingReplacements, on: connection)
         try await run(Self.changeStatesSQL, stateChanges, on: connection)
         try await run(Self.insertLaterTransitionsSQL, laterTransitions, on: connection)
         try await run(Self.insertStatusSQL, laterStatuses, on: connection)
@@ -313,6 +313,16 @@ public struct IngestStore: Sendable {
         var binds = PostgresBindings(capacity: Row.columns.count)
         Row.bind(rows, into: &binds)
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    /// Runs `sql` for `rows` a part of about `statementBytes` at a time; each row is about
+    /// its own reminder, so the parts are independent.
+    private func runInParts(_ sql: String, _ rows: [ReminderRow], on connection: PostgresConnection) async throws {
+        var start = 0
+        for end in ReminderRow.parts(of: rows, bytes: statementBytes) {
+            try await run(sql, Array(rows[start..<end]), on: connection)
+            start = end
+        }
     }
 
     /// New reminders, then their transitions (bound after the reminders' columns).
