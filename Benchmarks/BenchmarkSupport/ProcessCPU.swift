@@ -29,17 +29,30 @@ public enum ProcessCPU {
     /// (backends, checkpointer, WAL writer, autovacuum), plus the postmaster's count of
     /// children that exited and were reaped (cutime + cstime), so that a delta over a
     /// window counts a backend that ended within it.
+    ///
+    /// A backend reaped while the children are read would be in neither count (read
+    /// before it ended, its time is counted live; reaped after the postmaster's line was
+    /// read, its time is not in that cutime): a contender's backend ending with the
+    /// window lost its seconds and the window came out negative. So the postmaster's
+    /// reaped time is read before and after the children, and the reading is taken
+    /// again until nothing was reaped in between.
     public static func serverSeconds(postmaster: Int32) -> Double? {
-        guard let own = statFields(of: postmaster), own.count > 14 else { return nil }
-        var total = ticks(own, 14, 15, 16, 17)
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries {
-            guard let pid = Int32(entry), pid != postmaster, let fields = statFields(of: pid), fields.count > 14,
-                Int32(fields[1]) == postmaster
-            else { continue }
-            total += ticks(fields, 14, 15)
+        for _ in 0..<20 {
+            guard let before = statFields(of: postmaster), before.count > 14 else { return nil }
+            var children = 0.0
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            for entry in entries {
+                guard let pid = Int32(entry), pid != postmaster, let fields = statFields(of: pid), fields.count > 14,
+                    Int32(fields[1]) == postmaster
+                else { continue }
+                children += ticks(fields, 14, 15)
+            }
+            guard let after = statFields(of: postmaster), after.count > 14 else { return nil }
+            if ticks(before, 16, 17) == ticks(after, 16, 17) {
+                return (ticks(after, 14, 15, 16, 17) + children) / ticksPerSecond
+            }
         }
-        return total / ticksPerSecond
+        return nil
     }
 
     /// The machine's CPU time so far from the first line of /proc/stat, in ticks: all of
