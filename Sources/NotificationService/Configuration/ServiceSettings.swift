@@ -54,13 +54,14 @@ public struct ServiceSettings: Sendable {
         "queued.min.messages": "10000", "queued.max.messages.kbytes": "16384", "fetch.queue.backoff.ms": "20",
     ]
 
-    /// How many messages the consumer reads ahead of ingest: two reads (a batch
-    /// for each lane), so that the next one is ready when the lanes are; more only adds
-    /// memory (measured with scripts/bench-ingest.sh).
-    public var consumerReadAhead: Int { batchSize * lanes * 2 }
+    /// How many messages the consumer reads ahead of ingest: one read (a batch for each
+    /// lane), with about as much queued for the lanes. Two reads ahead stored at the same
+    /// rate and peaked 10 MiB higher (scripts/bench-ingest.sh, issue 19); more only adds
+    /// memory.
+    public var consumerReadAhead: Int { batchSize * lanes }
 
     /// The same in bytes, for large events.
-    public var consumerReadAheadBytes: Int { batchBytes * lanes * 2 }
+    public var consumerReadAheadBytes: Int { batchBytes * lanes }
 
     /// The consumer's client configuration: the shared one plus the pre-fetch limits
     /// (pass-through properties of the same names win).
