@@ -18,7 +18,7 @@ import _CryptoExtras
         #expect(settings.batchSize == 2_500)
         #expect(settings.batchBytes == 4 << 20)
         #expect(settings.consumerReadAhead == 5_000)
-        #expect(settings.consumerReadAheadBytes == 8 << 20)
+        #expect(settings.consumerReadAheadBytes == 16 << 20)
         #expect(settings.pipelineConfiguration.batchBytes == 4 << 20)
         #expect(settings.lanes == 2)
         #expect(settings.dispatch.webhookBreakers == 1_000)
