@@ -6,18 +6,18 @@ enum StatementParts {
     /// is a part alone. No rows, no parts.
     static func ends(sizes: some Sequence<Int>, limit: Int) -> [Int] {
         var ends: [Int] = []
-        var count = 0
+        var index = 0
         var size = 0
         for rowSize in sizes {
-            if count > 0, size + rowSize > limit {
-                ends.append(ends.last.map { $0 + count } ?? count)
-                count = 0
+            // The part so far holds a row and this one would pass the limit: end it here.
+            if index > (ends.last ?? 0), size + rowSize > limit {
+                ends.append(index)
                 size = 0
             }
-            count += 1
+            index += 1
             size += rowSize
         }
-        if count > 0 { ends.append(ends.last.map { $0 + count } ?? count) }
+        if index > (ends.last ?? 0) { ends.append(index) }
         return ends
     }
 }

@@ -33,12 +33,14 @@ struct StatusRecordIDs {
     /// `sixteen` random bytes with the version (4) and variant (RFC 9562) bits set.
     static func version4(_ sixteen: ArraySlice<UInt8>) -> UUID {
         precondition(sixteen.count == 16, "a UUID is 16 bytes")
-        var b = Array(sixteen)
-        b[6] = (b[6] & 0x0F) | 0x40
-        b[8] = (b[8] & 0x3F) | 0x80
+        // Read in place: no array of its own for each id.
+        let i = sixteen.startIndex
+        let s = sixteen
         return UUID(
-            uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
-        )
+            uuid: (
+                s[i], s[i + 1], s[i + 2], s[i + 3], s[i + 4], s[i + 5], (s[i + 6] & 0x0F) | 0x40, s[i + 7],
+                (s[i + 8] & 0x3F) | 0x80, s[i + 9], s[i + 10], s[i + 11], s[i + 12], s[i + 13], s[i + 14], s[i + 15]
+            ))
     }
 
     /// `count` bytes from the system's cryptographically secure generator (glibc's and
