@@ -204,12 +204,18 @@ import _CryptoExtras
         #expect(!settings.kafka.description.contains("pa55word"))
     }
 
-    /// The consumer bounds its read-ahead and fetches again soon after ingest makes room;
-    /// a pass-through property of the same name wins.
+    /// The consumer bounds librdkafka's read-ahead to about a batch and fetches again soon
+    /// after ingest makes room; a pass-through property of the same name wins.
     @Test func theConsumerBoundsItsReadAheadAndRefillsItPromptly() throws {
         let settings = try ServiceSettings.fromEnvironment(base)
-        #expect(settings.consumerClient.properties["queued.min.messages"] == "10000")
-        #expect(settings.consumerClient.properties["queued.max.messages.kbytes"] == "16384")
+        #expect(settings.consumerClient.properties["queued.min.messages"] == "2500")
+        #expect(settings.consumerClient.properties["queued.max.messages.kbytes"] == "4096")
+        var sized = base
+        sized["INGEST_BATCH_SIZE"] = "800"
+        sized["INGEST_BATCH_BYTES"] = "3145728"
+        let sizedSettings = try ServiceSettings.fromEnvironment(sized)
+        #expect(sizedSettings.consumerClient.properties["queued.min.messages"] == "800")
+        #expect(sizedSettings.consumerClient.properties["queued.max.messages.kbytes"] == "3072")
         #expect(settings.consumerClient.properties["fetch.queue.backoff.ms"] == "20")
         #expect(settings.kafka.properties["fetch.queue.backoff.ms"] == nil, "the producer's client is left alone")
         var environment = base

@@ -43,16 +43,25 @@ public struct ServiceSettings: Sendable {
     /// of MiB for a topic of a few partitions, far ahead of what ingest stores per
     /// second. The service bounds it (measured with scripts/bench-ingest.sh: peak RSS
     /// 708 MiB before, 221 MiB after, at the same ingest rate); a raw consumer that
-    /// needs every message per second it can get keeps librdkafka's defaults.
+    /// needs every message per second it can get keeps librdkafka's defaults. The bounds
+    /// apply to the consumer's one queue, whatever the partitions: about a batch
+    /// (`INGEST_BATCH_SIZE` messages, `INGEST_BATCH_BYTES`), on top of the read-ahead of a
+    /// batch for each lane the service itself keeps. At 10,000 messages and 16 MiB, the
+    /// earlier bounds, librdkafka held 16 MiB of fetched data at the peak (heaptrack);
+    /// at 1,000 messages and 4 MiB the service peaked 7 MiB lower at the same rate
+    /// (issue 19).
     ///
-    /// Once a partition's read-ahead reaches those limits librdkafka stops fetching it for
+    /// Once the read-ahead reaches those limits librdkafka stops fetching for
     /// `fetch.queue.backoff.ms`, 1,000 by default: ingest emptied the read-ahead in about
     /// half of that and then waited the rest with both lanes idle (a log of every hand-over
     /// in scripts/bench-ingest.sh: waits of 400–700 ms for the consumer once a second). At
     /// 20 ms the next fetch follows as soon as ingest has made room.
-    public static let consumerPrefetchLimits = [
-        "queued.min.messages": "10000", "queued.max.messages.kbytes": "16384", "fetch.queue.backoff.ms": "20",
-    ]
+    public var consumerPrefetchLimits: [String: String] {
+        [
+            "queued.min.messages": String(batchSize), "queued.max.messages.kbytes": String(max(1, batchBytes / 1024)),
+            "fetch.queue.backoff.ms": "20",
+        ]
+    }
 
     /// How many messages the consumer reads ahead of ingest: one read (a batch for each
     /// lane), with about as much queued for the lanes. Two reads ahead stored at the same
@@ -69,7 +78,7 @@ public struct ServiceSettings: Sendable {
     /// (pass-through properties of the same names win).
     public var consumerClient: KafkaClientConfiguration {
         var client = kafka
-        client.properties.merge(Self.consumerPrefetchLimits) { current, _ in current }
+        client.properties.merge(consumerPrefetchLimits) { current, _ in current }
         return client
     }
 
