@@ -95,6 +95,27 @@ import Testing
         #expect(!handOff.hasRoom, "six queued and no lane idle")
     }
 
+    /// The reader reads what the queue has room for: what is left of a batch for each
+    /// lane, or of twice that while a lane is idle.
+    @Test func theRoomIsWhatIsLeftOfABatchForEachLaneOrOfTwiceThatWithALaneIdle() async {
+        let handOff = IngestHandOff(lanes: 2, batchSize: 3)
+        #expect(handOff.room == 6)
+        #expect(handOff.add((0..<4).map { Self.message(0, $0) }))
+        #expect(handOff.room == 2)
+        let lane = Task { await handOff.next(for: 1) }
+        await Self.eventually { handOff.idleLanes == 1 }
+        #expect(handOff.room == 8, "lane 1 idle: twice 6, less 4")
+        #expect(handOff.add((4..<8).map { Self.message(0, $0) }))
+        #expect(handOff.room == 4)
+        #expect(handOff.add((8..<13).map { Self.message(0, $0) }))
+        #expect(handOff.room == 0, "13 queued: more than twice a batch for each lane")
+        #expect(!handOff.hasRoom)
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0", "0:1", "0:2"])
+        #expect(handOff.room == 2, "10 queued, lane 1 still idle")
+        handOff.finish()
+        #expect(Self.endedEmpty(await Self.settled(lane)))
+    }
+
     static func large(_ partition: Int32, _ offset: Int64, bytes: Int) -> KafkaMessage {
         KafkaMessage(
             topic: "reminders", partition: partition, offset: offset, key: nil,

@@ -7,7 +7,7 @@ import Synchronization
 /// of its own queue. The consumer's read-ahead comes a partition at a time: a lane whose
 /// partitions are not in what was read last does not wait for the other lanes' shares to
 /// be stored, because the reader goes on reading while a lane is idle (until twice a
-/// batch for each lane is queued). A batch is bounded in bytes as well as in messages
+/// batch for each lane is queued). The reader reads what the queue has room for. A batch is bounded in bytes as well as in messages
 /// (`KafkaMessage.byteCount`), and so is the queue, so that large events do not multiply
 /// what is held by their size.
 ///
@@ -177,6 +177,12 @@ final class IngestHandOff: Sendable {
     /// Their bytes.
     var queuedBytes: Int { state.withLock { $0.queuedBytes } }
 
+    /// How many more messages the queue takes: what is left of a batch for each lane, or
+    /// of twice that with a lane idle (0 when there is no room). The reader reads that
+    /// much, so that what is queued stays within those bounds rather than reaching them
+    /// plus a whole read.
+    var room: Int { state.withLock { room($0) } }
+
     /// Whether `readyForMore()` would answer at once.
     var hasRoom: Bool { state.withLock { $0.stopping || hasRoom($0) } }
 
@@ -192,6 +198,11 @@ final class IngestHandOff: Sendable {
     private func hasRoom(_ state: State) -> Bool {
         (state.queued < capacity && state.queuedBytes < capacityBytes)
             || (!state.idle.isEmpty && state.queued < 2 * capacity && state.queuedBytes / 2 < capacityBytes)
+    }
+
+    private func room(_ state: State) -> Int {
+        guard hasRoom(state) else { return 0 }
+        return max(1, (state.idle.isEmpty ? capacity : 2 * capacity) - state.queued)
     }
 
     /// The oldest of `lane`'s queue, up to a batch: `batchSize` messages, and no more than

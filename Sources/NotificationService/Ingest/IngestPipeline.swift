@@ -104,12 +104,12 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
         logger.info("ingest stopped")
     }
 
-    /// Reads the consumer into the lanes' queues while they have room, in batches that
-    /// aim at a batch for each lane.
+    /// Reads the consumer into the lanes' queues while they have room, as much as they
+    /// have room for (a read of the consumer is not split: it may pass that by a poll).
     private func read() async throws {
-        let target = state.capacity
         while await state.readyForMore() {
             guard var batch = try await source.nextBatch() else { break }
+            let target = max(batch.count, state.room)
             batch += source.takeBuffered(upTo: target - batch.count)
             if batch.count < target && configuration.linger > .zero {
                 try? await retry.clock.sleep(for: configuration.linger)
