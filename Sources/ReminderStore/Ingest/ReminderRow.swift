@@ -19,7 +19,13 @@ struct ReminderRow: BatchRow {
     let channelTypes: [String]
     let correlationID: String?
     let idempotencyKey: String
-    let source: IngestRecord
+    /// Where the event was consumed, and the trace it continues. Not the whole record:
+    /// the row is copied as it is bound and put in parts, and each copy retains what it
+    /// holds.
+    let sourceTopic: String
+    let sourcePartition: Int32
+    let sourceOffset: Int64
+    let trace: TraceContextHeaders?
     /// The source message's key and value, as bound (sealed when `sealedWith` is set).
     private(set) var sourceKey: ByteBuffer?
     private(set) var payload: ByteBuffer
@@ -85,7 +91,10 @@ struct ReminderRow: BatchRow {
         sourceKey = source.key.map { ByteBuffer(bytes: $0) }
         correlationID = event.correlationID
         idempotencyKey = event.idempotencyKey
-        self.source = source
+        sourceTopic = source.topic
+        sourcePartition = source.partition
+        sourceOffset = source.offset
+        trace = source.trace
         self.payload = payload
     }
 
@@ -119,13 +128,13 @@ struct ReminderRow: BatchRow {
         BoundColumn("content") { $0.content },
         BoundColumn("correlation_id") { $0.correlationID },
         BoundColumn("idempotency_key") { $0.idempotencyKey },
-        BoundColumn("source_topic") { $0.source.topic },
-        BoundColumn("source_partition") { $0.source.partition },
-        BoundColumn("source_offset") { $0.source.offset },
+        BoundColumn("source_topic") { $0.sourceTopic },
+        BoundColumn("source_partition") { $0.sourcePartition },
+        BoundColumn("source_offset") { $0.sourceOffset },
         BoundColumn("source_key") { $0.sourceKey },
         BoundColumn("source_value") { $0.payload },
-        BoundColumn("trace_parent") { $0.source.trace?.storedTraceParent },
-        BoundColumn("trace_state") { $0.source.trace?.storedTraceState },
+        BoundColumn("trace_parent") { $0.trace?.storedTraceParent },
+        BoundColumn("trace_state") { $0.trace?.storedTraceState },
         BoundColumn("recurrence") { $0.recurrence },
         BoundColumn("occurrence") { $0.occurrence.map { Int32(clamping: $0) } },
         BoundColumn("occurrence_index") { $0.occurrenceIndex.map { Int32(clamping: $0) } },
