@@ -21,8 +21,9 @@ extension BatchRow {
             + "AS \(alias)(\(names.joined(separator: ", ")))"
     }
 
-    /// Appends one array per column, in the order of `columns`.
-    static func bind(_ rows: [Self], into binds: inout PostgresBindings) {
+    /// Appends one array per column, in the order of `columns`. A part of an array binds
+    /// as it is (an `ArraySlice`), without copying its rows into an array of their own.
+    static func bind<Rows: Collection<Self>>(_ rows: Rows, into binds: inout PostgresBindings) {
         let references = rows.map(RowReference.init)
         for column in columns { column.bind(references, into: &binds) }
     }

@@ -50,7 +50,7 @@ public struct IngestStore: Sendable {
         var summary = IngestSummary()
         var deadLetters: [DeadLetter] = []
         // Each message's bytes, copied once for every statement that sends them.
-        let payloads = records.map { ByteBuffer(bytes: $0.value ?? []) }
+        let payloads = records.indices.map { ByteBuffer(bytes: records[$0].value ?? []) }
         for run in IngestRecord.runs(of: records) {
             if run.replaying {
                 try await applyReplays(
@@ -284,9 +284,9 @@ public struct IngestStore: Sendable {
             var binds = PostgresBindings(
                 capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count
                     + IngestStatusRow.columns.count)
-            ReminderRow.bind(Array(inserts[start..<end]), into: &binds)
-            IngestTransitionRow.bind(Array(newTransitions[transitions]), into: &binds)
-            if statusEvents { IngestStatusRow.bind(Array(newStatuses[statuses]), into: &binds) }
+            ReminderRow.bind(inserts[start..<end], into: &binds)
+            IngestTransitionRow.bind(newTransitions[transitions], into: &binds)
+            if statusEvents { IngestStatusRow.bind(newStatuses[statuses], into: &binds) }
             try await connection.query(
                 PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
                 logger: logger)
@@ -308,7 +308,9 @@ public struct IngestStore: Sendable {
     }
 
     /// Runs `sql` with `rows` bound as its arrays, unless there are none.
-    private func run<Row: BatchRow>(_ sql: String, _ rows: [Row], on connection: PostgresConnection) async throws {
+    private func run<Row: BatchRow>(
+        _ sql: String, _ rows: some Collection<Row>, on connection: PostgresConnection
+    ) async throws {
         guard !rows.isEmpty else { return }
         var binds = PostgresBindings(capacity: Row.columns.count)
         Row.bind(rows, into: &binds)
@@ -320,7 +322,7 @@ public struct IngestStore: Sendable {
     private func runInParts(_ sql: String, _ rows: [ReminderRow], on connection: PostgresConnection) async throws {
         var start = 0
         for end in ReminderRow.parts(of: rows, bytes: statementBytes) {
-            try await run(sql, Array(rows[start..<end]), on: connection)
+            try await run(sql, rows[start..<end], on: connection)
             start = end
         }
     }

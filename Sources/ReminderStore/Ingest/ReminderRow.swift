@@ -107,9 +107,10 @@ struct ReminderRow: BatchRow {
     }
 
     /// Where consecutive parts of `rows` end, each part's rows taking about `bytes` in
-    /// all (`StatementParts`).
+    /// all (`StatementParts`). Each row's size is read in place: mapping the rows
+    /// themselves copied every row (and retained all it holds) to read it.
     static func parts(of rows: [ReminderRow], bytes: Int) -> [Int] {
-        StatementParts.ends(sizes: rows.lazy.map(\.boundBytes), limit: bytes)
+        StatementParts.ends(sizes: rows.indices.lazy.map { rows[$0].boundBytes }, limit: bytes)
     }
 
     /// The columns of `reminders` a schedule sets, named as in the table.
