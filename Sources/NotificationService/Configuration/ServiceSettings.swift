@@ -47,9 +47,11 @@ public struct ServiceSettings: Sendable {
     /// apply to the consumer's one queue, whatever the partitions: about a batch
     /// (`INGEST_BATCH_SIZE` messages, `INGEST_BATCH_BYTES`), on top of the read-ahead of a
     /// batch for each lane the service itself keeps. At 10,000 messages and 16 MiB, the
-    /// earlier bounds, librdkafka held 16 MiB of fetched data at the peak (heaptrack);
-    /// at 1,000 messages and 4 MiB the service peaked 7 MiB lower at the same rate
-    /// (issue 19).
+    /// earlier bounds, librdkafka held 16 MiB of fetched data and structures at the peak
+    /// (heaptrack). With these bounds and the reader reading only what the lanes' queue
+    /// has room for, the service peaked at 101–104 MiB against 104–108, at 1.05–1.10 of
+    /// the rate (scripts/bench-ingest.sh, issue 19); a smaller threshold than a batch
+    /// lowered nothing, since a fetch's answer, not the threshold, fills the queue.
     ///
     /// Once the read-ahead reaches those limits librdkafka stops fetching for
     /// `fetch.queue.backoff.ms`, 1,000 by default: ingest emptied the read-ahead in about

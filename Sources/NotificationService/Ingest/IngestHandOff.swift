@@ -7,9 +7,9 @@ import Synchronization
 /// of its own queue. The consumer's read-ahead comes a partition at a time: a lane whose
 /// partitions are not in what was read last does not wait for the other lanes' shares to
 /// be stored, because the reader goes on reading while a lane is idle (until twice a
-/// batch for each lane is queued). The reader reads what the queue has room for. A batch is bounded in bytes as well as in messages
-/// (`KafkaMessage.byteCount`), and so is the queue, so that large events do not multiply
-/// what is held by their size.
+/// batch for each lane is queued); it reads what the queue has room for (`room`). A
+/// batch is bounded in bytes as well as in messages (`KafkaMessage.byteCount`), and so is
+/// the queue, so that large events do not multiply what is held by their size.
 ///
 /// It also says when the pipeline stops: a stop lets the batches lanes took finish;
 /// messages still queued are dropped, neither stored nor committed (the partitions' next
