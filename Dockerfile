@@ -5,6 +5,7 @@
 FROM swift:6.1-noble AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends librdkafka-dev pkg-config libssl-dev libsasl2-dev zlib1g-dev \
+        libjemalloc-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The manifest first: the package resolution stays cached while only sources change.
@@ -16,10 +17,10 @@ RUN swift build -c release --product notification-service --static-swift-stdlib 
     && cp "$(swift build -c release --show-bin-path)/notification-service" /notification-service
 
 FROM ubuntu:24.04
-# librdkafka at run time, CA certificates for TLS to providers, the tz database for
-# users' time zones.
+# librdkafka and jemalloc (the service's allocator) at run time, CA certificates for TLS
+# to providers, the tz database for users' time zones.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka1 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends librdkafka1 libjemalloc2 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home notification
 COPY --from=build /notification-service /usr/local/bin/notification-service

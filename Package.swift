@@ -55,6 +55,8 @@ let package = Package(
             ],
             linkerSettings: rdkafkaRunPath
         ),
+        // jemalloc for the service's process, with its settings (Sources/CJemalloc/settings.c).
+        .target(name: "CJemalloc", linkerSettings: [.linkedLibrary("jemalloc")]),
         .target(name: "ReminderCore"),
         .target(
             name: "ReminderStore",
@@ -110,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "notification-service",
             dependencies: [
-                "Kafka", "NotificationService", "ReminderCore", "ReminderStore",
+                "CJemalloc", "Kafka", "NotificationService", "ReminderCore", "ReminderStore",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

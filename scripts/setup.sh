@@ -13,6 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 apt_packages=(
     pkg-config build-essential ca-certificates openssl tzdata
     libssl-dev libsasl2-dev zlib1g-dev liblz4-dev libzstd-dev
+    libjemalloc-dev
     postgresql postgresql-client
     docker-compose
 )

@@ -95,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "providers": "\(instance.providerNames.joined(separator: ","))",
                 "time_zones": "\(zones.zoneCount) names from \(zones.directory)",
                 "tzdata": "names \(zones.namesVersion ?? "unknown"), rules \(zones.rulesVersion)",
+                "allocator": "\(Allocator.description)",
             ])
         // Nothing is consumed, migrated or sent before the HTTP server has its port: a
         // port it cannot have stops start-up (exit 78) with no work to wind down.
