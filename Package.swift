@@ -55,8 +55,9 @@ let package = Package(
             ],
             linkerSettings: rdkafkaRunPath
         ),
-        // jemalloc for the service's process, with its settings (Sources/CJemalloc/settings.c).
-        .target(name: "CJemalloc", linkerSettings: [.linkedLibrary("jemalloc")]),
+        // jemalloc for the service's process on Linux, with its settings
+        // (Sources/CJemalloc/settings.c); elsewhere the system's allocator.
+        .target(name: "CJemalloc", linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]),
         .target(name: "ReminderCore"),
         .target(
             name: "ReminderStore",

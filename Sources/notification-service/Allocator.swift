@@ -5,15 +5,19 @@ import CJemalloc
 /// on another allocator, or with other settings, shows it).
 enum Allocator {
     static var description: String {
-        var version: UnsafePointer<CChar>?
-        var size = MemoryLayout<UnsafePointer<CChar>?>.size
-        guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "not jemalloc" }
-        var arenas: UInt32 = 0
-        size = MemoryLayout<UInt32>.size
-        guard mallctl("opt.narenas", &arenas, &size, nil, 0) == 0 else {
-            return "jemalloc \(String(cString: version)), arenas unknown"
-        }
-        let count = arenas == 1 ? "1 arena" : "\(arenas) arenas"
-        return "jemalloc \(String(cString: version)), \(count)"
+        #if os(Linux)
+            var version: UnsafePointer<CChar>?
+            var size = MemoryLayout<UnsafePointer<CChar>?>.size
+            guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "not jemalloc" }
+            var arenas: UInt32 = 0
+            size = MemoryLayout<UInt32>.size
+            guard mallctl("opt.narenas", &arenas, &size, nil, 0) == 0 else {
+                return "jemalloc \(String(cString: version)), arenas unknown"
+            }
+            let count = arenas == 1 ? "1 arena" : "\(arenas) arenas"
+            return "jemalloc \(String(cString: version)), \(count)"
+        #else
+            return "the system's"
+        #endif
     }
 }
