@@ -1,7 +1,7 @@
 import CJemalloc
 
-/// The allocator the process runs on, for the start-up log: jemalloc's version and its
-/// arena count, as jemalloc itself reports them (so a build or an environment that ends up
+/// The allocator the process runs on, for the start-up log: jemalloc's version, its arena
+/// count and how long it keeps freed pages, as jemalloc itself reports them (so a build or an environment that ends up
 /// on another allocator, or with other settings, shows it).
 enum Allocator {
     static var description: String {
@@ -15,7 +15,12 @@ enum Allocator {
                 return "jemalloc \(String(cString: version)), arenas unknown"
             }
             let count = arenas == 1 ? "1 arena" : "\(arenas) arenas"
-            return "jemalloc \(String(cString: version)), \(count)"
+            var decay = 0
+            size = MemoryLayout<Int>.size
+            guard mallctl("opt.dirty_decay_ms", &decay, &size, nil, 0) == 0 else {
+                return "jemalloc \(String(cString: version)), \(count)"
+            }
+            return "jemalloc \(String(cString: version)), \(count), freed pages kept \(decay) ms"
         #else
             return "the system's"
         #endif

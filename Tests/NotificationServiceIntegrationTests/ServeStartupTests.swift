@@ -23,10 +23,12 @@ struct ServeStartupTests {
         try taken.listen()
         let (status, text) = try await Self.serveUntilRefused(group: "allocator", port: taken.port)
         #expect(status == 78)
-        #expect(text.contains(#""allocator":"jemalloc 5."#) && text.contains(#", 1 arena""#), "\(text)")
+        #expect(
+            text.contains(#""allocator":"jemalloc 5."#) && text.contains(#", 1 arena, freed pages kept 1000 ms""#),
+            "\(text)")
         let (_, overridden) = try await Self.serveUntilRefused(
-            group: "allocator-env", port: taken.port, settings: ["MALLOC_CONF": "narenas:3"])
-        #expect(overridden.contains(#", 3 arenas""#), "\(overridden)")
+            group: "allocator-env", port: taken.port, settings: ["MALLOC_CONF": "narenas:3,dirty_decay_ms:250"])
+        #expect(overridden.contains(#", 3 arenas, freed pages kept 250 ms""#), "\(overridden)")
     }
 
     /// Runs `serve` on a port already taken, which stops it once it has logged its start:
