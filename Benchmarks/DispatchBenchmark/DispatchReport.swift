@@ -40,7 +40,7 @@ struct Outcome {
         say(
             "steady stream (\(loads.steadyRate)/s for \(loads.steadySeconds) s, each due 1 s after publishing, through Kafka and ingest):"
         )
-        say("  lateness:          \(steady)  (target p99 < 250 ms) \(tag)")
+        say("  lateness:          \(steady)  (issue 19's target: p99 < 100 ms) \(tag)")
         say("  duplicates:        \(steady.duplicates)")
         say(
             "  CPU per delivery:  \(Self.cpu(steadyCost, steady.count, processes: peaks.count, note: " (ingest included)"))"
