@@ -1,8 +1,8 @@
 import CJemalloc
 
 /// The allocator the process runs on, for the start-up log: jemalloc's version, its arena
-/// count and how long it keeps freed pages, as jemalloc itself reports them (so a build or an environment that ends up
-/// on another allocator, or with other settings, shows it).
+/// count and how long it keeps freed pages, as jemalloc itself reports them (so a build or
+/// an environment that ends up on another allocator, or with other settings, shows it).
 enum Allocator {
     static var description: String {
         #if os(Linux)
