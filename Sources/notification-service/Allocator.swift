@@ -6,23 +6,26 @@ import CJemalloc
 enum Allocator {
     static var description: String {
         #if os(Linux)
-            var version: UnsafePointer<CChar>?
-            var size = MemoryLayout<UnsafePointer<CChar>?>.size
-            guard mallctl("version", &version, &size, nil, 0) == 0, let version else { return "not jemalloc" }
-            var arenas: UInt32 = 0
-            size = MemoryLayout<UInt32>.size
-            guard mallctl("opt.narenas", &arenas, &size, nil, 0) == 0 else {
-                return "jemalloc \(String(cString: version)), arenas unknown"
-            }
+            guard let version = option("version", as: UnsafePointer<CChar>.self) else { return "not jemalloc" }
+            let jemalloc = "jemalloc \(String(cString: version))"
+            guard let arenas = option("opt.narenas", as: UInt32.self) else { return "\(jemalloc), arenas unknown" }
             let count = arenas == 1 ? "1 arena" : "\(arenas) arenas"
-            var decay = 0
-            size = MemoryLayout<Int>.size
-            guard mallctl("opt.dirty_decay_ms", &decay, &size, nil, 0) == 0 else {
-                return "jemalloc \(String(cString: version)), \(count)"
-            }
-            return "jemalloc \(String(cString: version)), \(count), freed pages kept \(decay) ms"
+            guard let decay = option("opt.dirty_decay_ms", as: Int.self) else { return "\(jemalloc), \(count)" }
+            return "\(jemalloc), \(count), freed pages kept \(decay) ms"
         #else
             return "the system's"
         #endif
     }
+
+    #if os(Linux)
+        /// jemalloc's value for `name` (`mallctl`), read as a `Value`; nil if jemalloc does
+        /// not answer it or answers with a value of another size.
+        private static func option<Value>(_ name: String, as _: Value.Type) -> Value? {
+            let value = UnsafeMutablePointer<Value>.allocate(capacity: 1)
+            defer { value.deallocate() }
+            var size = MemoryLayout<Value>.size
+            guard mallctl(name, value, &size, nil, 0) == 0, size == MemoryLayout<Value>.size else { return nil }
+            return value.pointee
+        }
+    #endif
 }
