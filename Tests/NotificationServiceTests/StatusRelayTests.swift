@@ -111,4 +111,76 @@ import Testing
         #expect(publisher.isClosed)
         store.answerStalled()
     }
+
+    private static func relay(
+        _ store: MemoryStatusEventStore, _ publisher: DeadLetterRelayTests.ScriptedPublisher, clock: ManualClock
+    ) -> StatusRelay<ManualClock> {
+        var logger = Logger(label: "status-relay-unit")
+        logger.logLevel = .critical
+        return StatusRelay(
+            store: store, producer: publisher,
+            configuration: .init(
+                topic: "reminders.status", batchSize: 10, idleInterval: .seconds(1), storeTimeout: .seconds(10),
+                publishTimeout: .seconds(15), leaseRenewal: .seconds(5)),
+            logger: logger, clock: clock)
+    }
+
+    /// Two instances' relays on one outbox: the first to ask holds the lease and publishes;
+    /// the other publishes nothing until the lease expires, and then holds it; the first,
+    /// once its own view of the lease runs out, asks, is refused and stops publishing.
+    @Test func onlyTheRelayHoldingTheLeasePublishesAndAnotherTakesOverWhenItExpires() async throws {
+        let store = MemoryStatusEventStore()
+        let clock = ManualClock()
+        let (firstPublisher, secondPublisher) = (
+            DeadLetterRelayTests.ScriptedPublisher([.acknowledge]),
+            DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
+        )
+        let (first, second) = (
+            Self.relay(store, firstPublisher, clock: clock), Self.relay(store, secondPublisher, clock: clock)
+        )
+        #expect(first.holder != second.holder)
+        store.add(Self.record(1, reminder: "a"))
+        store.add(Self.record(2, reminder: "b"))
+        #expect(try await first.relayOnce() == 2)
+        #expect(store.leaseHolder == first.holder)
+        store.add(Self.record(3, reminder: "a"))
+        #expect(try await second.relayOnce() == 0)
+        #expect(secondPublisher.sends.isEmpty)
+        #expect(try await first.relayOnce() == 1)
+        // The first stops renewing (its process paused): past its lease, the second takes it.
+        clock.advance(by: .seconds(31))
+        store.expireLease()
+        store.add(Self.record(4, reminder: "a"))
+        #expect(try await second.relayOnce() == 1)
+        #expect(store.leaseHolder == second.holder)
+        store.add(Self.record(5, reminder: "b"))
+        #expect(try await first.relayOnce() == 0)
+        #expect(firstPublisher.sends.map(\.count) == [2, 1])
+        #expect(try await second.relayOnce() == 1)
+        #expect(secondPublisher.sends.map(\.count) == [1, 1])
+        #expect(store.publishedSequences == [1, 2, 3, 4, 5])
+    }
+
+    /// A relay that stops gives the lease up once its producer is closed: the other
+    /// instance's relay takes over at once, without waiting for the lease to expire.
+    @Test func aRelayThatStopsGivesTheLeaseUpForAnotherToTakeAtOnce() async throws {
+        let store = MemoryStatusEventStore()
+        let clock = ManualClock()
+        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
+        let first = Self.relay(store, publisher, clock: clock)
+        let second = Self.relay(store, DeadLetterRelayTests.ScriptedPublisher([.acknowledge]), clock: clock)
+        store.add(Self.record(1, reminder: "a"))
+        let running = Task { try await first.run() }
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .seconds(1)))
+        #expect(store.publishedSequences == [1])
+        #expect(store.leaseHolder == first.holder)
+        #expect(try await second.relayOnce() == 0)
+        running.cancel()
+        try await running.value
+        #expect(publisher.isClosed)
+        #expect(store.leaseHolder == nil)
+        store.add(Self.record(2, reminder: "b"))
+        #expect(try await second.relayOnce() == 1)
+        #expect(store.leaseHolder == second.holder)
+    }
 }

@@ -26,14 +26,14 @@ struct MigratorTests {
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
-                    "0014_creation_recorded_by_the_row.sql",
+                    "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
             for table in [
                 "schema_migrations", "inbox", "reminders", "reminder_transitions", "dead_letters",
                 "dead_letter_replays", "delivery_attempts", "pending_replacements", "rate_limits", "status_events",
-                "erasures", "data_encryption_keys",
+                "erasures", "data_encryption_keys", "outbox_leases",
             ] {
                 #expect(names.contains(table), "\(table)")
             }
@@ -137,7 +137,7 @@ struct MigratorTests {
                     "0007_pending_changes.sql", "0008_shared_rate_limits.sql", "0009_recurrence_and_status_events.sql",
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
-                    "0014_creation_recorded_by_the_row.sql",
+                    "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
                 ])
         }
     }

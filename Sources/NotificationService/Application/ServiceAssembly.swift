@@ -93,26 +93,31 @@ public struct ServiceAssembly: Sendable {
     public func deadLetterRelay(database: PostgresClient, configuration: DeadLetterRelay.Configuration? = nil)
         throws(KafkaError) -> DeadLetterRelay<ContinuousClock>
     {
-        DeadLetterRelay(
+        let configuration = configuration ?? settings.relayConfiguration
+        return DeadLetterRelay(
             store: DeadLetterStore(client: database, logger: logger, sealer: settings.sealer),
-            producer: try relayProducer(),
-            configuration: configuration ?? settings.relayConfiguration, logger: logger, metrics: metrics)
+            producer: try relayProducer(messageTimeout: configuration.publishTimeout),
+            configuration: configuration, logger: logger, metrics: metrics)
     }
 
     /// The status relay on `database`; `configuration` defaults to the settings'.
     public func statusRelay(database: PostgresClient, configuration: StatusRelay.Configuration? = nil)
         throws(KafkaError) -> StatusRelay<ContinuousClock>
     {
-        StatusRelay(
+        let configuration = configuration ?? settings.statusRelayConfiguration
+        return StatusRelay(
             store: StatusEventStore(
                 client: database, logger: logger, keepPublished: settings.retention.keepsPublishedStatusEvents),
-            producer: try relayProducer(),
-            configuration: configuration ?? settings.statusRelayConfiguration, logger: logger, metrics: metrics)
+            producer: try relayProducer(messageTimeout: configuration.publishTimeout),
+            configuration: configuration, logger: logger, metrics: metrics)
     }
 
-    /// A relay's own producer: idempotent, acknowledged by every in-sync replica.
-    private func relayProducer() throws(KafkaError) -> KafkaProducer {
-        try KafkaProducer(configuration: KafkaProducerConfiguration(client: settings.kafka), logger: logger)
+    /// A relay's own producer: idempotent, acknowledged by every in-sync replica, a
+    /// message given up after `messageTimeout`.
+    private func relayProducer(messageTimeout: Duration) throws(KafkaError) -> KafkaProducer {
+        try KafkaProducer(
+            configuration: KafkaProducerConfiguration(client: settings.kafka, messageTimeout: messageTimeout),
+            logger: logger)
     }
 
     /// The dispatcher on `database`, sending through `providers`; `configuration`

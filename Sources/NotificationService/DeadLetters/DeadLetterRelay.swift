@@ -162,16 +162,27 @@ public struct OutboxRelayConfiguration: Sendable {
     /// a call in flight when the connection was cut was seen never to end: without a
     /// bound, the relay stopped publishing and a graceful shutdown waited for ever.
     public var storeTimeout: Duration
+    /// How long a published message may wait for the broker's acknowledgement, retries
+    /// included, before it is given up as failed (the relay producer's
+    /// `message.timeout.ms`); the record stays in the outbox and is published again.
+    public var publishTimeout: Duration
+    /// How often the status relay that holds the outbox's lease renews it while it relays
+    /// (`OutboxLease`). The lease lasts this plus `storeTimeout` plus `publishTimeout`: how
+    /// long another instance's relay waits to take over from one that was killed.
+    public var leaseRenewal: Duration
 
     public init(
         topic: String, batchSize: Int = 500, idleInterval: Duration = .milliseconds(200),
-        retry: ExponentialBackoff = .infrastructure, storeTimeout: Duration = .seconds(10)
+        retry: ExponentialBackoff = .infrastructure, storeTimeout: Duration = .seconds(10),
+        publishTimeout: Duration = .seconds(15), leaseRenewal: Duration = .seconds(5)
     ) {
         self.topic = topic
         self.batchSize = batchSize
         self.idleInterval = idleInterval
         self.retry = retry
         self.storeTimeout = storeTimeout
+        self.publishTimeout = publishTimeout
+        self.leaseRenewal = leaseRenewal
     }
 
     /// One of a relay's database calls, given up after `storeTimeout` on `clock`.

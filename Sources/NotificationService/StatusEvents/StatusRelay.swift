@@ -4,6 +4,7 @@ import Logging
 import ReminderCore
 import ReminderStore
 import ServiceLifecycle
+import Synchronization
 
 /// Publishes the status outbox to the status topic: each record keyed by the reminder's
 /// `user_id`, valued as `schemas/reminder-status.v1.json`, with an `x-status-id` header to
@@ -12,6 +13,11 @@ import ServiceLifecycle
 /// with the same id. In order per reminder: records go out in outbox order, and a record
 /// whose reminder has an earlier record that failed in the same batch is not marked
 /// either, so its last copy on the topic follows every earlier one.
+///
+/// One relay publishes at a time, whichever instances run one: each asks for the outbox's
+/// lease before it reads (`OutboxLease`), the holder renews it while it relays and gives
+/// it up when it stops, and the others wait, asking every idle interval, to take it over
+/// once it is given up or has expired.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = OutboxRelayConfiguration
 
@@ -21,6 +27,11 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let retry: RetryLoop<C>
+    /// Who this relay is to the lease (host, process, and a random part for the rest).
+    public let holder: String
+    /// The lease as this relay sees it, and whether it last said it holds it (nil: it has
+    /// not said yet).
+    private let lease: Mutex<(lease: OutboxLease<C.Instant>, announced: Bool?)>
 
     /// `clock`: what the relay's waits are measured on; `random`: the backoff's jitter draw.
     public init(
@@ -34,6 +45,13 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.holder = "\(ProcessInfo.processInfo.hostName) \(getpid()) \(UUID().uuidString.prefix(8).lowercased())"
+        self.lease = Mutex(
+            (
+                OutboxLease(
+                    renewEvery: configuration.leaseRenewal,
+                    guardTime: configuration.storeTimeout + configuration.publishTimeout), nil
+            ))
     }
 
     public func run() async throws {
@@ -41,15 +59,22 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
             try await relayOnce()
         }
         await producer.close(flushTimeout: .seconds(5))
+        await releaseLease()
     }
 
-    /// Publishes one batch of the outbox; returns how many records it marked published.
+    /// Publishes one batch of the outbox if this relay holds the lease; returns how many
+    /// records it marked published.
     @discardableResult
     public func relayOnce() async throws -> Int {
+        guard try await holdsLease() else { return 0 }
         let records = try await configuration.bounded("read unpublished status events", on: retry.clock) {
             [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
         }
         guard !records.isEmpty else { return 0 }
+        // Stalled since the read for so long that the lease could run out while the batch
+        // is on its way: another relay may take it over meanwhile. Ask again first.
+        guard lease.withLock({ $0.lease.mayPublish(at: retry.clock.now, taking: configuration.publishTimeout) })
+        else { return 0 }
         let results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
         let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
         let sequences = published.map(\.sequence)
@@ -62,6 +87,54 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
             throw error
         }
         return published.count
+    }
+
+    /// Whether this relay holds the lease, asking the store when it does not or when it is
+    /// time to renew. Says so in the log when that changes.
+    private func holdsLease() async throws -> Bool {
+        let now = retry.clock.now
+        guard lease.withLock({ $0.lease.mustAsk(at: now) }) else { return true }
+        let granted: Bool
+        do {
+            granted = try await configuration.bounded("ask for the status outbox's lease", on: retry.clock) {
+                [store, holder, duration = lease.withLock { $0.lease.duration }] in
+                try await store.askLease(holder, for: duration)
+            }
+        } catch {
+            lease.withLock { $0.lease.answered(granted: false, askedAt: now) }
+            throw error
+        }
+        let announce = lease.withLock { state -> Bool in
+            state.lease.answered(granted: granted, askedAt: now)
+            defer { state.announced = granted }
+            return state.announced != granted
+        }
+        if announce {
+            logger.info(
+                granted
+                    ? "this instance's status relay holds the status outbox's lease and publishes"
+                    : "another instance's status relay holds the status outbox's lease; this one waits to take over",
+                metadata: ["holder": "\(holder)", "lease": "\(lease.withLock { $0.lease.duration })"])
+        }
+        return granted
+    }
+
+    /// Gives the lease up, once the producer has delivered or given up what it was sent,
+    /// so that another instance's relay takes over at once instead of when it expires.
+    private func releaseLease() async {
+        guard lease.withLock({ $0.lease.isHeld }) else { return }
+        lease.withLock { $0.lease.released() }
+        // Not cancelled with the relay's task: a cancelled call would leave the lease to expire.
+        let released = await Task { [store, holder, configuration, clock = retry.clock] in
+            try await configuration.bounded("give up the status outbox's lease", on: clock) {
+                try await store.releaseLease(holder)
+            }
+        }.result
+        if case .failure(let error) = released {
+            logger.warning(
+                "status relay could not give up the status outbox's lease; another instance's relay takes over when it expires",
+                metadata: ["error": "\(error)"])
+        }
     }
 
     /// The records to mark published: those acknowledged, except any whose reminder has an

@@ -121,6 +121,33 @@ public struct StatusEventStore: Sendable {
         }
     }
 
+    /// Asks for the outbox's lease (migration 0015) for `holder`: granted when `holder`
+    /// holds it (renewed) or it has expired (taken), for `duration` from the database's
+    /// answer; refused while another holder's lease runs. A refused ask writes nothing.
+    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
+        do {
+            var binds = PostgresBindings(capacity: 2)
+            binds.append(holder)
+            binds.append(duration.wholeMilliseconds)
+            var granted = false
+            try await client.execute(AskLeaseStatement.self, binds, logger: logger) { _ in granted = true }
+            return granted
+        } catch {
+            throw StoreError.wrapping(error, operation: "ask for the status outbox's lease")
+        }
+    }
+
+    /// Gives the lease up if `holder` holds it, so that another relay can take it at once.
+    public func releaseLease(_ holder: String) async throws(StoreError) {
+        do {
+            var binds = PostgresBindings(capacity: 1)
+            binds.append(holder)
+            try await client.execute(ReleaseLeaseStatement.self, binds, logger: logger)
+        } catch {
+            throw StoreError.wrapping(error, operation: "give up the status outbox's lease")
+        }
+    }
+
     /// Where the next scan starts (for tests).
     var scanStart: Int64 { scanFloor.state.withLock { $0.scanStart } }
 
@@ -163,6 +190,26 @@ extension StatusEventStore {
             """
     }
 
+    /// Takes or renews the lease. The condition is checked before the row is locked, so a
+    /// refused ask neither locks nor writes; two relays asking for an expired lease at once
+    /// queue on the row, and the second sees the first's holder and is refused.
+    enum AskLeaseStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = """
+            UPDATE outbox_leases SET holder = $1, expires_at = now() + $2 * interval '1 millisecond'
+            WHERE outbox = 'status_events' AND (holder = $1 OR expires_at <= now())
+            RETURNING true
+            """
+    }
+
+    enum ReleaseLeaseStatement: PreparedSQL {
+        static let name = preparedName(sql)
+        static let sql = """
+            UPDATE outbox_leases SET holder = '', expires_at = '-infinity'
+            WHERE outbox = 'status_events' AND holder = $1
+            """
+    }
+
     enum MarkPublishedStatement: PreparedSQL {
         static let name = preparedName(sql)
         static let sql = "UPDATE status_events SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL"
@@ -182,6 +229,13 @@ public protocol StatusEventStoring: Sendable {
     /// Marks the records with these sequence numbers published; those already published
     /// or unknown are left alone.
     func markPublished(_ sequences: [Int64]) async throws(StoreError)
+
+    /// Asks for the outbox's lease for `holder` (`OutboxLease`): true when granted for
+    /// `duration` (taken, or renewed by its holder), false while another holder has it.
+    func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool
+
+    /// Gives the lease up if `holder` holds it.
+    func releaseLease(_ holder: String) async throws(StoreError)
 }
 
 extension StatusEventStore: StatusEventStoring {}
