@@ -24,8 +24,12 @@ public struct OutboxScanFloor: Sendable, Equatable {
     /// Every record at or below it is published, or was never committed.
     public private(set) var floor: Int64 = 0
     private(set) var proposal: Proposal?
-    /// The highest sequence any scan has read.
+    /// The highest sequence any scan has read, or the relay published from ingest's
+    /// hand-off (`handedOff`): what the next proposal proposes.
     private var highestRead: Int64 = 0
+    /// The highest sequence any scan has read: a record above it was never read by one
+    /// (`StatusHandOff.publishable`).
+    public private(set) var scannedThrough: Int64 = 0
     private var scansSinceFull = 0
     let fullScanEvery: Int
 
@@ -53,10 +57,19 @@ public struct OutboxScanFloor: Sendable, Equatable {
             self.proposal = nil
         }
         highestRead = max(highestRead, sequences.last ?? 0)
+        scannedThrough = max(scannedThrough, sequences.last ?? 0)
         if proposal == nil, highestRead > floor {
             // A transaction holding a lower sequence had its id before that sequence was
             // read, so before this scan: below `xmax`.
             proposal = Proposal(sequence: highestRead, horizon: xmax)
         }
+    }
+
+    /// Takes in records ingest handed over that the relay published and marked without a
+    /// scan reading them (`StatusHandOff`). The next scan proposes them: a transaction
+    /// holding a lower sequence had its id before the handed record's transaction
+    /// committed, so before that scan.
+    public mutating func handedOff(published sequences: [Int64]) {
+        highestRead = max(highestRead, sequences.max() ?? 0)
     }
 }

@@ -1,0 +1,89 @@
+import Synchronization
+
+/// The status records of new reminders, handed by ingest to its instance's status relay
+/// once their transaction has committed, so that the relay publishes them without reading
+/// them back from the outbox. The outbox still holds every record: what the relay does
+/// not take from here (it is not the lease holder, it is behind, a publish failed, the
+/// hand-off was full) its scans publish, as before.
+///
+/// Only a new reminder's records are handed: nothing of that reminder can be in the
+/// outbox before them, so publishing them ahead of what the scans have not read yet keeps
+/// each reminder's records in order. Which handed records the relay may publish is
+/// `publishable`'s rule.
+public final class StatusHandOff: Sendable {
+    private struct State {
+        var records: [StatusEventStore.Record] = []
+        var start = 0
+        var open = false
+    }
+
+    private let state = Mutex(State())
+    /// How many records it holds at most; an offer that does not fit is dropped whole.
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Whether the relay takes records now (it holds the lease and is not behind): while
+    /// it does not, ingest does not build them.
+    public var isOpen: Bool { state.withLock { $0.open } }
+
+    /// Opens it, or closes it and drops what it holds.
+    public func setOpen(_ open: Bool) {
+        state.withLock { state in
+            state.open = open
+            if !open { state = State() }
+        }
+    }
+
+    /// Ingest's committed records of new reminders, in outbox order. Kept whole or
+    /// dropped whole: a part could keep a reminder's later record without its earlier one.
+    public func offer(_ records: [StatusEventStore.Record]) {
+        guard !records.isEmpty else { return }
+        state.withLock { state in
+            guard state.open, state.records.count - state.start + records.count <= capacity else { return }
+            state.records += records
+        }
+    }
+
+    /// Up to `limit` records, oldest first.
+    public func take(upTo limit: Int) -> [StatusEventStore.Record] {
+        state.withLock { state in
+            let end = min(state.records.count, state.start + limit)
+            let taken = Array(state.records[state.start..<end])
+            state.start = end
+            if state.start == state.records.count {
+                state.records.removeAll(keepingCapacity: true)
+                state.start = 0
+            } else if state.start >= capacity {
+                state.records.removeFirst(state.start)
+                state.start = 0
+            }
+            return taken
+        }
+    }
+
+    public var isEmpty: Bool { state.withLock { $0.start == $0.records.count } }
+
+    /// Which handed records the relay publishes now, in order: those after every sequence
+    /// a scan has read (`scannedThrough`) — a scan that read a record published it or
+    /// holds it for a retry, and a record it did not read yet is left to the next scan —
+    /// except a reminder's records after one of its own that is left, which the scans
+    /// publish after it.
+    public static func publishable(
+        _ records: [StatusEventStore.Record], scannedThrough: Int64
+    ) -> [StatusEventStore.Record] {
+        var left = Set<String>()
+        var publishable: [StatusEventStore.Record] = []
+        publishable.reserveCapacity(records.count)
+        for record in records {
+            if record.sequence > scannedThrough && !left.contains(record.reminderID) {
+                publishable.append(record)
+            } else {
+                left.insert(record.reminderID)
+            }
+        }
+        return publishable
+    }
+}
