@@ -6,7 +6,9 @@ import Synchronization
 /// not to answer (its reads and marks). Its lease is held until released or expired by the
 /// test.
 public final class MemoryStatusEventStore: StatusEventStoring {
-    private let contents = Mutex<(records: [StatusEventStore.Record], published: Set<Int64>)>(([], []))
+    private let contents = Mutex<
+        (records: [StatusEventStore.Record], published: Set<Int64>, scannedThrough: Int64, reads: Int)
+    >(([], [], 0, 0))
     private let lease = Mutex<(holder: String?, expired: Bool)>((nil, false))
     private let stalls = StalledCalls()
 
@@ -45,11 +47,19 @@ public final class MemoryStatusEventStore: StatusEventStoring {
     public func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record] {
         try await stalls.wait("read unpublished status events")
         return contents.withLock { contents in
-            Array(contents.records.filter { !contents.published.contains($0.sequence) }.prefix(limit))
+            let read = Array(contents.records.filter { !contents.published.contains($0.sequence) }.prefix(limit))
+            contents.scannedThrough = max(contents.scannedThrough, read.last?.sequence ?? 0)
+            contents.reads += 1
+            return read
         }
     }
 
-    public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
+    public var scannedThrough: Int64 { contents.withLock { $0.scannedThrough } }
+
+    /// How many reads it has answered.
+    public var reads: Int { contents.withLock { $0.reads } }
+
+    public func markPublished(_ sequences: [Int64], handedOff: Bool) async throws(StoreError) {
         guard !sequences.isEmpty else { return }
         try await stalls.wait("mark \(sequences.count) status events published")
         contents.withLock { contents in

@@ -37,9 +37,13 @@ final class ServiceInstance: Sendable {
         var statusConfiguration = settings.statusRelayConfiguration
         statusConfiguration.idleInterval = .milliseconds(100)
         let assembly = ServiceAssembly(settings: settings, logger: logger)
-        let pipeline = try assembly.ingestPipeline(database: database, configuration: pipelineConfiguration)
+        // As `serve` wires them: new reminders' status records go from ingest to the relay.
+        let handOff = assembly.statusHandOff()
+        let pipeline = try assembly.ingestPipeline(
+            database: database, configuration: pipelineConfiguration, statusHandOff: handOff)
         let relay = try assembly.deadLetterRelay(database: database, configuration: relayConfiguration)
-        let statusRelay = try assembly.statusRelay(database: database, configuration: statusConfiguration)
+        let statusRelay = try assembly.statusRelay(
+            database: database, configuration: statusConfiguration, handOff: handOff)
         group = ServiceGroup(services: [relay, statusRelay, pipeline], logger: logger)
         let group = self.group
         task = Task { try await group.run() }

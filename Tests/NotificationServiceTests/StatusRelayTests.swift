@@ -113,7 +113,8 @@ import Testing
     }
 
     private static func relay(
-        _ store: MemoryStatusEventStore, _ publisher: DeadLetterRelayTests.ScriptedPublisher, clock: ManualClock
+        _ store: MemoryStatusEventStore, _ publisher: DeadLetterRelayTests.ScriptedPublisher, clock: ManualClock,
+        handOff: StatusHandOff? = nil
     ) -> StatusRelay<ManualClock> {
         var logger = Logger(label: "status-relay-unit")
         logger.logLevel = .critical
@@ -122,7 +123,7 @@ import Testing
             configuration: .init(
                 topic: "reminders.status", batchSize: 10, idleInterval: .seconds(1), storeTimeout: .seconds(10),
                 publishTimeout: .seconds(15), leaseRenewal: .seconds(5)),
-            logger: logger, clock: clock)
+            logger: logger, clock: clock, handOff: handOff)
     }
 
     /// Two instances' relays on one outbox: the first to ask holds the lease and publishes;
@@ -182,5 +183,71 @@ import Testing
         store.add(Self.record(2, reminder: "b"))
         #expect(try await second.relayOnce() == 1)
         #expect(store.leaseHolder == second.holder)
+    }
+
+    /// Ingest's committed records of new reminders go out from the hand-off without a read
+    /// while the relay is caught up; the outbox is still read once an idle interval has
+    /// passed (for what other writers wrote), and a handed record a read already published
+    /// is not published again.
+    @Test func handedOverRecordsArePublishedWithoutAReadWhileTheRelayIsCaughtUp() async throws {
+        let store = MemoryStatusEventStore()
+        let clock = ManualClock()
+        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
+        let handOff = StatusHandOff(capacity: 100)
+        let relay = Self.relay(store, publisher, clock: clock, handOff: handOff)
+        /// Written to the outbox and, as ingest does after its commit, handed over.
+        func ingest(_ records: [StatusEventStore.Record]) {
+            records.forEach(store.add)
+            handOff.offer(records)
+        }
+        ingest([Self.record(1, reminder: "a")])
+        #expect(!handOff.isOpen && handOff.isEmpty)
+        // Not caught up yet: a read, less than a batch, all published; the hand-off opens.
+        #expect(try await relay.relayOnce() == 1)
+        #expect(store.reads == 1 && handOff.isOpen)
+        ingest([Self.record(2, reminder: "b"), Self.record(3, reminder: "b")])
+        #expect(try await relay.relayOnce() == 2)
+        #expect(store.reads == 1)
+        #expect(store.publishedSequences == [1, 2, 3])
+        // Another writer's record (dispatch's) waits for the next read, due an idle
+        // interval after the last.
+        store.add(Self.record(4, reminder: "a", type: "delivered"))
+        ingest([Self.record(5, reminder: "c")])
+        #expect(try await relay.relayOnce() == 1)
+        #expect(store.publishedSequences == [1, 2, 3, 5])
+        clock.advance(by: .seconds(1))
+        ingest([Self.record(6, reminder: "d")])
+        #expect(try await relay.relayOnce() == 2)
+        #expect(store.reads == 2 && store.publishedSequences == [1, 2, 3, 4, 5, 6])
+        // Committed, read and published before ingest handed it over: not sent again.
+        store.add(Self.record(7, reminder: "e"))
+        #expect(try await relay.relayOnce() == 1)
+        handOff.offer([Self.record(7, reminder: "e")])
+        let sends = publisher.sends.count
+        #expect(try await relay.relayOnce() == 1)
+        #expect(publisher.sends.count == sends)
+        #expect(publisher.sends.flatMap { $0 }.count == 7)
+    }
+
+    /// A publish that fails shuts the hand-off: what it held, and what ingest hands over
+    /// until a read has caught up again, is left to the reads, in order.
+    @Test func aFailedPublishShutsTheHandOffUntilAReadHasCaughtUp() async throws {
+        let store = MemoryStatusEventStore()
+        let publisher = DeadLetterRelayTests.ScriptedPublisher([
+            .refuse(DeadLetterRelayTests.brokerAway), .acknowledge,
+        ])
+        let handOff = StatusHandOff(capacity: 100)
+        let relay = Self.relay(store, publisher, clock: ManualClock(), handOff: handOff)
+        #expect(try await relay.relayOnce() == 0)
+        #expect(handOff.isOpen)
+        for record in [Self.record(1, reminder: "a"), Self.record(2, reminder: "a")] { store.add(record) }
+        handOff.offer([Self.record(1, reminder: "a"), Self.record(2, reminder: "a")])
+        await #expect(throws: KafkaError.self) { try await relay.relayOnce() }
+        #expect(!handOff.isOpen && handOff.isEmpty)
+        store.add(Self.record(3, reminder: "a"))
+        handOff.offer([Self.record(3, reminder: "a")])
+        #expect(handOff.isEmpty)
+        #expect(try await relay.relayOnce() == 3)
+        #expect(store.publishedSequences == [1, 2, 3] && handOff.isOpen)
     }
 }

@@ -245,6 +245,59 @@ struct IngestStoreTests {
     /// A batch whose new reminders take several statements (here one a reminder) stores
     /// what one statement stores: the same reminders, each with its own transitions and
     /// status events in order.
+    /// New reminders' status records, handed over once their batch has committed, are the
+    /// records the relay's read returns, field for field, whether the reminders went in one
+    /// statement or a part at a time; a later change of a stored reminder is not handed
+    /// over, nor anything while the hand-off is shut.
+    @Test(arguments: [1, 1 << 20]) func newRemindersStatusRecordsAreHandedOverAsTheRelayReadsThem(
+        statementBytes: Int
+    ) async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let handOff = StatusHandOff(capacity: 100)
+            handOff.setOpen(true)
+            let store = IngestStore(
+                client: client, logger: TestDatabase.logger, statusEvents: true, sealer: nil,
+                statementBytes: statementBytes, statusHandOff: handOff)
+            let outbox = StatusEventStore(client: client, logger: TestDatabase.logger)
+            let correlated = schedule(key: "c", reminder: "r-3").replacingOccurrences(
+                of: #""schema_version":1,"#, with: #""schema_version":1,"correlation_id":"corr-3","#)
+            let recurring = schedule(key: "e", reminder: "r-5").replacingOccurrences(
+                of: #""schema_version":1,"#, with: #""schema_version":1,"recurrence":{"freq":"daily","count":3},"#)
+            _ = try await store.ingest([
+                record(schedule(key: "a", reminder: "r-1"), offset: 0),
+                record(schedule(key: "b", reminder: "r-2"), offset: 1),
+                record(schedule(key: "b2", reminder: "r-2", title: "Moved"), offset: 2),
+                record(correlated, offset: 3),
+                record(schedule(key: "d", reminder: "r-4"), offset: 4),
+                record(cancel(key: "d2", reminder: "r-4"), offset: 5),
+                record(recurring, offset: 6),
+            ])
+            let handed = handOff.take(upTo: 100)
+            let read = try await outbox.unpublished(limit: 100)
+            #expect(handed.count == 7)
+            #expect(handed == read)
+            #expect(read.first { $0.reminderID == "r-3" }?.correlationID == "corr-3")
+            #expect(read.first { $0.reminderID == "r-5" }?.occurrence == 1)
+            #expect(read.filter { $0.reminderID == "r-4" }.map(\.type) == ["scheduled", "cancelled"])
+            try await outbox.markPublished(read.map(\.sequence))
+
+            // A stored reminder replaced, beside a new one: only the new one's are handed.
+            _ = try await store.ingest([
+                record(schedule(key: "f", reminder: "r-1", title: "Later"), offset: 7),
+                record(schedule(key: "g", reminder: "r-6"), offset: 8),
+            ])
+            let later = try await outbox.unpublished(limit: 100)
+            #expect(later.map(\.reminderID).sorted() == ["r-1", "r-6"])
+            #expect(handOff.take(upTo: 100) == later.filter { $0.reminderID == "r-6" })
+            try await outbox.markPublished(later.map(\.sequence))
+
+            handOff.setOpen(false)
+            _ = try await store.ingest([record(schedule(key: "h", reminder: "r-7"), offset: 9)])
+            #expect(handOff.take(upTo: 100).isEmpty)
+            #expect(try await outbox.unpublished(limit: 100).map(\.reminderID) == ["r-7"])
+        }
+    }
+
     @Test func newRemindersInsertedAPartAtATimeKeepTheirOwnTransitionsAndStatusEvents() async throws {
         let batch: [IngestRecord] = [
             record(schedule(key: "a", reminder: "r-1"), offset: 0),

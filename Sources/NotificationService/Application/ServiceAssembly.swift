@@ -48,11 +48,13 @@ public struct ServiceAssembly: Sendable {
         let providers = try await DeliveryProviders(
             settings: settings, logger: logger, rateLimits: RateLimitStore(client: database, logger: logger))
         var work: [any Service] = []
+        // New reminders' status records go from ingest to this instance's status relay.
+        let handOff = settings.statusRelayEnabled && settings.ingestEnabled ? statusHandOff() : nil
         if settings.relayEnabled { work.append(try deadLetterRelay(database: database)) }
-        if settings.statusRelayEnabled { work.append(try statusRelay(database: database)) }
+        if settings.statusRelayEnabled { work.append(try statusRelay(database: database, handOff: handOff)) }
         var pipeline: IngestPipeline<ContinuousClock>?
         if settings.ingestEnabled {
-            let ingest = try ingestPipeline(database: ingestDatabase ?? database)
+            let ingest = try ingestPipeline(database: ingestDatabase ?? database, statusHandOff: handOff)
             work.append(ingest)
             pipeline = ingest
         }
@@ -74,9 +76,11 @@ public struct ServiceAssembly: Sendable {
 
     /// The ingest pipeline on `database`, with the consumer the service runs (pre-fetch
     /// and read-ahead limits included); `configuration` defaults to the settings'.
-    public func ingestPipeline(database: PostgresClient, configuration: IngestPipeline.Configuration? = nil)
-        throws(KafkaError) -> IngestPipeline<ContinuousClock>
-    {
+    /// `statusHandOff`: where it hands new reminders' status records to the status relay.
+    public func ingestPipeline(
+        database: PostgresClient, configuration: IngestPipeline.Configuration? = nil,
+        statusHandOff: StatusHandOff? = nil
+    ) throws(KafkaError) -> IngestPipeline<ContinuousClock> {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 client: settings.consumerClient, groupID: settings.groupID, sessionTimeout: settings.sessionTimeout,
@@ -85,7 +89,8 @@ public struct ServiceAssembly: Sendable {
         return IngestPipeline(
             source: consumer,
             store: IngestStore(
-                client: database, logger: logger, statusEvents: settings.statusEvents, sealer: settings.sealer),
+                client: database, logger: logger, statusEvents: settings.statusEvents, sealer: settings.sealer,
+                statusHandOff: statusHandOff),
             configuration: configuration ?? settings.pipelineConfiguration, logger: logger, metrics: metrics)
     }
 
@@ -100,16 +105,22 @@ public struct ServiceAssembly: Sendable {
             configuration: configuration, logger: logger, metrics: metrics)
     }
 
+    /// A hand-off from ingest to the status relay: four of the relay's batches.
+    public func statusHandOff() -> StatusHandOff {
+        StatusHandOff(capacity: 4 * settings.statusRelayConfiguration.batchSize)
+    }
+
     /// The status relay on `database`; `configuration` defaults to the settings'.
-    public func statusRelay(database: PostgresClient, configuration: StatusRelay.Configuration? = nil)
-        throws(KafkaError) -> StatusRelay<ContinuousClock>
-    {
+    /// `handOff`: what its instance's ingest hands over.
+    public func statusRelay(
+        database: PostgresClient, configuration: StatusRelay.Configuration? = nil, handOff: StatusHandOff? = nil
+    ) throws(KafkaError) -> StatusRelay<ContinuousClock> {
         let configuration = configuration ?? settings.statusRelayConfiguration
         return StatusRelay(
             store: StatusEventStore(
                 client: database, logger: logger, keepPublished: settings.retention.keepsPublishedStatusEvents),
             producer: try relayProducer(messageTimeout: configuration.publishTimeout),
-            configuration: configuration, logger: logger, metrics: metrics)
+            configuration: configuration, logger: logger, metrics: metrics, clock: ContinuousClock(), handOff: handOff)
     }
 
     /// A relay's own producer: idempotent, acknowledged by every in-sync replica, a

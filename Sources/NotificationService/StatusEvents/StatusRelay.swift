@@ -18,6 +18,11 @@ import Synchronization
 /// lease before it reads (`OutboxLease`), the holder renews it while it relays and gives
 /// it up when it stops, and the others wait, asking every idle interval, to take it over
 /// once it is given up or has expired.
+///
+/// The holder publishes new reminders' records that its instance's ingest hands over
+/// after their commit (`StatusHandOff`) without reading them back, while its last read of
+/// the outbox found less than a batch and nothing failed since; it reads the outbox when
+/// the hand-off is empty and at least every idle interval, for every other record.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = OutboxRelayConfiguration
 
@@ -29,14 +34,26 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     private let retry: RetryLoop<C>
     /// Who this relay is to the lease (host, process, and a random part for the rest).
     public let holder: String
-    /// The lease as this relay sees it, and whether it last said it holds it (nil: it has
-    /// not said yet).
-    private let lease: Mutex<(lease: OutboxLease<C.Instant>, announced: Bool?)>
+    /// Its instance's ingest's new reminders' records (nil: none handed over).
+    private let handOff: StatusHandOff?
+    private let state: Mutex<RelayState>
 
-    /// `clock`: what the relay's waits are measured on; `random`: the backoff's jitter draw.
+    private struct RelayState {
+        /// The lease as this relay sees it.
+        var lease: OutboxLease<C.Instant>
+        /// Whether it last said it holds the lease (nil: it has not said yet).
+        var announced: Bool?
+        /// Whether its last read found less than a batch, and every publish since went out:
+        /// handed-over records may go ahead of what the reads have not reached.
+        var caughtUp = false
+        var lastRead: C.Instant?
+    }
+
+    /// `clock`: what the relay's waits are measured on; `random`: the backoff's jitter draw;
+    /// `handOff`: what its instance's ingest hands over.
     public init(
         store: any StatusEventStoring, producer: any KafkaPublishing, configuration: Configuration, logger: Logger,
-        metrics: ServiceMetrics = ServiceMetrics(), clock: C,
+        metrics: ServiceMetrics = ServiceMetrics(), clock: C, handOff: StatusHandOff? = nil,
         random: @escaping @Sendable () -> Double = { .random(in: 0..<1) }
     ) {
         self.retry = RetryLoop(backoff: configuration.retry, clock: clock, random: random)
@@ -46,65 +63,131 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         self.logger = logger
         self.metrics = metrics
         self.holder = "\(ProcessInfo.processInfo.hostName) \(getpid()) \(UUID().uuidString.prefix(8).lowercased())"
-        self.lease = Mutex(
-            (
-                OutboxLease(
+        self.handOff = handOff
+        self.state = Mutex(
+            RelayState(
+                lease: OutboxLease(
                     renewEvery: configuration.leaseRenewal,
-                    guardTime: configuration.storeTimeout + configuration.publishTimeout), nil
-            ))
+                    guardTime: configuration.storeTimeout + configuration.publishTimeout)))
     }
 
     public func run() async throws {
         await retry.drain(idle: configuration.idleInterval, logger: logger, what: "status") {
             try await relayOnce()
         }
+        handOff?.setOpen(false)
         await producer.close(flushTimeout: .seconds(5))
         await releaseLease()
     }
 
-    /// Publishes one batch of the outbox if this relay holds the lease; returns how many
-    /// records it marked published.
+    /// Publishes a batch from the hand-off, or of the outbox read, or both, if this relay
+    /// holds the lease. Returns how many records it marked published or, of those handed
+    /// over, left to the reads: 0 when there was nothing to do.
     @discardableResult
     public func relayOnce() async throws -> Int {
         guard try await holdsLease() else { return 0 }
-        let records = try await configuration.bounded("read unpublished status events", on: retry.clock) {
-            [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
+        var relayed = 0
+        var handedOver = false
+        if let handOff, state.withLock({ $0.caughtUp }), !handOff.isEmpty {
+            relayed += try await relayHandedOver(handOff)
+            handedOver = true
         }
-        guard !records.isEmpty else { return 0 }
-        // Stalled since the read for so long that the lease could run out while the batch
-        // is on its way: another relay may take it over meanwhile. Ask again first.
-        guard lease.withLock({ $0.lease.mayPublish(at: retry.clock.now, taking: configuration.publishTimeout) })
-        else { return 0 }
-        let results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
-        let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
-        let sequences = published.map(\.sequence)
-        try await configuration.bounded("mark status events published", on: retry.clock) { [store] in
-            try await store.markPublished(sequences)
+        // A read when nothing was handed over, and at least every idle interval.
+        let readDue = state.withLock { state in
+            !state.caughtUp
+                || state.lastRead.map { retry.clock.now >= $0.advanced(by: configuration.idleInterval) }
+                    ?? true
         }
-        metrics.published(statusTypes: published.map(\.type))
-        let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
-        if let error = failures.first {
+        if !handedOver || readDue {
+            relayed += try await relayRead()
+        }
+        return relayed
+    }
+
+    /// Reads a batch of the outbox and publishes it.
+    private func relayRead() async throws -> Int {
+        let now = retry.clock.now
+        let records: [StatusEventStore.Record]
+        do {
+            records = try await configuration.bounded("read unpublished status events", on: retry.clock) {
+                [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
+            }
+        } catch {
+            fallBehind()
             throw error
         }
-        return published.count
+        state.withLock { $0.lastRead = now }
+        let published = try await publish(records, handedOff: false)
+        let caughtUp = records.count < configuration.batchSize && published == records.count
+        state.withLock { $0.caughtUp = caughtUp }
+        handOff?.setOpen(caughtUp)
+        return published
+    }
+
+    /// Publishes what the hand-off holds that the reads have not reached
+    /// (`StatusHandOff.publishable`); the rest is left to them.
+    private func relayHandedOver(_ handOff: StatusHandOff) async throws -> Int {
+        let handed = handOff.take(upTo: configuration.batchSize)
+        let records = StatusHandOff.publishable(handed, scannedThrough: store.scannedThrough)
+        return try await publish(records, handedOff: true) + handed.count - records.count
+    }
+
+    /// Publishes `records` and marks those published that the broker acknowledged and that
+    /// no earlier record of their reminder in the batch is held back for; returns how many
+    /// it marked. A failed send or mark throws, and handed-over records wait for a read.
+    private func publish(_ records: [StatusEventStore.Record], handedOff: Bool) async throws -> Int {
+        guard !records.isEmpty else { return 0 }
+        // Stalled since the read for so long that the lease could run out while the batch
+        // is on its way: another relay may take it over meanwhile. Ask again first; the
+        // records wait in the outbox.
+        guard state.withLock({ $0.lease.mayPublish(at: retry.clock.now, taking: configuration.publishTimeout) })
+        else {
+            fallBehind()
+            return 0
+        }
+        do {
+            let results = await producer.send(records.map { Self.message($0, topic: configuration.topic) })
+            let published = Self.markable(records, results.map { if case .failure = $0 { false } else { true } })
+            let sequences = published.map(\.sequence)
+            try await configuration.bounded("mark status events published", on: retry.clock) { [store] in
+                try await store.markPublished(sequences, handedOff: handedOff)
+            }
+            metrics.published(statusTypes: published.map(\.type))
+            let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+            if let error = failures.first {
+                throw error
+            }
+            return published.count
+        } catch {
+            fallBehind()
+            throw error
+        }
+    }
+
+    /// Until a read finds less than a batch and publishes it all, the hand-off is shut and
+    /// what it held is left to the reads.
+    private func fallBehind() {
+        state.withLock { $0.caughtUp = false }
+        handOff?.setOpen(false)
     }
 
     /// Whether this relay holds the lease, asking the store when it does not or when it is
     /// time to renew. Says so in the log when that changes.
     private func holdsLease() async throws -> Bool {
         let now = retry.clock.now
-        guard lease.withLock({ $0.lease.mustAsk(at: now) }) else { return true }
+        guard state.withLock({ $0.lease.mustAsk(at: now) }) else { return true }
         let granted: Bool
         do {
             granted = try await configuration.bounded("ask for the status outbox's lease", on: retry.clock) {
-                [store, holder, duration = lease.withLock { $0.lease.duration }] in
+                [store, holder, duration = state.withLock { $0.lease.duration }] in
                 try await store.askLease(holder, for: duration)
             }
         } catch {
-            lease.withLock { $0.lease.answered(granted: false, askedAt: now) }
+            state.withLock { $0.lease.answered(granted: false, askedAt: now) }
             throw error
         }
-        let announce = lease.withLock { state -> Bool in
+        if !granted { fallBehind() }
+        let announce = state.withLock { state -> Bool in
             state.lease.answered(granted: granted, askedAt: now)
             defer { state.announced = granted }
             return state.announced != granted
@@ -114,7 +197,7 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
                 granted
                     ? "this instance's status relay holds the status outbox's lease and publishes"
                     : "another instance's status relay holds the status outbox's lease; this one waits to take over",
-                metadata: ["holder": "\(holder)", "lease": "\(lease.withLock { $0.lease.duration })"])
+                metadata: ["holder": "\(holder)", "lease": "\(state.withLock { $0.lease.duration })"])
         }
         return granted
     }
@@ -122,8 +205,8 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     /// Gives the lease up, once the producer has delivered or given up what it was sent,
     /// so that another instance's relay takes over at once instead of when it expires.
     private func releaseLease() async {
-        guard lease.withLock({ $0.lease.isHeld }) else { return }
-        lease.withLock { $0.lease.released() }
+        guard state.withLock({ $0.lease.isHeld }) else { return }
+        state.withLock { $0.lease.released() }
         // Not cancelled with the relay's task: a cancelled call would leave the lease to expire.
         let released = await Task { [store, holder, configuration, clock = retry.clock] in
             try await configuration.bounded("give up the status outbox's lease", on: clock) {

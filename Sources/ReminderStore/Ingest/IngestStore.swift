@@ -18,9 +18,18 @@ public struct IngestStore: Sendable {
 
     /// About how many bytes of rows a statement that inserts new reminders carries.
     let statementBytes: Int
+    /// Where new reminders' status records go once committed, for this instance's status
+    /// relay to publish without reading them back (nil: the relay reads them).
+    let statusHandOff: StatusHandOff?
 
-    public init(client: PostgresClient, logger: Logger, statusEvents: Bool = true, sealer: DataSealer? = nil) {
-        self.init(client: client, logger: logger, statusEvents: statusEvents, sealer: sealer, statementBytes: 1 << 20)
+    /// `statusHandOff`: this instance's status relay's, when it runs one.
+    public init(
+        client: PostgresClient, logger: Logger, statusEvents: Bool = true, sealer: DataSealer? = nil,
+        statusHandOff: StatusHandOff? = nil
+    ) {
+        self.init(
+            client: client, logger: logger, statusEvents: statusEvents, sealer: sealer, statementBytes: 1 << 20,
+            statusHandOff: statusHandOff)
     }
 
     /// `statementBytes`: about how many bytes of rows one statement that inserts new
@@ -28,25 +37,38 @@ public struct IngestStore: Sendable {
     /// a hundred megabytes and more, which PostgresNIO then kept as the connection's send
     /// buffer, and PostgreSQL spent 3.5 times the CPU per event on it (issue 19,
     /// `ingest-benchmark --html-bytes 50000`: 2,540 µs against 724 in parts).
-    init(client: PostgresClient, logger: Logger, statusEvents: Bool, sealer: DataSealer?, statementBytes: Int) {
+    init(
+        client: PostgresClient, logger: Logger, statusEvents: Bool, sealer: DataSealer?, statementBytes: Int,
+        statusHandOff: StatusHandOff? = nil
+    ) {
         self.client = client
         self.logger = logger
         self.statusEvents = statusEvents
         self.sealer = sealer
         self.statementBytes = statementBytes
+        self.statusHandOff = statusEvents ? statusHandOff : nil
     }
 
     public func ingest(_ records: [IngestRecord]) async throws(StoreError) -> IngestSummary {
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await ingest(records, on: connection)
+            // Built only while the relay takes them (it holds the lease and is not behind).
+            let handing = statusHandOff?.isOpen == true
+            let (summary, handed) = try await client.withTransaction(logger: logger) { connection in
+                var handed: [StatusEventStore.Record]? = handing ? [] : nil
+                let summary = try await ingest(records, on: connection, handing: &handed)
+                return (summary, handed)
             }
+            if let handed { statusHandOff?.offer(handed) }
+            return summary
         } catch {
             throw StoreError.wrapping(error, operation: "store a batch of \(records.count) messages")
         }
     }
 
-    private func ingest(_ records: [IngestRecord], on connection: PostgresConnection) async throws -> IngestSummary {
+    /// `handing`: when not nil, collects the new reminders' status records for the hand-off.
+    private func ingest(
+        _ records: [IngestRecord], on connection: PostgresConnection, handing: inout [StatusEventStore.Record]?
+    ) async throws -> IngestSummary {
         var summary = IngestSummary()
         var deadLetters: [DeadLetter] = []
         // Each message's bytes, copied once for every statement that sends them.
@@ -57,7 +79,8 @@ public struct IngestStore: Sendable {
                     run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
             } else {
                 try await storeEvents(
-                    run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+                    run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters,
+                    handing: &handing)
             }
         }
         try await insertDeadLetters(deadLetters, on: connection)
@@ -68,7 +91,8 @@ public struct IngestStore: Sendable {
     /// cancel; invalid and conflicting ones become dead letters.
     private func storeEvents(
         _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
-        on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
+        on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter],
+        handing: inout [StatusEventStore.Record]?
     ) async throws {
         let run = EventRun(positions, of: records)
         summary.invalid += run.invalidCount
@@ -104,7 +128,7 @@ public struct IngestStore: Sendable {
                         idempotencyKey: rejected.event.idempotencyKey, correlationID: rejected.event.correlationID,
                         userID: rejected.event.userID))
             }
-            summary.created += try await write(plan, records, payloads, on: connection)
+            summary.created += try await write(plan, records, payloads, on: connection, handing: &handing)
         }
     }
 
@@ -198,10 +222,11 @@ public struct IngestStore: Sendable {
     }
 
     /// Inserts, replaces and updates reminders as planned, with their transitions.
-    /// Returns how many reminders it created.
+    /// Returns how many reminders it created; adds their status records to `handing`
+    /// when it is not nil.
     private func write(
         _ plan: IngestPlanner.Plan, _ records: [IngestRecord], _ payloads: [ByteBuffer],
-        on connection: PostgresConnection
+        on connection: PostgresConnection, handing: inout [StatusEventStore.Record]?
     ) async throws -> Int {
         var inserts: [ReminderRow] = []
         var replacements: [ReminderRow] = []
@@ -287,9 +312,18 @@ public struct IngestStore: Sendable {
             ReminderRow.bind(inserts[start..<end], into: &binds)
             IngestTransitionRow.bind(newTransitions[transitions], into: &binds)
             if statusEvents { IngestStatusRow.bind(newStatuses[statuses], into: &binds) }
-            try await connection.query(
-                PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
-                logger: logger)
+            if handing != nil {
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: Self.insertWithStatusHandedSQL, binds: binds), logger: logger)
+                let handed = try await Self.handed(
+                    rows, newStatuses[statuses], inserts[start..<end], insertEnds[start..<end].map(\.statuses))
+                // Records that cannot be matched to the rows are left to the relay's scans.
+                if let handed { handing! += handed } else { handing = nil }
+            } else {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
+                    logger: logger)
+            }
             start = end
         }
         try await runInParts(Self.replaceSQL, replacements, on: connection)
@@ -344,6 +378,48 @@ public struct IngestStore: Sendable {
                 ordinality: true),
             joining: "inserted r ON r.reminder_id = t.reminder_id"))
         """
+
+    /// `insertWithStatusSQL`, returning each status record's id, sequence and times as the
+    /// relay's read formats them (`StatusEventStore.UnpublishedStatement`), in the order
+    /// they were inserted.
+    private static let insertWithStatusHandedSQL = """
+        \(insertWithStatusSQL)
+        RETURNING id, seq, \(StatusEventStore.utc("due_at")), \(StatusEventStore.utc("at"))
+        """
+
+    /// The status records `insertWithStatusHandedSQL` returned `rows` for, as the relay
+    /// would read them: `statuses` in order, the first `ends[0]` of them about `inserts`'
+    /// first reminder, up to `ends[1]` its second's… (`ends` counted from the start of the
+    /// batch's statuses, as `statuses`' indices are). Nil when the rows do not match.
+    private static func handed(
+        _ rows: PostgresRowSequence, _ statuses: ArraySlice<IngestStatusRow>, _ inserts: ArraySlice<ReminderRow>,
+        _ ends: [Int]
+    ) async throws -> [StatusEventStore.Record]? {
+        var handed: [StatusEventStore.Record] = []
+        handed.reserveCapacity(statuses.count)
+        var position = statuses.startIndex
+        var reminder = inserts.startIndex
+        var matched = true
+        for try await (id, sequence, dueAt, at) in rows.decode((UUID, Int64, String?, String).self) {
+            while reminder < inserts.endIndex, ends[reminder - inserts.startIndex] <= position { reminder += 1 }
+            guard matched, position < statuses.endIndex, reminder < inserts.endIndex, statuses[position].id == id,
+                statuses[position].reminderID == inserts[reminder].reminderID
+            else {
+                matched = false
+                continue
+            }
+            let status = statuses[position], row = inserts[reminder]
+            handed.append(
+                StatusEventStore.Record(
+                    id: id, sequence: sequence, type: status.update.kind.rawValue, reminderID: status.reminderID,
+                    userID: row.userID, correlationID: row.correlationID,
+                    occurrence: row.occurrence.map { Int(Int32(clamping: $0)) }, attempt: 0, channel: nil,
+                    provider: nil, willRetry: nil, dueAt: dueAt, reason: nil, error: nil, detail: status.update.detail,
+                    at: at))
+            position += 1
+        }
+        return matched && position == statuses.endIndex ? handed : nil
+    }
 
     /// Each new row records the reminder's creation (`ReminderStateMachine.creation`),
     /// with the occurrence it starts with; `reminder_history` shows it.

@@ -74,7 +74,7 @@ public struct StatusEventStore: Sendable {
     }
 
     /// Timestamps as the contract writes them.
-    private static func utc(_ column: String) -> String {
+    static func utc(_ column: String) -> String {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
 
@@ -151,13 +151,17 @@ public struct StatusEventStore: Sendable {
     /// Where the next scan starts (for tests).
     var scanStart: Int64 { scanFloor.state.withLock { $0.scanStart } }
 
+    /// The highest sequence any scan has read.
+    public var scannedThrough: Int64 { scanFloor.state.withLock { $0.scannedThrough } }
+
     /// Marks the records with these sequence numbers published: deletes them, or sets
     /// `published_at` when published records are kept. Records already published or
-    /// gone are left alone.
+    /// gone are left alone. `handedOff`: they came from ingest's hand-off, not a scan
+    /// (the scan floor learns of them).
     ///
     /// Deleting costs PostgreSQL far less: an update writes a new row version and an
     /// entry in each of the table's indexes, a delete only marks the row.
-    public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
+    public func markPublished(_ sequences: [Int64], handedOff: Bool) async throws(StoreError) {
         guard !sequences.isEmpty else { return }
         do {
             var binds = PostgresBindings(capacity: 1)
@@ -170,6 +174,7 @@ public struct StatusEventStore: Sendable {
         } catch {
             throw StoreError.wrapping(error, operation: "mark \(sequences.count) status events published")
         }
+        if handedOff { scanFloor.state.withLock { $0.handedOff(published: sequences) } }
     }
 }
 
@@ -227,8 +232,12 @@ public protocol StatusEventStoring: Sendable {
     func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record]
 
     /// Marks the records with these sequence numbers published; those already published
-    /// or unknown are left alone.
-    func markPublished(_ sequences: [Int64]) async throws(StoreError)
+    /// or unknown are left alone. `handedOff`: they came from ingest's hand-off
+    /// (`StatusHandOff`), not from a read.
+    func markPublished(_ sequences: [Int64], handedOff: Bool) async throws(StoreError)
+
+    /// The highest sequence any of its reads has returned.
+    var scannedThrough: Int64 { get }
 
     /// Asks for the outbox's lease for `holder` (`OutboxLease`): true when granted for
     /// `duration` (taken, or renewed by its holder), false while another holder has it.
@@ -239,6 +248,13 @@ public protocol StatusEventStoring: Sendable {
 }
 
 extension StatusEventStore: StatusEventStoring {}
+
+extension StatusEventStoring {
+    /// Marks records a read returned published.
+    public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
+        try await markPublished(sequences, handedOff: false)
+    }
+}
 
 /// One relay's scan floor, shared by the copies of its store.
 final class ScanFloorBox: Sendable {
