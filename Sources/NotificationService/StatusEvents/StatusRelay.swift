@@ -92,12 +92,17 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
             relayed += try await relayHandedOver(handOff)
             handedOver = true
         }
-        // A read when nothing was handed over, and at least every idle interval.
-        let readDue = state.withLock { state in
-            !state.caughtUp
-                || state.lastRead.map { retry.clock.now >= $0.advanced(by: configuration.idleInterval) }
-                    ?? true
+        // A read when nothing was handed over; otherwise once an idle interval has passed
+        // and the hand-off is empty (a read would find what it holds, committed, and
+        // publish it instead), or after five when it is not (ingest outruns the relay).
+        let sinceRead = state.withLock { state in
+            state.caughtUp ? state.lastRead.map { $0.duration(to: retry.clock.now) } : nil
         }
+        let readDue =
+            sinceRead.map {
+                $0 >= configuration.idleInterval * 5
+                    || ($0 >= configuration.idleInterval && handOff?.isEmpty != false)
+            } ?? true
         if !handedOver || readDue {
             relayed += try await relayRead()
         }
