@@ -21,8 +21,9 @@ import Synchronization
 ///
 /// The holder publishes new reminders' records that its instance's ingest hands over
 /// after their commit (`StatusHandOff`) without reading them back, while its last read of
-/// the outbox found less than a batch and nothing failed since; it reads the outbox when
-/// the hand-off is empty and at least every idle interval, for every other record.
+/// the outbox found less than a batch and nothing failed since. It reads the outbox, for
+/// every other record, when nothing was handed over, and otherwise once an idle interval
+/// has passed and the hand-off is empty, or five when it is not.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = OutboxRelayConfiguration
 
@@ -189,6 +190,7 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
             }
         } catch {
             state.withLock { $0.lease.answered(granted: false, askedAt: now) }
+            fallBehind()
             throw error
         }
         if !granted { fallBehind() }
