@@ -228,16 +228,17 @@ import Testing
         #expect(publisher.sends.count == sends)
         #expect(publisher.sends.flatMap { $0 }.count == 7)
         // A read that is due waits while the hand-off holds records (it would find them and
-        // publish them instead), for five idle intervals at most.
+        // publish them instead), for five idle intervals at most. Fifteen ingest batches
+        // of one record each: the relay takes ten a time (whole batches, a batch's worth).
         let reads = store.reads
         clock.advance(by: .seconds(1))
-        ingest((8...22).map { Self.record(Int64($0), reminder: "f\($0)") })
+        for sequence in 8...22 { ingest([Self.record(Int64(sequence), reminder: "f\(sequence)")]) }
         #expect(try await relay.relayOnce() == 10)
         #expect(store.reads == reads)
         #expect(try await relay.relayOnce() == 5)
         #expect(store.reads == reads + 1)
         clock.advance(by: .seconds(5))
-        ingest((23...37).map { Self.record(Int64($0), reminder: "g\($0)") })
+        for sequence in 23...37 { ingest([Self.record(Int64(sequence), reminder: "g\(sequence)")]) }
         #expect(try await relay.relayOnce() == 15)
         #expect(store.reads == reads + 2)
         #expect(store.publishedSequences == Array(1...37))

@@ -12,8 +12,11 @@ import Synchronization
 /// `publishable`'s rule.
 public final class StatusHandOff: Sendable {
     private struct State {
-        var records: [StatusEventStore.Record] = []
+        /// The offers not taken yet, from `start` on.
+        var offers: [[StatusEventStore.Record]] = []
         var start = 0
+        /// How many records they hold.
+        var count = 0
         var open = false
     }
 
@@ -38,33 +41,41 @@ public final class StatusHandOff: Sendable {
     }
 
     /// Ingest's committed records of new reminders, in outbox order. Kept whole or
-    /// dropped whole: a part could keep a reminder's later record without its earlier one.
+    /// dropped whole, and taken whole: `publishable` must see all of a reminder's handed
+    /// records at once, or a part could go out ahead of an earlier record left to the reads.
     public func offer(_ records: [StatusEventStore.Record]) {
         guard !records.isEmpty else { return }
         state.withLock { state in
-            guard state.open, state.records.count - state.start + records.count <= capacity else { return }
-            state.records += records
+            guard state.open, state.count + records.count <= capacity else { return }
+            state.offers.append(records)
+            state.count += records.count
         }
     }
 
-    /// Up to `limit` records, oldest first.
+    /// Whole offers, oldest first, as many as fit in `limit` records, and at least one.
     public func take(upTo limit: Int) -> [StatusEventStore.Record] {
         state.withLock { state in
-            let end = min(state.records.count, state.start + limit)
-            let taken = Array(state.records[state.start..<end])
-            state.start = end
-            if state.start == state.records.count {
-                state.records.removeAll(keepingCapacity: true)
+            var taken: [StatusEventStore.Record] = []
+            while state.start < state.offers.count
+                && (taken.isEmpty || taken.count + state.offers[state.start].count <= limit)
+            {
+                taken += state.offers[state.start]
+                state.offers[state.start] = []
+                state.start += 1
+            }
+            state.count -= taken.count
+            if state.start == state.offers.count {
+                state.offers.removeAll(keepingCapacity: true)
                 state.start = 0
-            } else if state.start >= capacity {
-                state.records.removeFirst(state.start)
+            } else if state.start >= 64 {
+                state.offers.removeFirst(state.start)
                 state.start = 0
             }
             return taken
         }
     }
 
-    public var isEmpty: Bool { state.withLock { $0.start == $0.records.count } }
+    public var isEmpty: Bool { state.withLock { $0.count == 0 } }
 
     /// Which handed records the relay publishes now, in order: those after every sequence
     /// a scan has read (`scannedThrough`) — a scan that read a record published it or
