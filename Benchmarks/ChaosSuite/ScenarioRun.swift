@@ -194,12 +194,15 @@ final class ScenarioRun: @unchecked Sendable {
         }
         var windowDuplicates = 0
         var duplicates = 0
+        var unexplained: [String] = []
         for (id, count) in delivered where count > 1 {
             let extra = count - 1
             let explained = min(extra, takeovers[id] ?? 0)
             windowDuplicates += explained
             duplicates += extra - explained
+            if extra > explained { unexplained.append(id) }
         }
+        if !unexplained.isEmpty { try await describe(unexplained.sorted().prefix(5), among: ids) }
         let deadLettered = try await count(
             "SELECT count(DISTINCT reminder_id)::int8 FROM dead_letters WHERE reminder_id IS NOT NULL")
         let cancelled = try await count("SELECT count(*)::int8 FROM reminders WHERE state = 'CANCELLED'")
@@ -209,6 +212,34 @@ final class ScenarioRun: @unchecked Sendable {
             scenario: name, published: ids.count, stored: stored, delivered: delivered.count,
             deadLettered: deadLettered, cancelled: cancelled, windowDuplicates: windowDuplicates,
             duplicates: duplicates, lost: max(0, ids.count - accounted), seconds: seconds)
+    }
+
+    /// Prints what the receiver saw of each reminder delivered twice without a takeover,
+    /// and the reminder's history, so that a failed run says how it happened.
+    private func describe(_ reminders: ArraySlice<String>, among ids: Set<String>) async throws {
+        let arrivals = sink.arrivals.filter { reminders.contains($0.reminderID) && ids.contains($0.reminderID) }
+        try await database.withClient(logger: benchLogger) { client in
+            for reminder in reminders {
+                print("scenario \(name): \(reminder) delivered more than once without a takeover")
+                for arrival in arrivals where arrival.reminderID == reminder {
+                    let at = Date(timeIntervalSince1970: arrival.arrivedAt).formatted(
+                        .iso8601.time(includingFractionalSeconds: true))
+                    print("  arrived \(at) key \(arrival.idempotencyKey) accepted \(arrival.answer.accepted)")
+                }
+                let rows = try await client.query(
+                    """
+                    SELECT t.event, t.from_state, t.to_state, t.attempt, coalesce(t.error_class, ''),
+                        to_char(t.at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS')
+                    FROM reminder_history t JOIN reminders r ON r.id = t.reminder_id
+                    WHERE r.reminder_id = \(reminder) ORDER BY t.id
+                    """, logger: benchLogger)
+                for try await (event, from, to, attempt, error, at) in rows.decode(
+                    (String, String, String, Int32, String, String).self)
+                {
+                    print("  \(at) \(event) \(from) -> \(to) attempt \(attempt) \(error)")
+                }
+            }
+        }
     }
 
     func close() async {
