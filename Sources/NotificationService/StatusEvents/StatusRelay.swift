@@ -124,9 +124,7 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         }
         state.withLock { $0.lastRead = now }
         let published = try await publish(records, handedOff: false)
-        let caughtUp = records.count < configuration.batchSize && published == records.count
-        state.withLock { $0.caughtUp = caughtUp }
-        handOff?.setOpen(caughtUp)
+        setCaughtUp(records.count < configuration.batchSize && published == records.count)
         return published
     }
 
@@ -172,9 +170,13 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
 
     /// Until a read finds less than a batch and publishes it all, the hand-off is shut and
     /// what it held is left to the reads.
-    private func fallBehind() {
-        state.withLock { $0.caughtUp = false }
-        handOff?.setOpen(false)
+    private func fallBehind() { setCaughtUp(false) }
+
+    /// Whether the relay takes handed records: it has caught up with the outbox, and the
+    /// hand-off is open, or it has not, and it is shut.
+    private func setCaughtUp(_ caughtUp: Bool) {
+        state.withLock { $0.caughtUp = caughtUp }
+        handOff?.setOpen(caughtUp)
     }
 
     /// Whether this relay holds the lease, asking the store when it does not or when it is
