@@ -17,6 +17,8 @@ struct Measurement {
     var cost: CPUCost
     /// The service processes' peak RSS (VmHWM) in KiB.
     var peakRSS: [Int] = []
+    /// Of that, the part mapping files (code and libraries; RssFile at the end), in KiB.
+    var fileBackedRSS: [Int] = []
     /// The peer's rate by its own clock.
     var ownRate: Double?
     /// The service's status records not yet published when the last offset was committed:
@@ -59,9 +61,11 @@ extension IngestBenchmark {
             ).collect().first?.decode(Int.self)
         }
         let peaks = processes.map { peakRSSKiB(of: $0.processIdentifier) }
+        let fileBacked = processes.map { fileBackedRSSKiB(of: $0.processIdentifier) }
         guard stored == unique else { throw BenchmarkFailure("the service stored \(stored) keys, expected \(unique)") }
         return Measurement(
-            rate: Double(events) / seconds, cost: cost, peakRSS: peaks, unpublishedStatus: unpublished, walBytes: wal)
+            rate: Double(events) / seconds, cost: cost, peakRSS: peaks, fileBackedRSS: fileBacked,
+            unpublishedStatus: unpublished, walBytes: wal)
     }
 
     /// The Python peer on a fresh migrated database, in a consumer group of its own.

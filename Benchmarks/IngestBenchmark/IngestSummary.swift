@@ -19,7 +19,8 @@ extension Measurement {
         if !peakRSS.isEmpty {
             text +=
                 "   peak RSS " + peakRSS.map { String(format: "%.1f", Double($0) / 1024) }.joined(separator: " + ")
-                + " MiB"
+                + " MiB (file-backed "
+                + fileBackedRSS.map { String(format: "%.1f", Double($0) / 1024) }.joined(separator: " + ") + ")"
         }
         text += "   machine " + cost.idleDescription
         if let unpublishedStatus { text += "   status records unpublished at the end: \(unpublishedStatus)" }
@@ -85,10 +86,13 @@ struct IngestSummary {
             say(String(format: "  \(label)%.0f bytes  (rounds: \(list(bytes, "%.0f")))", median(bytes)))
         }
         for contender in [Contender.service, .compared] {
-            let peaks = rounds.compactMap { $0[contender]?.peakRSS.first }
-            guard let peak = peaks.max() else { continue }
+            let peaks = rounds.compactMap { $0[contender] }.filter { !$0.peakRSS.isEmpty }
+            guard let peak = peaks.max(by: { $0.peakRSS[0] < $1.peakRSS[0] }) else { continue }
             let label = (contender.rawValue + " peak RSS:").column(32)
-            say(String(format: "  \(label)%.1f MiB at most  (issue 19's target: < 100 MiB)", Double(peak) / 1024))
+            say(
+                String(
+                    format: "  \(label)%.1f MiB at most, file-backed %.1f of it  (issue 19's target: < 100 MiB)",
+                    Double(peak.peakRSS[0]) / 1024, Double(peak.fileBackedRSS.first ?? 0) / 1024))
         }
         let idle = rounds.compactMap { $0[.pair]?.cost }
         if !idle.isEmpty {
