@@ -202,7 +202,7 @@ final class ScenarioRun: @unchecked Sendable {
             duplicates += extra - explained
             if extra > explained { unexplained.append(id) }
         }
-        if !unexplained.isEmpty { try await describe(unexplained.sorted().prefix(5), among: ids) }
+        if !unexplained.isEmpty { try await describe(unexplained.sorted().prefix(5)) }
         let deadLettered = try await count(
             "SELECT count(DISTINCT reminder_id)::int8 FROM dead_letters WHERE reminder_id IS NOT NULL")
         let cancelled = try await count("SELECT count(*)::int8 FROM reminders WHERE state = 'CANCELLED'")
@@ -216,8 +216,8 @@ final class ScenarioRun: @unchecked Sendable {
 
     /// Prints what the receiver saw of each reminder delivered twice without a takeover,
     /// and the reminder's history, so that a failed run says how it happened.
-    private func describe(_ reminders: ArraySlice<String>, among ids: Set<String>) async throws {
-        let arrivals = sink.arrivals.filter { reminders.contains($0.reminderID) && ids.contains($0.reminderID) }
+    private func describe(_ reminders: ArraySlice<String>) async throws {
+        let arrivals = sink.arrivals.filter { reminders.contains($0.reminderID) }
         try await database.withClient(logger: benchLogger) { client in
             for reminder in reminders {
                 print("scenario \(name): \(reminder) delivered more than once without a takeover")
