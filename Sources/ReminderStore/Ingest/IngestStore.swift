@@ -318,7 +318,7 @@ public struct IngestStore: Sendable {
                 let handed = try await Self.handed(
                     rows, newStatuses[statuses], inserts[start..<end], insertEnds[start..<end].map(\.statuses))
                 // Records that cannot be matched to the rows are left to the relay's scans.
-                if let handed { handing! += handed } else { handing = nil }
+                if let handed { handing?.append(contentsOf: handed) } else { handing = nil }
             } else {
                 try await connection.query(
                     PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
