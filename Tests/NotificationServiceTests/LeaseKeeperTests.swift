@@ -74,7 +74,10 @@ import Testing
         }
     }
 
-    @Test func aLeaseWhoseOutcomeIsRecordedDuringTheRenewalIsNotReportedLost() async throws {
+    /// The recorded reminder's sender releases it while the renewal runs, or only after
+    /// the renewal has come back (it handed the outcome to the recorder before).
+    @Test(arguments: [true, false])
+    func aLeaseWhoseOutcomeIsRecordedDuringTheRenewalIsNotReportedLost(releasedMeanwhile: Bool) async throws {
         let (wall, time) = (WallClock(), ManualClock())
         let store = MemoryDispatchStore(now: { wall.now })
         let recorded = store.schedule(reminderID: "recorded", channels: "[]", content: "{}", dueAt: wall.now)
@@ -99,13 +102,14 @@ import Testing
                 Issue.record("the recorded reminder was not claimed")
                 return
             }
+            keeper.recording(recorded)
             let report = try? await store.complete([
                 DispatchStore.Completion(
                     id: claim.id, attempt: claim.attempt, result: .delivered,
                     progress: ChannelProgress(channelCount: 0), errorClass: nil, channelAttempts: [])
             ])
             #expect(report?.notRecorded.isEmpty == true)
-            keeper.release(recorded)
+            if releasedMeanwhile { keeper.release(recorded) }
             wall.advance(by: 61)
             let other = try? await store.claim(limit: 1, lease: .seconds(60), takingOver: true)
             #expect(other?.map(\.id) == [takenOver])
@@ -121,6 +125,8 @@ import Testing
             lost = log.records.filter { ($0["message"] as? String)?.hasPrefix("leases lost") == true }
         }
         #expect(lost.map { $0["count"] as? String } == ["1"])
+        keeper.release(recorded)
+        #expect(keeper.held.map(\.id) == [takenOver])
     }
 
     @Test func takingOverWaitsForAWholeLeaseOfReachingTheDatabaseAndAFailureStartsItOver() {

@@ -209,6 +209,7 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         let span = DispatchTrace.startDelivery(claimed)
         let completion = await ServiceContext.withValue(span.context) { await attempt(claimed, logger: logger) }
         afterSending()
+        leases?.recording(claimed.id)
         let recording = await recorder.record(completion)
         leases?.release(claimed.id)
         DispatchTrace.finish(span, completion, recorded: recording.isRecorded)

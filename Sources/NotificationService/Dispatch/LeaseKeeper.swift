@@ -20,6 +20,10 @@ final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
     private struct State {
         /// Claims held: reminder id → the lease (attempt and occurrence).
         var held: [Int64: DispatchStore.Lease] = [:]
+        /// Held claims whose outcome is on its way to the database: still renewed (the
+        /// write may take a while), but one the renewal no longer finds was most likely
+        /// just recorded, and the recorder says so if it was not.
+        var recording: Set<Int64> = []
         /// Since when every call reached the database, on the wall clock that leases are
         /// read against; nil after a failure.
         var reachedSince: Date?
@@ -52,9 +56,18 @@ final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
+    /// The reminder's outcome goes to the recorder: from now on it may be recorded at any
+    /// moment, before `release` follows.
+    func recording(_ id: Int64) {
+        _ = state.withLock { $0.recording.insert(id) }
+    }
+
     /// The reminder's outcome is recorded (or given up): its lease is no longer renewed.
     func release(_ id: Int64) {
-        _ = state.withLock { $0.held.removeValue(forKey: id) }
+        state.withLock { state in
+            state.held.removeValue(forKey: id)
+            state.recording.remove(id)
+        }
     }
 
     /// The claims held now.
@@ -96,9 +109,10 @@ final class LeaseKeeper<C: Clock>: Sendable where C.Duration == Duration {
                 }
                 observe(reached: true)
                 // A claim whose outcome was recorded while the statement ran is no longer
-                // its sender's to renew, yet not lost: it was released meanwhile.
+                // its sender's to renew, yet not lost: it was released meanwhile, or is
+                // being recorded (a lease lost then is the recorder's to report).
                 let lost = state.withLock { state in
-                    notRenewed.filter { id in state.held[id] == leases[id] }
+                    notRenewed.filter { id in state.held[id] == leases[id] && !state.recording.contains(id) }
                 }
                 if !lost.isEmpty {
                     logger.warning(
