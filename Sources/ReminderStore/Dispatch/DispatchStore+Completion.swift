@@ -55,7 +55,7 @@ extension DispatchStore {
     public func complete(_ completions: [Completion]) async throws(StoreError) -> CompletionReport {
         guard !completions.isEmpty else { return CompletionReport() }
         do {
-            return try await record(completions.map { PlannedCompletion($0, pending: nil) })
+            return try await record(completions.sorted { $0.id < $1.id }.map { PlannedCompletion($0, pending: nil) })
         } catch {
             throw StoreError.wrapping(error, operation: "record \(completions.count) delivery attempts")
         }

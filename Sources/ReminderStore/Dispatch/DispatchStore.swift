@@ -9,6 +9,13 @@ import ReminderCore
 /// with `FOR UPDATE SKIP LOCKED`, so any number of instances can claim from one
 /// database without taking the same reminder twice; each claim is recorded as a
 /// transition in the same statement.
+///
+/// The statements that lock reminders they name take them in order of id or skip those
+/// locked, so that two of them on the same rows do not deadlock: ingest's lock before a
+/// cancel or replace sorts them, the outcomes are given sorted (their plan looks each row
+/// up in turn), the lease renewal skips locked rows. The outcomes and the renewal of the
+/// same sends, each in its own order, cost a `deadlock_timeout` (1 s) and a retry of the
+/// outcomes each time under the fault suite's load (LockOrderTests).
 public struct DispatchStore: DispatchStoring {
     /// A reminder taken for delivery, until `leaseUntil`.
     public struct Claimed: Sendable, Equatable {
@@ -186,24 +193,41 @@ public struct DispatchStore: DispatchStoring {
         }
     }
 
+    /// Rows another transaction holds locked (most often the outcomes' statement recording
+    /// them, or ingest applying a cancel) are skipped, neither renewed nor returned: the
+    /// renewal never waits for a row lock, so it cannot deadlock with those statements,
+    /// and the next renewal, a quarter lease later, takes what it skipped. What it returns
+    /// is read as the statement began: a claim recorded meanwhile is not returned either.
     public func renew(_ leases: [Lease], lease: Duration) async throws(StoreError) -> Set<Int64> {
         do {
             let rows = try await client.query(
                 """
-                UPDATE reminders r SET lease_until = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
-                FROM unnest(\(leases.map(\.id))::int8[], \(leases.map { Int32(clamping: $0.attempt) })::int4[],
-                    \(NullableArray(leases.map { $0.occurrence.map { Int32(clamping: $0) } }))::int4[]) AS l(id, attempt, occurrence)
-                WHERE r.id = l.id AND r.attempts = l.attempt AND r.occurrence IS NOT DISTINCT FROM l.occurrence
-                    AND r.state = \(unescaped: Self.claimTarget)
-                RETURNING r.id
+                WITH l AS (
+                    SELECT * FROM unnest(\(leases.map(\.id))::int8[], \(leases.map { Int32(clamping: $0.attempt) })::int4[],
+                        \(NullableArray(leases.map { $0.occurrence.map { Int32(clamping: $0) } }))::int4[])
+                        AS l(id, attempt, occurrence)),
+                held AS (
+                    SELECT r.id FROM reminders r JOIN l ON r.id = l.id
+                    WHERE \(unescaped: Self.leaseHeld)
+                    FOR UPDATE OF r SKIP LOCKED),
+                renewed AS (
+                    UPDATE reminders r SET lease_until = now() + \(lease.wholeMilliseconds) * interval '1 millisecond'
+                    FROM held WHERE r.id = held.id)
+                SELECT l.id FROM l LEFT JOIN reminders r ON r.id = l.id
+                WHERE NOT coalesce(\(unescaped: Self.leaseHeld), false)
                 """, logger: logger)
-            var renewed = Set<Int64>()
-            for try await id in rows.decode(Int64.self) { renewed.insert(id) }
-            return Set(leases.map(\.id)).subtracting(renewed)
+            var lost = Set<Int64>()
+            for try await id in rows.decode(Int64.self) { lost.insert(id) }
+            return lost
         } catch {
             throw StoreError.wrapping(error, operation: "renew \(leases.count) leases")
         }
     }
+
+    /// The reminder `r` is still claimed as the lease `l` says.
+    private static let leaseHeld = """
+        r.attempts = l.attempt AND r.occurrence IS NOT DISTINCT FROM l.occurrence AND r.state = \(claimTarget)
+        """
 
     /// A claimed reminder's channel list and content as JSON: as stored, or opened when
     /// sealed. One that does not open (a changed row) is given back empty, which the

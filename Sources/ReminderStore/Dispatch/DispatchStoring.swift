@@ -12,7 +12,8 @@ public protocol DispatchStoring: Sendable {
     func claim(limit: Int, lease: Duration, takingOver: Bool) async throws(StoreError) -> [DispatchStore.Claimed]
 
     /// Extends the leases of sends this instance holds to `lease` from now; returns the ids
-    /// whose claim is no longer theirs. Runs a statement even for none: a heartbeat.
+    /// whose claim is no longer theirs. Runs a statement even for none: a heartbeat. A
+    /// reminder that another statement holds locked may be left for the next renewal.
     func renew(_ leases: [DispatchStore.Lease], lease: Duration) async throws(StoreError) -> Set<Int64>
 
     /// When the next reminder falls due or the next lease runs out, or nil when there is

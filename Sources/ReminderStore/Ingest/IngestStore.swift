@@ -203,7 +203,7 @@ public struct IngestStore: Sendable {
             """
             SELECT id, reminder_id, state, user_id, pending_change, occurrence, previous_occurrence_at,
                 to_char(occurrence_local, '\(unescaped: DispatchStore.localFormat)'), time_zone
-            FROM reminders WHERE reminder_id = ANY(\(reminderIDs)) FOR UPDATE
+            FROM reminders WHERE reminder_id = ANY(\(reminderIDs)) ORDER BY id FOR UPDATE
             """,
             logger: logger)
         for try await (id, reminderID, state, userID, pending, occurrence, previous, local, zone) in rows.decode(
