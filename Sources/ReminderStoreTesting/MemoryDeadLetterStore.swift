@@ -4,8 +4,9 @@ import Synchronization
 
 /// The dead-letter outbox in memory, for tests of the relay without a database: records
 /// come out oldest first, as `DeadLetterStore` returns them, until they are marked
-/// published. It can be told to fail like an unreachable database, or not to answer.
-public final class MemoryDeadLetterStore: DeadLetterStoring {
+/// published. It can be told to fail like an unreachable database, or not to answer. Its
+/// lease is held until released or expired by the test.
+public final class MemoryDeadLetterStore: DeadLetterStoring, MemoryLeasedOutbox {
     private struct Contents {
         /// In the order they were added, which is the outbox's order.
         var records: [DeadLetterStore.Record] = []
@@ -16,6 +17,7 @@ public final class MemoryDeadLetterStore: DeadLetterStoring {
 
     private let contents = Mutex(Contents())
     private let stalls = StalledCalls()
+    public let outboxLease = MemoryOutboxLease()
 
     public init() {}
 

@@ -5,11 +5,11 @@ import Synchronization
 /// come out in the order they were added until they are marked published. It can be told
 /// not to answer (its reads and marks). Its lease is held until released or expired by the
 /// test.
-public final class MemoryStatusEventStore: StatusEventStoring {
+public final class MemoryStatusEventStore: StatusEventStoring, MemoryLeasedOutbox {
     private let contents = Mutex<
         (records: [StatusEventStore.Record], published: Set<Int64>, scannedThrough: Int64, reads: Int)
     >(([], [], 0, 0))
-    private let lease = Mutex<(holder: String?, expired: Bool)>((nil, false))
+    public let outboxLease = MemoryOutboxLease()
     private let stalls = StalledCalls()
 
     public init() {}
@@ -22,16 +22,6 @@ public final class MemoryStatusEventStore: StatusEventStoring {
     /// The sequence numbers marked published, in outbox order.
     public var publishedSequences: [Int64] {
         contents.withLock { contents in contents.records.map(\.sequence).filter(contents.published.contains) }
-    }
-
-    /// Who holds the lease (nil: nobody).
-    public var leaseHolder: String? {
-        lease.withLock { $0.expired ? nil : $0.holder }
-    }
-
-    /// The lease runs out, as when its holder stopped renewing it.
-    public func expireLease() {
-        lease.withLock { $0.expired = true }
     }
 
     /// The next `count` calls do not answer, even when cancelled, until `answerStalled`.
@@ -65,20 +55,6 @@ public final class MemoryStatusEventStore: StatusEventStoring {
         contents.withLock { contents in
             let known = Set(contents.records.map(\.sequence))
             contents.published.formUnion(sequences.filter(known.contains))
-        }
-    }
-
-    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
-        return lease.withLock { lease in
-            guard lease.holder == nil || lease.holder == holder || lease.expired else { return false }
-            lease = (holder, false)
-            return true
-        }
-    }
-
-    public func releaseLease(_ holder: String) async throws(StoreError) {
-        lease.withLock { lease in
-            if lease.holder == holder { lease = (nil, false) }
         }
     }
 }

@@ -104,6 +104,47 @@ import Testing
         #expect(Self.header("source", of: messages[0]) == "crm")
     }
 
+    /// Two instances' relays on one outbox: the first to ask holds the lease and publishes;
+    /// the other publishes nothing until the lease expires, and then holds it. A relay that
+    /// stops gives the lease up, and the other takes it at once.
+    @Test func onlyTheRelayHoldingTheLeasePublishesAndAnotherTakesOverWhenItExpiresOrIsGivenUp() async throws {
+        let store = MemoryDeadLetterStore()
+        let clock = ManualClock()
+        let (firstPublisher, secondPublisher) = (ScriptedPublisher([.acknowledge]), ScriptedPublisher([.acknowledge]))
+        let (first, second) = (
+            Self.relay(store, firstPublisher, clock: clock), Self.relay(store, secondPublisher, clock: clock)
+        )
+        #expect(first.holder != second.holder)
+        let records = (1...4).map { Self.record($0) }
+        store.add(records[0])
+        store.add(records[1])
+        #expect(try await first.relayOnce() == 2)
+        #expect(store.leaseHolder == first.holder)
+        store.add(records[2])
+        #expect(try await second.relayOnce() == 0)
+        #expect(secondPublisher.sends.isEmpty)
+        // The first stops renewing (its process paused): past its lease, the second takes it.
+        clock.advance(by: .seconds(31))
+        store.expireLease()
+        #expect(try await second.relayOnce() == 1)
+        #expect(store.leaseHolder == second.holder)
+        store.add(records[3])
+        #expect(try await first.relayOnce() == 0)
+        #expect(firstPublisher.sends.map(\.count) == [2])
+        // The second stops: it gives the lease up once its producer is closed.
+        let running = Task { try await second.run() }
+        await clock.waitForSleep(until: clock.now.advanced(by: .seconds(1)))
+        running.cancel()
+        try await running.value
+        #expect(secondPublisher.isClosed)
+        #expect(store.leaseHolder == nil)
+        #expect(secondPublisher.sends.map(\.count) == [1, 1])
+        #expect(store.publishedIDs == records.map(\.id))
+        store.add(Self.record(5))
+        #expect(try await first.relayOnce() == 1)
+        #expect(store.leaseHolder == first.holder)
+    }
+
     @Test func anEmptyOutboxPublishesNothing() async throws {
         let publisher = ScriptedPublisher([.acknowledge])
         #expect(try await Self.relay(MemoryDeadLetterStore(), publisher, clock: ManualClock()).relayOnce() == 0)

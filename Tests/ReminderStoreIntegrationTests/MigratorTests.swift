@@ -27,6 +27,7 @@ struct MigratorTests {
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                     "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
+                    "0016_dead_letter_relay_lease.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
@@ -138,6 +139,7 @@ struct MigratorTests {
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                     "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
+                    "0016_dead_letter_relay_lease.sql",
                 ])
         }
     }

@@ -15,7 +15,7 @@ struct PreparedStatementTests {
             DispatchStore.ClaimStatement.self, DispatchStore.NextDueStatement.self,
             DispatchStore.CompletionStatement.self, StatusEventStore.UnpublishedStatement.self,
             StatusEventStore.MarkPublishedStatement.self, StatusEventStore.DeletePublishedStatement.self,
-            StatusEventStore.AskLeaseStatement.self, StatusEventStore.ReleaseLeaseStatement.self,
+            OutboxLeaseStore.AskStatement.self, OutboxLeaseStore.ReleaseStatement.self,
         ]
     }
 

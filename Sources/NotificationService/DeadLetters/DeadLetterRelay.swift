@@ -10,6 +10,8 @@ import Tracing
 /// valued as the original message, with `x-dlq-*` headers, acknowledged by the broker
 /// before it is marked published. Records wait in the table while the broker is away;
 /// a crash between publish and mark publishes a record again with the same `x-dlq-id`.
+/// One relay publishes at a time, whichever instances run one: each asks for the
+/// outbox's lease before it reads (`OutboxLeaseHolder`), as the status relay does.
 /// Its waits (idle, backoff) run on `C`: the continuous clock in production, a
 /// `ManualClock` in tests.
 public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
@@ -21,6 +23,8 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let retry: RetryLoop<C>
+    /// Its hold on the outbox's lease.
+    private let lease: OutboxLeaseHolder<C>
 
     /// `clock`: what the relay's waits are measured on; `random`: the backoff's jitter draw.
     public init(
@@ -34,22 +38,30 @@ public final class DeadLetterRelay<C: Clock>: Service, Sendable where C.Duration
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
+        self.lease = OutboxLeaseHolder(
+            "dead-letter", store: store, configuration: configuration, clock: clock, logger: logger)
     }
+
+    /// Who this relay is to the lease (host, process, and a random part for the rest).
+    public var holder: String { lease.holder }
 
     public func run() async throws {
         await retry.drain(idle: configuration.idleInterval, logger: logger, what: "dead-letter") {
             try await relayOnce()
         }
         await producer.close(flushTimeout: .seconds(5))
+        await lease.release()
     }
 
-    /// Publishes one batch of the outbox; returns how many records it published.
+    /// Publishes one batch of the outbox if this relay holds the lease; returns how many
+    /// records it published.
     @discardableResult
     public func relayOnce() async throws -> Int {
+        guard try await lease.holds() else { return 0 }
         let records = try await configuration.bounded("read unpublished dead letters", on: retry.clock) {
             [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
         }
-        guard !records.isEmpty else { return 0 }
+        guard !records.isEmpty, lease.mayPublish else { return 0 }
         // A producer span per record, in the trace of the event or reminder it is about;
         // the record carries the span's context (or, untraced, the stored one).
         let operation = "publish \(configuration.topic)"
@@ -166,7 +178,7 @@ public struct OutboxRelayConfiguration: Sendable {
     /// included, before it is given up as failed (the relay producer's
     /// `message.timeout.ms`); the record stays in the outbox and is published again.
     public var publishTimeout: Duration
-    /// How often the status relay that holds the outbox's lease renews it while it relays
+    /// How often the relay that holds the outbox's lease renews it while it relays
     /// (`OutboxLease`). The lease lasts this plus `storeTimeout` plus `publishTimeout`: how
     /// long another instance's relay waits to take over from one that was killed.
     public var leaseRenewal: Duration

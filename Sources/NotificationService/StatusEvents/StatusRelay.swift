@@ -33,17 +33,13 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let retry: RetryLoop<C>
-    /// Who this relay is to the lease (host, process, and a random part for the rest).
-    public let holder: String
+    /// Its hold on the outbox's lease.
+    private let lease: OutboxLeaseHolder<C>
     /// Its instance's ingest's new reminders' records (nil: none handed over).
     private let handOff: StatusHandOff?
     private let state: Mutex<RelayState>
 
     private struct RelayState {
-        /// The lease as this relay sees it.
-        var lease: OutboxLease<C.Instant>
-        /// Whether it last said it holds the lease (nil: it has not said yet).
-        var announced: Bool?
         /// Whether its last read found less than a batch, and every publish since went out:
         /// handed-over records may go ahead of what the reads have not reached.
         var caughtUp = false
@@ -63,14 +59,14 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
-        self.holder = "\(ProcessInfo.processInfo.hostName) \(getpid()) \(UUID().uuidString.prefix(8).lowercased())"
+        self.lease = OutboxLeaseHolder(
+            "status", store: store, configuration: configuration, clock: clock, logger: logger)
         self.handOff = handOff
-        self.state = Mutex(
-            RelayState(
-                lease: OutboxLease(
-                    renewEvery: configuration.leaseRenewal,
-                    guardTime: configuration.storeTimeout + configuration.publishTimeout)))
+        self.state = Mutex(RelayState())
     }
+
+    /// Who this relay is to the lease (host, process, and a random part for the rest).
+    public var holder: String { lease.holder }
 
     public func run() async throws {
         await retry.drain(idle: configuration.idleInterval, logger: logger, what: "status") {
@@ -78,7 +74,7 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         }
         handOff?.setOpen(false)
         await producer.close(flushTimeout: .seconds(5))
-        await releaseLease()
+        await lease.release()
     }
 
     /// Publishes a batch from the hand-off, or of the outbox read, or both, if this relay
@@ -141,11 +137,7 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     /// it marked. A failed send or mark throws, and handed-over records wait for a read.
     private func publish(_ records: [StatusEventStore.Record], handedOff: Bool) async throws -> Int {
         guard !records.isEmpty else { return 0 }
-        // Stalled since the read for so long that the lease could run out while the batch
-        // is on its way: another relay may take it over meanwhile. Ask again first; the
-        // records wait in the outbox.
-        guard state.withLock({ $0.lease.mayPublish(at: retry.clock.now, taking: configuration.publishTimeout) })
-        else {
+        guard lease.mayPublish else {
             fallBehind()
             return 0
         }
@@ -179,54 +171,18 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         handOff?.setOpen(caughtUp)
     }
 
-    /// Whether this relay holds the lease, asking the store when it does not or when it is
-    /// time to renew. Says so in the log when that changes.
+    /// Whether this relay holds the lease (`OutboxLeaseHolder`); until it does again, the
+    /// hand-off is shut.
     private func holdsLease() async throws -> Bool {
-        let now = retry.clock.now
-        guard state.withLock({ $0.lease.mustAsk(at: now) }) else { return true }
-        let granted: Bool
+        let held: Bool
         do {
-            granted = try await configuration.bounded("ask for the status outbox's lease", on: retry.clock) {
-                [store, holder, duration = state.withLock { $0.lease.duration }] in
-                try await store.askLease(holder, for: duration)
-            }
+            held = try await lease.holds()
         } catch {
-            state.withLock { $0.lease.answered(granted: false, askedAt: now) }
             fallBehind()
             throw error
         }
-        if !granted { fallBehind() }
-        let announce = state.withLock { state -> Bool in
-            state.lease.answered(granted: granted, askedAt: now)
-            defer { state.announced = granted }
-            return state.announced != granted
-        }
-        if announce {
-            logger.info(
-                granted
-                    ? "this instance's status relay holds the status outbox's lease and publishes"
-                    : "another instance's status relay holds the status outbox's lease; this one waits to take over",
-                metadata: ["holder": "\(holder)", "lease": "\(state.withLock { $0.lease.duration })"])
-        }
-        return granted
-    }
-
-    /// Gives the lease up, once the producer has delivered or given up what it was sent,
-    /// so that another instance's relay takes over at once instead of when it expires.
-    private func releaseLease() async {
-        guard state.withLock({ $0.lease.isHeld }) else { return }
-        state.withLock { $0.lease.released() }
-        // Not cancelled with the relay's task: a cancelled call would leave the lease to expire.
-        let released = await Task { [store, holder, configuration, clock = retry.clock] in
-            try await configuration.bounded("give up the status outbox's lease", on: clock) {
-                try await store.releaseLease(holder)
-            }
-        }.result
-        if case .failure(let error) = released {
-            logger.warning(
-                "status relay could not give up the status outbox's lease; another instance's relay takes over when it expires",
-                metadata: ["error": "\(error)"])
-        }
+        if !held { fallBehind() }
+        return held
     }
 
     /// The records to mark published: those acknowledged, except any whose reminder has an

@@ -104,6 +104,17 @@ public struct DeadLetterStore: Sendable {
         }
     }
 
+    /// The dead-letter outbox's lease (migration 0016), one relay at a time (`OutboxLease`).
+    var lease: OutboxLeaseStore { OutboxLeaseStore(client: client, logger: logger, outbox: "dead_letters") }
+
+    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
+        try await lease.askLease(holder, for: duration)
+    }
+
+    public func releaseLease(_ holder: String) async throws(StoreError) {
+        try await lease.releaseLease(holder)
+    }
+
     /// A stored message key or value: opened when sealed (with `keyID`).
     func opened(_ stored: ByteBuffer?, keyID: String?, for purpose: DataSealer.Purpose) throws(StoreError)
         -> [UInt8]?

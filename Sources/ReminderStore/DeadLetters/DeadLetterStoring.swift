@@ -4,7 +4,7 @@ import Foundation
 /// first, and marking them published once the broker has acknowledged them.
 /// `DeadLetterStore` keeps it in PostgreSQL; `MemoryDeadLetterStore` (ReminderStoreTesting)
 /// in memory, for tests of the relay without a database.
-public protocol DeadLetterStoring: Sendable {
+public protocol DeadLetterStoring: OutboxLeaseStoring {
     /// The oldest unpublished records, up to `limit`.
     func unpublished(limit: Int) async throws(StoreError) -> [DeadLetterStore.Record]
 

@@ -121,31 +121,15 @@ public struct StatusEventStore: Sendable {
         }
     }
 
-    /// Asks for the outbox's lease (migration 0015) for `holder`: granted when `holder`
-    /// holds it (renewed) or it has expired (taken), for `duration` from the database's
-    /// answer; refused while another holder's lease runs. A refused ask writes nothing.
+    /// The status outbox's lease (migration 0015), one relay at a time (`OutboxLease`).
+    var lease: OutboxLeaseStore { OutboxLeaseStore(client: client, logger: logger, outbox: "status_events") }
+
     public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
-        do {
-            var binds = PostgresBindings(capacity: 2)
-            binds.append(holder)
-            binds.append(duration.wholeMilliseconds)
-            var granted = false
-            try await client.execute(AskLeaseStatement.self, binds, logger: logger) { _ in granted = true }
-            return granted
-        } catch {
-            throw StoreError.wrapping(error, operation: "ask for the status outbox's lease")
-        }
+        try await lease.askLease(holder, for: duration)
     }
 
-    /// Gives the lease up if `holder` holds it, so that another relay can take it at once.
     public func releaseLease(_ holder: String) async throws(StoreError) {
-        do {
-            var binds = PostgresBindings(capacity: 1)
-            binds.append(holder)
-            try await client.execute(ReleaseLeaseStatement.self, binds, logger: logger)
-        } catch {
-            throw StoreError.wrapping(error, operation: "give up the status outbox's lease")
-        }
+        try await lease.releaseLease(holder)
     }
 
     /// Where the next scan starts (for tests).
@@ -195,26 +179,6 @@ extension StatusEventStore {
             """
     }
 
-    /// Takes or renews the lease. The condition is checked before the row is locked, so a
-    /// refused ask neither locks nor writes; two relays asking for an expired lease at once
-    /// queue on the row, and the second sees the first's holder and is refused.
-    enum AskLeaseStatement: PreparedSQL {
-        static let name = preparedName(sql)
-        static let sql = """
-            UPDATE outbox_leases SET holder = $1, expires_at = now() + $2 * interval '1 millisecond'
-            WHERE outbox = 'status_events' AND (holder = $1 OR expires_at <= now())
-            RETURNING true
-            """
-    }
-
-    enum ReleaseLeaseStatement: PreparedSQL {
-        static let name = preparedName(sql)
-        static let sql = """
-            UPDATE outbox_leases SET holder = '', expires_at = '-infinity'
-            WHERE outbox = 'status_events' AND holder = $1
-            """
-    }
-
     enum MarkPublishedStatement: PreparedSQL {
         static let name = preparedName(sql)
         static let sql = "UPDATE status_events SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL"
@@ -227,7 +191,7 @@ extension StatusEventStore {
 }
 
 /// The status outbox as the relay sees it; `StatusEventStore` keeps it in PostgreSQL.
-public protocol StatusEventStoring: Sendable {
+public protocol StatusEventStoring: OutboxLeaseStoring {
     /// The oldest unpublished records, up to `limit`, in outbox order.
     func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record]
 
@@ -238,13 +202,6 @@ public protocol StatusEventStoring: Sendable {
 
     /// The highest sequence any of its reads has returned.
     var scannedThrough: Int64 { get }
-
-    /// Asks for the outbox's lease for `holder` (`OutboxLease`): true when granted for
-    /// `duration` (taken, or renewed by its holder), false while another holder has it.
-    func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool
-
-    /// Gives the lease up if `holder` holds it.
-    func releaseLease(_ holder: String) async throws(StoreError)
 }
 
 extension StatusEventStore: StatusEventStoring {}

@@ -1,6 +1,7 @@
-/// Whether this instance's status relay holds the status outbox's lease (migration 0015),
-/// judged by the relay's own clock: one relay publishes at a time, so that no record is
-/// published by two relays and no reminder's record goes out after a later one of its own.
+/// Whether this instance's relay holds its outbox's lease (`OutboxLeaseStore`), judged by
+/// the relay's own clock: one relay publishes an outbox at a time, so that no record is
+/// published by two relays (and no reminder's status record goes out after a later one of
+/// its own).
 ///
 /// The database grants the lease for `duration` from the moment it answers an ask; the
 /// relay counts from the moment it sent the ask, which is earlier, so it never believes
