@@ -6,7 +6,7 @@ import Synchronization
 /// come out oldest first, as `DeadLetterStore` returns them, until they are marked
 /// published. It can be told to fail like an unreachable database, or not to answer. Its
 /// lease is held until released or expired by the test.
-public final class MemoryDeadLetterStore: DeadLetterStoring, MemoryLeasedOutbox {
+public final class MemoryDeadLetterStore: DeadLetterStoring, OutboxLeaseForwarding {
     private struct Contents {
         /// In the order they were added, which is the outbox's order.
         var records: [DeadLetterStore.Record] = []

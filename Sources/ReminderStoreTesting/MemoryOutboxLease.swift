@@ -3,8 +3,8 @@ import Synchronization
 
 /// An outbox's lease in memory, for the memory stores of the relays' outboxes: held by
 /// whoever asked first until released, or until the test expires it. The memory stores
-/// hold one and answer the lease's calls with it (`MemoryLeasedOutbox`).
-public final class MemoryOutboxLease: Sendable {
+/// answer the lease's calls with one (`OutboxLeaseForwarding`).
+public final class MemoryOutboxLease: OutboxLeaseStoring {
     private let lease = Mutex<(holder: String?, expired: Bool)>((nil, false))
 
     public init() {}
@@ -19,7 +19,7 @@ public final class MemoryOutboxLease: Sendable {
         lease.withLock { $0.expired = true }
     }
 
-    func ask(_ holder: String) -> Bool {
+    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
         lease.withLock { lease in
             guard lease.holder == nil || lease.holder == holder || lease.expired else { return false }
             lease = (holder, false)
@@ -27,27 +27,14 @@ public final class MemoryOutboxLease: Sendable {
         }
     }
 
-    func release(_ holder: String) {
+    public func releaseLease(_ holder: String) async throws(StoreError) {
         lease.withLock { lease in
             if lease.holder == holder { lease = (nil, false) }
         }
     }
 }
 
-/// A memory store of an outbox whose lease is `outboxLease`.
-public protocol MemoryLeasedOutbox: OutboxLeaseStoring {
-    var outboxLease: MemoryOutboxLease { get }
-}
-
-extension MemoryLeasedOutbox {
-    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
-        outboxLease.ask(holder)
-    }
-
-    public func releaseLease(_ holder: String) async throws(StoreError) {
-        outboxLease.release(holder)
-    }
-
+extension OutboxLeaseForwarding where Lease == MemoryOutboxLease {
     /// Who holds the lease (nil: nobody).
     public var leaseHolder: String? { outboxLease.holder }
 

@@ -5,7 +5,7 @@ import Synchronization
 /// come out in the order they were added until they are marked published. It can be told
 /// not to answer (its reads and marks). Its lease is held until released or expired by the
 /// test.
-public final class MemoryStatusEventStore: StatusEventStoring, MemoryLeasedOutbox {
+public final class MemoryStatusEventStore: StatusEventStoring, OutboxLeaseForwarding {
     private let contents = Mutex<
         (records: [StatusEventStore.Record], published: Set<Int64>, scannedThrough: Int64, reads: Int)
     >(([], [], 0, 0))

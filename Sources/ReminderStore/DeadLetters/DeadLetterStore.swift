@@ -105,14 +105,8 @@ public struct DeadLetterStore: Sendable {
     }
 
     /// The dead-letter outbox's lease (migration 0016), one relay at a time (`OutboxLease`).
-    var lease: OutboxLeaseStore { OutboxLeaseStore(client: client, logger: logger, outbox: "dead_letters") }
-
-    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
-        try await lease.askLease(holder, for: duration)
-    }
-
-    public func releaseLease(_ holder: String) async throws(StoreError) {
-        try await lease.releaseLease(holder)
+    public var outboxLease: OutboxLeaseStore {
+        OutboxLeaseStore(client: client, logger: logger, outbox: "dead_letters")
     }
 
     /// A stored message key or value: opened when sealed (with `keyID`).

@@ -12,4 +12,4 @@ public protocol DeadLetterStoring: OutboxLeaseStoring {
     func markPublished(_ ids: [UUID]) async throws(StoreError)
 }
 
-extension DeadLetterStore: DeadLetterStoring {}
+extension DeadLetterStore: DeadLetterStoring, OutboxLeaseForwarding {}

@@ -12,6 +12,24 @@ public protocol OutboxLeaseStoring: Sendable {
     func releaseLease(_ holder: String) async throws(StoreError)
 }
 
+/// A store of an outbox that answers its lease's calls with `outboxLease`: the status
+/// and dead-letter stores with their row's `OutboxLeaseStore`, their memory stand-ins with
+/// a `MemoryOutboxLease`.
+public protocol OutboxLeaseForwarding: OutboxLeaseStoring {
+    associatedtype Lease: OutboxLeaseStoring
+    var outboxLease: Lease { get }
+}
+
+extension OutboxLeaseForwarding {
+    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
+        try await outboxLease.askLease(holder, for: duration)
+    }
+
+    public func releaseLease(_ holder: String) async throws(StoreError) {
+        try await outboxLease.releaseLease(holder)
+    }
+}
+
 /// The leases in PostgreSQL: a row of `outbox_leases` per outbox (migrations 0015 and
 /// 0016), named as its table is (`status_events`, `dead_letters`).
 public struct OutboxLeaseStore: OutboxLeaseStoring {

@@ -122,14 +122,8 @@ public struct StatusEventStore: Sendable {
     }
 
     /// The status outbox's lease (migration 0015), one relay at a time (`OutboxLease`).
-    var lease: OutboxLeaseStore { OutboxLeaseStore(client: client, logger: logger, outbox: "status_events") }
-
-    public func askLease(_ holder: String, for duration: Duration) async throws(StoreError) -> Bool {
-        try await lease.askLease(holder, for: duration)
-    }
-
-    public func releaseLease(_ holder: String) async throws(StoreError) {
-        try await lease.releaseLease(holder)
+    public var outboxLease: OutboxLeaseStore {
+        OutboxLeaseStore(client: client, logger: logger, outbox: "status_events")
     }
 
     /// Where the next scan starts (for tests).
@@ -204,7 +198,7 @@ public protocol StatusEventStoring: OutboxLeaseStoring {
     var scannedThrough: Int64 { get }
 }
 
-extension StatusEventStore: StatusEventStoring {}
+extension StatusEventStore: StatusEventStoring, OutboxLeaseForwarding {}
 
 extension StatusEventStoring {
     /// Marks records a read returned published.
