@@ -82,8 +82,10 @@ final class OutboxLeaseHolder<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Gives the lease up, once the producer has delivered or given up what it was sent,
     /// so that another instance's relay takes over at once instead of when it expires.
+    /// Whether or not the relay believes it holds it: an ask cut off by the stop (or that
+    /// failed) leaves the lease the database's answer gave it, which the relay no longer
+    /// counts on; giving up a lease another holder has changes nothing.
     func release() async {
-        guard state.withLock({ $0.lease.isHeld }) else { return }
         state.withLock { $0.lease.released() }
         // Not cancelled with the relay's task: a cancelled call would leave the lease to expire.
         let released = await Task { [store, holder, configuration, clock, name] in
