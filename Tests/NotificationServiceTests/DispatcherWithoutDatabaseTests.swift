@@ -45,51 +45,6 @@ import Testing
         }
     }
 
-    /// Holds every send until the test opens it, counting the sends it holds.
-    final class GatedProvider: NotificationProvider {
-        private struct State {
-            var held: [CheckedContinuation<Void, Never>] = []
-            var inFlight = 0
-            var most = 0
-            var sent = 0
-            var open = false
-        }
-
-        let name = "gated"
-        private let state = Mutex(State())
-
-        /// Sends that reached it and have not been answered.
-        var inFlight: Int { state.withLock { $0.inFlight } }
-        /// The most sends it held at once.
-        var most: Int { state.withLock { $0.most } }
-        var sent: Int { state.withLock { $0.sent } }
-
-        /// Answers the sends it holds, and every later one at once.
-        func open() {
-            let held = state.withLock { state in
-                state.open = true
-                defer { state.held = [] }
-                return state.held
-            }
-            held.forEach { $0.resume() }
-        }
-
-        func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let answer = state.withLock { state in
-                    state.inFlight += 1
-                    state.most = max(state.most, state.inFlight)
-                    state.sent += 1
-                    if !state.open { state.held.append(continuation) }
-                    return state.open
-                }
-                if answer { continuation.resume() }
-            }
-            state.withLock { $0.inFlight -= 1 }
-            return DeliveryReceipt(answer: "250 accepted")
-        }
-    }
-
     /// A wall clock that moves only when the test moves it, shared by the store and the
     /// dispatcher: hours pass in an instant.
     final class WallClock: Sendable {
@@ -109,7 +64,7 @@ import Testing
     /// A dispatcher over `store` sending email through `provider`, whose waits are on
     /// `time` and whose due times are read on `wall`, running until `body` returns.
     static func dispatching(
-        _ store: MemoryDispatchStore, through provider: any NotificationProvider, wall: WallClock, time: ManualClock,
+        _ store: MemoryDispatchStore, through provider: ScriptedProvider, wall: WallClock, time: ManualClock,
         retry: RetryPolicy = RetryPolicy(
             initialDelay: .milliseconds(20), multiplier: 1, maximumDelay: .milliseconds(20), maximumAttempts: 3,
             jitter: 0),
@@ -181,31 +136,6 @@ import Testing
                 ReminderTransition(from: .sending, to: .delivered, event: .deliver),
             ])
         #expect(store.reminder(id)?.channelAttempts.map(\.outcome) == [.delivered])
-    }
-
-    @Test func sendsStayWithinTheConcurrencyWhileTwiceAsManyAreClaimedAhead() async throws {
-        let (wall, time) = (WallClock(), ManualClock())
-        let store = MemoryDispatchStore(now: { wall.now })
-        let provider = GatedProvider()
-        let ids = (1...12).map {
-            store.schedule(
-                reminderID: "r-\($0)", channels: Self.channels, content: Self.content,
-                dueAt: wall.now.addingTimeInterval(-1))
-        }
-        func count(_ state: ReminderState) -> Int { ids.filter { store.reminder($0)?.state == state }.count }
-        try await Self.dispatching(store, through: provider, wall: wall, time: time) {
-            // Concurrency 4: four sends at the provider, four more claimed and waiting for them.
-            await Self.drive(time) { provider.inFlight == 4 && count(.sending) == 8 }
-            await Self.drive(time, rounds: 5)
-            #expect(provider.inFlight == 4)
-            #expect(count(.sending) == 8)
-            #expect(count(.scheduled) == 4)
-            provider.open()
-            await Self.drive(time) { count(.delivered) == 12 }
-        }
-        #expect(count(.delivered) == 12)
-        #expect(provider.most == 4)
-        #expect(provider.sent == 12)
     }
 
     @Test func aTransientFailureIsRetriedAfterThePolicysDelayAndThenDelivered() async throws {

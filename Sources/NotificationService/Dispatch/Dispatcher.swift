@@ -33,10 +33,7 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
     private let wakeups: DatabaseConfiguration?
     private let configuration: Configuration
     private let logger: Logger
-    /// Reminders claimed and not yet recorded, and when to claim more.
     private let slots: Mutex<SendSlots>
-    /// Sends on their way to a provider: at most `concurrency`.
-    private let permits: SendPermits
     private let metrics: ServiceMetrics
     /// The wall clock that due times, leases and expiries are read against.
     private let now: @Sendable () -> Date
@@ -59,18 +56,14 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
         self.wakeups = wakeups
         self.configuration = configuration
         self.logger = logger
-        // Claims are batched: the loop claims up to twice the concurrency ahead of the
-        // sends (the claimed wait for a permit), and with sends in hand it waits until a
-        // quarter of that (or a claim batch) is free rather than claiming one by one.
-        // Claims of 16-30 reminders (a quarter of the concurrency alone) cost PostgreSQL
-        // about a quarter more per delivery than claims of 64-100 (scripts/bench-dispatch.sh,
-        // issue 19). Outcomes: a full batch being written and a full one waiting for it.
+        // Claims are batched: with sends in flight, the loop waits until a quarter of the
+        // slots (or a claim batch) is free rather than claiming one by one. Outcomes: a
+        // full batch being written and a full one waiting for it.
         slots = Mutex(
             SendSlots(
-                concurrency: 2 * configuration.concurrency,
-                minimumClaim: max(1, min(configuration.claimBatch, configuration.concurrency / 2)),
+                concurrency: configuration.concurrency,
+                minimumClaim: max(1, min(configuration.claimBatch, configuration.concurrency / 4)),
                 backlogLimit: 2 * configuration.recordBatch))
-        permits = SendPermits(configuration.concurrency)
     }
 
     public func run() async {
@@ -213,10 +206,8 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
             logger.warning(
                 "reminder taken over after its lease ran out; the earlier send may have reached the provider")
         }
-        await permits.acquire()
         let span = DispatchTrace.startDelivery(claimed)
         let completion = await ServiceContext.withValue(span.context) { await attempt(claimed, logger: logger) }
-        permits.release()
         afterSending()
         leases?.recording(claimed.id)
         let recording = await recorder.record(completion)
