@@ -30,12 +30,17 @@ struct OutboxRelayLeaseTests {
     /// Records of a round.
     private static let perRound = 40
 
-    private static func settings(topic: String, dlq: String) throws -> ServiceSettings {
-        try ServiceSettings.fromEnvironment([
+    /// Two instances' relays, each built by `relay` from the instance's assembly and
+    /// settings (the test's topics, broker and database).
+    private static func twoInstances(
+        topic: String, dlq: String, _ relay: (ServiceAssembly, ServiceSettings) throws -> Relay
+    ) throws -> [Relay] {
+        let settings = try ServiceSettings.fromEnvironment([
             "KAFKA_BOOTSTRAP_SERVERS": LocalStack.kafkaBootstrapServers, "DATABASE_URL": LocalStack.databaseURL,
             "REMINDERS_TOPIC": topic, "DEAD_LETTER_TOPIC": dlq,
             "NOTIFICATION_MIGRATIONS_DIR": TestDatabase.migrations.path,
         ])
+        return try (0..<2).map { _ in try relay(ServiceAssembly(settings: settings, logger: logger), settings) }
     }
 
     /// Small batches read often: two relays without a lease read the same records.
@@ -113,9 +118,7 @@ struct OutboxRelayLeaseTests {
         let (topic, dlq) = try await Topics.make("lease", partitions: partitions)
         let statusTopic = topic + ".status"
         try await TestDatabase.withDatabase { client, _ in
-            let settings = try Self.settings(topic: topic, dlq: dlq)
-            let assembly = ServiceAssembly(settings: settings, logger: Self.logger)
-            let relays = try (0..<2).map { _ in
+            let relays = try Self.twoInstances(topic: topic, dlq: dlq) { assembly, settings in
                 let relay = try assembly.statusRelay(
                     database: client, configuration: Self.often(settings.statusRelayConfiguration))
                 return Relay(holder: relay.holder, run: relay.run)
@@ -156,9 +159,7 @@ struct OutboxRelayLeaseTests {
         let partitions: Int32 = 3
         let (topic, dlq) = try await Topics.make("dlq-lease", partitions: partitions)
         try await TestDatabase.withDatabase { client, _ in
-            let settings = try Self.settings(topic: topic, dlq: dlq)
-            let assembly = ServiceAssembly(settings: settings, logger: Self.logger)
-            let relays = try (0..<2).map { _ in
+            let relays = try Self.twoInstances(topic: topic, dlq: dlq) { assembly, settings in
                 let relay = try assembly.deadLetterRelay(
                     database: client, configuration: Self.often(settings.relayConfiguration))
                 return Relay(holder: relay.holder, run: relay.run)
