@@ -57,20 +57,22 @@ struct OutboxRelayLeaseTests {
         ).collect().first!.decode(String.self)
     }
 
-    /// Runs both relays while `write` adds `rounds` rounds to the outbox, waits until
-    /// `unpublished` is 0, stops the holder, writes one more round and checks that the
-    /// other relay publishes it and holds the lease; then stops that one too (the lease
-    /// given up).
+    /// Runs both relays while `round` (its number in, the statement out) adds `rounds`
+    /// rounds to the outbox, waits until `unpublished` counts 0, stops the holder, writes
+    /// one more round and checks that the other relay publishes it and holds the lease;
+    /// then stops that one too (the lease given up).
     private static func twoRelaysTakeTurns(
-        _ relays: [Relay], outbox: String, client: PostgresClient,
-        write: (Int) async throws -> Void, unpublished: () async throws -> Int
+        _ relays: [Relay], outbox: String, client: PostgresClient, round: (Int) -> PostgresQuery,
+        unpublished: String
     ) async throws {
+        func write(_ number: Int) async throws { try await client.query(round(number), logger: logger) }
+        func unpublishedCount() async throws -> Int { try await TestDatabase.count(client, unpublished) }
         let running = relays.map { relay in Task { try await relay.run() } }
-        for round in 0..<rounds {
-            try await write(round)
+        for number in 0..<rounds {
+            try await write(number)
             try await Task.sleep(for: .milliseconds(10))
         }
-        try await eventually(.seconds(60), "the outbox to be published") { try await unpublished() == 0 }
+        try await eventually(.seconds(60), "the outbox to be published") { try await unpublishedCount() == 0 }
         // The holder stops: it gives the lease up, and the other publishes what comes next
         // well before the lease (30 s) would have expired.
         let holder = try await leaseHolder(client, of: outbox)
@@ -79,7 +81,7 @@ struct OutboxRelayLeaseTests {
         try await running[stopping].value
         try await write(rounds)
         try await eventually(.seconds(15), "the other relay to publish the records written after") {
-            try await unpublished() == 0
+            try await unpublishedCount() == 0
         }
         #expect(try await leaseHolder(client, of: outbox) == relays[1 - stopping].holder)
         running[1 - stopping].cancel()
@@ -127,15 +129,13 @@ struct OutboxRelayLeaseTests {
             // state change's statement writes them.
             try await Self.twoRelaysTakeTurns(
                 relays, outbox: "status_events", client: client,
-                write: { _ in
-                    try await client.query(
-                        """
-                        INSERT INTO status_events (reminder, reminder_id, user_id, type)
-                        SELECT g, 'r-' || g, 'user-' || (g % 4), 'scheduled'
-                        FROM generate_series(1, \(Self.perRound)) g
-                        """, logger: Self.logger)
-                },
-                unpublished: { try await TestDatabase.count(client, "SELECT count(*)::int8 FROM status_events") })
+                round: { _ in
+                    """
+                    INSERT INTO status_events (reminder, reminder_id, user_id, type)
+                    SELECT g, 'r-' || g, 'user-' || (g % 4), 'scheduled'
+                    FROM generate_series(1, \(Self.perRound)) g
+                    """
+                }, unpublished: "SELECT count(*)::int8 FROM status_events")
 
             var records: [(id: String, reminder: String, sequence: Int)] = []
             for message in try await Self.published(on: statusTopic, partitions: partitions) {
@@ -168,21 +168,16 @@ struct OutboxRelayLeaseTests {
             // each names its original message (topic, partition, offset) and carries it.
             try await Self.twoRelaysTakeTurns(
                 relays, outbox: "dead_letters", client: client,
-                write: { round in
-                    try await client.query(
-                        """
-                        INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
-                            original_offset, message_key, message_value)
-                        SELECT 'delivery_exhausted', 'HTTP 503', 5, \(topic), g % \(partitions),
-                            \(round * Self.perRound) + g, convert_to('user-' || (g % 4), 'UTF8'),
-                            convert_to('{"n":' || (\(round * Self.perRound) + g) || '}', 'UTF8')
-                        FROM generate_series(1, \(Self.perRound)) g
-                        """, logger: Self.logger)
-                },
-                unpublished: {
-                    try await TestDatabase.count(
-                        client, "SELECT count(*)::int8 FROM dead_letters WHERE published_at IS NULL")
-                })
+                round: { round in
+                    """
+                    INSERT INTO dead_letters (reason, error, attempts, original_topic, original_partition,
+                        original_offset, message_key, message_value)
+                    SELECT 'delivery_exhausted', 'HTTP 503', 5, \(topic), g % \(partitions),
+                        \(round * Self.perRound) + g, convert_to('user-' || (g % 4), 'UTF8'),
+                        convert_to('{"n":' || (\(round * Self.perRound) + g) || '}', 'UTF8')
+                    FROM generate_series(1, \(Self.perRound)) g
+                    """
+                }, unpublished: "SELECT count(*)::int8 FROM dead_letters WHERE published_at IS NULL")
 
             let messages = try await Self.published(on: dlq, partitions: partitions)
             let total = (Self.rounds + 1) * Self.perRound
