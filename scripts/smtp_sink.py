@@ -1,24 +1,30 @@
 #!/usr/bin/env python3
 """A loopback SMTP server for the email tests, built on aiosmtpd's Controller: it keeps
 every message it accepts as a file for the test to read back, and can require AUTH,
-offer STARTTLS, or refuse recipients or messages with a chosen reply code.
+offer STARTTLS, refuse recipients or messages with a chosen reply code, or answer DATA
+slowly.
 
     smtp_sink.py --maildir DIR [--port 0] [--auth USER:PASS] [--auth-exclude PLAIN]
                  [--tls-cert CERT --tls-key KEY [--require-starttls]]
-                 [--reply-code 451 [--reply-at RCPT|DATA]] [--no-smtputf8] [--lifetime 300] [--verbose]
+                 [--reply-code 451 [--reply-at RCPT|DATA]] [--no-smtputf8] [--data-delay-ms 0]
+                 [--lifetime 300] [--verbose]
 
 Listens on 127.0.0.1 only, on --port (0: a free one) and prints `PORT <n>` as the first
 line of stdout once it accepts connections. Each accepted message becomes
 DIR/<n>-<uuid>.json (written whole, then renamed into place) holding the envelope
-(mail_from, rcpt_tos, mail_options), whether TLS and AUTH were used, the raw DATA
+(mail_from, rcpt_tos, mail_options), whether TLS and AUTH were used, how many
+connections were open when the message's DATA ended (connections_open), the raw DATA
 content in base64, the headers as Python's email package decodes them, and the decoded
 body in base64 (empty for a multipart message), the content type, every leaf part (content
 type, charset, transfer encoding, decoded body in base64, in order) and the names of the
 defects the parser found; beside it DIR/<n>-<uuid>.eml holds the message as received, for a
-person to open in a mail reader (written first, so a test that sees the .json sees both). Ends on SIGTERM or SIGINT, and by itself after --lifetime seconds so
-that a crashed test leaves nothing running for long.
+person to open in a mail reader (written first, so a test that sees the .json sees both).
+--data-delay-ms holds the answer to each message's DATA that long (a slow relay). Ends on
+SIGTERM or SIGINT, and by itself after --lifetime seconds so that a crashed test leaves
+nothing running for long.
 """
 import argparse
+import asyncio
 import base64
 import itertools
 import json
@@ -34,18 +40,51 @@ from email import policy
 from email.parser import Parser
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from parent_watch import exit_with_parent
+
+
+class Connections:
+    """The connections open now (counted on aiosmtpd's event loop, so no lock)."""
+
+    def __init__(self):
+        self.open = 0
+
+
+class CountingSMTP(SMTP):
+    """aiosmtpd's SMTP session, counting itself in `connections` while its client is
+    connected (once, although STARTTLS calls connection_made again)."""
+
+    def __init__(self, *args, connections: Connections, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections = connections
+        self.counted = False
+
+    def connection_made(self, transport):
+        if not self.counted:
+            self.counted = True
+            self.connections.open += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        if self.counted:
+            self.counted = False
+            self.connections.open -= 1
+        super().connection_lost(error)
 
 
 class Sink:
     """The aiosmtpd handler: stores messages, or refuses them as told."""
 
-    def __init__(self, maildir: str, reply_code: int | None, reply_at: str):
+    def __init__(
+        self, maildir: str, reply_code: int | None, reply_at: str, data_delay: float, connections: Connections
+    ):
         self.maildir = maildir
         self.reply_code = reply_code
         self.reply_at = reply_at
+        self.data_delay = data_delay
+        self.connections = connections
         self.counter = itertools.count(1)
 
     def refusal(self, what: str) -> str:
@@ -64,6 +103,9 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         if self.reply_code and self.reply_at == "DATA":
             return self.refusal(f"message from <{envelope.mail_from}>")
+        connections_open = self.connections.open
+        if self.data_delay > 0:
+            await asyncio.sleep(self.data_delay)
         name = f"{next(self.counter):04d}-{uuid.uuid4().hex}"
         raw = envelope.original_content or b""
         message = Parser(policy=policy.default).parsestr(raw.decode("utf-8", errors="surrogateescape"))
@@ -74,6 +116,7 @@ class Sink:
             "mail_options": envelope.mail_options,
             "tls": session.ssl is not None,
             "auth": session.auth_data if isinstance(session.auth_data, dict) else None,
+            "connections_open": connections_open,
             "raw": base64.b64encode(raw).decode("ascii"),
             "headers": {key: str(value) for key, value in message.items()},
             "from_display_name": sender.addresses[0].display_name if sender is not None else None,
@@ -104,8 +147,15 @@ class Sink:
 
 
 class LoopbackController(Controller):
-    """aiosmtpd's Controller, taught port 0: it pokes the server on `self.port` to check
-    that it runs, so that must be the port the system picked."""
+    """aiosmtpd's Controller, taught port 0 (it pokes the server on `self.port` to check
+    that it runs, so that must be the port the system picked) and to count connections."""
+
+    def __init__(self, handler: Sink, **kwargs):
+        super().__init__(handler, **kwargs)
+        self.connections = handler.connections
+
+    def factory(self):
+        return CountingSMTP(self.handler, connections=self.connections, **self.SMTP_kwargs)
 
     def _trigger_server(self):
         self.port = self.server.sockets[0].getsockname()[1]
@@ -137,6 +187,7 @@ def main() -> None:
     parser.add_argument("--reply-code", type=int, choices=range(400, 600), metavar="CODE")
     parser.add_argument("--reply-at", choices=["RCPT", "DATA"], default="RCPT")
     parser.add_argument("--no-smtputf8", action="store_true")
+    parser.add_argument("--data-delay-ms", type=int, default=0, metavar="MS")
     parser.add_argument("--lifetime", type=float, default=300.0)
     parser.add_argument("--verbose", action="store_true", help="log aiosmtpd's session errors (failed handshakes)")
     args = parser.parse_args()
@@ -169,7 +220,8 @@ def main() -> None:
             authenticator=authenticator(user.encode(), password.encode()),
         )
     controller = LoopbackController(
-        Sink(args.maildir, args.reply_code, args.reply_at), hostname="127.0.0.1", port=args.port, **options
+        Sink(args.maildir, args.reply_code, args.reply_at, args.data_delay_ms / 1000, Connections()),
+        hostname="127.0.0.1", port=args.port, **options
     )
 
     stop = threading.Event()

@@ -21,12 +21,12 @@ struct SMTPProviderTests {
     /// (as calls to the other Python peers did after 10 s, `LoopbackPeerClient`).
     static func configuration(
         port: Int, host: String = "127.0.0.1", startTLS: SMTPStartTLSMode = .off, trustRootsPath: String? = nil,
-        credentials: SMTPCredentials? = nil, sendTimeout: Duration = .seconds(90)
+        credentials: SMTPCredentials? = nil, sendTimeout: Duration = .seconds(90), maxConnections: Int = 32
     ) -> SMTPConfiguration {
         SMTPConfiguration(
             host: host, port: port, from: sender, heloName: "client.test", startTLS: startTLS,
             trustRootsPath: trustRootsPath, credentials: credentials, connectTimeout: .seconds(60),
-            sendTimeout: sendTimeout)
+            sendTimeout: sendTimeout, maxConnections: maxConnections)
     }
 
     static func request(
@@ -268,6 +268,39 @@ struct SMTPProviderTests {
         #expect(failure?.kind == .permanent)
         #expect(failure?.errorClass == "smtputf8_unsupported")
         #expect(try sink.received().isEmpty)
+    }
+
+    /// Sends them all at once and waits for every one; the receipts' count.
+    static func sendAll(_ provider: SMTPProvider, _ count: Int) async throws -> Int {
+        try await withThrowingTaskGroup(of: DeliveryReceipt.self) { group in
+            for _ in 0..<count { group.addTask { try await provider.send(Self.request(title: "Slot")) } }
+            return try await group.reduce(0) { sent, _ in sent + 1 }
+        }
+    }
+
+    @Test func sendsBeyondMaxConnectionsWaitForOneOfThem() async throws {
+        let sink = try await SMTPSink(["--data-delay-ms", "300"])
+        try #require(sink.port > 0)
+        let provider = try Self.provider(Self.configuration(port: sink.port, maxConnections: 3))
+        #expect(try await Self.sendAll(provider, 12) == 12)
+        let received = try sink.received()
+        #expect(received.count == 12)
+        // Never more than three at the relay, and the three were used.
+        #expect(received.map(\.connectionsOpen).max() == 3)
+    }
+
+    @Test func theWaitForAConnectionIsNotPartOfTheSendTimeout() async throws {
+        // One connection, a relay that holds each message a second, a send timeout of
+        // three: the fourth send waits about three seconds for the connection and still
+        // has its three for the conversation.
+        let sink = try await SMTPSink(["--data-delay-ms", "1000"])
+        try #require(sink.port > 0)
+        let provider = try Self.provider(
+            Self.configuration(port: sink.port, sendTimeout: .seconds(3), maxConnections: 1))
+        let started = ContinuousClock.now
+        #expect(try await Self.sendAll(provider, 4) == 4)
+        #expect(ContinuousClock.now - started >= .seconds(4))
+        #expect(try sink.received().map(\.connectionsOpen) == [1, 1, 1, 1])
     }
 
     @Test func closedPortIsTransientConnection() async throws {

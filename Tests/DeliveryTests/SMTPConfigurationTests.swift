@@ -34,6 +34,11 @@ struct SMTPConfigurationTests {
         configuration.heloName = "two words"
         #expect(error(configuration)?.setting == "heloName")
         configuration.heloName = "client.test"
+        configuration.maxConnections = 0
+        #expect(error(configuration)?.setting == "maxConnections")
+        configuration.maxConnections = 1_001
+        #expect(error(configuration)?.setting == "maxConnections")
+        configuration.maxConnections = 1
         #expect(error(configuration) == nil)
     }
 

@@ -58,6 +58,8 @@ import _CryptoExtras
         ("WEBHOOK_BREAKERS_MAX", "many"),
         ("WEBHOOK_SIGNING_SECRET", "short"),
         ("SMTP_STARTTLS", "sometimes"),
+        ("SMTP_MAX_CONNECTIONS", "0"),
+        ("SMTP_MAX_CONNECTIONS", "1001"),
         ("FCM_BASE_URL", "ftp://fcm"),
         ("SENDGRID_BASE_URL", "api.sendgrid.com"),
         ("SENDGRID_RATE_LIMIT", "0"),
@@ -299,11 +301,18 @@ import _CryptoExtras
         let settings = try ServiceSettings.fromEnvironment(
             base.merging([
                 "SMTP_HOST": "mail.example.org", "SMTP_FROM": "reminders@example.org", "SMTP_STARTTLS": "opportunistic",
-                "WEBHOOK_SIGNING_SECRET": "0123456789abcdef", "WEBHOOK_ALLOW_LOOPBACK": "true",
+                "SMTP_MAX_CONNECTIONS": "12", "WEBHOOK_SIGNING_SECRET": "0123456789abcdef",
+                "WEBHOOK_ALLOW_LOOPBACK": "true",
                 "RETRY_INITIAL_MS": "1000", "WEBHOOK_RETRY_MAX_ATTEMPTS": "3", "WEBHOOK_RATE_LIMIT": "50",
                 "WEBHOOK_BREAKERS_MAX": "50",
             ]) { $1 })
         #expect(settings.delivery.smtp?.startTLS == .opportunistic)
+        #expect(settings.delivery.smtp?.maxConnections == 12)
+        #expect(
+            try ServiceSettings.fromEnvironment(
+                base.merging(["SMTP_HOST": "mail.example.org", "SMTP_FROM": "r@example.org"]) { $1 }
+            )
+            .delivery.smtp?.maxConnections == 32)
         #expect(settings.delivery.webhook?.destinations.allowLoopback == true)
         #expect(settings.delivery.fcm == nil && settings.delivery.sms == nil)
         #expect(settings.dispatch.defaultRetry.initialDelay == .seconds(1))

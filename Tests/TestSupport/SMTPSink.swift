@@ -11,6 +11,8 @@ public final class SMTPSink: @unchecked Sendable {
         public var tls: Bool
         /// The mechanism and login of a successful AUTH.
         public var auth: [String: String]?
+        /// The connections open at the sink when this message's DATA ended.
+        public var connectionsOpen: Int
         /// The DATA content in base64, dot-stuffing undone.
         public var raw: String
         /// The headers as Python's email package decodes them.
@@ -43,7 +45,7 @@ public final class SMTPSink: @unchecked Sendable {
         enum CodingKeys: String, CodingKey {
             case mailFrom = "mail_from", recipients = "rcpt_tos", mailOptions = "mail_options"
             case fromDisplayName = "from_display_name", fromAddress = "from_address"
-            case contentType = "content_type"
+            case contentType = "content_type", connectionsOpen = "connections_open"
             case tls, auth, raw, headers, body, parts, defects
         }
 

@@ -19,11 +19,15 @@ public struct SMTPConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration
     /// The longest a whole send may take, from connecting to the server's acceptance.
     public var sendTimeout: Duration
+    /// The most connections one provider opens to the server at once (one per send);
+    /// sends beyond them wait for one, outside `sendTimeout`. Relays limit connections
+    /// per client (Postfix: 50 by default).
+    public var maxConnections: Int
 
     public init(
         host: String, port: Int = 587, from: SMTPMailbox, heloName: String = "localhost",
         startTLS: SMTPStartTLSMode = .required, trustRootsPath: String? = nil, credentials: SMTPCredentials? = nil,
-        connectTimeout: Duration = .seconds(10), sendTimeout: Duration = .seconds(30)
+        connectTimeout: Duration = .seconds(10), sendTimeout: Duration = .seconds(30), maxConnections: Int = 32
     ) {
         self.host = host
         self.port = port
@@ -34,6 +38,7 @@ public struct SMTPConfiguration: Sendable, Equatable {
         self.credentials = credentials
         self.connectTimeout = connectTimeout
         self.sendTimeout = sendTimeout
+        self.maxConnections = maxConnections
     }
 
     /// The configuration itself when every setting can work, else the first one that
@@ -57,6 +62,10 @@ public struct SMTPConfiguration: Sendable, Equatable {
         }
         guard connectTimeout > .zero, sendTimeout > .zero else {
             throw SMTPConfigurationError(setting: "connectTimeout/sendTimeout", reason: "must be positive")
+        }
+        guard (1...1_000).contains(maxConnections) else {
+            throw SMTPConfigurationError(
+                setting: "maxConnections", reason: "must be between 1 and 1000, not \(maxConnections)")
         }
         if let credentials, credentials.username.isEmpty {
             throw SMTPConfigurationError(setting: "credentials.username", reason: "must not be empty")

@@ -7,7 +7,8 @@ import ReminderCore
 
 /// Delivers email reminders to an SMTP submission server, speaking SMTP itself on
 /// SwiftNIO: one connection per send (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, QUIT),
-/// which keeps every send independent and its failure easy to classify. A reminder with
+/// which keeps every send independent and its failure easy to classify, and at most
+/// `maxConnections` of them at once (the rest wait for a slot). A reminder with
 /// `content.html` goes as `multipart/alternative` (its text body, then the HTML); one
 /// with `content.unsubscribeURL` carries `List-Unsubscribe`.
 ///
@@ -20,6 +21,7 @@ public struct SMTPProvider: NotificationProvider {
     private let configuration: SMTPConfiguration
     private let tls: SMTPClientHandler.TLS?
     private let eventLoopGroup: any EventLoopGroup
+    private let connections: ConnectionSlots
     private let logger: Logger
     private let now: @Sendable () -> Instant
 
@@ -34,6 +36,7 @@ public struct SMTPProvider: NotificationProvider {
         self.configuration = try configuration.validated()
         self.tls = configuration.startTLS == .off ? nil : try Self.makeTLS(configuration)
         self.eventLoopGroup = eventLoopGroup
+        self.connections = ConnectionSlots(limit: configuration.maxConnections)
         self.logger = logger
         self.now = now
     }
@@ -47,8 +50,10 @@ public struct SMTPProvider: NotificationProvider {
         var logger = self.logger
         logger[metadataKey: "reminder_id"] = "\(request.reminderID)"
         logger[metadataKey: "attempt"] = "\(request.attempt)"
-        do {
+        do throws(DeliveryFailure) {
             let message = try makeMessage(request)
+            guard await connections.acquire() else { throw DeliveryFailure.cancelled }
+            defer { connections.release() }
             let receipt = try await exchange(message)
             logger.debug("smtp server accepted the message", metadata: ["answer": "\(receipt.answer)"])
             return receipt
@@ -77,7 +82,8 @@ public struct SMTPProvider: NotificationProvider {
     }
 
     /// One connection, one conversation, bounded by the send timeout from the first
-    /// connection attempt to the server's answer to QUIT.
+    /// connection attempt to the server's answer to QUIT (the wait for a slot before it
+    /// is not counted).
     private func exchange(_ message: SMTPMessage) async throws(DeliveryFailure) -> DeliveryReceipt {
         let eventLoop = eventLoopGroup.next()
         let outcome = eventLoop.makePromise(of: DeliveryReceipt.self)

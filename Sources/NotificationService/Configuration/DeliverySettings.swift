@@ -188,6 +188,7 @@ public struct DeliverySettings: Sendable {
             throw ServiceSettings.Invalid(
                 variable: "SMTP_STARTTLS", message: "must be off, opportunistic or required, not \"\(modeText)\"")
         }
+        let maxConnections = try reader.count("SMTP_MAX_CONNECTIONS", 32, 1...1_000)
         guard let host = reader.optional("SMTP_HOST") else { return nil }
         var credentials: SMTPCredentials?
         if let username = reader.optional("SMTP_USERNAME") {
@@ -202,7 +203,8 @@ public struct DeliverySettings: Sendable {
             heloName: reader.value("SMTP_HELO_NAME", "localhost"), startTLS: mode,
             trustRootsPath: reader.optional("SMTP_CA_FILE"), credentials: credentials,
             connectTimeout: try reader.milliseconds("SMTP_CONNECT_TIMEOUT_MS", 10_000, 100...600_000),
-            sendTimeout: try reader.milliseconds("SMTP_TIMEOUT_MS", 30_000, 100...600_000))
+            sendTimeout: try reader.milliseconds("SMTP_TIMEOUT_MS", 30_000, 100...600_000),
+            maxConnections: maxConnections)
         do {
             return try configuration.validated()
         } catch {
@@ -236,7 +238,7 @@ public struct DeliverySettings: Sendable {
             "host": "SMTP_HOST", "port": "SMTP_PORT", "from.address": "SMTP_FROM", "from.displayName": "SMTP_FROM_NAME",
             "heloName": "SMTP_HELO_NAME", "connectTimeout/sendTimeout": "SMTP_TIMEOUT_MS",
             "credentials.username": "SMTP_USERNAME", "credentials.password": "SMTP_PASSWORD",
-            "trustRootsPath": "SMTP_CA_FILE",
+            "trustRootsPath": "SMTP_CA_FILE", "maxConnections": "SMTP_MAX_CONNECTIONS",
         ]
         return ServiceSettings.Invalid(variable: variables[error.setting] ?? "SMTP_HOST", message: error.reason)
     }
