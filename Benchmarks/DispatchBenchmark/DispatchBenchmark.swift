@@ -42,7 +42,10 @@ struct DispatchBenchmark: AsyncParsableCommand {
     var steadySeconds = 60
 
     @Option(help: "Sends in flight (the service's DISPATCH_CONCURRENCY and the baseline's).")
-    var concurrency = 64
+    var concurrency = 128
+
+    @Option(help: "Milliseconds the receiver holds each answer (a slow receiver; 0: at once).")
+    var answerDelayMs = 0
 
     @Option(help: "Requests of the baseline.")
     var baselineRequests = 20_000
@@ -63,6 +66,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard answerDelayMs >= 0 else { throw ValidationError("--answer-delay-ms must not be negative") }
     }
 
     func run() async throws {
@@ -73,7 +77,11 @@ struct DispatchBenchmark: AsyncParsableCommand {
         let durability = try await PostgresDurability.read(databaseURL: target.databaseURL)
         say(durability.header)
         if target.postmaster == nil { say("PostgreSQL's CPU is not measured (no --postgres-pid-file)") }
-        let sink = try await WebhookSink(certificateFile: receiver.certificate, keyFile: receiver.key)
+        let delay = answerDelayMs
+        if delay > 0 { say("the receiver holds every answer \(delay) ms") }
+        let sink = try await WebhookSink(certificateFile: receiver.certificate, keyFile: receiver.key) { _, _ in
+            delay > 0 ? .after(milliseconds: delay, .ok) : .ok
+        }
         let hook = "https://127.0.0.1:\(sink.port)/hook"
         let loads = Loads(herd: herd, concurrency: concurrency, steadyRate: steadyRate, steadySeconds: steadySeconds)
 
@@ -84,8 +92,8 @@ struct DispatchBenchmark: AsyncParsableCommand {
             let baseline = try await measureBaseline(url: hook, sink: sink)
             say(
                 String(
-                    format: "baseline: %d POSTs in %.2f s with %d in flight: %.0f requests/s", baselineRequests,
-                    baseline.seconds, concurrency, baseline.rate))
+                    format: "baseline: %d POSTs in %.2f s with %d in flight on %d connections: %.0f requests/s",
+                    baselineRequests, baseline.seconds, concurrency, Self.connectionsPerHost, baseline.rate))
             var result = RoundResult(baseline: baseline.rate)
             // Each run on a topic and database of its own.
             func run(_ name: String, instances: Int = 1, steady: Bool = true, settings: [String: String] = [:])
@@ -136,8 +144,10 @@ struct DispatchBenchmark: AsyncParsableCommand {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(receiver.certificate)]
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        // The service's HTTP transport keeps 32 connections per host by default.
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        // As many connections per host as the service keeps: its default, or the
+        // HTTP_PROVIDER_CONNECTIONS_PER_HOST it inherits from this process.
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: Self.connectionsPerHost)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let body = Self.webhookBody(reminderID: "baseline", dueAt: Date().timeIntervalSince1970)
         let start = ContinuousClock.now
@@ -161,6 +171,11 @@ struct DispatchBenchmark: AsyncParsableCommand {
         try await client.shutdown()
         _ = sink.drain()
         return (Double(baselineRequests) / seconds, seconds)
+    }
+
+    /// The service's HTTP connections per host, which the baseline keeps too.
+    static var connectionsPerHost: Int {
+        ProcessInfo.processInfo.environment["HTTP_PROVIDER_CONNECTIONS_PER_HOST"].flatMap { Int($0) } ?? 64
     }
 
     /// What the service sends, for the baseline's requests.

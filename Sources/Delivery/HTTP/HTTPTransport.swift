@@ -20,7 +20,7 @@ public final class HTTPTransport: Sendable {
         /// Connections kept per host (HTTP/1.1).
         public var connectionsPerHost: Int
 
-        public init(timeout: Duration = .seconds(10), caFile: String? = nil, connectionsPerHost: Int = 32) {
+        public init(timeout: Duration = .seconds(10), caFile: String? = nil, connectionsPerHost: Int = 64) {
             self.timeout = timeout
             self.caFile = caFile
             self.connectionsPerHost = connectionsPerHost

@@ -43,7 +43,7 @@ public struct DeliverySettings: Sendable {
         http = HTTPTransport.Configuration(
             timeout: try reader.milliseconds("HTTP_PROVIDER_TIMEOUT_MS", 10_000, 100...600_000),
             caFile: reader.optional("HTTP_PROVIDER_CA_FILE"),
-            connectionsPerHost: try reader.count("HTTP_PROVIDER_CONNECTIONS_PER_HOST", 32, 1...1_000))
+            connectionsPerHost: try reader.count("HTTP_PROVIDER_CONNECTIONS_PER_HOST", 64, 1...1_000))
         if let caFile = http.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ServiceSettings.Invalid(variable: "HTTP_PROVIDER_CA_FILE", message: "cannot read \(caFile)")
         }

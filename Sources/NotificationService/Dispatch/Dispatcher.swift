@@ -322,7 +322,7 @@ public struct DispatcherConfiguration: Sendable {
     public var retry: ExponentialBackoff
 
     public init(
-        concurrency: Int = 64, claimBatch: Int = 100, lease: Duration = .seconds(300),
+        concurrency: Int = 128, claimBatch: Int = 100, lease: Duration = .seconds(300),
         maximumIdle: Duration = .seconds(5), recordBatch: Int = 500, recordGiveUp: Duration = .seconds(60),
         retry: ExponentialBackoff = .infrastructure
     ) {
