@@ -10,4 +10,13 @@ public protocol NotificationProvider: Sendable {
 
     /// Delivers `request`, or throws why not.
     func send(_ request: DeliveryRequest) async throws(DeliveryFailure) -> DeliveryReceipt
+
+    /// The connections the provider bounds itself (SMTP's to its relay), as metrics show
+    /// them; nil for a provider that does not (the HTTP providers share the transport's
+    /// pool).
+    var connectionUse: ConnectionSlots.Use? { get }
+}
+
+extension NotificationProvider {
+    public var connectionUse: ConnectionSlots.Use? { nil }
 }

@@ -282,7 +282,18 @@ struct SMTPProviderTests {
         let sink = try await SMTPSink(["--data-delay-ms", "300"])
         try #require(sink.port > 0)
         let provider = try Self.provider(Self.configuration(port: sink.port, maxConnections: 3))
-        #expect(try await Self.sendAll(provider, 12) == 12)
+        let sending = Task { try await Self.sendAll(provider, 12) }
+        // While the relay holds the first three, the rest wait (what /metrics shows).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while provider.connectionUse?.waiting == 0 || provider.connectionUse?.inUse != 3,
+            ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(provider.connectionUse?.inUse == 3)
+        #expect((provider.connectionUse?.waiting ?? 0) > 0)
+        #expect(try await sending.value == 12)
+        #expect(provider.connectionUse == ConnectionSlots.Use(inUse: 0, waiting: 0))
         let received = try sink.received()
         #expect(received.count == 12)
         // Never more than three at the relay, and the three were used.

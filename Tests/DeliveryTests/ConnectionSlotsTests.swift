@@ -20,6 +20,7 @@ struct ConnectionSlotsTests {
         }
         while slots.waiting < 2 { await Task.yield() }
         #expect(order.entries.isEmpty)
+        #expect(slots.use == ConnectionSlots.Use(inUse: 2, waiting: 2))
 
         slots.release()
         await first.value
@@ -34,6 +35,7 @@ struct ConnectionSlotsTests {
         slots.release()
         #expect(slots.free == 2)
         #expect(slots.waiting == 0)
+        #expect(slots.use == ConnectionSlots.Use(inUse: 0, waiting: 0))
     }
 
     @Test func aCancelledWaiterLeavesTheQueueWithoutASlot() async {

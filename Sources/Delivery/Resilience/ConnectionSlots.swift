@@ -79,4 +79,20 @@ public final class ConnectionSlots: Sendable {
 
     /// Sends waiting for a slot now.
     public var waiting: Int { state.withLock { $0.waiting.count } }
+
+    /// The slots taken and the sends waiting, read together.
+    public struct Use: Sendable, Equatable {
+        public var inUse: Int
+        public var waiting: Int
+
+        public init(inUse: Int, waiting: Int) {
+            self.inUse = inUse
+            self.waiting = waiting
+        }
+    }
+
+    /// The slots taken and the sends waiting now.
+    public var use: Use {
+        state.withLock { Use(inUse: limit - $0.free, waiting: $0.waiting.count) }
+    }
 }

@@ -41,6 +41,9 @@ public struct SMTPProvider: NotificationProvider {
         self.now = now
     }
 
+    /// The connections to the relay taken and the sends waiting for one.
+    public var connectionUse: ConnectionSlots.Use? { connections.use }
+
     /// The system's wall clock.
     public static let systemNow: @Sendable () -> Instant = {
         Instant.now

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Sets the gauges of the moment, then renders every metric: reminders waiting in each
 /// state (one query over the dispatcher's partial indexes), consumer lag per partition,
-/// each provider's circuits. Circuits are counted per provider, never labelled by a
+/// each provider's circuits and the connections it bounds itself. Circuits are counted per provider, never labelled by a
 /// webhook's origin: a label per origin would make a series per customer endpoint.
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
@@ -35,7 +35,10 @@ public final class MetricsScrape: Sendable {
     public func render() async -> String {
         await countReminders()
         if let pipeline { setLag(await pipeline.lag()) }
-        for provider in providers { setCircuits(provider.name, provider.circuitSummary) }
+        for provider in providers {
+            setCircuits(provider.name, provider.circuitSummary)
+            if let use = provider.provider.connectionUse { setConnections(provider.name, use) }
+        }
         return metrics.render()
     }
 
@@ -107,6 +110,22 @@ public final class MetricsScrape: Sendable {
                 "Webhook origins' breakers given up to make room for a new origin (closed ones first)."),
             labels: labels
         ).increment(by: Int64(evictions))
+    }
+
+    private func setConnections(_ provider: String, _ use: ConnectionSlots.Use) {
+        let labels = [("provider", provider)]
+        metrics.registry.makeGauge(
+            descriptor: ServiceMetrics.name(
+                "provider_connections", "",
+                "Connections a provider that bounds its own has open now (SMTP: at most SMTP_MAX_CONNECTIONS)."),
+            labels: labels
+        ).set(Double(use.inUse))
+        metrics.registry.makeGauge(
+            descriptor: ServiceMetrics.name(
+                "provider_connections_waiting", "",
+                "Sends waiting now for one of those connections (all of them taken)."),
+            labels: labels
+        ).set(Double(use.waiting))
     }
 
     /// One gauge per assigned partition; the gauges of partitions given up go away.
