@@ -173,7 +173,8 @@ struct DispatchBenchmark: AsyncParsableCommand {
         return (Double(baselineRequests) / seconds, seconds)
     }
 
-    /// The service's HTTP connections per host, which the baseline keeps too.
+    /// The service's HTTP connections per host, which the baseline keeps too (64: the
+    /// service's default, `HTTPTransport.Configuration`, which this package cannot import).
     static var connectionsPerHost: Int {
         ProcessInfo.processInfo.environment["HTTP_PROVIDER_CONNECTIONS_PER_HOST"].flatMap { Int($0) } ?? 64
     }

@@ -84,11 +84,6 @@ public final class ConnectionSlots: Sendable {
     public struct Use: Sendable, Equatable {
         public var inUse: Int
         public var waiting: Int
-
-        public init(inUse: Int, waiting: Int) {
-            self.inUse = inUse
-            self.waiting = waiting
-        }
     }
 
     /// The slots taken and the sends waiting now.

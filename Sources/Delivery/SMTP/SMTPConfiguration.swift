@@ -24,10 +24,14 @@ public struct SMTPConfiguration: Sendable, Equatable {
     /// per client (Postfix: 50 by default).
     public var maxConnections: Int
 
+    /// `maxConnections` unless set (`SMTP_MAX_CONNECTIONS` reads it too).
+    public static let defaultMaxConnections = 32
+
     public init(
         host: String, port: Int = 587, from: SMTPMailbox, heloName: String = "localhost",
         startTLS: SMTPStartTLSMode = .required, trustRootsPath: String? = nil, credentials: SMTPCredentials? = nil,
-        connectTimeout: Duration = .seconds(10), sendTimeout: Duration = .seconds(30), maxConnections: Int = 32
+        connectTimeout: Duration = .seconds(10), sendTimeout: Duration = .seconds(30),
+        maxConnections: Int = SMTPConfiguration.defaultMaxConnections
     ) {
         self.host = host
         self.port = port

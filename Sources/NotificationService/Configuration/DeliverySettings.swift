@@ -43,7 +43,8 @@ public struct DeliverySettings: Sendable {
         http = HTTPTransport.Configuration(
             timeout: try reader.milliseconds("HTTP_PROVIDER_TIMEOUT_MS", 10_000, 100...600_000),
             caFile: reader.optional("HTTP_PROVIDER_CA_FILE"),
-            connectionsPerHost: try reader.count("HTTP_PROVIDER_CONNECTIONS_PER_HOST", 64, 1...1_000))
+            connectionsPerHost: try reader.count(
+                "HTTP_PROVIDER_CONNECTIONS_PER_HOST", HTTPTransport.Configuration().connectionsPerHost, 1...1_000))
         if let caFile = http.caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ServiceSettings.Invalid(variable: "HTTP_PROVIDER_CA_FILE", message: "cannot read \(caFile)")
         }
@@ -188,7 +189,8 @@ public struct DeliverySettings: Sendable {
             throw ServiceSettings.Invalid(
                 variable: "SMTP_STARTTLS", message: "must be off, opportunistic or required, not \"\(modeText)\"")
         }
-        let maxConnections = try reader.count("SMTP_MAX_CONNECTIONS", 32, 1...1_000)
+        let maxConnections = try reader.count(
+            "SMTP_MAX_CONNECTIONS", SMTPConfiguration.defaultMaxConnections, 1...1_000)
         guard let host = reader.optional("SMTP_HOST") else { return nil }
         var credentials: SMTPCredentials?
         if let username = reader.optional("SMTP_USERNAME") {

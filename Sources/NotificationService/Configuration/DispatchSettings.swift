@@ -19,7 +19,7 @@ public struct DispatchSettings: Sendable {
     init(_ reader: EnvironmentReader) throws {
         enabled = try reader.flag("DISPATCH_ENABLED", true)
         dispatcher = DispatcherConfiguration(
-            concurrency: try reader.count("DISPATCH_CONCURRENCY", 128, 1...10_000),
+            concurrency: try reader.count("DISPATCH_CONCURRENCY", DispatcherConfiguration().concurrency, 1...10_000),
             claimBatch: try reader.count("DISPATCH_CLAIM_BATCH", 100, 1...10_000),
             lease: try reader.milliseconds("DISPATCH_LEASE_MS", 300_000, 1_000...86_400_000),
             maximumIdle: try reader.milliseconds("DISPATCH_POLL_MS", 5_000, 10...600_000))
