@@ -27,7 +27,7 @@ struct MigratorTests {
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                     "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
-                    "0016_dead_letter_relay_lease.sql",
+                    "0016_dead_letter_relay_lease.sql", "0017_history_keyed_by_reminder.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
@@ -64,6 +64,26 @@ struct MigratorTests {
                     "inbox.idempotency_key": ["C", "C"], "reminders.reminder_id": ["C", "C"],
                     "reminders.user_id": ["C", "C"], "dead_letters.user_id": ["C", "C"],
                 ])
+        }
+    }
+
+    /// Each delivery writes two transitions and an attempt: one index entry each, in the key
+    /// every read of them uses (a reminder's rows in order), and none in a key on `id` alone.
+    @Test func aRemindersTransitionsAndAttemptsAreKeyedByTheReminderAndNothingElse() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let rows = try await client.query(
+                """
+                SELECT c.relname, i.indisprimary, pg_get_indexdef(i.indexrelid)
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                WHERE c.relname IN ('reminder_transitions', 'delivery_attempts') ORDER BY c.relname
+                """, logger: TestDatabase.logger)
+            var indexes: [String] = []
+            for try await (table, primary, definition) in rows.decode((String, Bool, String).self) {
+                #expect(primary, "\(definition)")
+                #expect(definition.hasSuffix("USING btree (reminder_id, id)"), "\(definition)")
+                indexes.append(table)
+            }
+            #expect(indexes == ["delivery_attempts", "reminder_transitions"])
         }
     }
 
@@ -139,7 +159,7 @@ struct MigratorTests {
                     "0010_retention_and_erasure.sql", "0011_sealed_personal_data.sql",
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                     "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
-                    "0016_dead_letter_relay_lease.sql",
+                    "0016_dead_letter_relay_lease.sql", "0017_history_keyed_by_reminder.sql",
                 ])
         }
     }
