@@ -35,4 +35,41 @@ struct WebhookBodyTests {
                 == #"{"reminder_id":"r-1","user_id":"u-1","correlation_id":null,"due_at":"2023-11-14T22:13:20Z","attempt":1,"title":"T","body":"b","data":null}"#
         )
     }
+
+    @Test func everyStringIsEscapedAsJSONValueEscapesIt() throws {
+        let tricky = "q\"b\\s\u{0001}\n\t é ✓ 😀 </script>"
+        let request = DeliveryRequest(
+            reminderID: tricky, userID: tricky, correlationID: tricky, channel: .webhook(url: "https://example.com/h"),
+            content: Content(title: tricky, body: tricky, data: "[1]", html: tricky, unsubscribeURL: tricky),
+            attempt: 3, dueAt: Instant(secondsSinceEpoch: 1_700_000_000), occurrence: 7)
+        let quoted = JSONValue.string(tricky).serialized
+        let expected =
+            #"{"reminder_id":\#(quoted),"user_id":\#(quoted),"correlation_id":\#(quoted),"#
+            + #""due_at":"2023-11-14T22:13:20Z","attempt":3,"title":\#(quoted),"body":\#(quoted),"data":[1],"#
+            + #""html":\#(quoted),"unsubscribe_url":\#(quoted),"occurrence":7}"#
+        let body = WebhookProvider.body(for: request)
+        #expect(String(decoding: body, as: UTF8.self) == expected)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        #expect(json["title"] as? String == tricky)
+    }
+}
+
+/// The signature receivers check: HMAC-SHA256 of `<timestamp>.<body>`, hex; the values
+/// were computed with Python's `hmac` module.
+struct WebhookSignatureTests {
+    @Test func theSignatureIsTheHMACOfTimestampDotBody() {
+        #expect(
+            WebhookProvider.signature(
+                secret: Array("whsec-test-key".utf8), timestamp: "1700000000", body: Array(#"{"a":1}"#.utf8))
+                == "9a214c6d63b230a79e500518445176f01ae5eb75b3e0769f80d7adc4943415f3")
+    }
+
+    @Test func oneSignerSignsEachMessageAfreshWithAKeyLongerThanABlock() {
+        // 100 bytes: longer than SHA-256's block, so the key itself is hashed first.
+        let signer = WebhookProvider.Signer(secret: (0..<100).map(UInt8.init))
+        let expected = "e75d178fcbf6057c68f9d7fde88a002ec1433147a21d3fddf6f9f4aa109916bf"
+        #expect(signer.signature(timestamp: "1", body: []) == expected)
+        #expect(signer.signature(timestamp: "2", body: [1]) != expected)
+        #expect(signer.signature(timestamp: "1", body: []) == expected)
+    }
 }

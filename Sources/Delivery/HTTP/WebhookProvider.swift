@@ -27,6 +27,8 @@ public struct WebhookProvider: NotificationProvider {
     public let name = "webhook"
     private let transport: HTTPTransport
     private let configuration: Configuration
+    private let signer: Signer
+    private let verdicts: DestinationVerdicts
     private let logger: Logger
     private let clock: @Sendable () -> Date
 
@@ -36,6 +38,8 @@ public struct WebhookProvider: NotificationProvider {
     ) {
         self.transport = transport
         self.configuration = configuration
+        self.signer = Signer(secret: configuration.signingSecret)
+        self.verdicts = DestinationVerdicts(configuration.destinations)
         self.logger = logger
         self.clock = clock
     }
@@ -44,9 +48,10 @@ public struct WebhookProvider: NotificationProvider {
         guard case .webhook(let address) = request.channel else {
             throw .permanent("wrong_channel", "the webhook provider got a \(request.channel.type) channel")
         }
-        guard let url = URL(string: address) else { throw .permanent("invalid_url", "the webhook URL cannot be read") }
-        if let refusal = configuration.destinations.refusal(for: url) {
-            throw .permanent("destination_refused", refusal)
+        switch verdicts.verdict(for: address) {
+        case .unreadable: throw .permanent("invalid_url", "the webhook URL cannot be read")
+        case .refused(let refusal): throw .permanent("destination_refused", refusal)
+        case .allowed: break
         }
         let body = Self.body(for: request)
         let timestamp = String(Int64(clock().timeIntervalSince1970))
@@ -58,7 +63,7 @@ public struct WebhookProvider: NotificationProvider {
         httpRequest.headers.add(name: "X-Reminder-Timestamp", value: timestamp)
         httpRequest.headers.add(
             name: "X-Reminder-Signature",
-            value: "sha256=" + Self.signature(secret: configuration.signingSecret, timestamp: timestamp, body: body))
+            value: "sha256=" + signer.signature(timestamp: timestamp, body: body))
         // The receiver can join the delivery's trace (W3C Trace Context; nothing with the
         // no-op tracer).
         if let context = ServiceContext.current {
@@ -72,11 +77,28 @@ public struct WebhookProvider: NotificationProvider {
 
     /// The signature receivers recompute: hex HMAC-SHA256 of `<timestamp>.<body>`.
     public static func signature(secret: [UInt8], timestamp: String, body: [UInt8]) -> String {
-        var message = Array(timestamp.utf8)
-        message.append(UInt8(ascii: "."))
-        message.append(contentsOf: body)
-        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret))
-        return HexEncoding.string(code)
+        Signer(secret: secret).signature(timestamp: timestamp, body: body)
+    }
+
+    /// Signs with one key: the HMAC keyed once (its padded key hashed), copied for each
+    /// signature.
+    struct Signer: Sendable {
+        /// Never changed once made, only copied: a copy's first update copies the hash
+        /// state it shares with this one (swift-crypto's digests copy on write), so sends
+        /// signing at once each work on their own.
+        nonisolated(unsafe) private let keyed: HMAC<SHA256>
+
+        init(secret: [UInt8]) {
+            keyed = HMAC(key: SymmetricKey(data: secret))
+        }
+
+        func signature(timestamp: String, body: [UInt8]) -> String {
+            var mac = keyed
+            mac.update(data: Array(timestamp.utf8))
+            mac.update(data: [UInt8(ascii: ".")])
+            mac.update(data: body)
+            return HexEncoding.string(mac.finalize())
+        }
     }
 
     /// `{"reminder_id", "user_id", "correlation_id", "due_at", "attempt", "title", "body", "data"}`,
@@ -85,25 +107,38 @@ public struct WebhookProvider: NotificationProvider {
     /// sends email itself can use them, and the body of a reminder without them is what it
     /// always was.
     static func body(for request: DeliveryRequest) -> [UInt8] {
-        let members: [(key: String, value: JSONValue)] = [
-            ("reminder_id", .string(request.reminderID)),
-            ("user_id", .string(request.userID)),
-            ("correlation_id", request.correlationID.map(JSONValue.string) ?? .null),
-            ("due_at", .string(request.dueAt.description)),
-            ("attempt", .number(String(request.attempt))),
-            ("title", .string(request.content.title)),
-            ("body", .string(request.content.body)),
-        ]
-        var text = JSONValue.object(members).serialized
-        // `data` is compact JSON already (checked at ingest): spliced in, not re-parsed.
-        text.removeLast()
-        text += #","data":"# + (request.content.data ?? "null")
-        if let html = request.content.html { text += #","html":"# + JSONValue.string(html).serialized }
-        if let url = request.content.unsubscribeURL {
-            text += #","unsubscribe_url":"# + JSONValue.string(url).serialized
+        var body: [UInt8] = []
+        body.reserveCapacity(256 + request.content.title.utf8.count + request.content.body.utf8.count)
+        func member(_ key: String) {
+            body.append(body.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            JSONValue.append(string: key, to: &body)
+            body.append(UInt8(ascii: ":"))
         }
-        if let occurrence = request.occurrence { text += #","occurrence":"# + String(occurrence) }
-        text += "}"
-        return Array(text.utf8)
+        func member(_ key: String, string value: String) {
+            member(key)
+            JSONValue.append(string: value, to: &body)
+        }
+        func member(_ key: String, json text: String) {
+            member(key)
+            body += text.utf8
+        }
+        member("reminder_id", string: request.reminderID)
+        member("user_id", string: request.userID)
+        if let correlationID = request.correlationID {
+            member("correlation_id", string: correlationID)
+        } else {
+            member("correlation_id", json: "null")
+        }
+        member("due_at", string: request.dueAt.description)
+        member("attempt", json: String(request.attempt))
+        member("title", string: request.content.title)
+        member("body", string: request.content.body)
+        // `data` is compact JSON already (checked at ingest): spliced in, not re-parsed.
+        member("data", json: request.content.data ?? "null")
+        if let html = request.content.html { member("html", string: html) }
+        if let url = request.content.unsubscribeURL { member("unsubscribe_url", string: url) }
+        if let occurrence = request.occurrence { member("occurrence", json: String(occurrence)) }
+        body.append(UInt8(ascii: "}"))
+        return body
     }
 }

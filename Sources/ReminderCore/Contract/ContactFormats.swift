@@ -36,9 +36,9 @@ enum ContactFormats {
     /// `https://host[:port][/path?query#fragment]` without whitespace.
     static func isHTTPSURL(_ text: String) -> Bool {
         guard text.hasPrefix("https://"), !text.unicodeScalars.contains(where: isWhitespace) else { return false }
-        let rest = text.dropFirst("https://".count)
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return !host.isEmpty && !host.hasPrefix(":") && !host.contains("@")
+        let rest = text.utf8.dropFirst("https://".count)
+        let host = rest.prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+        return !host.isEmpty && host.first != UInt8(ascii: ":") && !host.contains(UInt8(ascii: "@"))
     }
 
     /// `https://host[:port][/path?query#fragment]` or `mailto:local@domain[?query]`, of

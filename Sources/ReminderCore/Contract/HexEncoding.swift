@@ -4,13 +4,22 @@ public enum HexEncoding {
     /// The digits, `0`–`9` then `a`–`f`, as UTF-8 bytes.
     public static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Inlinable, so that a caller's byte sequence (a digest, a buffer) is read directly
+    /// rather than through its protocol's witnesses for every byte.
+    @inlinable
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
         var text: [UInt8] = []
         text.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
+            text.append(digit(byte >> 4))
+            text.append(digit(byte & 0x0F))
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The digit of a value below 16.
+    @inlinable
+    static func digit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") - 10 + value
     }
 }
