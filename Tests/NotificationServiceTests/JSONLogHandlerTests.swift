@@ -27,6 +27,25 @@ import Testing
         #expect(timestamp.count == 24 && timestamp.hasSuffix("Z"))
     }
 
+    @Test func theTimestampIsNowInUTCWithMillisecondsAndMetadataCannotReplaceTheRecordsOwnMembers() throws {
+        let captured = CapturedLog()
+        let before = Date()
+        captured.logger("svc").warning(
+            "m", metadata: ["message": "other", "ts": "x", "a\"key": .stringConvertible(42), "list": [["k": "v"]]])
+        let after = Date()
+        let line = try #require(captured.lines.withLock { $0.first })
+        #expect(
+            line.hasSuffix(
+                #","level":"warning","label":"svc","message":"m","a\"key":"42","list":[{"k":"v"}]}"#))
+        let record = try #require(captured.records.first)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let stamp = try #require(record["ts"] as? String)
+        #expect(stamp.count == 24 && stamp.hasSuffix("Z"))
+        let at = try #require(formatter.date(from: stamp))
+        #expect(at >= before.addingTimeInterval(-0.001) && at <= after)
+    }
+
     @Test(arguments: [("LOG_FORMAT", "xml"), ("LOG_LEVEL", "loud")])
     func aBadLogSettingNamesItsVariable(variable: String, value: String) {
         let error = #expect(throws: ServiceSettings.Invalid.self) { try LogSetup.choice([variable: value]) }

@@ -25,41 +25,85 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var members: [(key: String, value: JSONValue)] = [
-            ("ts", .string(Self.timestamp())), ("level", .string(event.level.rawValue)), ("label", .string(label)),
-            ("message", .string("\(event.message)")),
-        ]
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        line += #"{"ts":""#.utf8
+        Self.appendTimestamp(to: &line)
+        line += #"","level":""#.utf8
+        line += event.level.rawValue.utf8
+        line += #"","label":"#.utf8
+        JSONValue.append(string: label, to: &line)
+        line += #","message":"#.utf8
+        JSONValue.append(string: "\(event.message)", to: &line)
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        for key in merged.keys.sorted() where !["ts", "level", "label", "message"].contains(key) {
-            members.append((key, Self.json(merged[key]!)))
+        for key in merged.keys.sorted() where !Self.ownKeys.contains(key) {
+            line.append(UInt8(ascii: ","))
+            JSONValue.append(string: key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            Self.append(merged[key]!, to: &line)
         }
-        output.write(JSONValue.object(members).serialized)
+        line += "}\n".utf8
+        output.write(line)
     }
 
-    static func json(_ value: Logger.MetadataValue) -> JSONValue {
+    /// The members every record has, which metadata cannot replace.
+    private static let ownKeys: Set<String> = ["ts", "level", "label", "message"]
+
+    /// A metadata value as JSON: strings as strings, arrays as arrays, dictionaries as
+    /// objects with their keys sorted.
+    static func append(_ value: Logger.MetadataValue, to line: inout [UInt8]) {
         switch value {
-        case .string(let text): .string(text)
-        case .stringConvertible(let convertible): .string(convertible.description)
-        case .array(let items): .array(items.map(json))
-        case .dictionary(let entries): .object(entries.keys.sorted().map { ($0, json(entries[$0]!)) })
+        case .string(let text): JSONValue.append(string: text, to: &line)
+        case .stringConvertible(let convertible): JSONValue.append(string: convertible.description, to: &line)
+        case .array(let items):
+            line.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                append(item, to: &line)
+            }
+            line.append(UInt8(ascii: "]"))
+        case .dictionary(let entries):
+            line.append(UInt8(ascii: "{"))
+            for (index, key) in entries.keys.sorted().enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                JSONValue.append(string: key, to: &line)
+                line.append(UInt8(ascii: ":"))
+                append(entries[key]!, to: &line)
+            }
+            line.append(UInt8(ascii: "}"))
         }
     }
 
-    /// RFC 3339 in UTC with milliseconds.
-    static func timestamp() -> String {
+    /// Now, RFC 3339 in UTC with milliseconds (`2026-12-05T21:40:00.123Z`).
+    static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = time_t(now.tv_sec)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        func digits(_ value: Int32, _ width: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                line.append(UInt8(ascii: "0") + UInt8((value / divisor) % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        digits(parts.tm_year + 1900, 4)
+        line.append(UInt8(ascii: "-"))
+        digits(parts.tm_mon + 1, 2)
+        line.append(UInt8(ascii: "-"))
+        digits(parts.tm_mday, 2)
+        line.append(UInt8(ascii: "T"))
+        digits(parts.tm_hour, 2)
+        line.append(UInt8(ascii: ":"))
+        digits(parts.tm_min, 2)
+        line.append(UInt8(ascii: ":"))
+        digits(parts.tm_sec, 2)
+        line.append(UInt8(ascii: "."))
+        digits(Int32(now.tv_nsec / 1_000_000), 3)
+        line.append(UInt8(ascii: "Z"))
     }
 }
