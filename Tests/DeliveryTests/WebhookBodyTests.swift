@@ -72,4 +72,24 @@ struct WebhookSignatureTests {
         #expect(signer.signature(timestamp: "2", body: [1]) != expected)
         #expect(signer.signature(timestamp: "1", body: []) == expected)
     }
+
+    @Test func sendsSigningAtOnceEachGetTheirOwnMessagesSignature() async {
+        let secret = Array("whsec-shared".utf8)
+        let signer = WebhookProvider.Signer(secret: secret)
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    var mismatches = 0
+                    for index in 0..<200 {
+                        let body = Array("\(task)-\(index)".utf8)
+                        let fresh = WebhookProvider.Signer(secret: secret).signature(timestamp: "\(index)", body: body)
+                        if signer.signature(timestamp: "\(index)", body: body) != fresh { mismatches += 1 }
+                    }
+                    return mismatches
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
 }
