@@ -39,4 +39,15 @@ import Testing
         JSONValue.append(string: "\u{00}\u{1F}\n\"\\/", to: &bytes)
         #expect(String(decoding: bytes, as: UTF8.self) == #""\u0000\u001f\n\"\\/""#)
     }
+
+    @Test func membersWrittenAsBytesOpenTheObjectThenFollowWithCommas() throws {
+        var bytes: [UInt8] = []
+        for (key, value) in [("a", "1"), ("b\"c", "2")] {
+            JSONValue.append(member: key, to: &bytes)
+            JSONValue.append(string: value, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+        #expect(String(decoding: bytes, as: UTF8.self) == #"{"a":"1","b\"c":"2"}"#)
+        #expect(try JSONParser.parse(bytes) == .object([("a", .string("1")), ("b\"c", .string("2"))]))
+    }
 }

@@ -26,7 +26,6 @@ public struct WebhookProvider: NotificationProvider {
 
     public let name = "webhook"
     private let transport: HTTPTransport
-    private let configuration: Configuration
     private let signer: Signer
     private let verdicts: DestinationVerdicts
     private let logger: Logger
@@ -37,7 +36,6 @@ public struct WebhookProvider: NotificationProvider {
         clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.transport = transport
-        self.configuration = configuration
         self.signer = Signer(secret: configuration.signingSecret)
         self.verdicts = DestinationVerdicts(configuration.destinations)
         self.logger = logger
@@ -109,17 +107,12 @@ public struct WebhookProvider: NotificationProvider {
     static func body(for request: DeliveryRequest) -> [UInt8] {
         var body: [UInt8] = []
         body.reserveCapacity(256 + request.content.title.utf8.count + request.content.body.utf8.count)
-        func member(_ key: String) {
-            body.append(body.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            JSONValue.append(string: key, to: &body)
-            body.append(UInt8(ascii: ":"))
-        }
         func member(_ key: String, string value: String) {
-            member(key)
+            JSONValue.append(member: key, to: &body)
             JSONValue.append(string: value, to: &body)
         }
         func member(_ key: String, json text: String) {
-            member(key)
+            JSONValue.append(member: key, to: &body)
             body += text.utf8
         }
         member("reminder_id", string: request.reminderID)

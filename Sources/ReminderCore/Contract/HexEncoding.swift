@@ -8,18 +8,13 @@ public enum HexEncoding {
     /// rather than through its protocol's witnesses for every byte.
     @inlinable
     public static func string(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Self.digits
         var text: [UInt8] = []
         text.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
-            text.append(digit(byte >> 4))
-            text.append(digit(byte & 0x0F))
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: text, as: UTF8.self)
-    }
-
-    /// The digit of a value below 16.
-    @inlinable
-    static func digit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") - 10 + value
     }
 }

@@ -91,6 +91,15 @@ public enum JSONValue: Sendable, Equatable {
         output.append(UInt8(ascii: "\""))
     }
 
+    /// Appends a member's name (quoted, escaped) and its colon to an object being written
+    /// as UTF-8 bytes: `{` before it when `output` is empty (the object's first member), a
+    /// comma otherwise. The member's value follows, then the writer closes the object.
+    public static func append(member key: String, to output: inout [UInt8]) {
+        output.append(output.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        append(string: key, to: &output)
+        output.append(UInt8(ascii: ":"))
+    }
+
     private func write(to output: inout String) {
         switch self {
         case .null: output += "null"

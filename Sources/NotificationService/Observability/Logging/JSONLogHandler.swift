@@ -39,9 +39,7 @@ public struct JSONLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         for key in merged.keys.sorted() where !Self.ownKeys.contains(key) {
-            line.append(UInt8(ascii: ","))
-            JSONValue.append(string: key, to: &line)
-            line.append(UInt8(ascii: ":"))
+            JSONValue.append(member: key, to: &line)
             Self.append(merged[key]!, to: &line)
         }
         line += "}\n".utf8

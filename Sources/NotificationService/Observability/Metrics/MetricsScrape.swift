@@ -7,8 +7,9 @@ import Synchronization
 
 /// Sets the gauges of the moment, then renders every metric: reminders waiting in each
 /// state (one query over the dispatcher's partial indexes), consumer lag per partition,
-/// each provider's circuits and the connections it bounds itself. Circuits are counted per provider, never labelled by a
-/// webhook's origin: a label per origin would make a series per customer endpoint.
+/// each provider's circuits and the connections it bounds itself. Circuits are counted
+/// per provider, never labelled by a webhook's origin: a label per origin would make a
+/// series per customer endpoint.
 public final class MetricsScrape: Sendable {
     private let metrics: ServiceMetrics
     private let lookup: any ReminderLookingUp
