@@ -9,7 +9,8 @@ import Synchronization
 
 /// The HTTP side shared by the webhook, push and SMS providers: one AsyncHTTPClient
 /// (connection pools per host, HTTP/2 where the server offers it, as APNs needs), a
-/// timeout per request, and the common classification of answers and errors.
+/// timeout per request, and the common classification of answers and errors. Webhooks go
+/// through a client of their own (`webhooks`, `WebhookClient`) with the same settings.
 public final class HTTPTransport: Sendable {
     public struct Configuration: Sendable {
         /// Each request, from connecting to the last byte of the answer.
@@ -37,10 +38,18 @@ public final class HTTPTransport: Sendable {
     static let maximumBodyBytes = 64 * 1024
 
     let client: HTTPClient
+    /// The webhook provider's client.
+    let webhooks: WebhookClient
     let configuration: Configuration
-    private let shutDown = Atomic<Bool>(false)
+    private let shutDown: Atomic<Bool>
 
     public init(configuration: Configuration) throws {
+        // Made first, and `shutDown` set last: a throw after an `Atomic` property is set
+        // crashes the compiler (Swift 6.3.1, release builds).
+        webhooks = try WebhookClient(
+            configuration: .init(
+                timeout: configuration.timeout, caFile: configuration.caFile,
+                connectionsPerHost: configuration.connectionsPerHost))
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile = configuration.caFile {
             tls.additionalTrustRoots = [.file(caFile)]
@@ -57,11 +66,13 @@ public final class HTTPTransport: Sendable {
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerHost)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         self.configuration = configuration
+        shutDown = Atomic(false)
     }
 
     /// Closes the connections, after the last send. Later calls do nothing.
     public func shutdown() async throws {
         guard !shutDown.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        webhooks.shutdown()
         try await client.shutdown()
     }
 
@@ -71,6 +82,7 @@ public final class HTTPTransport: Sendable {
     /// test in the process down with one that failed.
     deinit {
         if !shutDown.exchange(true, ordering: .acquiringAndReleasing) {
+            webhooks.shutdown()
             client.shutdown { _ in }
         }
     }

@@ -1,9 +1,9 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import Instrumentation
 import Logging
 import NIOCore
+import NIOHTTP1
 import ReminderCore
 import ServiceContextModule
 
@@ -53,22 +53,18 @@ public struct WebhookProvider: NotificationProvider {
         }
         let body = Self.body(for: request)
         let timestamp = String(Int64(clock().timeIntervalSince1970))
-        var httpRequest = HTTPClientRequest(url: address)
-        httpRequest.method = .POST
-        httpRequest.headers.add(name: "Content-Type", value: "application/json")
-        httpRequest.headers.add(name: "User-Agent", value: "notification-service")
-        httpRequest.headers.add(name: "Idempotency-Key", value: request.idempotencyKey)
-        httpRequest.headers.add(name: "X-Reminder-Timestamp", value: timestamp)
-        httpRequest.headers.add(
-            name: "X-Reminder-Signature",
-            value: "sha256=" + signer.signature(timestamp: timestamp, body: body))
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "User-Agent", value: "notification-service")
+        headers.add(name: "Idempotency-Key", value: request.idempotencyKey)
+        headers.add(name: "X-Reminder-Timestamp", value: timestamp)
+        headers.add(name: "X-Reminder-Signature", value: "sha256=" + signer.signature(timestamp: timestamp, body: body))
         // The receiver can join the delivery's trace (W3C Trace Context; nothing with the
         // no-op tracer).
         if let context = ServiceContext.current {
-            InstrumentationSystem.instrument.inject(context, into: &httpRequest.headers, using: TraceHeaderInjector())
+            InstrumentationSystem.instrument.inject(context, into: &headers, using: TraceHeaderInjector())
         }
-        httpRequest.body = .bytes(ByteBuffer(bytes: body))
-        let answer = try await transport.perform(httpRequest, logger: logger)
+        let answer = try await transport.webhooks.post(to: address, headers: headers, body: body)
         if let failure = HTTPTransport.failure(for: answer) { throw failure }
         return DeliveryReceipt(answer: "HTTP \(answer.status)")
     }

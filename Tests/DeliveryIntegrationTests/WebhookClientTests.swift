@@ -1,0 +1,205 @@
+import Foundation
+import NIOHTTP1
+import ReminderCore
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import Delivery
+
+/// The webhook client against the loopback HTTPS sink: kept connections, the limit per
+/// origin, each send's time limit, connections the answer closes, TLS and shutdown.
+@Suite(.timeLimit(.minutes(4)))
+struct WebhookClientTests {
+    func withSink(
+        connections: Int = 4, timeout: Duration = .seconds(30), trusted: Bool = true,
+        _ body: (ProviderSink, WebhookClient) async throws -> Void
+    ) async throws {
+        let sink = try await ProviderSink(lifetime: 120)
+        let client = try WebhookClient(
+            configuration: .init(
+                timeout: timeout, caFile: trusted ? sink.caFile : nil, connectionsPerHost: connections))
+        defer { client.shutdown() }
+        do {
+            try await body(sink, client)
+        } catch {
+            await sink.stop()
+            throw error
+        }
+        await sink.stop()
+    }
+
+    func post(_ client: WebhookClient, _ url: String, body: String = #"{"n":1}"#) async -> Result<
+        HTTPTransport.Answer, DeliveryFailure
+    > {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        do throws(DeliveryFailure) {
+            return .success(try await client.post(to: url, headers: headers, body: Array(body.utf8)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Bounded: at most 10 s.
+    func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<200 {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    @Test func oneKeptConnectionCarriesSendsOneAfterAnother() async throws {
+        try await withSink { sink, client in
+            for number in 0..<10 {
+                let answer = try await post(client, sink.baseURL + "/k/\(number)?q=a%2Fb", body: #"{"n":\#(number)}"#)
+                    .get()
+                #expect(answer.status == 200)
+            }
+            let counts = try #require(client.connections(to: sink.baseURL + "/"))
+            #expect(counts.open == 1 && counts.idle == 1 && counts.waiting == 0, "\(counts)")
+            let received = try await sink.requests()
+            #expect(received.count == 10)
+            for (number, request) in received.enumerated() {
+                #expect(request.method == "POST")
+                #expect(request.path.hasPrefix("/k/\(number)"))
+                #expect(request.headers["host"] == "127.0.0.1:\(sink.port)")
+                #expect(request.headers["content-length"] == String(request.body.count))
+                #expect(request.bodyText == #"{"n":\#(number)}"#)
+            }
+        }
+    }
+
+    @Test func sendsBeyondTheLimitWaitForAConnectionAndAllAreAnswered() async throws {
+        try await withSink(connections: 2) { sink, client in
+            try await sink.script("/slow", Array(repeating: ProviderSink.Response(delayMilliseconds: 300), count: 8))
+            let most = LockedMaximum()
+            let results = await withTaskGroup(of: Int?.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try? await post(client, sink.baseURL + "/slow").get().status }
+                }
+                group.addTask {
+                    for _ in 0..<100 {
+                        if let counts = client.connections(to: sink.baseURL + "/") { most.observe(counts) }
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                    return nil
+                }
+                var statuses: [Int] = []
+                for await status in group { if let status { statuses.append(status) } }
+                return statuses
+            }
+            #expect(results == Array(repeating: 200, count: 8))
+            #expect(most.open == 2, "never more connections than the limit")
+            #expect(most.waiting > 0, "sends waited for a connection")
+            let count = try await sink.count()
+            #expect(count == 8)
+        }
+    }
+
+    @Test func aSendWaitingForAConnectionTakesANewOneWhenTheBusyOneIsLost() async throws {
+        try await withSink(connections: 1) { sink, client in
+            try await sink.script("/d", [ProviderSink.Response(delayMilliseconds: 1_000, action: "drop")])
+            async let first = post(client, sink.baseURL + "/d")
+            try await Task.sleep(for: .milliseconds(200))
+            let second = await post(client, sink.baseURL + "/d")
+            #expect(try second.get().status == 200)
+            if case .failure(let failure) = await first {
+                #expect(failure.errorClass == "connection")
+            } else {
+                Issue.record("the dropped send was answered")
+            }
+            #expect(client.connections(to: sink.baseURL + "/")?.open == 1)
+        }
+    }
+
+    @Test func aSendThatOutlivesItsLimitTimesOutAndItsConnectionIsClosed() async throws {
+        try await withSink(timeout: .seconds(2)) { sink, client in
+            // The connection is made (TLS and all) first, so that only the hang counts.
+            #expect(try await post(client, sink.baseURL + "/warm").get().status == 200)
+            try await sink.script("/h", [.hang])
+            let started = ContinuousClock.now
+            if case .failure(let failure) = await post(client, sink.baseURL + "/h") {
+                #expect(failure.errorClass == "timeout")
+                #expect(failure.kind == .transient)
+            } else {
+                Issue.record("the hung send was answered")
+            }
+            // Within the limit and the sweep's interval; not a measure of speed.
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(try await eventually { client.connections(to: sink.baseURL + "/")?.open == 0 })
+        }
+    }
+
+    @Test func anAnswerThatClosesItsConnectionIsNotFollowedOnIt() async throws {
+        try await withSink { sink, client in
+            try await sink.script("/c", [.status(202, headers: ["Connection": "close"])])
+            #expect(try await post(client, sink.baseURL + "/c").get().status == 202)
+            #expect(try await eventually { client.connections(to: sink.baseURL + "/")?.open == 0 })
+            #expect(try await post(client, sink.baseURL + "/c").get().status == 200)
+            let count = try await sink.count()
+            #expect(count == 2)
+        }
+    }
+
+    @Test func aReceiverWithAnUntrustedCertificateIsATLSFailure() async throws {
+        try await withSink(trusted: false) { sink, client in
+            if case .failure(let failure) = await post(client, sink.baseURL + "/t") {
+                #expect(failure.errorClass == "tls")
+            } else {
+                Issue.record("an untrusted receiver was sent to")
+            }
+            let count = try await sink.count()
+            #expect(count == 0)
+        }
+    }
+
+    @Test func aCancelledSendEndsAsCancelled() async throws {
+        try await withSink { sink, client in
+            try await sink.script("/h", [.hang])
+            let send = Task { await post(client, sink.baseURL + "/h") }
+            // Bounded: at most 10 s for the request to reach the sink.
+            for _ in 0..<200 {
+                if try await sink.count() > 0 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            send.cancel()
+            let cancelled = ContinuousClock.now
+            if case .failure(let failure) = await send.value {
+                #expect(failure.isCancellation)
+                #expect(ContinuousClock.now - cancelled < .seconds(5), "ended when cancelled, not at its limit")
+            } else {
+                Issue.record("the cancelled send was answered")
+            }
+        }
+    }
+
+    @Test func afterShutdownSendsFailAndNothingIsSent() async throws {
+        try await withSink { sink, client in
+            #expect(try await post(client, sink.baseURL + "/s").get().status == 200)
+            client.shutdown()
+            if case .failure(let failure) = await post(client, sink.baseURL + "/s") {
+                #expect(failure.errorClass == "connection")
+            } else {
+                Issue.record("a send after shutdown was answered")
+            }
+            let count = try await sink.count()
+            #expect(count == 1)
+        }
+    }
+}
+
+/// The most connections and waiting sends seen.
+final class LockedMaximum: Sendable {
+    private let state = Mutex((open: 0, waiting: 0))
+    var open: Int { state.withLock { $0.open } }
+    var waiting: Int { state.withLock { $0.waiting } }
+
+    func observe(_ counts: (open: Int, idle: Int, waiting: Int)) {
+        state.withLock {
+            $0.open = max($0.open, counts.open)
+            $0.waiting = max($0.waiting, counts.waiting)
+        }
+    }
+}
