@@ -30,6 +30,9 @@ final class WebhookClient: Sendable {
         var idleTimeout: Duration = .seconds(60)
     }
 
+    /// Origins whose pools are kept whether they are used or not.
+    static let maximumOrigins = 1_024
+
     let configuration: Configuration
     private let tls: NIOSSLContext
     private let group: any EventLoopGroup
@@ -69,6 +72,8 @@ final class WebhookClient: Sendable {
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 exchange.await(continuation)
+                // Cancelled before it began: decided already.
+                if exchange.isDecided { return }
                 guard let pool = pool(for: target) else { return exchange.abandon(.shutDown) }
                 pool.enqueue(exchange)
             }
@@ -102,6 +107,11 @@ final class WebhookClient: Sendable {
         pools.withLock { state in
             if state.closed { return nil }
             if let pool = state.byOrigin[target.origin] { return pool }
+            // Receivers come and go: past `maximumOrigins`, the pools with no connection
+            // and no send waiting are forgotten.
+            if state.byOrigin.count >= Self.maximumOrigins {
+                state.byOrigin = state.byOrigin.filter { !$0.value.isUnused }
+            }
             let pool = ConnectionPool(
                 target: target, limit: configuration.connectionsPerHost, tls: tls, group: group,
                 connectTimeout: .milliseconds(configuration.timeout.wholeMilliseconds),

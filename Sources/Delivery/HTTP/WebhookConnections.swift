@@ -145,10 +145,13 @@ final class ConnectionPool: Sendable {
         self.idleTimeout = idleTimeout
     }
 
-    /// Connections open or being opened, and idle.
+    /// Connections open or being opened, idle ones, and exchanges waiting for one.
     var counts: (open: Int, idle: Int, waiting: Int) {
         state.withLock { ($0.open, $0.idle.count, $0.waiting.count) }
     }
+
+    /// No connection and no exchange waiting.
+    var isUnused: Bool { state.withLock { $0.open == 0 && $0.waiting.isEmpty } }
 
     func enqueue(_ exchange: Exchange) {
         enum Next { case run(PooledConnection), connect, wait, shutDown }
