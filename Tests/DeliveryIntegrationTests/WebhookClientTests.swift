@@ -143,6 +143,16 @@ struct WebhookClientTests {
         }
     }
 
+    @Test func aReceiverNamedByItsHostIsCheckedAgainstThatName() async throws {
+        try await withSink { sink, client in
+            // The sink's certificate names localhost (and 127.0.0.1); only 127.0.0.1 listens.
+            let url = "https://localhost:\(sink.port)/named"
+            #expect(try await post(client, url).get().status == 200)
+            let received = try #require(try await sink.requests(path: "/named").first)
+            #expect(received.headers["host"] == "localhost:\(sink.port)")
+        }
+    }
+
     @Test func aReceiverWithAnUntrustedCertificateIsATLSFailure() async throws {
         try await withSink(trusted: false) { sink, client in
             if case .failure(let failure) = await post(client, sink.baseURL + "/t") {
