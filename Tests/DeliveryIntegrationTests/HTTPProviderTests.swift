@@ -42,8 +42,7 @@ struct HTTPProviderTests {
             transport: transport,
             configuration: .init(
                 signingSecret: Array("0123456789abcdef-secret".utf8),
-                destinations: DestinationPolicy(allowLoopback: allowLoopback)),
-            logger: Self.logger)
+                destinations: DestinationPolicy(allowLoopback: allowLoopback)))
     }
 
     func failure(_ body: () async throws(DeliveryFailure) -> DeliveryReceipt) async -> DeliveryFailure? {

@@ -51,13 +51,12 @@ final class DispatchHarness: Sendable {
         try? await transport.shutdown()
     }
 
-    static func webhook(_ transport: HTTPTransport, logger: Logger = logger) -> WebhookProvider {
+    static func webhook(_ transport: HTTPTransport) -> WebhookProvider {
         WebhookProvider(
             transport: transport,
             configuration: .init(
                 signingSecret: Array("0123456789abcdef-secret".utf8),
-                destinations: DestinationPolicy(allowLoopback: true)),
-            logger: logger)
+                destinations: DestinationPolicy(allowLoopback: true)))
     }
 
     static func sms(_ transport: HTTPTransport, baseURL: String, logger: Logger = logger) -> SMSProvider {

@@ -57,7 +57,7 @@ struct LogPrivacyTests {
                     // One failure opens the webhook origin's circuit: its log line names the
                     // origin, never the URL's path.
                     webhook: DispatchHarness.guarded(
-                        DispatchHarness.webhook(transport, logger: logger),
+                        DispatchHarness.webhook(transport),
                         breaker: .init(failureThreshold: 1, openDuration: .seconds(30), halfOpenProbes: 1),
                         circuits: .destinationOrigin(maximum: 8), logger: logger),
                     defaultRetryPolicy: quick)

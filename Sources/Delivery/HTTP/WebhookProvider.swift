@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import Instrumentation
-import Logging
 import NIOCore
 import NIOHTTP1
 import ReminderCore
@@ -28,17 +27,14 @@ public struct WebhookProvider: NotificationProvider {
     private let transport: HTTPTransport
     private let signer: Signer
     private let verdicts: DestinationVerdicts
-    private let logger: Logger
     private let clock: @Sendable () -> Date
 
     public init(
-        transport: HTTPTransport, configuration: Configuration, logger: Logger,
-        clock: @escaping @Sendable () -> Date = Date.init
+        transport: HTTPTransport, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init
     ) {
         self.transport = transport
         self.signer = Signer(secret: configuration.signingSecret)
         self.verdicts = DestinationVerdicts(configuration.destinations)
-        self.logger = logger
         self.clock = clock
     }
 

@@ -57,7 +57,7 @@ public struct DeliveryProviders: Sendable {
         directory.sms = delivery.smsProviders.compactMap { sms[$0] }
         if let webhook = delivery.webhook {
             directory.webhook = guarded(
-                WebhookProvider(transport: transport, configuration: webhook, logger: logger), limit: "webhook",
+                WebhookProvider(transport: transport, configuration: webhook), limit: "webhook",
                 circuits: .destinationOrigin(maximum: settings.dispatch.webhookBreakers))
         }
         if let fcm = delivery.fcm {
