@@ -105,11 +105,7 @@ struct WebhookClientTests {
             try await Task.sleep(for: .milliseconds(200))
             let second = await post(client, sink.baseURL + "/d")
             #expect(try second.get().status == 200)
-            if case .failure(let failure) = await first {
-                #expect(failure.errorClass == "connection")
-            } else {
-                Issue.record("the dropped send was answered")
-            }
+            #expect(await first.failure?.errorClass == "connection", "the dropped send fails")
             #expect(client.connections(to: sink.baseURL + "/")?.open == 1)
         }
     }
@@ -120,12 +116,9 @@ struct WebhookClientTests {
             #expect(try await post(client, sink.baseURL + "/warm").get().status == 200)
             try await sink.script("/h", [.hang])
             let started = ContinuousClock.now
-            if case .failure(let failure) = await post(client, sink.baseURL + "/h") {
-                #expect(failure.errorClass == "timeout")
-                #expect(failure.kind == .transient)
-            } else {
-                Issue.record("the hung send was answered")
-            }
+            let failure = await post(client, sink.baseURL + "/h").failure
+            #expect(failure?.errorClass == "timeout", "the hung send fails")
+            #expect(failure?.kind == .transient)
             // Within the limit and the sweep's interval; not a measure of speed.
             #expect(ContinuousClock.now - started < .seconds(30))
             #expect(try await eventually { client.connections(to: sink.baseURL + "/")?.open == 0 })
@@ -155,11 +148,8 @@ struct WebhookClientTests {
 
     @Test func aReceiverWithAnUntrustedCertificateIsATLSFailure() async throws {
         try await withSink(trusted: false) { sink, client in
-            if case .failure(let failure) = await post(client, sink.baseURL + "/t") {
-                #expect(failure.errorClass == "tls")
-            } else {
-                Issue.record("an untrusted receiver was sent to")
-            }
+            let failure = await post(client, sink.baseURL + "/t").failure
+            #expect(failure?.errorClass == "tls", "an untrusted receiver is not sent to")
             let count = try await sink.count()
             #expect(count == 0)
         }
@@ -176,12 +166,9 @@ struct WebhookClientTests {
             }
             send.cancel()
             let cancelled = ContinuousClock.now
-            if case .failure(let failure) = await send.value {
-                #expect(failure.isCancellation)
-                #expect(ContinuousClock.now - cancelled < .seconds(5), "ended when cancelled, not at its limit")
-            } else {
-                Issue.record("the cancelled send was answered")
-            }
+            let failure = await send.value.failure
+            #expect(failure?.isCancellation == true, "the cancelled send fails as cancelled")
+            #expect(ContinuousClock.now - cancelled < .seconds(5), "ended when cancelled, not at its limit")
         }
     }
 
@@ -189,14 +176,18 @@ struct WebhookClientTests {
         try await withSink { sink, client in
             #expect(try await post(client, sink.baseURL + "/s").get().status == 200)
             client.shutdown()
-            if case .failure(let failure) = await post(client, sink.baseURL + "/s") {
-                #expect(failure.errorClass == "connection")
-            } else {
-                Issue.record("a send after shutdown was answered")
-            }
+            let failure = await post(client, sink.baseURL + "/s").failure
+            #expect(failure?.errorClass == "connection", "a send after shutdown fails")
             let count = try await sink.count()
             #expect(count == 1)
         }
+    }
+}
+
+extension Result where Failure == DeliveryFailure {
+    /// The failure; nil when the send was answered.
+    fileprivate var failure: DeliveryFailure? {
+        if case .failure(let failure) = self { failure } else { nil }
     }
 }
 
