@@ -32,12 +32,16 @@ final class WebhookClient: Sendable {
 
     /// Origins whose pools are kept whether they are used or not.
     static let maximumOrigins = 1_024
+    /// Addresses whose reading (`WebhookTarget`) is kept.
+    static let maximumTargets = 4_096
 
     let configuration: Configuration
     private let tls: NIOSSLContext
     private let group: any EventLoopGroup
     private let deadlines: RequestDeadlines
     private let pools = Mutex<(closed: Bool, byOrigin: [DestinationOrigin: ConnectionPool])>((false, [:]))
+    /// Each address read once (nil: not a URL the client can send to), not per send.
+    private let targets = Mutex(AddressMemo<WebhookTarget?>(capacity: WebhookClient.maximumTargets))
 
     init(configuration: Configuration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -61,7 +65,7 @@ final class WebhookClient: Sendable {
     /// are kept) or too slow does not make a failure of an accepted send.
     func post(to url: String, headers: HTTPHeaders, body: [UInt8]) async throws(DeliveryFailure) -> HTTPTransport.Answer
     {
-        guard let target = WebhookTarget(url: url) else { throw .permanent("invalid_url", "the URL cannot be used") }
+        guard let target = target(for: url) else { throw .permanent("invalid_url", "the URL cannot be used") }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.requestTarget, headers: headers)
         head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
         head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
@@ -99,8 +103,16 @@ final class WebhookClient: Sendable {
     /// The connections to `url`'s origin: open or being opened, idle, and the sends
     /// waiting for one; nil before the first send there.
     func connections(to url: String) -> (open: Int, idle: Int, waiting: Int)? {
-        guard let target = WebhookTarget(url: url) else { return nil }
+        guard let target = target(for: url) else { return nil }
         return pools.withLock { $0.byOrigin[target.origin] }?.counts
+    }
+
+    private func target(for url: String) -> WebhookTarget? {
+        // Read outside the lock: sends to other addresses need not wait for it.
+        if let known = targets.withLock({ $0.value(for: url) }) { return known }
+        let target = WebhookTarget(url: url)
+        targets.withLock { $0.keep(target, for: url) }
+        return target
     }
 
     private func pool(for target: WebhookTarget) -> ConnectionPool? {

@@ -42,6 +42,8 @@ public struct ProviderCircuits: Sendable {
     /// dictionary on every send.)
     private var breaker: CircuitBreaker?
     private var table: CircuitBreakerTable<DestinationOrigin>?
+    /// Each webhook address's origin, read once rather than per send.
+    private var origins = AddressMemo<DestinationOrigin?>(capacity: 4_096)
 
     public init(scope: Scope, configuration: CircuitBreaker.Configuration) {
         switch scope {
@@ -62,7 +64,9 @@ public struct ProviderCircuits: Sendable {
             case .rejected(let retryAfter): return .failure(CircuitRefusal(retryAfter: retryAfter))
             }
         }
-        guard case .webhook(let url) = request.channel, let origin = DestinationOrigin(url: url) else {
+        guard case .webhook(let url) = request.channel,
+            let origin = origins.value(for: url, making: DestinationOrigin.init(url:))
+        else {
             return .success(.none)
         }
         switch table?.admit(origin, at: now) {
@@ -88,7 +92,9 @@ public struct ProviderCircuits: Sendable {
     /// The state of the circuit `request` would go through, nil when none watches it.
     public func state(for request: DeliveryRequest) -> CircuitBreaker.State? {
         if let breaker { return breaker.state }
-        guard case .webhook(let url) = request.channel, let origin = DestinationOrigin(url: url) else { return nil }
+        guard case .webhook(let url) = request.channel,
+            let origin = origins.value(for: url) ?? DestinationOrigin(url: url)
+        else { return nil }
         return table?.state(of: origin)
     }
 
