@@ -21,10 +21,11 @@ struct HTTPProviderTests {
 
     /// A generous limit: a loaded machine has taken seconds for one TLS handshake with the
     /// sink; tests of timeouts use a transport of their own.
-    func withSink(timeout: Duration = .seconds(30), _ body: (ProviderSink, HTTPTransport) async throws -> Void)
-        async throws
-    {
-        let sink = try await ProviderSink(lifetime: 120)
+    func withSink(
+        timeout: Duration = .seconds(30), names: TestCertificate.Names = .loopback,
+        _ body: (ProviderSink, HTTPTransport) async throws -> Void
+    ) async throws {
+        let sink = try await ProviderSink(lifetime: 120, names: names)
         let transport = try HTTPTransport(configuration: .init(timeout: timeout, caFile: sink.caFile))
         do {
             try await body(sink, transport)
@@ -256,6 +257,26 @@ struct HTTPProviderTests {
             #expect(failures[0]?.answer == "HTTP 400 code 21211")
             // Twilio's 21211 refuses the number itself: no other SMS provider is asked.
             #expect(failures.map { $0?.concernsRecipient } == [true, false, false])
+        }
+    }
+
+    @Test func aProviderWhoseCertificateNamesAnotherHostIsATLSFailure() async throws {
+        // Trusted (self-signed, given as the CA file), for `receiver.invalid` only: the SMS
+        // provider goes through AsyncHTTPClient, as push and SendGrid do. AsyncHTTPClient
+        // tries to connect again until the send's limit, then fails with what the last try
+        // failed with: a short limit.
+        try await withSink(timeout: .seconds(3), names: .elsewhere) { sink, transport in
+            let provider = SMSProvider(
+                transport: transport,
+                configuration: .init(
+                    baseURL: sink.baseURL, accountSID: "AC123", authToken: "token", from: "+15550001111"),
+                logger: Self.logger)
+            let failure = await failure { () async throws(DeliveryFailure) in
+                try await provider.send(request(.sms(to: "+4915112345678")))
+            }
+            #expect(failure?.errorClass == "tls", "a certificate for another name is refused")
+            let count = try await sink.count()
+            #expect(count == 0)
         }
     }
 }

@@ -13,12 +13,14 @@ import Testing
 struct WebhookClientTests {
     func withSink(
         connections: Int = 4, timeout: Duration = .seconds(30), trusted: Bool = true,
+        names: TestCertificate.Names = .loopback, maximumOrigins: Int = 1_024,
         _ body: (ProviderSink, WebhookClient) async throws -> Void
     ) async throws {
-        let sink = try await ProviderSink(lifetime: 120)
+        let sink = try await ProviderSink(lifetime: 120, names: names)
         let client = try WebhookClient(
             configuration: .init(
-                timeout: timeout, caFile: trusted ? sink.caFile : nil, connectionsPerHost: connections))
+                timeout: timeout, caFile: trusted ? sink.caFile : nil, connectionsPerHost: connections,
+                maximumOrigins: maximumOrigins))
         defer { client.shutdown() }
         do {
             try await body(sink, client)
@@ -152,6 +154,39 @@ struct WebhookClientTests {
             #expect(failure?.errorClass == "tls", "an untrusted receiver is not sent to")
             let count = try await sink.count()
             #expect(count == 0)
+        }
+    }
+
+    @Test func aReceiverWhoseCertificateNamesAnotherHostIsATLSFailure() async throws {
+        // Trusted (self-signed, given as the CA file), for `receiver.invalid` only.
+        try await withSink(names: .elsewhere) { sink, client in
+            for url in [sink.baseURL + "/n", "https://localhost:\(sink.port)/n"] {
+                let failure = await post(client, url).failure
+                #expect(failure?.errorClass == "tls", "\(url): a certificate for another name is refused")
+            }
+            let count = try await sink.count()
+            #expect(count == 0)
+        }
+    }
+
+    @Test func pastItsBoundItForgetsThePoolsOfOriginsWithNothingOpen() async throws {
+        try await withSink(maximumOrigins: 3) { sink, client in
+            #expect(try await post(client, sink.baseURL + "/kept").get().status == 200)
+            // Origins where nothing listens: each send is refused and leaves its pool empty.
+            let refusing = try (0..<4).map { _ in try ReservedPort() }
+            for reserved in refusing {
+                let failure = await post(client, "https://127.0.0.1:\(reserved.port)/x").failure
+                #expect(failure?.errorClass == "connection")
+                #expect(client.originCount <= 3)
+            }
+            #expect(client.connections(to: "https://127.0.0.1:\(refusing[0].port)/") == nil, "forgotten")
+            // The origin with a kept connection stays, and its connection with it.
+            let kept = try #require(client.connections(to: sink.baseURL + "/"))
+            #expect(kept.open == 1 && kept.idle == 1, "\(kept)")
+            #expect(try await post(client, sink.baseURL + "/kept").get().status == 200)
+            let count = try await sink.count()
+            #expect(count == 2)
+            #expect(client.connections(to: sink.baseURL + "/")?.open == 1, "the same connection carried both")
         }
     }
 

@@ -106,7 +106,8 @@ public final class HTTPTransport: Sendable {
             return Answer(status: Int(response.status.code), headers: response.headers, body: body)
         } catch let error as HTTPClientError {
             throw Self.classify(error)
-        } catch is NIOSSLError {
+        } catch is NIOSSLError, is NIOSSLExtraError, is BoringSSLError {
+            // NIOSSLExtraError: a certificate for another name.
             throw .transient("tls", "TLS handshake failed")
         } catch is CancellationError {
             throw .cancelled

@@ -28,10 +28,10 @@ final class WebhookClient: Sendable {
         var connectionsPerHost: Int
         /// An idle connection is closed after this long.
         var idleTimeout: Duration = .seconds(60)
+        /// Origins whose pools are kept whether they are used or not.
+        var maximumOrigins = 1_024
     }
 
-    /// Origins whose pools are kept whether they are used or not.
-    static let maximumOrigins = 1_024
     /// Addresses whose reading (`WebhookTarget`) is kept.
     static let maximumTargets = 4_096
 
@@ -107,6 +107,9 @@ final class WebhookClient: Sendable {
         return pools.withLock { $0.byOrigin[target.origin] }?.counts
     }
 
+    /// The origins it holds a pool for.
+    var originCount: Int { pools.withLock { $0.byOrigin.count } }
+
     private func target(for url: String) -> WebhookTarget? {
         // Read outside the lock: sends to other addresses need not wait for it.
         if let known = targets.withLock({ $0.value(for: url) }) { return known }
@@ -121,7 +124,7 @@ final class WebhookClient: Sendable {
             if let pool = state.byOrigin[target.origin] { return pool }
             // Receivers come and go: past `maximumOrigins`, the pools with no connection
             // and no send waiting are forgotten.
-            if state.byOrigin.count >= Self.maximumOrigins {
+            if state.byOrigin.count >= configuration.maximumOrigins {
                 state.byOrigin = state.byOrigin.filter { !$0.value.isUnused }
             }
             let pool = ConnectionPool(

@@ -106,7 +106,11 @@ final class Exchange: Sendable {
         if let error = error as? NIOSSLError, case .uncleanShutdown = error {
             return .transient("connection", "no answer: the connection closed")
         }
-        if error is NIOSSLError || error is BoringSSLError { return .transient("tls", "TLS handshake failed") }
+        // A certificate for another name fails after the handshake's own checks, with
+        // NIOSSL's other error type.
+        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            return .transient("tls", "TLS handshake failed")
+        }
         if let error = error as? ChannelError, case .connectTimeout = error {
             return .transient("timeout", "no answer in time")
         }
