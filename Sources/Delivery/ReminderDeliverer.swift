@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 import ReminderCore
 import ServiceContextModule
@@ -93,14 +94,22 @@ public struct ReminderDeliverer: Sendable {
         SendOutcome, ChannelAttempt
     ) {
         // A client span per provider asked, in the delivery attempt's trace (the task's
-        // service context). No address, answer text or content goes into it.
-        let span = startSpan("send \(request.channel.type)", ofKind: .client)
+        // service context); none with the no-op tracer, which would keep nothing. No
+        // address, answer text or content goes into it.
+        let span: (any Span)? =
+            InstrumentationSystem.tracer is NoOpTracer
+            ? nil : startSpan("send \(request.channel.type)", ofKind: .client)
         // The send runs in the span's context: a webhook request names this span as its
         // parent.
-        let (result, latency) = await ServiceContext.withValue(span.context) { await provider.send(request) }
+        let (result, latency) =
+            if let span {
+                await ServiceContext.withValue(span.context) { await provider.send(request) }
+            } else {
+                await provider.send(request)
+            }
         let attempt = ChannelAttempt(
             channelIndex: index, channel: request.channel.type, provider: provider.name, sent: result, latency: latency)
-        // The no-op span keeps nothing: no attribute is built for it.
+        guard let span else { return (result, attempt) }
         if span.isRecording {
             span.updateAttributes { attributes in
                 attributes["notification.channel"] = request.channel.type

@@ -207,12 +207,17 @@ public final class Dispatcher<C: Clock>: Service, Sendable where C.Duration == D
                 "reminder taken over after its lease ran out; the earlier send may have reached the provider")
         }
         let span = DispatchTrace.startDelivery(claimed)
-        let completion = await ServiceContext.withValue(span.context) { await attempt(claimed, logger: logger) }
+        let completion: DispatchStore.Completion
+        if let span {
+            completion = await ServiceContext.withValue(span.context) { await attempt(claimed, logger: logger) }
+        } else {
+            completion = await attempt(claimed, logger: logger)
+        }
         afterSending()
         leases?.recording(claimed.id)
         let recording = await recorder.record(completion)
         leases?.release(claimed.id)
-        DispatchTrace.finish(span, completion, recorded: recording.isRecorded)
+        if let span { DispatchTrace.finish(span, completion, recorded: recording.isRecorded) }
         if recording.isRecorded {
             metrics.dispatched(completion, dueAt: claimed.dueAt, at: now(), decided: recording == .recorded)
         }

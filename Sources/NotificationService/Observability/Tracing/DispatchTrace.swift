@@ -19,8 +19,10 @@ enum DispatchTrace {
         span.end()
     }
 
-    /// The span of one delivery attempt, continuing the reminder's trace.
-    static func startDelivery(_ reminder: DispatchStore.Claimed) -> any Span {
+    /// The span of one delivery attempt, continuing the reminder's trace; nil with the
+    /// no-op tracer (nothing to start, and no context for the sends to run in).
+    static func startDelivery(_ reminder: DispatchStore.Claimed) -> (any Span)? {
+        guard TracingBackend.isEnabled else { return nil }
         let span = startSpan(
             "deliver reminder", context: TracePropagation.context(continuing: reminder.trace), ofKind: .internal)
         guard span.isRecording else { return span }
