@@ -6,8 +6,8 @@
 # 100,000 reminders due at one instant (the 09:00 herd) and 1,000 reminders a second for
 # 60 s, each due one second after it is published. Prints every round and the medians:
 # herd deliveries/s and their ratio to the raw POST rate, lateness p50/p99/max of the
-# herd and of the stream, duplicates, CPU microseconds per delivery of the service and
-# of PostgreSQL (from /proc), and the service's peak RSS.
+# herd and of the stream, duplicates, CPU microseconds per delivery of the service, of
+# PostgreSQL and of the broker (from /proc), and the service's peak RSS.
 #
 # PostgreSQL runs durable (fsync, synchronous_commit, full_page_writes on) unless the
 # first argument is --fast-database (fsync and full-page writes off); the first line and
@@ -41,4 +41,6 @@ build -c release --package-path "$NS_ROOT/Benchmarks" --scratch-path "$NS_BENCH_
 "$NS_BENCH_SCRATCH_PATH/release/dispatch-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
     --migrations "$NS_ROOT/migrations" --certificate "$NS_RECEIVER_CERT" --key "$NS_RECEIVER_KEY" \
-    ${NS_PG_DATA:+--postgres-pid-file "$NS_PG_DATA/postmaster.pid"} --service-log "$NS_RUN_DIR/service.log" "$@"
+    ${NS_PG_DATA:+--postgres-pid-file "$NS_PG_DATA/postmaster.pid"} \
+    ${NS_BROKER_PID_FILE:+--broker-pid-file "$NS_BROKER_PID_FILE"} \
+    --service-log "$NS_RUN_DIR/service.log" "$@"

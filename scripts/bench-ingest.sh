@@ -7,8 +7,9 @@
 # and psycopg, batches of 500, its own consumer group on the same topic) and plain batched
 # INSERT … ON CONFLICT DO NOTHING of the same rows (raw insert). Prints every round's
 # rates and ratios, then the medians: rates, service / peer, service / raw insert, CPU
-# microseconds per event of each contender and of PostgreSQL (from /proc), the WAL
-# PostgreSQL wrote per event, and the service's peak RSS.
+# microseconds per event of each contender, of PostgreSQL and of the broker (from /proc;
+# the raw insert does not use the broker), the WAL PostgreSQL wrote per event, and the
+# service's peak RSS.
 #
 # PostgreSQL runs durable (fsync, synchronous_commit, full_page_writes on) unless the
 # first argument is --fast-database (fsync and full-page writes off); the first line and
@@ -43,4 +44,5 @@ build -c release --package-path "$NS_ROOT/Benchmarks" --scratch-path "$NS_BENCH_
 "$NS_BENCH_SCRATCH_PATH/release/ingest-benchmark" --bootstrap-servers "$KAFKA_BOOTSTRAP_SERVERS" \
     --database-url "$DATABASE_URL" --service "$NS_SCRATCH_PATH/release/notification-service" \
     --migrations "$NS_ROOT/migrations" ${NS_PG_DATA:+--postgres-pid-file "$NS_PG_DATA/postmaster.pid"} \
+    ${NS_BROKER_PID_FILE:+--broker-pid-file "$NS_BROKER_PID_FILE"} \
     --python "$NS_VENV/bin/python" --peer "$NS_ROOT/Benchmarks/peers/ingest_peer.py" "$@"

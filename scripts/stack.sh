@@ -131,6 +131,8 @@ write_env() {
         echo "export DATABASE_URL=postgres://$pg_user:$pg_password@127.0.0.1:$pg_port/$pg_database"
         # The data folder: the benchmarks read the postmaster's pid from its postmaster.pid.
         echo "export NS_PG_DATA=$pg_dir/data"
+        # The broker's pid file: the benchmarks count its CPU per event beside PostgreSQL's.
+        [ "${1:-}" = pg-only ] || echo "export NS_BROKER_PID_FILE=$broker_pid_file"
     } >"$env_file"
 }
 

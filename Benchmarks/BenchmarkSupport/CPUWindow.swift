@@ -1,20 +1,24 @@
 import Foundation
 
-/// The CPU spent over a measured window by the processes under test, by PostgreSQL and
-/// by the whole machine: opened at the window's start, closed at its end.
+/// The CPU spent over a measured window by the processes under test, by PostgreSQL, by
+/// the broker and by the whole machine: opened at the window's start, closed at its end.
 public struct CPUWindow: Sendable {
     public let processes: [Int32]
     public let postmaster: Int32?
+    public let broker: Int32?
     private let processSeconds: Double
     private let serverSeconds: Double?
+    private let brokerSeconds: Double?
     private let machine: (total: Double, idle: Double, iowait: Double)
 
     /// Takes the start readings now. `processes` are summed (two instances of the service).
-    public init(processes: [Int32], postmaster: Int32?) {
+    public init(processes: [Int32], postmaster: Int32?, broker: Int32? = nil) {
         self.processes = processes
         self.postmaster = postmaster
+        self.broker = broker
         processSeconds = processes.reduce(0) { $0 + (ProcessCPU.seconds(of: $1) ?? 0) }
         serverSeconds = postmaster.flatMap { ProcessCPU.serverSeconds(postmaster: $0) }
+        brokerSeconds = broker.flatMap { ProcessCPU.seconds(of: $0) }
         machine = ProcessCPU.machine()
     }
 
@@ -22,11 +26,13 @@ public struct CPUWindow: Sendable {
     public func close() -> CPUCost {
         let seconds = processes.reduce(0) { $0 + (ProcessCPU.seconds(of: $1) ?? 0) }
         let server = postmaster.flatMap { ProcessCPU.serverSeconds(postmaster: $0) }
+        let brokerNow = broker.flatMap { ProcessCPU.seconds(of: $0) }
         let now = ProcessCPU.machine()
         let total = max(now.total - machine.total, 1)
         return CPUCost(
             processSeconds: processes.isEmpty ? nil : seconds - processSeconds,
             postgresSeconds: server.flatMap { end in serverSeconds.map { end - $0 } },
+            brokerSeconds: brokerNow.flatMap { end in brokerSeconds.map { end - $0 } },
             idleShare: (now.idle - machine.idle) / total, iowaitShare: (now.iowait - machine.iowait) / total)
     }
 }
@@ -37,13 +43,19 @@ public struct CPUCost: Sendable {
     public var processSeconds: Double?
     /// User + system seconds of PostgreSQL; nil without its postmaster's pid.
     public var postgresSeconds: Double?
+    /// User + system seconds of the broker; nil without its pid.
+    public var brokerSeconds: Double?
     /// The machine's idle share over the window (0…1), and the iowait share beside it.
     public var idleShare: Double
     public var iowaitShare: Double
 
-    public init(processSeconds: Double?, postgresSeconds: Double?, idleShare: Double, iowaitShare: Double) {
+    public init(
+        processSeconds: Double?, postgresSeconds: Double?, brokerSeconds: Double? = nil, idleShare: Double,
+        iowaitShare: Double
+    ) {
         self.processSeconds = processSeconds
         self.postgresSeconds = postgresSeconds
+        self.brokerSeconds = brokerSeconds
         self.idleShare = idleShare
         self.iowaitShare = iowaitShare
     }
@@ -56,6 +68,16 @@ public struct CPUCost: Sendable {
     /// Microseconds of PostgreSQL per event; nil when not measured.
     public func postgresMicroseconds(per events: Int) -> Double? {
         postgresSeconds.map { $0 * 1_000_000 / Double(max(events, 1)) }
+    }
+
+    /// Microseconds of the broker per event; nil when not measured.
+    public func brokerMicroseconds(per events: Int) -> Double? {
+        brokerSeconds.map { $0 * 1_000_000 / Double(max(events, 1)) }
+    }
+
+    /// ", broker 12 µs" when the broker was measured, else nothing.
+    public func brokerDescription(per events: Int) -> String {
+        brokerMicroseconds(per: events).map { ", broker \(microseconds($0))" } ?? ""
     }
 
     /// "idle 12% (iowait 3%)".

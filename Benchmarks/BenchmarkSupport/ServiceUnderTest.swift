@@ -30,13 +30,23 @@ public struct ServiceUnderTest: ParsableArguments {
             """)
     public var postgresPIDFile: String?
 
+    @Option(
+        help: """
+            A file whose first line is the broker's pid (the stack's Tansu): the benchmarks count its CPU time per \
+            event beside PostgreSQL's, since it shares the machine's cores. Without it the broker's CPU is not measured.
+            """)
+    public var brokerPIDFile: String?
+
     public init() {}
 
     /// The postmaster's pid from `postgresPIDFile`; nil when not given or unreadable.
-    public var postmaster: Int32? {
-        guard let postgresPIDFile, let text = try? String(contentsOfFile: postgresPIDFile, encoding: .utf8) else {
-            return nil
-        }
+    public var postmaster: Int32? { Self.firstLinePID(of: postgresPIDFile) }
+
+    /// The broker's pid from `brokerPIDFile`; nil when not given or unreadable.
+    public var broker: Int32? { Self.firstLinePID(of: brokerPIDFile) }
+
+    private static func firstLinePID(of file: String?) -> Int32? {
+        guard let file, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
         return text.split(separator: "\n").first.flatMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
     }
 

@@ -45,7 +45,7 @@ extension DispatchBenchmark {
         if untilDue > 0 { try await Task.sleep(for: .milliseconds(Int(untilDue * 1_000))) }
         let (herdArrivals, herdCost) = try await collect(
             herd, from: sink, deadline: herdDue + 600, running: processes,
-            window: CPUWindow(processes: pids, postmaster: target.postmaster)
+            window: CPUWindow(processes: pids, postmaster: target.postmaster, broker: target.broker)
         )
         let herdPeaks = pids.map(peakRSSKiB(of:))
         let lastArrival = herdArrivals.map(\.arrivedAt).max() ?? herdDue
@@ -62,7 +62,7 @@ extension DispatchBenchmark {
         // its CPU window spans the stream and its last delivery: ingest and delivery.
         let clock = ContinuousClock()
         let streamStart = clock.now
-        let window = CPUWindow(processes: pids, postmaster: target.postmaster)
+        let window = CPUWindow(processes: pids, postmaster: target.postmaster, broker: target.broker)
         var published = 0
         for second in 0..<steadySeconds {
             for slice in 0..<10 {

@@ -51,7 +51,8 @@ struct Outcome {
     static func cpu(_ cost: CPUCost, _ deliveries: Int, processes: Int, note: String = "") -> String {
         let own = microseconds(cost.processMicroseconds(per: deliveries))
         return "\(processes > 1 ? "both services" : "service") \(own), "
-            + "PostgreSQL \(microseconds(cost.postgresMicroseconds(per: deliveries)))\(note)   "
+            + "PostgreSQL \(microseconds(cost.postgresMicroseconds(per: deliveries)))"
+            + "\(cost.brokerDescription(per: deliveries))\(note)   "
             + "machine \(cost.idleDescription)"
     }
 
@@ -97,6 +98,11 @@ struct DispatchSummary {
     let loads: Loads
     let tag: String
 
+    /// ", broker 12 µs" for a median that was measured, else nothing.
+    private static func broker(_ value: Double?) -> String {
+        value.map { ", broker \(microseconds($0))" } ?? ""
+    }
+
     func print() {
         let plain = rounds.compactMap(\.plain)
         guard !plain.isEmpty else { return }
@@ -124,10 +130,13 @@ struct DispatchSummary {
         say(
             "  CPU per herd delivery:        service \(microseconds(median(plain.map { $0.herdCost.processMicroseconds(per: $0.herd.count) }))), "
                 + "PostgreSQL \(microseconds(median(plain.map { $0.herdCost.postgresMicroseconds(per: $0.herd.count) })))"
+                + Self.broker(median(plain.map { $0.herdCost.brokerMicroseconds(per: $0.herd.count) }))
         )
         say(
             "  CPU per steady delivery:      service \(microseconds(median(plain.map { $0.steadyCost?.processMicroseconds(per: $0.steady.count) }))), "
-                + "PostgreSQL \(microseconds(median(plain.map { $0.steadyCost?.postgresMicroseconds(per: $0.steady.count) }))) (ingest included)"
+                + "PostgreSQL \(microseconds(median(plain.map { $0.steadyCost?.postgresMicroseconds(per: $0.steady.count) })))"
+                + Self.broker(median(plain.map { $0.steadyCost?.brokerMicroseconds(per: $0.steady.count) }))
+                + " (ingest included)"
         )
         say(
             String(
@@ -140,6 +149,7 @@ struct DispatchSummary {
             say(
                 "  CPU per herd delivery, two:   both services \(microseconds(median(pairs.map { $0.0.herdCost.processMicroseconds(per: $0.0.herd.count) }))), "
                     + "PostgreSQL \(microseconds(median(pairs.map { $0.0.herdCost.postgresMicroseconds(per: $0.0.herd.count) })))"
+                    + Self.broker(median(pairs.map { $0.0.herdCost.brokerMicroseconds(per: $0.0.herd.count) }))
             )
             say(
                 String(

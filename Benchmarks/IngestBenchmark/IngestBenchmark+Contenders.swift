@@ -135,7 +135,7 @@ extension IngestBenchmark {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let start = ContinuousClock.now
-            let window = CPUWindow(processes: measuring, postmaster: target.postmaster)
+            let window = CPUWindow(processes: measuring, postmaster: target.postmaster, broker: target.broker)
             let walStart = try await Self.walPosition(database)
             // Only the broker is asked from here on, so that the watching costs PostgreSQL nothing.
             while try await reader.committedOffsets(for: topicPartitions).values.reduce(0, { $0 + Int($1 ?? 0) })

@@ -14,6 +14,7 @@ extension Measurement {
             )
         }
         cpu.append("PostgreSQL \(microseconds(cost.postgresMicroseconds(per: events)))")
+        if let broker = cost.brokerMicroseconds(per: events) { cpu.append("broker \(microseconds(broker))") }
         text += "   CPU per event: " + cpu.joined(separator: ", ")
         if let walBytes { text += "   WAL per event \(walBytes / Int64(max(events, 1))) bytes" }
         if !peakRSS.isEmpty {
@@ -75,9 +76,11 @@ struct IngestSummary {
         for contender in Contender.allCases where rounds.contains(where: { $0[contender] != nil }) {
             let own = median(rounds.map { $0[contender]?.cost.processMicroseconds(per: events) })
             let server = median(rounds.map { $0[contender]?.cost.postgresMicroseconds(per: events) })
+            let broker = median(rounds.map { $0[contender]?.cost.brokerMicroseconds(per: events) })
             let label = ("CPU per event, " + contender.rawValue + ":").column(32)
             let ownText = own.map { "own \(microseconds($0)), " } ?? ""
-            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))")
+            let brokerText = broker.map { ", broker \(microseconds($0))" } ?? ""
+            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))\(brokerText)")
         }
         for contender in Contender.allCases {
             let bytes = rounds.compactMap { $0[contender]?.walBytes }.map { Double($0) / Double(max(events, 1)) }
