@@ -75,15 +75,16 @@ public struct CPUCost: Sendable {
         brokerSeconds.map { $0 * 1_000_000 / Double(max(events, 1)) }
     }
 
-    /// ", broker 12 µs" when the broker was measured, else nothing.
-    public func brokerDescription(per events: Int) -> String {
-        brokerMicroseconds(per: events).map { ", broker \(microseconds($0))" } ?? ""
-    }
-
     /// "idle 12% (iowait 3%)".
     public var idleDescription: String {
         String(format: "idle %.0f%% (iowait %.0f%%)", idleShare * 100, iowaitShare * 100)
     }
+}
+
+/// ", broker 12 µs" for a measured value, else nothing (the broker is measured only in
+/// the scripts' own stack).
+public func brokerSuffix(_ value: Double?) -> String {
+    value.map { ", broker \(microseconds($0))" } ?? ""
 }
 
 /// "123 µs" or "n/a".

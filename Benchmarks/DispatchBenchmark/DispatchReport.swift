@@ -52,7 +52,7 @@ struct Outcome {
         let own = microseconds(cost.processMicroseconds(per: deliveries))
         return "\(processes > 1 ? "both services" : "service") \(own), "
             + "PostgreSQL \(microseconds(cost.postgresMicroseconds(per: deliveries)))"
-            + "\(cost.brokerDescription(per: deliveries))\(note)   "
+            + "\(brokerSuffix(cost.brokerMicroseconds(per: deliveries)))\(note)   "
             + "machine \(cost.idleDescription)"
     }
 
@@ -98,11 +98,6 @@ struct DispatchSummary {
     let loads: Loads
     let tag: String
 
-    /// ", broker 12 µs" for a median that was measured, else nothing.
-    private static func broker(_ value: Double?) -> String {
-        value.map { ", broker \(microseconds($0))" } ?? ""
-    }
-
     func print() {
         let plain = rounds.compactMap(\.plain)
         guard !plain.isEmpty else { return }
@@ -130,12 +125,12 @@ struct DispatchSummary {
         say(
             "  CPU per herd delivery:        service \(microseconds(median(plain.map { $0.herdCost.processMicroseconds(per: $0.herd.count) }))), "
                 + "PostgreSQL \(microseconds(median(plain.map { $0.herdCost.postgresMicroseconds(per: $0.herd.count) })))"
-                + Self.broker(median(plain.map { $0.herdCost.brokerMicroseconds(per: $0.herd.count) }))
+                + brokerSuffix(median(plain.map { $0.herdCost.brokerMicroseconds(per: $0.herd.count) }))
         )
         say(
             "  CPU per steady delivery:      service \(microseconds(median(plain.map { $0.steadyCost?.processMicroseconds(per: $0.steady.count) }))), "
                 + "PostgreSQL \(microseconds(median(plain.map { $0.steadyCost?.postgresMicroseconds(per: $0.steady.count) })))"
-                + Self.broker(median(plain.map { $0.steadyCost?.brokerMicroseconds(per: $0.steady.count) }))
+                + brokerSuffix(median(plain.map { $0.steadyCost?.brokerMicroseconds(per: $0.steady.count) }))
                 + " (ingest included)"
         )
         say(
@@ -149,7 +144,7 @@ struct DispatchSummary {
             say(
                 "  CPU per herd delivery, two:   both services \(microseconds(median(pairs.map { $0.0.herdCost.processMicroseconds(per: $0.0.herd.count) }))), "
                     + "PostgreSQL \(microseconds(median(pairs.map { $0.0.herdCost.postgresMicroseconds(per: $0.0.herd.count) })))"
-                    + Self.broker(median(pairs.map { $0.0.herdCost.brokerMicroseconds(per: $0.0.herd.count) }))
+                    + brokerSuffix(median(pairs.map { $0.0.herdCost.brokerMicroseconds(per: $0.0.herd.count) }))
             )
             say(
                 String(

@@ -79,8 +79,7 @@ struct IngestSummary {
             let broker = median(rounds.map { $0[contender]?.cost.brokerMicroseconds(per: events) })
             let label = ("CPU per event, " + contender.rawValue + ":").column(32)
             let ownText = own.map { "own \(microseconds($0)), " } ?? ""
-            let brokerText = broker.map { ", broker \(microseconds($0))" } ?? ""
-            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))\(brokerText)")
+            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))\(brokerSuffix(broker))")
         }
         for contender in Contender.allCases {
             let bytes = rounds.compactMap { $0[contender]?.walBytes }.map { Double($0) / Double(max(events, 1)) }
