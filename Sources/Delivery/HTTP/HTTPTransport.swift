@@ -106,14 +106,19 @@ public final class HTTPTransport: Sendable {
             return Answer(status: Int(response.status.code), headers: response.headers, body: body)
         } catch let error as HTTPClientError {
             throw Self.classify(error)
-        } catch is NIOSSLError, is NIOSSLExtraError, is BoringSSLError {
-            // NIOSSLExtraError: a certificate for another name.
+        } catch  where Self.isTLSFailure(error) {
             throw .transient("tls", "TLS handshake failed")
         } catch is CancellationError {
             throw .cancelled
         } catch {
             throw .transient("connection", "no answer: \(type(of: error))")
         }
+    }
+
+    /// Whether `error` is TLS's: the handshake, the certificate's chain, or its name (which
+    /// NIOSSL checks after the handshake and reports with its other error type).
+    static func isTLSFailure(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
     }
 
     static func classify(_ error: HTTPClientError) -> DeliveryFailure {

@@ -106,11 +106,7 @@ final class Exchange: Sendable {
         if let error = error as? NIOSSLError, case .uncleanShutdown = error {
             return .transient("connection", "no answer: the connection closed")
         }
-        // A certificate for another name fails after the handshake's own checks, with
-        // NIOSSL's other error type.
-        if error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
-            return .transient("tls", "TLS handshake failed")
-        }
+        if HTTPTransport.isTLSFailure(error) { return .transient("tls", "TLS handshake failed") }
         if let error = error as? ChannelError, case .connectTimeout = error {
             return .transient("timeout", "no answer in time")
         }
@@ -127,6 +123,16 @@ final class ConnectionPool: Sendable {
         var open = 0
         var waiting: [Exchange] = []
         var closed = false
+
+        /// The first waiting exchange not given up yet, taken off the queue (those given
+        /// up before it are dropped).
+        mutating func takeWaiting() -> Exchange? {
+            while !waiting.isEmpty {
+                let exchange = waiting.removeFirst()
+                if !exchange.isDecided { return exchange }
+            }
+            return nil
+        }
     }
 
     let target: WebhookTarget
@@ -215,18 +221,17 @@ final class ConnectionPool: Sendable {
 
     /// A connection finished its exchange and takes the next waiting one, or waits idle.
     func released(_ connection: PooledConnection) {
-        let next = state.withLock { state -> Exchange? in
-            while !state.waiting.isEmpty {
-                let exchange = state.waiting.removeFirst()
-                if !exchange.isDecided { return exchange }
-            }
-            if !state.closed { state.idle.append(connection) }
-            return nil
+        enum Next { case run(Exchange), idle, close }
+        let next = state.withLock { state -> Next in
+            if let exchange = state.takeWaiting() { return .run(exchange) }
+            if state.closed { return .close }
+            state.idle.append(connection)
+            return .idle
         }
-        if let next {
-            connection.run(next)
-        } else if state.withLock({ $0.closed }) {
-            connection.channel.close(promise: nil)
+        switch next {
+        case .run(let exchange): connection.run(exchange)
+        case .idle: break
+        case .close: connection.channel.close(promise: nil)
         }
     }
 
@@ -235,15 +240,9 @@ final class ConnectionPool: Sendable {
         let next = state.withLock { state -> Exchange? in
             if let connection { state.idle.removeAll { $0.channel === connection.channel } }
             state.open -= 1
-            guard !state.closed else { return nil }
-            while !state.waiting.isEmpty {
-                let exchange = state.waiting.removeFirst()
-                if !exchange.isDecided {
-                    state.open += 1
-                    return exchange
-                }
-            }
-            return nil
+            guard !state.closed, let exchange = state.takeWaiting() else { return nil }
+            state.open += 1
+            return exchange
         }
         if let next { connect(for: next) }
     }
