@@ -28,6 +28,19 @@ import Testing
         #expect(Instant(secondsSinceEpoch: -1).description == "1969-12-31T23:59:59Z")
     }
 
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000000Z"),
+        (Int64(1_774_769_400_250_000), "2026-03-29T07:30:00.250000Z"),
+        (Int64(1_709_251_199_999_999), "2024-02-29T23:59:59.999999Z"),
+        (Int64(-1), "1969-12-31T23:59:59.999999Z"),
+        (Int64(-62_135_596_800_000_000), "0001-01-01T00:00:00.000000Z"),
+        (Int64(253_402_300_799_000_001), "9999-12-31T23:59:59.000001Z"),
+        (Int64(253_402_300_800_000_000), "10000-01-01T00:00:00.000000Z"),
+    ])
+    func sixDigitTextAlwaysWritesTheMicroseconds(micros: Int64, text: String) {
+        #expect(Instant(microsecondsSinceEpoch: micros).sixDigitText == text)
+    }
+
     @Test func localDateTimesParseWithOrWithoutSeconds() throws {
         let minutes = try #require(LocalDateTime(parsing: "2026-10-25T02:30"))
         #expect(minutes.description == "2026-10-25T02:30:00")

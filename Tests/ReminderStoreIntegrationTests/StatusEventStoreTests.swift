@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import ReminderCore
 import TestSupport
 import Testing
 
@@ -19,6 +20,37 @@ struct StatusEventStoreTests {
 
     static func insert(_ reminder: String, _ client: PostgresClient) async throws {
         try await client.withConnection { try await insert(reminder, on: $0) }
+    }
+
+    /// Ingest's hand-off writes a scheduled record's due time itself
+    /// (`Instant.sixDigitText`); it must be the text the relay's read gets from
+    /// PostgreSQL for the same instant, or a record would read differently handed over
+    /// than scanned.
+    @Test func theServiceWritesATimeAsTheRelaysReadFormatsIt() async throws {
+        // An interval times a number is computed in floating point: whole seconds and the
+        // microseconds apart stay exact, where microseconds alone would be rounded.
+        var generator = SeededRandom(seed: 19)
+        var micros: [Int64] = [
+            0, -1, 1, 999_999, 1_709_251_199_999_999, 951_782_400_000_000, 4_107_542_399_999_999,
+            -62_135_596_800_000_000, 253_402_300_799_999_999,
+        ]
+        for _ in 0..<500 {
+            micros.append(Int64.random(in: -2_208_988_800_000_000...4_102_444_800_000_000, using: &generator))
+        }
+        try await TestDatabase.withDatabase { client, _ in
+            let rows = try await client.query(
+                """
+                SELECT m, \(unescaped: StatusEventStore.utc("(timestamptz 'epoch' + s * interval '1 second' + u * interval '1 microsecond')"))
+                FROM unnest(\(micros)::int8[]) AS m, LATERAL (SELECT m / 1000000 AS s, m % 1000000 AS u) AS parts
+                """,
+                logger: TestDatabase.logger)
+            var compared = 0
+            for try await (value, text) in rows.decode((Int64, String).self) {
+                #expect(Instant(microsecondsSinceEpoch: value).sixDigitText == text, "\(value)")
+                compared += 1
+            }
+            #expect(compared == micros.count)
+        }
     }
 
     @Test func aRecordCommittedAfterHigherOnesWerePublishedIsStillRead() async throws {

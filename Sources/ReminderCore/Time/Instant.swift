@@ -38,6 +38,53 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         return text + "Z"
     }
+
+    /// RFC 3339 in UTC with all six fractional digits: the text the status records'
+    /// times have, as PostgreSQL writes them (`to_char(… AT TIME ZONE 'UTC',
+    /// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, `StatusEventStore.utc`).
+    public var sixDigitText: String {
+        let seconds = microsecondsSinceEpoch.floorDivided(by: 1_000_000)
+        let micros = microsecondsSinceEpoch - seconds * 1_000_000
+        let days = seconds.floorDivided(by: 86_400)
+        let secondOfDay = seconds - days * 86_400
+        let date = CivilDate(daysSinceEpoch: days)
+        guard (0...9999).contains(date.year) else {
+            let digits = String(micros)
+            return date.description + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
+                + pad2(secondOfDay % 60) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+        }
+        // Written in place: this is a status record's due time, one for each new reminder.
+        return String(unsafeUninitializedCapacity: 27) { text in
+            var end = 0
+            func put(_ value: Int64, digits: Int) {
+                var rest = value
+                for position in stride(from: end + digits - 1, through: end, by: -1) {
+                    text[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                end += digits
+            }
+            func put(_ character: Unicode.Scalar) {
+                text[end] = UInt8(ascii: character)
+                end += 1
+            }
+            put(Int64(date.year), digits: 4)
+            put("-")
+            put(Int64(date.month), digits: 2)
+            put("-")
+            put(Int64(date.day), digits: 2)
+            put("T")
+            put(secondOfDay / 3600, digits: 2)
+            put(":")
+            put(secondOfDay % 3600 / 60, digits: 2)
+            put(":")
+            put(secondOfDay % 60, digits: 2)
+            put(".")
+            put(micros, digits: 6)
+            put("Z")
+            return end
+        }
+    }
 }
 
 extension Int64 {

@@ -14,7 +14,8 @@ struct InboxRow: BatchRow {
 
     init(idempotencyKey: String, payload: [UInt8], reminderID: String, partition: Int32, offset: Int64) {
         self.idempotencyKey = idempotencyKey
-        self.payloadSHA256 = ByteBuffer(bytes: SHA256.hash(data: payload))
+        // Copied as one block of bytes: the digest as a sequence is written a byte at a time.
+        self.payloadSHA256 = SHA256.hash(data: payload).withUnsafeBytes { ByteBuffer(bytes: $0) }
         self.reminderID = reminderID
         self.partition = partition
         self.offset = offset

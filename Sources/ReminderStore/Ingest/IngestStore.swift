@@ -154,17 +154,26 @@ public struct IngestStore: Sendable {
         }
         var binds = PostgresBindings(capacity: InboxRow.columns.count)
         InboxRow.bind(entries, into: &binds)
-        let inserted = try await connection.query(
+        let answer = try await connection.query(
             PostgresQuery(unsafeSQL: Self.insertInboxSQL, binds: binds), logger: logger)
-        var insertedKeys = Set<String>(minimumCapacity: candidates.count)
-        for try await key in inserted.decode(String.self) { insertedKeys.insert(key) }
-        let seen = candidates.filter { !insertedKeys.contains($0.event.idempotencyKey) }
-        guard !seen.isEmpty else { return candidates }
+        var notInserted: [Int32] = []
+        for try await ordinals in answer.decode([Int32]?.self) { notInserted = ordinals ?? [] }
+        guard !notInserted.isEmpty else { return candidates }
+        var isSeen = [Bool](repeating: false, count: candidates.count)
+        for ordinal in notInserted {
+            guard ordinal >= 1, ordinal <= candidates.count else {
+                throw StoreError(
+                    code: .query, operation: "insert the inbox's keys",
+                    message: "the insert named entry \(ordinal) of \(candidates.count)")
+            }
+            isSeen[Int(ordinal) - 1] = true
+        }
+        let seen = candidates.indices.filter { isSeen[$0] }.map { candidates[$0] }
         // Keys stored before, by an earlier batch or another instance. A conflicting
         // insert waits for the other transaction to end, so its row is committed and
         // this statement's snapshot sees it.
         var seenBinds = PostgresBindings(capacity: InboxRow.columns.count)
-        InboxRow.bind(entries.filter { !insertedKeys.contains($0.idempotencyKey) }, into: &seenBinds)
+        InboxRow.bind(entries.indices.lazy.filter { isSeen[$0] }.map { entries[$0] }, into: &seenBinds)
         let rows = try await connection.query(
             PostgresQuery(unsafeSQL: Self.compareWithInboxSQL, binds: seenBinds), logger: logger)
         var samePayload: [String: Bool] = [:]
@@ -177,15 +186,21 @@ public struct IngestStore: Sendable {
                 deadLetters.append(Self.conflict(records[input.position], payloads[input.position], input.event))
             }
         }
-        return candidates.filter { insertedKeys.contains($0.event.idempotencyKey) }
+        return candidates.indices.filter { !isSeen[$0] }.map { candidates[$0] }
     }
 
+    /// Inserts the keys; answers one row: the ordinals (from 1) of the entries whose key
+    /// the inbox held already, or null when every key was new. One array rather than a
+    /// row for each new key: a batch is mostly new keys.
     private static let insertInboxSQL = """
-        INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
-        SELECT idempotency_key, payload_sha256, reminder_id, source_partition, source_offset
-        FROM \(InboxRow.unnest(bindingFrom: 1, as: "t"))
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING idempotency_key
+        WITH t AS (SELECT * FROM \(InboxRow.unnest(bindingFrom: 1, as: "t", ordinality: true))),
+        inserted AS (
+            INSERT INTO inbox (idempotency_key, payload_sha256, reminder_id, source_partition, source_offset)
+            SELECT idempotency_key, payload_sha256, reminder_id, source_partition, source_offset FROM t
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING idempotency_key)
+        SELECT array_agg(t.ord::int4 ORDER BY t.ord) FROM t
+        WHERE NOT EXISTS (SELECT FROM inserted WHERE inserted.idempotency_key = t.idempotency_key)
         """
 
     /// Each key, and whether the inbox holds it with the same payload.
@@ -372,53 +387,65 @@ public struct IngestStore: Sendable {
     private static let insertWithStatusSQL = """
         WITH inserted AS (\(insertRemindersSQL)),
         transitions AS (\(insertNewTransitionsSQL))
-        \(statusInsertSQL(
-            from: IngestStatusRow.unnest(
-                bindingFrom: ReminderRow.columns.count + IngestTransitionRow.columns.count + 1, as: "t",
-                ordinality: true),
-            joining: "inserted r ON r.reminder_id = t.reminder_id"))
+        \(insertNewStatusesSQL)
         """
 
-    /// `insertWithStatusSQL`, returning each status record's id, sequence and times as the
-    /// relay's read formats them (`StatusEventStore.UnpublishedStatement`), in the order
-    /// they were inserted.
+    private static let insertNewStatusesSQL = statusInsertSQL(
+        from: IngestStatusRow.unnest(
+            bindingFrom: ReminderRow.columns.count + IngestTransitionRow.columns.count + 1, as: "t", ordinality: true),
+        joining: "inserted r ON r.reminder_id = t.reminder_id")
+
+    /// `insertWithStatusSQL`, answering one row: the status records' ids and sequences in
+    /// the order they were inserted (a statement draws its sequences in that order), and
+    /// the time they were recorded (`at`, the transaction's `now()`: one for all of them)
+    /// as the relay's read formats it (`StatusEventStore.UnpublishedStatement`). Nulls
+    /// when there are none. Arrays rather than a row for each record, and the one time
+    /// formatted once: every new reminder has a record.
     private static let insertWithStatusHandedSQL = """
-        \(insertWithStatusSQL)
-        RETURNING id, seq, \(StatusEventStore.utc("due_at")), \(StatusEventStore.utc("at"))
+        WITH inserted AS (\(insertRemindersSQL)),
+        transitions AS (\(insertNewTransitionsSQL)),
+        statuses AS (\(insertNewStatusesSQL) RETURNING id, seq, at)
+        SELECT array_agg(id ORDER BY seq), array_agg(seq ORDER BY seq), \(StatusEventStore.utc("min(at)")),
+            \(StatusEventStore.utc("max(at)"))
+        FROM statuses
         """
 
-    /// The status records `insertWithStatusHandedSQL` returned `rows` for, as the relay
+    /// The status records `insertWithStatusHandedSQL` answered `rows` for, as the relay
     /// would read them: `statuses` in order, the first `ends[0]` of them about `inserts`'
     /// first reminder, up to `ends[1]` its second's… (`ends` counted from the start of the
-    /// batch's statuses, as `statuses`' indices are). Nil when the rows do not match.
+    /// batch's statuses, as `statuses`' indices are). A scheduled record's due time is its
+    /// reminder's, as the insert takes it from the row. Nil when the answer does not match.
     private static func handed(
         _ rows: PostgresRowSequence, _ statuses: ArraySlice<IngestStatusRow>, _ inserts: ArraySlice<ReminderRow>,
         _ ends: [Int]
     ) async throws -> [StatusEventStore.Record]? {
+        var answer: (ids: [UUID], sequences: [Int64], first: String?, last: String?) = ([], [], nil, nil)
+        for try await (ids, sequences, first, last) in rows.decode(([UUID]?, [Int64]?, String?, String?).self) {
+            answer = (ids ?? [], sequences ?? [], first, last)
+        }
+        guard answer.ids.count == statuses.count, answer.sequences.count == statuses.count, answer.first == answer.last
+        else { return nil }
+        guard let at = answer.first else { return statuses.isEmpty ? [] : nil }
         var handed: [StatusEventStore.Record] = []
         handed.reserveCapacity(statuses.count)
-        var position = statuses.startIndex
         var reminder = inserts.startIndex
-        var matched = true
-        for try await (id, sequence, dueAt, at) in rows.decode((UUID, Int64, String?, String).self) {
+        for (offset, position) in statuses.indices.enumerated() {
             while reminder < inserts.endIndex, ends[reminder - inserts.startIndex] <= position { reminder += 1 }
-            guard matched, position < statuses.endIndex, reminder < inserts.endIndex, statuses[position].id == id,
-                statuses[position].reminderID == inserts[reminder].reminderID
-            else {
-                matched = false
-                continue
-            }
-            let status = statuses[position], row = inserts[reminder]
+            let status = statuses[position]
+            guard reminder < inserts.endIndex, answer.ids[offset] == status.id,
+                status.reminderID == inserts[reminder].reminderID
+            else { return nil }
+            let row = inserts[reminder]
             handed.append(
                 StatusEventStore.Record(
-                    id: id, sequence: sequence, type: status.update.kind.rawValue, reminderID: status.reminderID,
-                    userID: row.userID, correlationID: row.correlationID,
+                    id: status.id, sequence: answer.sequences[offset], type: status.update.kind.rawValue,
+                    reminderID: status.reminderID, userID: row.userID, correlationID: row.correlationID,
                     occurrence: row.occurrence.map { Int(Int32(clamping: $0)) }, attempt: 0, channel: nil,
-                    provider: nil, willRetry: nil, dueAt: dueAt, reason: nil, error: nil, detail: status.update.detail,
-                    at: at))
-            position += 1
+                    provider: nil, willRetry: nil,
+                    dueAt: status.update.kind == .scheduled ? row.dueAt?.sixDigitText : nil, reason: nil,
+                    error: nil, detail: status.update.detail, at: at))
         }
-        return matched && position == statuses.endIndex ? handed : nil
+        return handed
     }
 
     /// Each new row records the reminder's creation (`ReminderStateMachine.creation`),
