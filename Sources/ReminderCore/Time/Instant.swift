@@ -48,9 +48,13 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         let days = seconds.floorDivided(by: 86_400)
         let secondOfDay = seconds - days * 86_400
         let date = CivilDate(daysSinceEpoch: days)
-        guard (0...9999).contains(date.year) else {
+        guard (1...9999).contains(date.year) else {
+            // PostgreSQL writes a year before 1 as its number BC (0 is 1 BC) with no
+            // marker, and one after 9999 in as many digits as it takes.
+            let year = String(date.year < 1 ? 1 - date.year : date.year)
             let digits = String(micros)
-            return date.description + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
+            return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + pad2(date.month) + "-"
+                + pad2(date.day) + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
                 + pad2(secondOfDay % 60) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
         }
         // Written in place: this is a status record's due time, one for each new reminder.

@@ -385,9 +385,14 @@ public struct IngestStore: Sendable {
     /// New reminders, their transitions, then their status events (bound after the
     /// transitions' columns), as the rows stand once inserted.
     private static let insertWithStatusSQL = """
+        \(insertWithTransitionsSQL)
+        \(insertNewStatusesSQL)
+        """
+
+    /// New reminders and their transitions, as common table expressions.
+    private static let insertWithTransitionsSQL = """
         WITH inserted AS (\(insertRemindersSQL)),
         transitions AS (\(insertNewTransitionsSQL))
-        \(insertNewStatusesSQL)
         """
 
     private static let insertNewStatusesSQL = statusInsertSQL(
@@ -402,19 +407,19 @@ public struct IngestStore: Sendable {
     /// when there are none. Arrays rather than a row for each record, and the one time
     /// formatted once: every new reminder has a record.
     private static let insertWithStatusHandedSQL = """
-        WITH inserted AS (\(insertRemindersSQL)),
-        transitions AS (\(insertNewTransitionsSQL)),
+        \(insertWithTransitionsSQL),
         statuses AS (\(insertNewStatusesSQL) RETURNING id, seq, at)
         SELECT array_agg(id ORDER BY seq), array_agg(seq ORDER BY seq), \(StatusEventStore.utc("min(at)")),
             \(StatusEventStore.utc("max(at)"))
         FROM statuses
         """
 
-    /// The status records `insertWithStatusHandedSQL` answered `rows` for, as the relay
-    /// would read them: `statuses` in order, the first `ends[0]` of them about `inserts`'
-    /// first reminder, up to `ends[1]` its second's… (`ends` counted from the start of the
-    /// batch's statuses, as `statuses`' indices are). A scheduled record's due time is its
-    /// reminder's, as the insert takes it from the row. Nil when the answer does not match.
+    /// The status records whose ids and sequences `insertWithStatusHandedSQL` answered in
+    /// `rows` (one row), as the relay would read them: `statuses` in order, the first
+    /// `ends[0]` of them about `inserts`' first reminder, up to `ends[1]` its second's…
+    /// (`ends` counted from the start of the batch's statuses, as `statuses`' indices are).
+    /// A scheduled record's due time is its reminder's, as the insert takes it from the
+    /// row. Nil when the answer does not match.
     private static func handed(
         _ rows: PostgresRowSequence, _ statuses: ArraySlice<IngestStatusRow>, _ inserts: ArraySlice<ReminderRow>,
         _ ends: [Int]
