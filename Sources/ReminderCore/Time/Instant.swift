@@ -24,38 +24,39 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// RFC 3339 in UTC, with microseconds when there are any.
     public var description: String {
+        let (date, secondOfDay, micros) = utcParts
+        return date.description + "T" + Self.clock(secondOfDay) + (micros > 0 ? Self.fraction(micros) : "") + "Z"
+    }
+
+    /// The day in UTC, the second of that day and the microseconds of that second.
+    private var utcParts: (date: CivilDate, secondOfDay: Int64, micros: Int64) {
         let seconds = microsecondsSinceEpoch.floorDivided(by: 1_000_000)
-        let micros = microsecondsSinceEpoch - seconds * 1_000_000
         let days = seconds.floorDivided(by: 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let date = CivilDate(daysSinceEpoch: days)
-        var text =
-            date.description + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
-            + pad2(secondOfDay % 60)
-        if micros > 0 {
-            let digits = String(micros)
-            text += "." + String(repeating: "0", count: 6 - digits.count) + digits
-        }
-        return text + "Z"
+        return (CivilDate(daysSinceEpoch: days), seconds - days * 86_400, microsecondsSinceEpoch - seconds * 1_000_000)
+    }
+
+    /// `HH:MM:SS`.
+    private static func clock(_ secondOfDay: Int64) -> String {
+        pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":" + pad2(secondOfDay % 60)
+    }
+
+    /// `.` and six digits.
+    private static func fraction(_ micros: Int64) -> String {
+        let digits = String(micros)
+        return "." + String(repeating: "0", count: 6 - digits.count) + digits
     }
 
     /// RFC 3339 in UTC with all six fractional digits: the text the status records'
     /// times have, as PostgreSQL writes them (`to_char(… AT TIME ZONE 'UTC',
     /// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, `StatusEventStore.utc`).
     public var sixDigitText: String {
-        let seconds = microsecondsSinceEpoch.floorDivided(by: 1_000_000)
-        let micros = microsecondsSinceEpoch - seconds * 1_000_000
-        let days = seconds.floorDivided(by: 86_400)
-        let secondOfDay = seconds - days * 86_400
-        let date = CivilDate(daysSinceEpoch: days)
+        let (date, secondOfDay, micros) = utcParts
         guard (1...9999).contains(date.year) else {
             // PostgreSQL writes a year before 1 as its number BC (0 is 1 BC) with no
             // marker, and one after 9999 in as many digits as it takes.
             let year = String(date.year < 1 ? 1 - date.year : date.year)
-            let digits = String(micros)
             return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + pad2(date.month) + "-"
-                + pad2(date.day) + "T" + pad2(secondOfDay / 3600) + ":" + pad2(secondOfDay % 3600 / 60) + ":"
-                + pad2(secondOfDay % 60) + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+                + pad2(date.day) + "T" + Self.clock(secondOfDay) + Self.fraction(micros) + "Z"
         }
         // Written in place: this is a status record's due time, one for each new reminder.
         return String(unsafeUninitializedCapacity: 27) { text in
