@@ -51,15 +51,12 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, `StatusEventStore.utc`).
     public var sixDigitText: String {
         let (date, secondOfDay, micros) = utcParts
-        guard (1...9999).contains(date.year) else {
-            // PostgreSQL writes a year before 1 as its number BC (0 is 1 BC) with no
-            // marker, and one after 9999 in as many digits as it takes.
-            let year = String(date.year < 1 ? 1 - date.year : date.year)
-            return String(repeating: "0", count: max(0, 4 - year.count)) + year + "-" + pad2(date.month) + "-"
-                + pad2(date.day) + "T" + Self.clock(secondOfDay) + Self.fraction(micros) + "Z"
-        }
+        // PostgreSQL writes a year before 1 as its number BC (0 is 1 BC) with no marker,
+        // in four digits or as many as it takes.
+        let year = Int64(date.year < 1 ? 1 - date.year : date.year)
+        let yearDigits = max(4, String(year).count)
         // Written in place: this is a status record's due time, one for each new reminder.
-        return String(unsafeUninitializedCapacity: 27) { text in
+        return String(unsafeUninitializedCapacity: yearDigits + 23) { text in
             var end = 0
             func put(_ value: Int64, digits: Int) {
                 var rest = value
@@ -73,7 +70,7 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
                 text[end] = UInt8(ascii: character)
                 end += 1
             }
-            put(Int64(date.year), digits: 4)
+            put(year, digits: yearDigits)
             put("-")
             put(Int64(date.month), digits: 2)
             put("-")
