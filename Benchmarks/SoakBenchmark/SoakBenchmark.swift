@@ -41,7 +41,9 @@ struct SoakBenchmark: AsyncParsableCommand {
     @Option(help: "A folder for the service's logs (none when not given).")
     var logs: String?
 
-    static let tables = ["reminders", "reminder_transitions", "delivery_attempts", "inbox", "status_events"]
+    static let tables = [
+        "reminders", "reminder_transitions", "delivery_attempts", "inbox", "status_events", "published_status_events",
+    ]
 
     struct Sample {
         let at: Double
@@ -131,7 +133,7 @@ struct SoakBenchmark: AsyncParsableCommand {
         say("")
         say("pruning \(pruning ? "ON, every window \(window) s" : "OFF"):")
         say(
-            "     s  total MiB  reminders transitions   attempts      inbox     status   ingest/s  delivered/s   pruned"
+            "     s  total MiB  reminders transitions   attempts      inbox     status       kept   ingest/s  delivered/s   pruned"
         )
         let logger = Logger(label: "soak-benchmark")
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(client: client))

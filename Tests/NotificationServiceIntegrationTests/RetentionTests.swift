@@ -41,6 +41,7 @@ struct RetentionTests {
                             SELECT (SELECT count(*) FROM reminders) + (SELECT count(*) FROM reminder_transitions)
                                 + (SELECT count(*) FROM delivery_attempts) + (SELECT count(*) FROM inbox)
                                 + (SELECT count(*) FROM status_events)
+                                + (SELECT count(*) FROM published_status_events)
                             """) == 0
                     }
                     for table in ["reminders", "reminder_transitions", "delivery_attempts", "inbox", "status_events"] {

@@ -28,13 +28,14 @@ struct MigratorTests {
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                     "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
                     "0016_dead_letter_relay_lease.sql", "0017_history_keyed_by_reminder.sql",
+                    "0018_outbox_of_unpublished_records_only.sql",
                 ])
             #expect(try await migrator.migrate(client, logger: TestDatabase.logger).isEmpty)
             let names = try await tables(client)
             for table in [
                 "schema_migrations", "inbox", "reminders", "reminder_transitions", "dead_letters",
                 "dead_letter_replays", "delivery_attempts", "pending_replacements", "rate_limits", "status_events",
-                "erasures", "data_encryption_keys", "outbox_leases",
+                "erasures", "data_encryption_keys", "outbox_leases", "published_status_events",
             ] {
                 #expect(names.contains(table), "\(table)")
             }
@@ -90,21 +91,34 @@ struct MigratorTests {
     /// A reminder stored before 0014 kept its creation as a transition row; after the
     /// migration its history still shows it once, and a reminder stored after shows its
     /// creation from its row.
-    @Test func aRemindersCreationIsInItsHistoryOnceWhicheverSideOf0014ItWasStored() async throws {
+    /// Runs `body` on a database migrated up to `version`, not including it; the closure it
+    /// gets applies `version` and every later migration and returns the files it applied.
+    private func upgrading(
+        to version: String, _ body: (PostgresClient, () async throws -> [String]) async throws -> Void
+    ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let files = try FileManager.default.contentsOfDirectory(atPath: TestDatabase.migrations.path)
             .filter { $0.hasSuffix(".sql") }.sorted()
-        let (before, from0014) = (files.filter { $0 < "0014" }, files.filter { $0 >= "0014" })
-        #expect(from0014.first == "0014_creation_recorded_by_the_row.sql")
-        func copy(_ name: String) throws {
-            try FileManager.default.copyItem(
-                at: TestDatabase.migrations.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        func copy(_ names: [String]) throws {
+            for name in names {
+                try FileManager.default.copyItem(
+                    at: TestDatabase.migrations.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
         }
         try await TestDatabase.withDatabase(migrated: false) { client, _ in
-            for name in before { try copy(name) }
+            try copy(files.filter { $0 < version })
             _ = try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger)
+            try await body(client) {
+                try copy(files.filter { $0 >= version })
+                return try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger)
+            }
+        }
+    }
+
+    @Test func aRemindersCreationIsInItsHistoryOnceWhicheverSideOf0014ItWasStored() async throws {
+        try await upgrading(to: "0014") { client, upgrade in
             // As ingest stored a new reminder before 0014: the row and its creation.
             try await client.query(
                 """
@@ -116,8 +130,7 @@ struct MigratorTests {
                 INSERT INTO reminder_transitions (reminder_id, from_state, to_state, event)
                 SELECT id, 'PENDING', 'SCHEDULED', 'schedule' FROM r
                 """, logger: TestDatabase.logger)
-            for name in from0014 { try copy(name) }
-            #expect(try await Migrator(directory: folder).migrate(client, logger: TestDatabase.logger) == from0014)
+            #expect(try await upgrade().first == "0014_creation_recorded_by_the_row.sql")
             // As ingest stores one now.
             try await client.query(
                 """
@@ -135,6 +148,51 @@ struct MigratorTests {
                 rows.map { "\($0.0): \($0.1)" } == [
                     "after: PENDING>SCHEDULED schedule", "before: PENDING>SCHEDULED schedule",
                 ])
+        }
+    }
+
+    /// Every status record wrote an entry into each index of the outbox; its key on `seq`
+    /// is the one it keeps (the relay's reads and marks go through it).
+    @Test func theStatusOutboxHasOneIndexItsKeyOnTheSequence() async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let rows = try await client.query(
+                """
+                SELECT i.indisprimary, pg_get_indexdef(i.indexrelid)
+                FROM pg_index i WHERE i.indrelid = 'status_events'::regclass
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((Bool, String).self) }
+            #expect(rows.count == 1)
+            #expect(rows.first?.0 == true)
+            #expect(rows.first?.1.hasSuffix("USING btree (seq)") == true, "\(rows)")
+        }
+    }
+
+    /// Records kept published before 0018 move to `published_status_events` whole, for
+    /// retention; unpublished ones stay in the outbox for the relay.
+    @Test func statusRecordsKeptBefore0018MoveToTheirOwnTable() async throws {
+        try await upgrading(to: "0018") { client, upgrade in
+            try await client.query(
+                """
+                INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
+                    channel, provider, will_retry, due_at, reason, error, detail, at, published_at)
+                VALUES
+                    (1, 'kept', 'u', 'c', 'delivered', 4, 2, 'email', 'smtp', NULL, NULL, NULL, NULL, NULL,
+                        '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z'),
+                    (2, 'waiting', 'u', NULL, 'scheduled', NULL, 0, NULL, NULL, NULL, '2026-02-01T09:00:00Z',
+                        NULL, NULL, NULL, '2026-01-01T00:00:02Z', NULL)
+                """, logger: TestDatabase.logger)
+            let before = try await client.query(
+                "SELECT reminder_id, to_jsonb(e)::text FROM status_events e ORDER BY seq", logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String).self) }
+            #expect(try await upgrade().first == "0018_outbox_of_unpublished_records_only.sql")
+            let outbox = try await client.query(
+                "SELECT reminder_id, to_jsonb(e)::text FROM status_events e", logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String).self) }
+            let kept = try await client.query(
+                "SELECT reminder_id, to_jsonb(e)::text FROM published_status_events e", logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, String).self) }
+            #expect(outbox.map(\.0) == ["waiting"] && outbox.map(\.1) == [before[1].1])
+            #expect(kept.map(\.0) == ["kept"] && kept.map(\.1) == [before[0].1])
         }
     }
 
@@ -160,6 +218,7 @@ struct MigratorTests {
                     "0012_status_outbox_keyed_by_sequence.sql", "0013_identifiers_compared_bytewise.sql",
                     "0014_creation_recorded_by_the_row.sql", "0015_status_relay_lease.sql",
                     "0016_dead_letter_relay_lease.sql", "0017_history_keyed_by_reminder.sql",
+                    "0018_outbox_of_unpublished_records_only.sql",
                 ])
         }
     }

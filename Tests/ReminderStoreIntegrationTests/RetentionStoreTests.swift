@@ -51,14 +51,18 @@ struct RetentionStoreTests {
         return claimed
     }
 
-    /// Moves every timestamp retention looks at `days` into the past, and marks the
-    /// outboxes published then.
+    /// Publishes the status outbox as its relay does when published records are kept, then
+    /// moves every timestamp retention looks at `days` into the past.
     private func age(_ client: PostgresClient, days: Int) async throws {
+        let statusRecords = try await client.query("SELECT seq FROM status_events", logger: TestDatabase.logger)
+            .collect().map { try $0.decode(Int64.self) }
+        try await StatusEventStore(client: client, logger: TestDatabase.logger, keepPublished: true)
+            .markPublished(statusRecords)
         for sql in [
             "UPDATE reminders SET updated_at = updated_at - make_interval(days => \(days))",
             "UPDATE inbox SET received_at = received_at - make_interval(days => \(days))",
             "UPDATE dead_letters SET failed_at = failed_at - make_interval(days => \(days))",
-            "UPDATE status_events SET at = at - make_interval(days => \(days)), published_at = now()",
+            "UPDATE published_status_events SET at = at - make_interval(days => \(days))",
         ] {
             try await client.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
         }

@@ -54,6 +54,54 @@ struct StatusEventStoreTests {
         }
     }
 
+    /// A published record leaves the outbox, which holds only what is still to be
+    /// published; when published records are kept (`RETENTION_STATUS_EVENTS_DAYS`) it is
+    /// kept in `published_status_events` with every column it had and the time it was
+    /// published. Marking it again finds nothing to do.
+    @Test(arguments: [false, true])
+    func aPublishedRecordLeavesTheOutboxAndIsKeptWholeWhenAsked(keep: Bool) async throws {
+        try await TestDatabase.withDatabase { client, _ in
+            let store = StatusEventStore(client: client, logger: TestDatabase.logger, keepPublished: keep)
+            try await client.query(
+                """
+                INSERT INTO status_events (reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt,
+                    channel, provider, will_retry, due_at, reason, error, detail)
+                VALUES (7, 'full', 'user-1', 'corr-1', 'attempt_failed', 2, 3, 'webhook', 'webhook', true,
+                    '2026-01-02T03:04:05.678901Z', 'provider_error', 'http_503', 'answered 503')
+                """, logger: TestDatabase.logger)
+            try await Self.insert("other", client)
+            let read = try await store.unpublished(limit: 10)
+            #expect(read.map(\.reminderID) == ["full", "other"])
+            // Every column of the outbox's row but the one it never sets.
+            let columns = "to_jsonb(e) - 'published_at'"
+            let before = try await client.query(
+                "SELECT \(unescaped: columns)::text FROM status_events e WHERE reminder_id = 'full'",
+                logger: TestDatabase.logger
+            ).collect().map { try $0.decode(String.self) }
+            #expect(before.count == 1)
+
+            let start = try await client.query("SELECT now()::text", logger: TestDatabase.logger)
+                .collect().first!.decode(String.self)
+            try await store.markPublished([read[0].sequence])
+            try await store.markPublished([read[0].sequence])
+
+            #expect(try await store.unpublished(limit: 10).map(\.reminderID) == ["other"])
+            #expect(try await TestDatabase.count(client, "SELECT count(*)::int8 FROM status_events") == 1)
+            let kept = try await client.query(
+                """
+                SELECT \(unescaped: columns)::text, published_at >= \(start)::timestamptz AND published_at <= now()
+                FROM published_status_events e
+                """, logger: TestDatabase.logger
+            ).collect().map { try $0.decode((String, Bool).self) }
+            if keep {
+                #expect(kept.map(\.0) == before)
+                #expect(kept.map(\.1) == [true], "published at the mark's time")
+            } else {
+                #expect(kept.isEmpty)
+            }
+        }
+    }
+
     @Test func aRecordCommittedAfterHigherOnesWerePublishedIsStillRead() async throws {
         try await TestDatabase.withDatabase { client, configuration in
             let store = StatusEventStore(client: client, logger: TestDatabase.logger)

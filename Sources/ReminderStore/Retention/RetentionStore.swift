@@ -268,9 +268,8 @@ public struct RetentionStore: Sendable {
 
     static let deleteStatusEventsSQL = """
         WITH deleted AS (
-            DELETE FROM status_events WHERE seq IN (
-                SELECT seq FROM status_events
-                WHERE published_at IS NOT NULL AND at < now() - $1 * interval '1 millisecond'
+            DELETE FROM published_status_events WHERE seq IN (
+                SELECT seq FROM published_status_events WHERE at < now() - $1 * interval '1 millisecond'
                 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)
             RETURNING 1)
         SELECT (SELECT count(*) FROM deleted), 0::int8, 0::int8
@@ -291,7 +290,7 @@ public struct RetentionStore: Sendable {
                 (SELECT min(updated_at) FROM reminders WHERE state IN (\(finished)) AND erased_at IS NULL),
                 (SELECT min(updated_at) FROM reminders WHERE state IN (\(finished)) AND erased_at IS NOT NULL)))::float8,
             extract(epoch FROM now() - (SELECT min(failed_at) FROM dead_letters WHERE published_at IS NOT NULL))::float8,
-            extract(epoch FROM now() - (SELECT min(at) FROM status_events WHERE published_at IS NOT NULL))::float8,
+            extract(epoch FROM now() - (SELECT min(at) FROM published_status_events))::float8,
             extract(epoch FROM now() - (SELECT min(received_at) FROM inbox))::float8
         """
 }

@@ -1,7 +1,8 @@
 /// Where the status relay's scan of the outbox may start, so that it does not walk every
-/// record published since the last vacuum. A published record is deleted (or marked),
-/// but its entry stays in the index of unpublished records until a vacuum; a scan from
-/// the first sequence steps over all of them, and the relay scans many times a second.
+/// record published since the last vacuum. A published record is deleted (or moved to
+/// the table of kept ones), but its entry stays in the outbox's key until a vacuum; a
+/// scan from the first sequence steps over all of them, and the relay scans many times a
+/// second.
 ///
 /// Sequence numbers are handed out when a record is inserted, not when it commits: a
 /// record can become visible after records with higher numbers were read and published.

@@ -61,12 +61,12 @@ public struct StatusEventStore: Sendable {
     let logger: Logger
     /// Where the next scan starts (shared by copies of this store: one relay's scans).
     private let scanFloor = ScanFloorBox()
-    /// Whether a published record stays in the table (for retention to delete after
-    /// `RETENTION_STATUS_EVENTS_DAYS`) instead of being deleted once acknowledged.
+    /// Whether a published record is kept (in `published_status_events`, for retention to
+    /// delete after `RETENTION_STATUS_EVENTS_DAYS`) instead of deleted once acknowledged.
     let keepPublished: Bool
 
     /// `keepPublished`: false deletes each record once the broker has it (the topic is
-    /// its copy); true marks it published and leaves it for retention.
+    /// its copy); true moves it to `published_status_events` for retention.
     public init(client: PostgresClient, logger: Logger, keepPublished: Bool = false) {
         self.client = client
         self.logger = logger
@@ -132,13 +132,12 @@ public struct StatusEventStore: Sendable {
     /// The highest sequence any scan has read.
     public var scannedThrough: Int64 { scanFloor.state.withLock { $0.scannedThrough } }
 
-    /// Marks the records with these sequence numbers published: deletes them, or sets
-    /// `published_at` when published records are kept. Records already published or
-    /// gone are left alone. `handedOff`: they came from ingest's hand-off, not a scan
-    /// (the scan floor learns of them).
-    ///
-    /// Deleting costs PostgreSQL far less: an update writes a new row version and an
-    /// entry in each of the table's indexes, a delete only marks the row.
+    /// Marks the records with these sequence numbers published: deletes them, or moves
+    /// them to `published_status_events` (with the time) when published records are
+    /// kept, so that the outbox holds only what is still to be published and needs no
+    /// index but its key (migration 0018). Records already published or gone are left
+    /// alone. `handedOff`: they came from ingest's hand-off, not a scan (the scan floor
+    /// learns of them).
     public func markPublished(_ sequences: [Int64], handedOff: Bool) async throws(StoreError) {
         guard !sequences.isEmpty else { return }
         do {
@@ -175,7 +174,17 @@ extension StatusEventStore {
 
     enum MarkPublishedStatement: PreparedSQL {
         static let name = preparedName(sql)
-        static let sql = "UPDATE status_events SET published_at = now() WHERE seq = ANY($1) AND published_at IS NULL"
+        static let sql = """
+            WITH published AS (
+                DELETE FROM status_events WHERE seq = ANY($1) AND published_at IS NULL RETURNING \(keptColumns))
+            INSERT INTO published_status_events (\(keptColumns), published_at)
+            SELECT \(keptColumns), now() FROM published
+            """
+        /// The columns a published record keeps, as both tables name them.
+        static let keptColumns = """
+            seq, id, reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt, channel, provider, \
+            will_retry, due_at, reason, error, detail, at
+            """
     }
 
     enum DeletePublishedStatement: PreparedSQL {
