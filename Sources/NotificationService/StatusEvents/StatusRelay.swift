@@ -23,7 +23,7 @@ import Synchronization
 /// after their commit (`StatusHandOff`) without reading them back, while its last read of
 /// the outbox found less than a batch and nothing failed since. It reads the outbox, for
 /// every other record, when nothing was handed over, and otherwise once an idle interval
-/// has passed and the hand-off is empty, or five when it is not.
+/// has passed; a read stops below the lowest record the hand-off holds.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = OutboxRelayConfiguration
 
@@ -89,30 +89,28 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
             relayed += try await relayHandedOver(handOff)
             handedOver = true
         }
-        // A read when nothing was handed over; otherwise once an idle interval has passed
-        // and the hand-off is empty (a read would find what it holds, committed, and
-        // publish it instead), or after five when it is not (ingest outruns the relay).
+        // A read when nothing was handed over; otherwise once an idle interval has passed.
         let sinceRead = state.withLock { state in
             state.caughtUp ? state.lastRead.map { $0.duration(to: retry.clock.now) } : nil
         }
-        let readDue =
-            sinceRead.map {
-                $0 >= configuration.idleInterval * 5
-                    || ($0 >= configuration.idleInterval && handOff?.isEmpty != false)
-            } ?? true
+        let readDue = sinceRead.map { $0 >= configuration.idleInterval } ?? true
         if !handedOver || readDue {
             relayed += try await relayRead()
         }
         return relayed
     }
 
-    /// Reads a batch of the outbox and publishes it.
+    /// Reads a batch of the outbox and publishes it. The read stops below the lowest
+    /// record the hand-off holds: those, committed, go out from the hand-off rather than
+    /// being read back, and a reminder's records after one of them are read once it has
+    /// gone (`StatusHandOff.publishable`).
     private func relayRead() async throws -> Int {
         let now = retry.clock.now
+        let end = handOff?.lowestSequence ?? .max
         let records: [StatusEventStore.Record]
         do {
             records = try await configuration.bounded("read unpublished status events", on: retry.clock) {
-                [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
+                [store, configuration] in try await store.unpublished(limit: configuration.batchSize, below: end)
             }
         } catch {
             fallBehind()
