@@ -227,26 +227,33 @@ import Testing
         #expect(try await relay.relayOnce() == 1)
         #expect(publisher.sends.count == sends)
         #expect(publisher.sends.flatMap { $0 }.count == 7)
-        // A due read stops below the lowest record the hand-off holds: those go out from the
-        // hand-off, not read back. Fifteen ingest batches of one record each, then
-        // dispatch's record for the first one's reminder: the relay takes ten a time (whole
-        // batches, a batch's worth), and its read finds nothing below the other five; the
-        // delivered record, above them, is read once they have gone, after its reminder's
-        // first.
+        // A read that is due waits while the hand-off holds records, for five idle
+        // intervals at most. Fifteen ingest batches of one record each: the relay takes ten
+        // a time (whole batches, a batch's worth).
         let reads = store.reads
         clock.advance(by: .seconds(1))
         for sequence in 8...22 { ingest([Self.record(Int64(sequence), reminder: "f\(sequence)")]) }
-        store.add(Self.record(23, reminder: "f8", type: "delivered"))
         #expect(try await relay.relayOnce() == 10)
-        #expect(store.reads == reads + 1)
-        #expect(store.publishedSequences == Array(1...17))
+        #expect(store.reads == reads)
         #expect(try await relay.relayOnce() == 5)
         #expect(store.reads == reads + 1)
+        // Then it stops below the lowest record the hand-off holds: those go out from the
+        // hand-off, not read back. Fifteen more, and dispatch's record for the first one's
+        // reminder: the read finds nothing below the five left; the delivered record, above
+        // them, is read once they have gone, after its reminder's first.
+        clock.advance(by: .seconds(5))
+        for sequence in 23...37 { ingest([Self.record(Int64(sequence), reminder: "g\(sequence)")]) }
+        store.add(Self.record(38, reminder: "g23", type: "delivered"))
+        #expect(try await relay.relayOnce() == 10)
+        #expect(store.reads == reads + 2)
+        #expect(store.publishedSequences == Array(1...32))
+        #expect(try await relay.relayOnce() == 5)
+        #expect(store.reads == reads + 2)
         clock.advance(by: .seconds(1))
         #expect(try await relay.relayOnce() == 1)
-        #expect(store.reads == reads + 2)
-        #expect(store.publishedSequences == Array(1...23))
-        #expect(publisher.sends.flatMap { $0 }.count == 23)
+        #expect(store.reads == reads + 3)
+        #expect(store.publishedSequences == Array(1...38))
+        #expect(publisher.sends.flatMap { $0 }.count == 38)
     }
 
     /// A publish that fails shuts the hand-off: what it held, and what ingest hands over
