@@ -34,12 +34,10 @@ public final class MemoryStatusEventStore: StatusEventStoring, OutboxLeaseForwar
         stalls.answer()
     }
 
-    public func unpublished(limit: Int, below end: Int64) async throws(StoreError) -> [StatusEventStore.Record] {
+    public func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record] {
         try await stalls.wait("read unpublished status events")
         return contents.withLock { contents in
-            let read = Array(
-                contents.records.filter { $0.sequence < end && !contents.published.contains($0.sequence) }
-                    .prefix(limit))
+            let read = Array(contents.records.filter { !contents.published.contains($0.sequence) }.prefix(limit))
             contents.scannedThrough = max(contents.scannedThrough, read.last?.sequence ?? 0)
             contents.reads += 1
             return read

@@ -187,8 +187,8 @@ import Testing
 
     /// Ingest's committed records of new reminders go out from the hand-off without a read
     /// while the relay is caught up; the outbox is still read once an idle interval has
-    /// passed (for what other writers wrote), stopping below what the hand-off holds, and a
-    /// handed record a read already published is not published again.
+    /// passed (for what other writers wrote), and a handed record a read already published
+    /// is not published again.
     @Test func handedOverRecordsArePublishedWithoutAReadWhileTheRelayIsCaughtUp() async throws {
         let store = MemoryStatusEventStore()
         let clock = ManualClock()
@@ -227,9 +227,9 @@ import Testing
         #expect(try await relay.relayOnce() == 1)
         #expect(publisher.sends.count == sends)
         #expect(publisher.sends.flatMap { $0 }.count == 7)
-        // A read that is due waits while the hand-off holds records, for five idle
-        // intervals at most. Fifteen ingest batches of one record each: the relay takes ten
-        // a time (whole batches, a batch's worth).
+        // A read that is due waits while the hand-off holds records (it would find them and
+        // publish them instead), for five idle intervals at most. Fifteen ingest batches
+        // of one record each: the relay takes ten a time (whole batches, a batch's worth).
         let reads = store.reads
         clock.advance(by: .seconds(1))
         for sequence in 8...22 { ingest([Self.record(Int64(sequence), reminder: "f\(sequence)")]) }
@@ -237,23 +237,12 @@ import Testing
         #expect(store.reads == reads)
         #expect(try await relay.relayOnce() == 5)
         #expect(store.reads == reads + 1)
-        // Then it stops below the lowest record the hand-off holds: those go out from the
-        // hand-off, not read back. Fifteen more, and dispatch's record for the first one's
-        // reminder: the read finds nothing below the five left; the delivered record, above
-        // them, is read once they have gone, after its reminder's first.
         clock.advance(by: .seconds(5))
         for sequence in 23...37 { ingest([Self.record(Int64(sequence), reminder: "g\(sequence)")]) }
-        store.add(Self.record(38, reminder: "g23", type: "delivered"))
-        #expect(try await relay.relayOnce() == 10)
+        #expect(try await relay.relayOnce() == 15)
         #expect(store.reads == reads + 2)
-        #expect(store.publishedSequences == Array(1...32))
-        #expect(try await relay.relayOnce() == 5)
-        #expect(store.reads == reads + 2)
-        clock.advance(by: .seconds(1))
-        #expect(try await relay.relayOnce() == 1)
-        #expect(store.reads == reads + 3)
-        #expect(store.publishedSequences == Array(1...38))
-        #expect(publisher.sends.flatMap { $0 }.count == 38)
+        #expect(store.publishedSequences == Array(1...37))
+        #expect(publisher.sends.flatMap { $0 }.count == 37)
     }
 
     /// A publish that fails shuts the hand-off: what it held, and what ingest hands over

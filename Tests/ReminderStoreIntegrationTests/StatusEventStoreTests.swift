@@ -102,28 +102,6 @@ struct StatusEventStoreTests {
         }
     }
 
-    /// A read below a sequence (the lowest the relay's hand-off holds) returns only the
-    /// records before it; the floor does not pass what it did not reach.
-    @Test func aReadBelowASequenceStopsThereAndTheFloorWithIt() async throws {
-        try await TestDatabase.withDatabase { client, _ in
-            let store = StatusEventStore(client: client, logger: TestDatabase.logger)
-            for reminder in ["first", "second", "third"] { try await Self.insert(reminder, client) }
-            let all = try await store.unpublished(limit: 10)
-            #expect(all.map(\.reminderID) == ["first", "second", "third"])
-            let end = all[1].sequence
-            let below = try await store.unpublished(limit: 10, below: end)
-            #expect(below.map(\.reminderID) == ["first"])
-            try await store.markPublished([all[0].sequence])
-            // Other tests share the cluster: a few scans for the snapshot to pass them.
-            for _ in 0..<100 where store.scanStart < end - 1 {
-                #expect(try await store.unpublished(limit: 10, below: end).isEmpty)
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(store.scanStart == end - 1)
-            #expect(try await store.unpublished(limit: 10).map(\.reminderID) == ["second", "third"])
-        }
-    }
-
     @Test func aRecordCommittedAfterHigherOnesWerePublishedIsStillRead() async throws {
         try await TestDatabase.withDatabase { client, configuration in
             let store = StatusEventStore(client: client, logger: TestDatabase.logger)

@@ -55,30 +55,6 @@ import Testing
         #expect(floor.scanStart == 3)
     }
 
-    /// A scan that stopped below a sequence moves the floor at most to just below it; the
-    /// proposal above waits for a scan that reaches it.
-    @Test func aScanStoppedBelowASequenceMovesTheFloorNoFurther() {
-        var floor = OutboxScanFloor()
-        floor.scanned(from: 0, sequences: [1, 2, 3, 4], xmin: 5, xmax: 5)
-        // 1 to 4 published; the scan stops below 6 (held by the hand-off).
-        floor.scanned(from: floor.scanStart, below: 6, sequences: [], xmin: 6, xmax: 6)
-        #expect(floor.floor == 4)
-        // 6 to 9 published from the hand-off, without a scan; transaction 6 still holds 5.
-        floor.handedOff(published: [6, 7, 8, 9])
-        floor.scanned(from: floor.scanStart, below: 6, sequences: [], xmin: 6, xmax: 8)
-        floor.scanned(from: floor.scanStart, below: 6, sequences: [], xmin: 6, xmax: 8)
-        #expect(floor.floor == 4)
-        // Transaction 6 commits: a scan below 7 finds 5, and the floor stays below it.
-        floor.scanned(from: floor.scanStart, below: 7, sequences: [5], xmin: 8, xmax: 8)
-        #expect(floor.floor == 4)
-        // 5 published: a scan below 7 moves the floor to 6, no further; one without a bound
-        // to 9.
-        floor.scanned(from: floor.scanStart, below: 7, sequences: [], xmin: 8, xmax: 8)
-        #expect(floor.floor == 6)
-        floor.scanned(from: floor.scanStart, sequences: [], xmin: 8, xmax: 8)
-        #expect(floor.floor == 9)
-    }
-
     /// Random runs of the model: transactions begin (taking an id), insert records (taking
     /// sequence numbers), commit or roll back in any order; the relay scans from the floor
     /// (a batch of at most `limit`), publishes what it read except one in ten, and the
@@ -96,16 +72,13 @@ import Testing
         var published = Set<Int64>()
         let limit = Int.random(in: 1...6, using: &random)
 
-        /// `bounded`: the scan stops below a random sequence (as below what the hand-off
-        /// holds).
-        func scan(bounded: Bool = false) {
+        func scan() {
             let xmin = running.keys.min() ?? nextXid
-            let end = bounded ? Int64.random(in: 1...nextSequence, using: &random) : .max
-            let visible = committed.subtracting(published).filter { $0 < end }.sorted()
+            let visible = committed.subtracting(published).sorted()
             let start = floor.scanStart
             let read = Array(visible.filter { $0 > start }.prefix(limit))
             #expect(read == Array(visible.prefix(limit)), "seed \(seed): a scan from \(start) missed a record")
-            floor.scanned(from: start, below: end, sequences: read, xmin: xmin, xmax: nextXid)
+            floor.scanned(from: start, sequences: read, xmin: xmin, xmax: nextXid)
             for sequence in read where Int.random(in: 0..<10, using: &random) > 0 { published.insert(sequence) }
         }
 
@@ -125,8 +98,6 @@ import Testing
                 }
             case 6:
                 if let xid = running.keys.randomElement(using: &random) { running[xid] = nil }
-            case 7:
-                scan(bounded: true)
             default:
                 scan()
             }

@@ -71,31 +71,13 @@ import Testing
         #expect(handOff.take(upTo: 100).map(\.sequence) == Array(400..<405))
     }
 
-    /// The lowest sequence held, whichever offer holds it (lanes commit out of sequence
-    /// order), until it is taken.
-    @Test func itTellsTheLowestSequenceItHolds() {
-        let handOff = StatusHandOff(capacity: 10)
-        handOff.setOpen(true)
-        #expect(handOff.lowestSequence == nil)
-        handOff.offer([Self.record(7, "a"), Self.record(9, "b")])
-        handOff.offer([Self.record(4, "c"), Self.record(8, "c")])
-        #expect(handOff.lowestSequence == 4)
-        handOff.offer([Self.record(5, "d")])
-        #expect(handOff.take(upTo: 2).map(\.sequence) == [7, 9])
-        #expect(handOff.lowestSequence == 4)
-        #expect(handOff.take(upTo: 2).map(\.sequence) == [4, 8])
-        #expect(handOff.lowestSequence == 5)
-        handOff.setOpen(false)
-        #expect(handOff.lowestSequence == nil)
-    }
-
     /// The model: transactions take ids when they start and sequence numbers as they write;
     /// an ingest transaction writes the records of reminders it creates and, once committed,
     /// hands them over (some steps later, or never when the hand-off is closed or full); a
     /// later transaction writes one record of a reminder whose creation has committed and
     /// that no other running transaction writes (as dispatch or a cancel does, holding the
-    /// reminder's row). The relay scans (reading what a scan from the floor reads below the
-    /// lowest record the hand-off holds, a batch at most) or publishes from the hand-off while its last scan was complete and
+    /// reminder's row). The relay scans (reading what a scan from the floor reads,
+    /// a batch at most) or publishes from the hand-off while its last scan was complete and
     /// nothing failed since; one publish in twelve fails, holding back its reminder's later
     /// records in the batch, and closes the hand-off until a complete scan. After every
     /// step the floor has passed no record that is running or unpublished; at the end every
@@ -135,15 +117,13 @@ import Testing
             return (marked, !held.isEmpty)
         }
 
-        /// As the relay reads: below the lowest record the hand-off holds.
         func scan() {
             let xmin = running.keys.min() ?? nextXid
-            let end = handOff.lowestSequence ?? .max
-            let visible = committed.keys.filter { !published.contains($0) && $0 < end }.sorted()
+            let visible = committed.keys.filter { !published.contains($0) }.sorted()
             let start = floor.scanStart
             let read = Array(visible.filter { $0 > start }.prefix(limit))
             #expect(read == Array(visible.prefix(limit)), "seed \(seed): a scan from \(start) missed a record")
-            floor.scanned(from: start, below: end, sequences: read, xmin: xmin, xmax: nextXid)
+            floor.scanned(from: start, sequences: read, xmin: xmin, xmax: nextXid)
             let (_, failed) = publish(read.map { committed[$0]! })
             complete = read.count < limit && !failed
             handOff.setOpen(complete)
@@ -217,9 +197,7 @@ import Testing
             handOff.offer(offer)
             if complete && !handOff.isEmpty { relayHandedOff() }
         }
-        for _ in 0..<(committed.count * 2 + 20) where Set(committed.keys) != published {
-            if handOff.isEmpty { scan() } else { relayHandedOff() }
-        }
+        for _ in 0..<(committed.count * 2 + 20) where Set(committed.keys) != published { scan() }
         #expect(Set(committed.keys) == published, "seed \(seed): every record published")
         var last: [Int64: Int] = [:]
         for (index, record) in topic.enumerated() { last[record.sequence] = index }

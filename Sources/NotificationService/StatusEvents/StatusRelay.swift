@@ -23,8 +23,7 @@ import Synchronization
 /// after their commit (`StatusHandOff`) without reading them back, while its last read of
 /// the outbox found less than a batch and nothing failed since. It reads the outbox, for
 /// every other record, when nothing was handed over, and otherwise once an idle interval
-/// has passed and the hand-off is empty, or five when it is not; a read stops below the
-/// lowest record the hand-off holds.
+/// has passed and the hand-off is empty, or five when it is not.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = OutboxRelayConfiguration
 
@@ -91,9 +90,8 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
             handedOver = true
         }
         // A read when nothing was handed over; otherwise once an idle interval has passed
-        // and the hand-off is empty, or after five when it is not (ingest outruns the
-        // relay). While ingest hands records over, a read every idle interval cost more
-        // than it found (docs/benchmarks.md).
+        // and the hand-off is empty (a read would find what it holds, committed, and
+        // publish it instead), or after five when it is not (ingest outruns the relay).
         let sinceRead = state.withLock { state in
             state.caughtUp ? state.lastRead.map { $0.duration(to: retry.clock.now) } : nil
         }
@@ -108,17 +106,13 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
         return relayed
     }
 
-    /// Reads a batch of the outbox and publishes it. The read stops below the lowest
-    /// record the hand-off holds: those, committed, go out from the hand-off rather than
-    /// being read back, and a reminder's records after one of them are read once it has
-    /// gone (`StatusHandOff.publishable`).
+    /// Reads a batch of the outbox and publishes it.
     private func relayRead() async throws -> Int {
         let now = retry.clock.now
-        let end = handOff?.lowestSequence ?? .max
         let records: [StatusEventStore.Record]
         do {
             records = try await configuration.bounded("read unpublished status events", on: retry.clock) {
-                [store, configuration] in try await store.unpublished(limit: configuration.batchSize, below: end)
+                [store, configuration] in try await store.unpublished(limit: configuration.batchSize)
             }
         } catch {
             fallBehind()

@@ -43,14 +43,9 @@ public struct OutboxScanFloor: Sendable, Equatable {
         scansSinceFull + 1 >= fullScanEvery ? 0 : floor
     }
 
-    /// Takes in what a scan from `start` read of the sequences below `end`: the sequences of
-    /// the unpublished records it found, ascending, at a snapshot with `xmin` and `xmax`
-    /// (64-bit transaction ids). A scan that stopped at `end` says nothing of the records
-    /// from `end` on: the floor moves at most to just below it, and a proposal above it
-    /// waits for a scan that reaches it.
-    public mutating func scanned(
-        from start: Int64, below end: Int64 = .max, sequences: [Int64], xmin: Int64, xmax: Int64
-    ) {
+    /// Takes in what a scan from `start` read: the sequences of the unpublished records it
+    /// found, ascending, at a snapshot with `xmin` and `xmax` (64-bit transaction ids).
+    public mutating func scanned(from start: Int64, sequences: [Int64], xmin: Int64, xmax: Int64) {
         scansSinceFull = start == 0 ? 0 : scansSinceFull + 1
         let lowest = sequences.first ?? .max
         if lowest <= floor {
@@ -58,12 +53,9 @@ public struct OutboxScanFloor: Sendable, Equatable {
             floor = lowest - 1
             proposal = nil
         }
-        if let proposal, xmin >= proposal.horizon {
-            let covered = min(proposal.sequence, end - 1)
-            if lowest > covered {
-                floor = max(floor, covered)
-                if covered == proposal.sequence { self.proposal = nil }
-            }
+        if let proposal, xmin >= proposal.horizon, lowest > proposal.sequence {
+            floor = max(floor, proposal.sequence)
+            self.proposal = nil
         }
         highestRead = max(highestRead, sequences.last ?? 0)
         scannedThrough = max(scannedThrough, sequences.last ?? 0)

@@ -78,15 +78,14 @@ public struct StatusEventStore: Sendable {
         "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
 
-    /// The oldest unpublished records below sequence `end`, up to `limit`, in outbox order.
-    /// The scan starts after the records known to be published (`OutboxScanFloor`).
-    public func unpublished(limit: Int, below end: Int64) async throws(StoreError) -> [Record] {
+    /// The oldest unpublished records, up to `limit`, in outbox order. The scan starts
+    /// after the records known to be published (`OutboxScanFloor`).
+    public func unpublished(limit: Int) async throws(StoreError) -> [Record] {
         do {
             let start = scanFloor.state.withLock { $0.scanStart }
-            var binds = PostgresBindings(capacity: 3)
+            var binds = PostgresBindings(capacity: 2)
             binds.append(Int64(limit))
             binds.append(start)
-            binds.append(end)
             var records: [Record] = []
             records.reserveCapacity(limit)
             var snapshot: (xmin: Int64, xmax: Int64)?
@@ -113,8 +112,7 @@ public struct StatusEventStore: Sendable {
             if let snapshot {
                 scanFloor.state.withLock {
                     $0.scanned(
-                        from: start, below: end, sequences: records.map(\.sequence), xmin: snapshot.xmin,
-                        xmax: snapshot.xmax)
+                        from: start, sequences: records.map(\.sequence), xmin: snapshot.xmin, xmax: snapshot.xmax)
                 }
             }
             return records
@@ -160,7 +158,7 @@ public struct StatusEventStore: Sendable {
 extension StatusEventStore {
     /// The relay's statements, prepared once per connection (`PreparedSQL`). The read:
     /// the snapshot's oldest running and next transaction ids with each record after
-    /// `$2` and before `$3` (with none, one row of the ids and NULLs).
+    /// `$2` (with none, one row of the ids and NULLs).
     enum UnpublishedStatement: PreparedSQL {
         static let name = preparedName(sql)
         static let sql = """
@@ -169,7 +167,7 @@ extension StatusEventStore {
                 e.provider, e.will_retry, \(utc("e.due_at")), e.reason, e.error, e.detail, \(utc("e.at"))
             FROM (SELECT pg_current_snapshot() AS snapshot) s
             LEFT JOIN LATERAL (
-                SELECT * FROM status_events WHERE published_at IS NULL AND seq > $2 AND seq < $3 ORDER BY seq LIMIT $1
+                SELECT * FROM status_events WHERE published_at IS NULL AND seq > $2 ORDER BY seq LIMIT $1
             ) e ON true
             """
     }
@@ -197,8 +195,8 @@ extension StatusEventStore {
 
 /// The status outbox as the relay sees it; `StatusEventStore` keeps it in PostgreSQL.
 public protocol StatusEventStoring: OutboxLeaseStoring {
-    /// The oldest unpublished records below sequence `end`, up to `limit`, in outbox order.
-    func unpublished(limit: Int, below end: Int64) async throws(StoreError) -> [StatusEventStore.Record]
+    /// The oldest unpublished records, up to `limit`, in outbox order.
+    func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record]
 
     /// Marks the records with these sequence numbers published; those already published
     /// or unknown are left alone. `handedOff`: they came from ingest's hand-off
@@ -212,11 +210,6 @@ public protocol StatusEventStoring: OutboxLeaseStoring {
 extension StatusEventStore: StatusEventStoring, OutboxLeaseForwarding {}
 
 extension StatusEventStoring {
-    /// The oldest unpublished records, up to `limit`, in outbox order.
-    public func unpublished(limit: Int) async throws(StoreError) -> [StatusEventStore.Record] {
-        try await unpublished(limit: limit, below: .max)
-    }
-
     /// Marks records a read returned published.
     public func markPublished(_ sequences: [Int64]) async throws(StoreError) {
         try await markPublished(sequences, handedOff: false)

@@ -77,12 +77,6 @@ public final class StatusHandOff: Sendable {
 
     public var isEmpty: Bool { state.withLock { $0.count == 0 } }
 
-    /// The lowest sequence it holds, nil when it holds none: a read of the outbox needs
-    /// to go no further, what it holds from there on goes out from here.
-    public var lowestSequence: Int64? {
-        state.withLock { state in state.offers[state.start...].compactMap(\.first?.sequence).min() }
-    }
-
     /// Which handed records the relay publishes now, in order: those after every sequence
     /// a scan has read (`scannedThrough`) — a scan that read a record published it or
     /// holds it for a retry, and a record it did not read yet is left to the next scan —
