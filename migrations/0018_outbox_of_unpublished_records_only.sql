@@ -10,35 +10,16 @@
 -- where retention deletes them by age. An instance of an older version that marks
 -- records published during a rolling upgrade leaves them here, marked; the relay's reads
 -- skip them.
-CREATE TABLE published_status_events (
-    seq bigint PRIMARY KEY,
-    id uuid NOT NULL,
-    reminder bigint NOT NULL,
-    reminder_id text NOT NULL,
-    user_id text NOT NULL,
-    correlation_id text,
-    type text NOT NULL,
-    occurrence integer,
-    attempt integer NOT NULL,
-    channel text,
-    provider text,
-    will_retry boolean,
-    due_at timestamptz,
-    reason text,
-    error text,
-    detail text,
-    at timestamptz NOT NULL,
-    published_at timestamptz NOT NULL
-);
+
+-- The same columns in the same order (types and NOT NULL; no defaults: a record moves
+-- with its values).
+CREATE TABLE published_status_events (LIKE status_events);
+ALTER TABLE published_status_events ALTER COLUMN published_at SET NOT NULL, ADD PRIMARY KEY (seq);
 
 DROP INDEX status_events_published;
 CREATE INDEX published_status_events_at ON published_status_events (at);
 
-INSERT INTO published_status_events (seq, id, reminder, reminder_id, user_id, correlation_id, type, occurrence,
-    attempt, channel, provider, will_retry, due_at, reason, error, detail, at, published_at)
-SELECT seq, id, reminder, reminder_id, user_id, correlation_id, type, occurrence, attempt, channel, provider,
-    will_retry, due_at, reason, error, detail, at, published_at
-FROM status_events WHERE published_at IS NOT NULL;
+INSERT INTO published_status_events SELECT * FROM status_events WHERE published_at IS NOT NULL;
 DELETE FROM status_events WHERE published_at IS NOT NULL;
 
 DROP INDEX status_events_unpublished;
