@@ -315,6 +315,10 @@ struct SMTPProviderTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
+        // The second connection is made when the kernel completes it; the server's count
+        // follows when its accept loop gets to it, which a loaded machine can put after
+        // both sends have ended.
+        try await eventually(.seconds(10), "the server to count both connections") { server.connections == 2 }
         try await server.close()
         #expect(ends.map { $0.0?.errorClass } == ["timeout", "timeout"])
         let times = ends.map(\.1).sorted()
