@@ -88,9 +88,6 @@ struct MigratorTests {
         }
     }
 
-    /// A reminder stored before 0014 kept its creation as a transition row; after the
-    /// migration its history still shows it once, and a reminder stored after shows its
-    /// creation from its row.
     /// Runs `body` on a database migrated up to `version`, not including it; the closure it
     /// gets applies `version` and every later migration and returns the files it applied.
     private func upgrading(
@@ -117,6 +114,9 @@ struct MigratorTests {
         }
     }
 
+    /// A reminder stored before 0014 kept its creation as a transition row; after the
+    /// migration its history still shows it once, and a reminder stored after shows its
+    /// creation from its row.
     @Test func aRemindersCreationIsInItsHistoryOnceWhicheverSideOf0014ItWasStored() async throws {
         try await upgrading(to: "0014") { client, upgrade in
             // As ingest stored a new reminder before 0014: the row and its creation.
