@@ -3,6 +3,7 @@ import Logging
 import ReminderCore
 import ReminderStore
 import ReminderStoreTesting
+import TestSupport
 import Testing
 
 @testable import Kafka
@@ -243,6 +244,35 @@ import Testing
         #expect(store.reads == reads + 2)
         #expect(store.publishedSequences == Array(1...37))
         #expect(publisher.sends.flatMap { $0 }.count == 37)
+    }
+
+    /// An idle relay does not sleep out its interval while ingest hands records over: in
+    /// 200 ms ingest commits more than the hand-off holds, and what it drops the relay
+    /// reads back. A handed record wakes it; the clock stands still.
+    @Test func anIdleRelayWakesWhenRecordsAreHandedOver() async throws {
+        let store = MemoryStatusEventStore()
+        let clock = ManualClock()
+        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
+        let handOff = StatusHandOff(capacity: 100)
+        let relay = Self.relay(store, publisher, clock: clock, handOff: handOff)
+        let running = Task { try await relay.run() }
+        // Its first read finds nothing: caught up, the hand-off open, asleep for a second.
+        await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .seconds(1)))
+        #expect(handOff.isOpen && store.reads == 1)
+        for round in Int64(1)...3 {
+            let records = [
+                Self.record(round * 2 - 1, reminder: "r\(round)"), Self.record(round * 2, reminder: "r\(round)"),
+            ]
+            records.forEach(store.add)
+            handOff.offer(records)
+            try await eventually(.seconds(10), "the handed records published") {
+                store.publishedSequences == Array(1...(round * 2))
+            }
+        }
+        #expect(publisher.sends.map(\.count) == [2, 2, 2])
+        #expect(clock.now == ManualClock.Instant(sinceStart: .zero))
+        running.cancel()
+        try await running.value
     }
 
     /// A publish that fails shuts the hand-off: what it held, and what ingest hands over

@@ -1,5 +1,6 @@
 import Foundation
 import ReminderStore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -69,6 +70,28 @@ import Testing
         handOff.offer((0..<5).map { Self.record(400 + $0, "i") })
         handOff.offer([Self.record(405, "j")])
         #expect(handOff.take(upTo: 100).map(\.sequence) == Array(400..<405))
+    }
+
+    /// The relay waits for offers instead of an idle interval: it hears of each offer kept,
+    /// however often the hand-off is shut and opened again, and of no offer dropped.
+    @Test func itTellsOfEveryOfferItKeepsAndOfNoOther() {
+        let told = Mutex(0)
+        let handOff = StatusHandOff(capacity: 3)
+        handOff.whenOffered { told.withLock { $0 += 1 } }
+        handOff.offer([Self.record(1, "a")])  // shut
+        #expect(told.withLock { $0 } == 0)
+        handOff.setOpen(true)
+        handOff.offer([Self.record(2, "b"), Self.record(3, "b")])
+        handOff.offer([Self.record(4, "c"), Self.record(5, "c")])  // full
+        handOff.offer([])
+        #expect(told.withLock { $0 } == 1)
+        handOff.offer([Self.record(6, "d")])
+        #expect(told.withLock { $0 } == 2)
+        handOff.setOpen(false)
+        handOff.setOpen(true)
+        handOff.offer([Self.record(7, "e"), Self.record(8, "e"), Self.record(9, "e")])
+        #expect(told.withLock { $0 } == 3)
+        #expect(handOff.take(upTo: 10).map(\.sequence) == [7, 8, 9])
     }
 
     /// The model: transactions take ids when they start and sequence numbers as they write;

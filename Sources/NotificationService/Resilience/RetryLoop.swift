@@ -72,9 +72,12 @@ extension RetryLoop {
     /// An outbox relay's life: `relayOnce` again at once while it publishes something, after
     /// `idle` when the outbox is empty, its failures retried with the backoff, until the
     /// task is cancelled or the service shuts down (what is left waits in the table).
+    ///
+    /// `idleWait` waits out an idle interval: a sleep on the clock unless the caller's
+    /// wait can end early (the status relay's, when ingest hands records over).
     func drain(
         isolation: isolated (any Actor)? = #isolation, idle: Duration, logger: Logger, what: String,
-        _ relayOnce: () async throws -> Int
+        idleWait: ((Duration) async -> Void)? = nil, _ relayOnce: () async throws -> Int
     ) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let published: Int
@@ -89,7 +92,12 @@ extension RetryLoop {
             } catch {
                 break
             }
-            if published == 0 { try? await clock.sleep(for: idle) }
+            guard published == 0 else { continue }
+            if let idleWait {
+                await idleWait(idle)
+            } else {
+                try? await clock.sleep(for: idle)
+            }
         }
     }
 }

@@ -21,7 +21,8 @@ import Synchronization
 ///
 /// The holder publishes new reminders' records that its instance's ingest hands over
 /// after their commit (`StatusHandOff`) without reading them back, while its last read of
-/// the outbox found less than a batch and nothing failed since. It reads the outbox, for
+/// the outbox found less than a batch and nothing failed since; an idle relay wakes when
+/// records are handed over. It reads the outbox, for
 /// every other record, when nothing was handed over, and otherwise once an idle interval
 /// has passed and the hand-off is empty, or five when it is not.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
@@ -69,7 +70,14 @@ public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == 
     public var holder: String { lease.holder }
 
     public func run() async throws {
-        await retry.drain(idle: configuration.idleInterval, logger: logger, what: "status") {
+        // Between a commit and the next idle interval's end ingest would commit more
+        // records than the hand-off holds: the relay wakes as soon as one is offered.
+        let offered = WakeSignal()
+        handOff?.whenOffered { offered.signal() }
+        await retry.drain(
+            idle: configuration.idleInterval, logger: logger, what: "status",
+            idleWait: { [clock = retry.clock] in await offered.wait(timeout: $0, on: clock) }
+        ) {
             try await relayOnce()
         }
         handOff?.setOpen(false)

@@ -18,6 +18,8 @@ public final class StatusHandOff: Sendable {
         /// How many records they hold.
         var count = 0
         var open = false
+        /// Told of every offer kept (`whenOffered`).
+        var onOffer: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -36,8 +38,15 @@ public final class StatusHandOff: Sendable {
     public func setOpen(_ open: Bool) {
         state.withLock { state in
             state.open = open
-            if !open { state = State() }
+            if !open { (state.offers, state.start, state.count) = ([], 0, 0) }
         }
+    }
+
+    /// Calls `action` (on ingest's task, soon after the commit) whenever it keeps an offer:
+    /// the relay waits for it instead of an idle interval, in which ingest would commit
+    /// more than the hand-off holds.
+    public func whenOffered(_ action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onOffer = action }
     }
 
     /// Ingest's committed records of new reminders, in outbox order. Kept whole or
@@ -45,11 +54,13 @@ public final class StatusHandOff: Sendable {
     /// records at once, or a part could go out ahead of an earlier record left to the reads.
     public func offer(_ records: [StatusEventStore.Record]) {
         guard !records.isEmpty else { return }
-        state.withLock { state in
-            guard state.open, state.count + records.count <= capacity else { return }
+        let tell = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.open, state.count + records.count <= capacity else { return nil }
             state.offers.append(records)
             state.count += records.count
+            return state.onOffer
         }
+        tell?()
     }
 
     /// Whole offers, oldest first, as many as fit in `limit` records, and at least one.

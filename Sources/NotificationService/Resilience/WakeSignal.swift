@@ -23,8 +23,17 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns at the next signal (or at once for one already pending), or after
-    /// `timeout` on `clock`, whichever is first. One waiter at a time.
+    /// `timeout` on `clock`, whichever is first, or once the task is cancelled. One
+    /// waiter at a time.
     func wait<C: Clock>(timeout: Duration, on clock: C) async where C.Duration == Duration {
+        await withTaskCancellationHandler {
+            await waitForSignal(timeout: timeout, on: clock)
+        } onCancel: {
+            signal()
+        }
+    }
+
+    private func waitForSignal<C: Clock>(timeout: Duration, on clock: C) async where C.Duration == Duration {
         let pending = state.withLock { state in
             defer { state.pending = false }
             return state.pending
