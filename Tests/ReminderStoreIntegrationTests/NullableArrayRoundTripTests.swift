@@ -115,7 +115,7 @@ struct NullableArrayRoundTripTests {
             binds.append(NullableArray(times))
             binds.append(NullableArray(times.map { $0?.description }))
             binds.append(NullableArray(documents))
-            binds.append(NullableArray(documents.map { $0?.text }))
+            binds.append(NullableArray(documents.map { $0.map { String(decoding: $0.bytes, as: UTF8.self) } }))
             let rows = try await client.query(
                 PostgresQuery(
                     unsafeSQL: """

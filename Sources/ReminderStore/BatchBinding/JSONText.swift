@@ -4,10 +4,15 @@ import PostgresNIO
 /// A JSON document already serialised, bound as `jsonb`. The server parses the text as
 /// it parses the same text cast with `::jsonb`; the text is not parsed again here.
 struct JSONText: NullableArrayElement {
-    let text: String
+    /// The text's UTF-8 bytes.
+    let bytes: [UInt8]
 
     init(_ text: String) {
-        self.text = text
+        bytes = Array(text.utf8)
+    }
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
     }
 
     static var elementType: PostgresDataType { .jsonb }
@@ -19,6 +24,6 @@ struct JSONText: NullableArrayElement {
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
     ) {
         buffer.writeInteger(UInt8(1))
-        buffer.writeString(text)
+        buffer.writeBytes(bytes)
     }
 }

@@ -85,8 +85,8 @@ struct ReminderRow: BatchRow {
             occurrenceLocal = nil
             dueAt = oneOffDue
         }
-        channels = JSONText(StoredDelivery.json(schedule.channels))
-        content = JSONText(StoredDelivery.json(schedule.content))
+        channels = JSONText(bytes: StoredDelivery.jsonBytes(schedule.channels))
+        content = JSONText(bytes: StoredDelivery.jsonBytes(schedule.content))
         channelTypes = schedule.channels.map(\.type)
         sourceKey = source.key.map { ByteBuffer(bytes: $0) }
         correlationID = event.correlationID
@@ -101,7 +101,7 @@ struct ReminderRow: BatchRow {
     /// About how many bytes the row's bound values take: the event's bytes, its channels
     /// and content (sealed or not) and its key, and an allowance for the other columns.
     var boundBytes: Int {
-        payload.readableBytes + channels.text.utf8.count + content.text.utf8.count
+        payload.readableBytes + channels.bytes.count + content.bytes.count
             + (sealedChannels?.readableBytes ?? 0) + (sealedContent?.readableBytes ?? 0)
             + (sourceKey?.readableBytes ?? 0) + 256
     }
@@ -153,8 +153,8 @@ struct ReminderRow: BatchRow {
         guard let sealer else { return self }
         var row = self
         row.sealedWith = sealer.currentKeyID
-        row.sealedChannels = ByteBuffer(bytes: sealer.seal(Array(channels.text.utf8), for: .channels))
-        row.sealedContent = ByteBuffer(bytes: sealer.seal(Array(content.text.utf8), for: .content))
+        row.sealedChannels = ByteBuffer(bytes: sealer.seal(channels.bytes, for: .channels))
+        row.sealedContent = ByteBuffer(bytes: sealer.seal(content.bytes, for: .content))
         row.channels = JSONText(Self.typesOnlyJSON(channelTypes))
         row.content = JSONText("null")
         row.sourceKey = sourceKey.map { ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .messageKey)) }
