@@ -22,9 +22,9 @@ import Synchronization
 /// The holder publishes new reminders' records that its instance's ingest hands over
 /// after their commit (`StatusHandOff`) without reading them back, while its last read of
 /// the outbox found less than a batch and nothing failed since; an idle relay wakes when
-/// records are handed over. It reads the outbox, for
-/// every other record, when nothing was handed over, and otherwise once an idle interval
-/// has passed and the hand-off is empty, or five when it is not.
+/// records are handed over. It reads the outbox, for every other record, when nothing was
+/// handed over, and otherwise once an idle interval has passed and the hand-off is empty,
+/// or five when it is not.
 public final class StatusRelay<C: Clock>: Service, Sendable where C.Duration == Duration {
     public typealias Configuration = OutboxRelayConfiguration
 
