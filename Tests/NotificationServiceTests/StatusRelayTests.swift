@@ -127,6 +127,18 @@ import Testing
             logger: logger, clock: clock, handOff: handOff)
     }
 
+    /// A relay that acknowledges every send, with a hand-off of 100 records.
+    private static func handingRelay() -> (
+        MemoryStatusEventStore, ManualClock, DeadLetterRelayTests.ScriptedPublisher, StatusHandOff,
+        StatusRelay<ManualClock>
+    ) {
+        let store = MemoryStatusEventStore()
+        let clock = ManualClock()
+        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
+        let handOff = StatusHandOff(capacity: 100)
+        return (store, clock, publisher, handOff, relay(store, publisher, clock: clock, handOff: handOff))
+    }
+
     /// Two instances' relays on one outbox: the first to ask holds the lease and publishes;
     /// the other publishes nothing until the lease expires, and then holds it; the first,
     /// once its own view of the lease runs out, asks, is refused and stops publishing.
@@ -191,11 +203,7 @@ import Testing
     /// passed (for what other writers wrote), and a handed record a read already published
     /// is not published again.
     @Test func handedOverRecordsArePublishedWithoutAReadWhileTheRelayIsCaughtUp() async throws {
-        let store = MemoryStatusEventStore()
-        let clock = ManualClock()
-        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
-        let handOff = StatusHandOff(capacity: 100)
-        let relay = Self.relay(store, publisher, clock: clock, handOff: handOff)
+        let (store, clock, publisher, handOff, relay) = Self.handingRelay()
         /// Written to the outbox and, as ingest does after its commit, handed over.
         func ingest(_ records: [StatusEventStore.Record]) {
             records.forEach(store.add)
@@ -250,11 +258,7 @@ import Testing
     /// 200 ms ingest commits more than the hand-off holds, and what it drops the relay
     /// reads back. A handed record wakes it; the clock stands still.
     @Test func anIdleRelayWakesWhenRecordsAreHandedOver() async throws {
-        let store = MemoryStatusEventStore()
-        let clock = ManualClock()
-        let publisher = DeadLetterRelayTests.ScriptedPublisher([.acknowledge])
-        let handOff = StatusHandOff(capacity: 100)
-        let relay = Self.relay(store, publisher, clock: clock, handOff: handOff)
+        let (store, clock, publisher, handOff, relay) = Self.handingRelay()
         let running = Task { try await relay.run() }
         // Its first read finds nothing: caught up, the hand-off open, asleep for a second.
         await clock.waitForSleep(until: ManualClock.Instant(sinceStart: .seconds(1)))
