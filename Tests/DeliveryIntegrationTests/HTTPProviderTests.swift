@@ -264,10 +264,10 @@ struct HTTPProviderTests {
         // Trusted (self-signed, given as the CA file), for `receiver.invalid` only: the SMS
         // provider goes through AsyncHTTPClient, as push and SendGrid do. AsyncHTTPClient
         // tries to connect again until the send's limit, then fails with what the last try
-        // failed with. The limit is short, but not so short that no handshake ends within
-        // it: with every test starting at once on two cores, a first handshake took over
-        // 3 s once, and the send failed as a timeout with no try failed yet.
-        try await withSink(timeout: .seconds(8), names: .elsewhere) { sink, transport in
+        // failed with, so the send lasts its whole limit. The limit leaves room for a
+        // handshake to end: with every test starting at once on two cores, none had ended
+        // within 3 s once, and within 8 s once more, and the send failed as a timeout.
+        try await withSink(timeout: .seconds(30), names: .elsewhere) { sink, transport in
             let provider = SMSProvider(
                 transport: transport,
                 configuration: .init(
