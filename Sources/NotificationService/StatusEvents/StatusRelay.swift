@@ -247,13 +247,9 @@ enum StatusBody {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(384)
         // `at` is always there: the first member; every later one starts with a comma.
-        bytes += #"{"at":"#.utf8
+        JSONValue.append(literal: #"{"at":"#, to: &bytes)
         JSONValue.append(string: record.at, to: &bytes)
-        func name(_ name: StaticString) {
-            bytes += #",""#.utf8
-            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            bytes += #"":"#.utf8
-        }
+        func name(_ name: StaticString) { JSONValue.append(nextMember: name, to: &bytes) }
         func string(_ key: StaticString, _ value: String?) {
             guard let value else { return }
             name(key)

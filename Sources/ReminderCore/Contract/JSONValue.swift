@@ -91,6 +91,20 @@ public enum JSONValue: Sendable, Equatable {
         output.append(UInt8(ascii: "\""))
     }
 
+    /// Appends `literal`'s UTF-8 bytes as they are (punctuation, a name that needs no
+    /// escape), for writers that build their JSON as bytes.
+    public static func append(literal: StaticString, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Appends `,"key":`, a member after its object's first, for a name that needs no
+    /// escape; the member's value follows.
+    public static func append(nextMember key: StaticString, to output: inout [UInt8]) {
+        append(literal: #",""#, to: &output)
+        append(literal: key, to: &output)
+        append(literal: #"":"#, to: &output)
+    }
+
     /// Appends a member's name (quoted, escaped) and its colon to an object being written
     /// as UTF-8 bytes: `{` before it when `output` is empty (the object's first member), a
     /// comma otherwise. The member's value follows, then the writer closes the object.

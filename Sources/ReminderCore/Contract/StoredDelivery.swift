@@ -91,14 +91,12 @@ public enum StoredDelivery {
     }
 
     private static func append(_ literal: StaticString, to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        JSONValue.append(literal: literal, to: &bytes)
     }
 
     /// `,"key":` and `value` as a JSON string.
     private static func append(member key: StaticString, _ value: String, to bytes: inout [UInt8]) {
-        append(#",""#, to: &bytes)
-        append(key, to: &bytes)
-        append(#"":"#, to: &bytes)
+        JSONValue.append(nextMember: key, to: &bytes)
         JSONValue.append(string: value, to: &bytes)
     }
 
