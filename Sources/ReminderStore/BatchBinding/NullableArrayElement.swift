@@ -54,6 +54,20 @@ extension ByteBuffer: NullableArrayElement {
     static var sqlTypeName: String { "bytea" }
 }
 
+/// Bytes bound as `bytea`, written straight from the array: a consumed message's value
+/// goes into the statement without first being copied into a `ByteBuffer` of its own.
+extension [UInt8]: NullableArrayElement {
+    static var elementType: PostgresDataType { .bytea }
+    static var arrayType: PostgresDataType { .byteaArray }
+    static var sqlTypeName: String { "bytea" }
+
+    func encodeElement<JSONEncoder: PostgresJSONEncoder>(
+        into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) {
+        buffer.writeBytes(self)
+    }
+}
+
 extension UUID: NullableArrayElement {
     static var sqlTypeName: String { "uuid" }
 }

@@ -8,8 +8,6 @@ extension IngestStore {
     /// replay that cannot be applied. One row of `dead_letters`.
     struct DeadLetter: BatchRow {
         let record: IngestRecord
-        /// The message's value as bound (empty when it had none).
-        let payload: ByteBuffer
         let reason: String
         let error: String
         let idempotencyKey: String?
@@ -17,24 +15,23 @@ extension IngestStore {
         /// Whose event it was, when known (erasure finds the user's dead letters by it).
         let userID: String?
         /// The message's key and value as stored: sealed with key `sealedWith`, or
-        /// plaintext when it is nil.
-        private(set) var storedKey: ByteBuffer?
-        private(set) var storedValue: ByteBuffer?
+        /// plaintext when it is nil (then the message's own arrays).
+        private(set) var storedKey: [UInt8]?
+        private(set) var storedValue: [UInt8]?
         private(set) var sealedWith: String?
 
         init(
-            record: IngestRecord, payload: ByteBuffer, reason: String, error: String, idempotencyKey: String?,
+            record: IngestRecord, reason: String, error: String, idempotencyKey: String?,
             correlationID: String?, userID: String?
         ) {
             self.record = record
-            self.payload = payload
             self.reason = reason
             self.error = error
             self.idempotencyKey = idempotencyKey
             self.correlationID = correlationID
             self.userID = userID
-            storedKey = record.key.map { ByteBuffer(bytes: $0) }
-            storedValue = record.value == nil ? nil : payload
+            storedKey = record.key
+            storedValue = record.value
         }
 
         /// The dead letter with its message's key and value sealed by `sealer` (nil: as it is).
@@ -42,12 +39,8 @@ extension IngestStore {
             guard let sealer else { return self }
             var letter = self
             letter.sealedWith = sealer.currentKeyID
-            letter.storedKey = storedKey.map {
-                ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .messageKey))
-            }
-            letter.storedValue = storedValue.map {
-                ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .message))
-            }
+            letter.storedKey = storedKey.map { sealer.seal($0, for: .messageKey) }
+            letter.storedValue = storedValue.map { sealer.seal($0, for: .message) }
             return letter
         }
 

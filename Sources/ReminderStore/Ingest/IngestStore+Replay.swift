@@ -14,7 +14,7 @@ extension IngestStore {
     /// letter, or one of a reason that replaying cannot mend, is itself dead-lettered as
     /// invalid.
     func applyReplays(
-        _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        _ positions: Range<Int>, _ records: [IngestRecord],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
     ) async throws {
         let replays = positions.compactMap { position -> ReplayPlanner.Replay? in
@@ -39,7 +39,7 @@ extension IngestStore {
         for invalid in plan.invalid {
             deadLetters.append(
                 DeadLetter(
-                    record: records[invalid.position], payload: payloads[invalid.position],
+                    record: records[invalid.position],
                     reason: DeadLetterReason.invalidEvent.rawValue,
                     error: "(header \(IngestRecord.replayHeader)): \(invalid.deadLetter): \(invalid.problem)",
                     idempotencyKey: nil, correlationID: nil,

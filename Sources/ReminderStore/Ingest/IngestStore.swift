@@ -71,15 +71,13 @@ public struct IngestStore: Sendable {
     ) async throws -> IngestSummary {
         var summary = IngestSummary()
         var deadLetters: [DeadLetter] = []
-        // Each message's bytes, copied once for every statement that sends them.
-        let payloads = records.indices.map { ByteBuffer(bytes: records[$0].value ?? []) }
         for run in IngestRecord.runs(of: records) {
             if run.replaying {
                 try await applyReplays(
-                    run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+                    run.positions, records, on: connection, summary: &summary, deadLetters: &deadLetters)
             } else {
                 try await storeEvents(
-                    run.positions, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters,
+                    run.positions, records, on: connection, summary: &summary, deadLetters: &deadLetters,
                     handing: &handing)
             }
         }
@@ -90,7 +88,7 @@ public struct IngestStore: Sendable {
     /// The events at `positions`: inbox, then the reminders they create, replace or
     /// cancel; invalid and conflicting ones become dead letters.
     private func storeEvents(
-        _ positions: Range<Int>, _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        _ positions: Range<Int>, _ records: [IngestRecord],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter],
         handing: inout [StatusEventStore.Record]?
     ) async throws {
@@ -103,17 +101,17 @@ public struct IngestStore: Sendable {
             case .invalid(let position, let error):
                 deadLetters.append(
                     DeadLetter(
-                        record: records[position], payload: payloads[position],
+                        record: records[position],
                         reason: DeadLetterReason.invalidEvent.rawValue, error: "\(error)", idempotencyKey: nil,
                         correlationID: nil, userID: ReminderEventDecoder.userID(ofInvalid: records[position].value)))
             case .conflict(let input):
-                deadLetters.append(Self.conflict(records[input.position], payloads[input.position], input.event))
+                deadLetters.append(Self.conflict(records[input.position], input.event))
             }
         }
         let candidates = run.candidates
 
         let inputs = try await insertInbox(
-            candidates, records, payloads, on: connection, summary: &summary, deadLetters: &deadLetters)
+            candidates, records, on: connection, summary: &summary, deadLetters: &deadLetters)
         summary.accepted += inputs.count
         if !inputs.isEmpty {
             let stored = try await lockReminders(Array(Set(inputs.map(\.event.reminderID))), on: connection)
@@ -123,18 +121,18 @@ public struct IngestStore: Sendable {
             for rejected in plan.rejected {
                 deadLetters.append(
                     DeadLetter(
-                        record: records[rejected.position], payload: payloads[rejected.position],
+                        record: records[rejected.position],
                         reason: rejected.reason.rawValue, error: rejected.error,
                         idempotencyKey: rejected.event.idempotencyKey, correlationID: rejected.event.correlationID,
                         userID: rejected.event.userID))
             }
-            summary.created += try await write(plan, records, payloads, on: connection, handing: &handing)
+            summary.created += try await write(plan, records, on: connection, handing: &handing)
         }
     }
 
-    private static func conflict(_ record: IngestRecord, _ payload: ByteBuffer, _ event: ReminderEvent) -> DeadLetter {
+    private static func conflict(_ record: IngestRecord, _ event: ReminderEvent) -> DeadLetter {
         DeadLetter(
-            record: record, payload: payload, reason: DeadLetterReason.idempotencyConflict.rawValue,
+            record: record, reason: DeadLetterReason.idempotencyConflict.rawValue,
             error: "idempotency_key: seen before with a different payload", idempotencyKey: event.idempotencyKey,
             correlationID: event.correlationID, userID: event.userID)
     }
@@ -142,7 +140,7 @@ public struct IngestStore: Sendable {
     /// Inserts the candidates' keys; returns the candidates whose key was new. Keys seen
     /// before are duplicates (same payload) or conflicts (another payload).
     private func insertInbox(
-        _ candidates: [IngestPlanner.Input], _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        _ candidates: [IngestPlanner.Input], _ records: [IngestRecord],
         on connection: PostgresConnection, summary: inout IngestSummary, deadLetters: inout [DeadLetter]
     ) async throws -> [IngestPlanner.Input] {
         guard !candidates.isEmpty else { return [] }
@@ -183,7 +181,7 @@ public struct IngestStore: Sendable {
                 summary.duplicates += 1
             } else {
                 summary.conflicts += 1
-                deadLetters.append(Self.conflict(records[input.position], payloads[input.position], input.event))
+                deadLetters.append(Self.conflict(records[input.position], input.event))
             }
         }
         return candidates.indices.filter { !isSeen[$0] }.map { candidates[$0] }
@@ -240,7 +238,7 @@ public struct IngestStore: Sendable {
     /// Returns how many reminders it created; adds their status records to `handing`
     /// when it is not nil.
     private func write(
-        _ plan: IngestPlanner.Plan, _ records: [IngestRecord], _ payloads: [ByteBuffer],
+        _ plan: IngestPlanner.Plan, _ records: [IngestRecord],
         on connection: PostgresConnection, handing: inout [StatusEventStore.Record]?
     ) async throws -> Int {
         var inserts: [ReminderRow] = []
@@ -268,13 +266,13 @@ public struct IngestStore: Sendable {
                     pendingReplacements.append(
                         ReminderRow(
                             event, schedule, state: ReminderStateMachine.applied(.replace),
-                            source: records[position], payload: payloads[position], continuation: write.continuation))
+                            source: records[position], continuation: write.continuation))
                 }
             } else if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
                 case .schedule(let schedule) = event.action
             {
                 let row = ReminderRow(
-                    event, schedule, state: write.finalState, source: records[position], payload: payloads[position],
+                    event, schedule, state: write.finalState, source: records[position],
                     continuation: write.continuation)
                 if write.existing == nil {
                     inserts.append(row)

@@ -27,8 +27,9 @@ struct ReminderRow: BatchRow {
     let sourceOffset: Int64
     let trace: TraceContextHeaders?
     /// The source message's key and value, as bound (sealed when `sealedWith` is set).
-    private(set) var sourceKey: ByteBuffer?
-    private(set) var payload: ByteBuffer
+    /// The consumed message's own arrays, not copies: bound as they are.
+    private(set) var sourceKey: [UInt8]?
+    private(set) var payload: [UInt8]
     /// The id of the key the personal fields are sealed with; nil when they are plaintext.
     private(set) var sealedWith: String?
     private(set) var sealedChannels: ByteBuffer?
@@ -45,7 +46,7 @@ struct ReminderRow: BatchRow {
 
     init(
         _ event: ReminderEvent, _ schedule: ReminderSchedule, state: ReminderState, source: IngestRecord,
-        payload: ByteBuffer, continuation: IngestPlanner.Continuation? = nil
+        continuation: IngestPlanner.Continuation? = nil
     ) {
         reminderID = event.reminderID
         userID = event.userID
@@ -88,22 +89,22 @@ struct ReminderRow: BatchRow {
         channels = JSONText(bytes: StoredDelivery.jsonBytes(schedule.channels))
         content = JSONText(bytes: StoredDelivery.jsonBytes(schedule.content))
         channelTypes = schedule.channels.map(\.type)
-        sourceKey = source.key.map { ByteBuffer(bytes: $0) }
+        sourceKey = source.key
         correlationID = event.correlationID
         idempotencyKey = event.idempotencyKey
         sourceTopic = source.topic
         sourcePartition = source.partition
         sourceOffset = source.offset
         trace = source.trace
-        self.payload = payload
+        payload = source.value ?? []
     }
 
     /// About how many bytes the row's bound values take: the event's bytes, its channels
     /// and content (sealed or not) and its key, and an allowance for the other columns.
     var boundBytes: Int {
-        payload.readableBytes + channels.bytes.count + content.bytes.count
+        payload.count + channels.bytes.count + content.bytes.count
             + (sealedChannels?.readableBytes ?? 0) + (sealedContent?.readableBytes ?? 0)
-            + (sourceKey?.readableBytes ?? 0) + 256
+            + (sourceKey?.count ?? 0) + 256
     }
 
     /// Where consecutive parts of `rows` end, each part's rows taking about `bytes` in
@@ -157,8 +158,8 @@ struct ReminderRow: BatchRow {
         row.sealedContent = ByteBuffer(bytes: sealer.seal(content.bytes, for: .content))
         row.channels = JSONText(Self.typesOnlyJSON(channelTypes))
         row.content = JSONText("null")
-        row.sourceKey = sourceKey.map { ByteBuffer(bytes: sealer.seal(Array($0.readableBytesView), for: .messageKey)) }
-        row.payload = ByteBuffer(bytes: sealer.seal(Array(payload.readableBytesView), for: .message))
+        row.sourceKey = sourceKey.map { sealer.seal($0, for: .messageKey) }
+        row.payload = sealer.seal(payload, for: .message)
         return row
     }
 
