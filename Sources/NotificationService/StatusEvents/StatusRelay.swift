@@ -252,8 +252,7 @@ enum StatusBody {
         func name(_ name: StaticString) { JSONValue.append(nextMember: name, to: &bytes) }
         func string(_ key: StaticString, _ value: String?) {
             guard let value else { return }
-            name(key)
-            JSONValue.append(string: value, to: &bytes)
+            JSONValue.append(nextMember: key, string: value, to: &bytes)
         }
         func number(_ key: StaticString, _ value: Int64?) {
             guard let value else { return }

@@ -54,12 +54,6 @@ public enum JSONValue: Sendable, Equatable {
         writeString(text, to: &output)
     }
 
-    /// Appends `,"key":` and `text` as a JSON string: a member after the object's first.
-    public static func append(member key: String, string text: String, to output: inout String) {
-        output += #",""# + key + #"":"#
-        writeString(text, to: &output)
-    }
-
     /// Appends `text` as a JSON string (quoted, escaped as `append(string:to:)` escapes it)
     /// to UTF-8 bytes: for writers whose output goes out as bytes, without a `String` grown
     /// and copied once more. UTF-8 encodes every scalar above U+007F in bytes of 0x80 and
@@ -103,6 +97,13 @@ public enum JSONValue: Sendable, Equatable {
         append(literal: #",""#, to: &output)
         append(literal: key, to: &output)
         append(literal: #"":"#, to: &output)
+    }
+
+    /// Appends `,"key":` and `text` as a JSON string: a string member after its object's
+    /// first.
+    public static func append(nextMember key: StaticString, string text: String, to output: inout [UInt8]) {
+        append(nextMember: key, to: &output)
+        append(string: text, to: &output)
     }
 
     /// Appends a member's name (quoted, escaped) and its colon to an object being written

@@ -44,17 +44,17 @@ public enum StoredDelivery {
             switch channel {
             case .email(let to):
                 append(#""email""#, to: &bytes)
-                append(member: "to", to, to: &bytes)
+                JSONValue.append(nextMember: "to", string: to, to: &bytes)
             case .sms(let to):
                 append(#""sms""#, to: &bytes)
-                append(member: "to", to, to: &bytes)
+                JSONValue.append(nextMember: "to", string: to, to: &bytes)
             case .push(let platform, let token):
                 append(#""push""#, to: &bytes)
-                append(member: "platform", platform.rawValue, to: &bytes)
-                append(member: "token", token, to: &bytes)
+                JSONValue.append(nextMember: "platform", string: platform.rawValue, to: &bytes)
+                JSONValue.append(nextMember: "token", string: token, to: &bytes)
             case .webhook(let url):
                 append(#""webhook""#, to: &bytes)
-                append(member: "url", url, to: &bytes)
+                JSONValue.append(nextMember: "url", string: url, to: &bytes)
             }
             append("}", to: &bytes)
         }
@@ -79,25 +79,19 @@ public enum StoredDelivery {
                 + (content.html?.utf8.count ?? 0) + (content.unsubscribeURL?.utf8.count ?? 0))
         append(#"{"title":"#, to: &bytes)
         JSONValue.append(string: content.title, to: &bytes)
-        append(member: "body", content.body, to: &bytes)
+        JSONValue.append(nextMember: "body", string: content.body, to: &bytes)
         if let data = content.data {
             append(#","data":"#, to: &bytes)
             bytes += data.utf8
         }
-        if let html = content.html { append(member: "html", html, to: &bytes) }
-        if let url = content.unsubscribeURL { append(member: "unsubscribe_url", url, to: &bytes) }
+        if let html = content.html { JSONValue.append(nextMember: "html", string: html, to: &bytes) }
+        if let url = content.unsubscribeURL { JSONValue.append(nextMember: "unsubscribe_url", string: url, to: &bytes) }
         append("}", to: &bytes)
         return bytes
     }
 
     private static func append(_ literal: StaticString, to bytes: inout [UInt8]) {
         JSONValue.append(literal: literal, to: &bytes)
-    }
-
-    /// `,"key":` and `value` as a JSON string.
-    private static func append(member key: StaticString, _ value: String, to bytes: inout [UInt8]) {
-        JSONValue.append(nextMember: key, to: &bytes)
-        JSONValue.append(string: value, to: &bytes)
     }
 
     private static func parse(_ text: String, field: String) throws(EventValidationError) -> JSONValue {
