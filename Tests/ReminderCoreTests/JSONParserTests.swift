@@ -95,4 +95,56 @@ import Testing
         #expect(value.serialized == #"{"k":[1,"a\"b\\c\u0001",{"n":null}]}"#)
         #expect(try parse(value.serialized) == value)
     }
+
+    /// The flat document the event decoder reads holds what the tree does, and writes the
+    /// same compact JSON.
+    @Test(arguments: [
+        #" {"a": [1, -2.5e3, true, false, null, "x\u00e9\ud83d\ude00\n"], "b": {}, "c": []} "#,
+        #"[[], {}, [{"k": [0, {"n": null}]}], "", "a\"b\\c\u0001", 0.5]"#,
+        #"{"ascii":"Dentist at 9","latin":"Zahnärzt","escaped \"name\"":{"x":"5 €"}}"#,
+        "42", #""text""#, "null",
+    ])
+    func documentHoldsWhatTheTreeHolds(text: String) throws {
+        let bytes = Array(text.utf8)
+        let document = try JSONParser.document(bytes).root
+        let tree = try JSONParser.parse(bytes)
+        #expect(document.value == tree)
+        #expect(document.serialized == tree.serialized)
+    }
+
+    @Test func documentReadsValuesWhereTheyLie() throws {
+        let root = try JSONParser.document(
+            Array(#"{"s":"a\tb","n":-1.5e2,"list":[1,"two",null],"o":{"k":true},"caf\u00e9":"é","z":null}"#.utf8)
+        ).root
+        #expect(root.kind == .object)
+        #expect(root.keys == ["s", "n", "list", "o", "café", "z"])
+        #expect(root["s"]?.string == "a\tb")
+        #expect(root["n"]?.number == "-1.5e2")
+        #expect(root["n"]?.string == nil)
+        #expect(root["list"]?.items?.map(\.kindName) == ["a number", "a string", "null"])
+        #expect(root["list"]?.items?[1].string == "two")
+        #expect(root["o"]?["k"]?.value == .bool(true))
+        #expect(root["café"]?.string == "é")
+        #expect(root["z"]?.kind == .null)
+        #expect(root["missing"] == nil)
+        #expect(root["s"]?["s"] == nil)
+        #expect(root["list"]?.keys == nil)
+        #expect(root.items == nil)
+    }
+
+    /// Names are compared by code points (RFC 8259, 8.3): an escape spells the same name,
+    /// a canonically equivalent one with other code points is another name.
+    @Test(arguments: [2, JSONParser.membersComparedOneByOne + 1])
+    func namesAreComparedByCodePoints(members: Int) throws {
+        let others = (0..<members - 1).map { #""key\#($0)":0"# }.joined(separator: ",")
+        let escaped = "{\(others)," + #""a":1,"\u0061":2}"#
+        let error = #expect(throws: JSONParser.Failure.self) { try JSONParser.document(Array(escaped.utf8)) }
+        #expect(error?.message == "duplicate key \"a\"")
+
+        let composed = "{\(others),\"\u{E9}\":1,\"e\u{301}\":2}"
+        let root = try JSONParser.document(Array(composed.utf8)).root
+        #expect(root["\u{E9}"]?.number == "1")
+        #expect(root["e\u{301}"]?.number == "2")
+        #expect(try JSONParser.parse(Array(composed.utf8)) == root.value)
+    }
 }

@@ -18,18 +18,31 @@ public struct JSONParser {
     private var position = 0
     private let maximumDepth: Int
     private var path: [PathComponent] = []
+    /// The document's values as they are read (`JSONDocument`).
+    private var entries: [JSONDocument.Entry] = []
+    /// Its strings that are not their bytes as they stand (`JSONDocument.decoded`).
+    private var decoded: [String] = []
 
     private enum PathComponent {
-        case key(String)
+        /// The member whose name is the entry at this index.
+        case key(Int)
         case index(Int)
     }
 
-    /// Parses one JSON document.
+    /// Parses one JSON document into a `JSONValue` tree.
     public static func parse(_ input: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(Failure) -> JSONValue {
-        let result: Result<JSONValue, Failure> = input.withUnsafeBufferPointer { buffer in
+        try document(input, maximumDepth: maximumDepth).root.value
+    }
+
+    /// Parses one JSON document, checked as `parse` checks it, into a flat `JSONDocument`.
+    public static func document(_ input: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(Failure)
+        -> JSONDocument
+    {
+        let result: Result<JSONDocument, Failure> = input.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer, maximumDepth: maximumDepth)
             do throws(Failure) {
-                return .success(try parser.parseDocument())
+                try parser.parseDocument()
+                return .success(JSONDocument(bytes: input, entries: parser.entries, decoded: parser.decoded))
             } catch {
                 return .failure(error)
             }
@@ -40,22 +53,25 @@ public struct JSONParser {
     private init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
+        // An event has about one value or member name for every 8 to 10 bytes: one
+        // allocation for most documents.
+        entries.reserveCapacity(min(max(16, bytes.count / 8), 4096))
     }
 
-    private mutating func parseDocument() throws(Failure) -> JSONValue {
+    private mutating func parseDocument() throws(Failure) {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw fail("a byte order mark is not allowed") }
         skipWhitespace()
-        let value = try parseValue(depth: 0)
+        try parseValue(depth: 0)
         skipWhitespace()
         if position != bytes.count { throw fail("unexpected content after the JSON value") }
-        return value
     }
 
     private func fail(_ message: String) -> Failure {
         var text = "$"
         for component in path {
             switch component {
-            case .key(let key):
+            case .key(let entry):
+                let key = self.text(of: entries[entry])
                 text += key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) ? ".\(key)" : "[\"\(key)\"]"
             case .index(let index): text += "[\(index)]"
             }
@@ -71,18 +87,34 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseValue(depth: Int) throws(Failure) -> JSONValue {
+    /// Reads one value and appends it (and what it holds) to `entries`.
+    private mutating func parseValue(depth: Int) throws(Failure) {
         guard let byte = current else { throw fail("unexpected end of input") }
         switch byte {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
-        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "{"): try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): entries.append(try parseString())
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            entries.append(JSONDocument.Entry(.bool, next: entries.count + 1, flag: true))
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            entries.append(JSONDocument.Entry(.bool, next: entries.count + 1, flag: false))
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            entries.append(JSONDocument.Entry(.null, next: entries.count + 1))
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = position
+            try parseNumber()
+            entries.append(JSONDocument.Entry(.number, start: start, end: position, next: entries.count + 1))
         default: throw fail("unexpected character '\(Self.printable(byte))'")
         }
+    }
+
+    /// A string's or a number's text (the parser's own `JSONDocument.text(at:)`).
+    private func text(of entry: JSONDocument.Entry) -> String {
+        if entry.kind == .string && entry.count >= 0 { return decoded[Int(entry.count)] }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[Int(entry.start)..<Int(entry.end)]), as: UTF8.self)
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws(Failure) {
@@ -93,38 +125,50 @@ public struct JSONParser {
         position += count
     }
 
-    private mutating func parseObject(depth: Int) throws(Failure) -> JSONValue {
+    private mutating func parseObject(depth: Int) throws(Failure) {
         if depth > maximumDepth { throw fail("nesting deeper than \(maximumDepth) levels") }
         position += 1
-        var members: [(key: String, value: JSONValue)] = []
-        var index: Set<String>?
+        let object = entries.count
+        entries.append(JSONDocument.Entry(.object, next: object + 1))
+        var count = 0
+        var index: Set<[UInt8]>?
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
-            let key = try parseString()
-            guard Self.isNew(key, among: members, index: &index) else { throw fail("duplicate key \"\(key)\"") }
+            let key = entries.count
+            entries.append(try parseString())
+            guard isNew(key, amongMembersOf: object, count: count, index: &index) else {
+                throw fail("duplicate key \"\(text(of: entries[key]))\"")
+            }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw fail("expected ':' after member name") }
             position += 1
             skipWhitespace()
             path.append(.key(key))
-            let value = try parseValue(depth: depth)
+            try parseValue(depth: depth)
             path.removeLast()
-            members.append((key, value))
+            count += 1
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "}"):
                 position += 1
-                return .object(members)
+                close(object, count: count)
+                return
             default: throw fail("expected ',' or '}' in object")
             }
         }
+    }
+
+    /// Records a container's size and where it ends, once everything in it is read.
+    private mutating func close(_ container: Int, count: Int) {
+        entries[container].count = Int32(count)
+        entries[container].next = Int32(entries.count)
     }
 
     /// Objects up to this many members find a duplicate key by comparing the new key with
@@ -133,47 +177,72 @@ public struct JSONParser {
     /// twentieth of the service's ingest CPU.
     public static let membersComparedOneByOne = 16
 
-    /// Whether `key` is not among the keys of `members`; `index` is their set once there
-    /// are `membersComparedOneByOne` of them, and gets `key`.
-    private static func isNew(
-        _ key: String, among members: [(key: String, value: JSONValue)], index: inout Set<String>?
-    )
-        -> Bool
-    {
+    /// Whether the name at entry `key` is not among the names of the first `count` members
+    /// of the object at `object`, compared by code points; `index` is their set once there
+    /// are `membersComparedOneByOne` of them, and gets the new name.
+    private func isNew(_ key: Int, amongMembersOf object: Int, count: Int, index: inout Set<[UInt8]>?) -> Bool {
         if index == nil {
-            guard members.count >= membersComparedOneByOne else { return !members.contains { $0.key == key } }
-            index = Set(members.map(\.key))
+            var names: [[UInt8]] = []
+            var member = object + 1
+            for _ in 0..<count {
+                if count < Self.membersComparedOneByOne {
+                    let same = withUTF8(of: entries[key]) {
+                        JSONDocument.string(entries[member], in: bytes, decoded: decoded, is: $0)
+                    }
+                    if same { return false }
+                } else {
+                    names.append(withUTF8(of: entries[member]) { Array($0) })
+                }
+                member = Int(entries[member + 1].next)
+            }
+            guard count >= Self.membersComparedOneByOne else { return true }
+            index = Set(names)
         }
-        return index!.insert(key).inserted
+        return index!.insert(withUTF8(of: entries[key]) { Array($0) }).inserted
     }
 
-    private mutating func parseArray(depth: Int) throws(Failure) -> JSONValue {
+    /// Calls `body` with a string's UTF-8 bytes, decoded.
+    private func withUTF8<Result>(of entry: JSONDocument.Entry, _ body: (UnsafeBufferPointer<UInt8>) -> Result)
+        -> Result
+    {
+        if entry.count >= 0 {
+            var text = decoded[Int(entry.count)]
+            return text.withUTF8(body)
+        }
+        return body(UnsafeBufferPointer(rebasing: bytes[Int(entry.start)..<Int(entry.end)]))
+    }
+
+    private mutating func parseArray(depth: Int) throws(Failure) {
         if depth > maximumDepth { throw fail("nesting deeper than \(maximumDepth) levels") }
         position += 1
-        var items: [JSONValue] = []
+        let array = entries.count
+        entries.append(JSONDocument.Entry(.array, next: array + 1))
+        var count = 0
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             position += 1
-            return .array(items)
+            return
         }
         while true {
             skipWhitespace()
-            path.append(.index(items.count))
-            items.append(try parseValue(depth: depth))
+            path.append(.index(count))
+            try parseValue(depth: depth)
             path.removeLast()
+            count += 1
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): position += 1
             case UInt8(ascii: "]"):
                 position += 1
-                return .array(items)
+                close(array, count: count)
+                return
             default: throw fail("expected ',' or ']' in array")
             }
         }
     }
 
-    private mutating func parseNumber() throws(Failure) -> String {
-        let start = position
+    /// Steps over a number, checking its form; its text is the bytes passed.
+    private mutating func parseNumber() throws(Failure) {
         if current == UInt8(ascii: "-") { position += 1 }
         guard let first = current, Self.isDigit(first) else { throw fail("invalid number") }
         position += 1
@@ -193,10 +262,11 @@ public struct JSONParser {
             }
             while let byte = current, Self.isDigit(byte) { position += 1 }
         }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
     }
 
-    private mutating func parseString() throws(Failure) -> String {
+    /// Reads a string: its entry, to be appended at the end of `entries`.
+    private mutating func parseString() throws(Failure) -> JSONDocument.Entry {
+        let next = entries.count + 1
         position += 1
         let start = position
         // Fast path: no escapes, plain UTF-8 up to the closing quote.
@@ -206,18 +276,21 @@ public struct JSONParser {
             position += 1
         }
         if current == UInt8(ascii: "\"") {
-            let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
-            // ASCII is valid UTF-8 as it stands: `String(decoding:)` has nothing to
-            // repair, and runs specialized for these bytes, where `String(validating:)`
-            // goes through the runtime's generic metadata on every call (6% of the
-            // service's CPU while it ingests; perf, issue 19).
-            let decoded = ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
-            guard let text = decoded else {
-                position = start
-                throw fail("invalid UTF-8 in string")
+            // ASCII is valid UTF-8 as it stands: its bytes are its text. Anything else is
+            // validated here once, and kept as validated.
+            var index = -1
+            if !ascii {
+                guard
+                    let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                else {
+                    position = start
+                    throw fail("invalid UTF-8 in string")
+                }
+                index = decoded.count
+                decoded.append(text)
             }
             position += 1
-            return text
+            return JSONDocument.Entry(.string, start: start, end: position - 1, next: next, count: index)
         }
         var scalars = String.UnicodeScalarView()
         position = start
@@ -234,7 +307,9 @@ public struct JSONParser {
             case UInt8(ascii: "\""):
                 try flush(position)
                 position += 1
-                return String(scalars)
+                decoded.append(String(scalars))
+                return JSONDocument.Entry(
+                    .string, start: start, end: position - 1, next: next, count: decoded.count - 1)
             case UInt8(ascii: "\\"):
                 try flush(position)
                 position += 1

@@ -13,17 +13,15 @@ extension ReminderEventDecoder {
     /// The rule of a `recurrence` object, canonical (BYDAY Monday first, BYMONTHDAY
     /// ascending), checked on its own: members, types, ranges, which members go with
     /// which frequency. Not what needs the schedule (`checkRecurrence`).
-    static func recurrence(_ value: JSONValue, path: String) throws(EventValidationError) -> RecurrenceRule {
+    static func recurrence(_ value: JSONDocument.Node, path: String) throws(EventValidationError) -> RecurrenceRule {
         let fields = try Fields.object(value, path: path)
-        if case .object(let members) = value {
-            for member in members where !recurrenceMembers.contains(member.key) {
-                // The member's name goes into the path only when it looks like a name: an
-                // error never repeats text of arbitrary shape from the event.
-                let named = member.key.utf8.count <= 40 && member.key.utf8.allSatisfy(isNameByte)
-                throw invalid(
-                    named ? fields.fieldPath(member.key) : path,
-                    "is not a member of a recurrence rule (freq, interval, by_day, by_month_day, count, until)")
-            }
+        for key in value.keys ?? [] where !recurrenceMembers.contains(key) {
+            // The member's name goes into the path only when it looks like a name: an error
+            // never repeats text of arbitrary shape from the event.
+            let named = key.utf8.count <= 40 && key.utf8.allSatisfy(isNameByte)
+            throw invalid(
+                named ? fields.fieldPath(key) : path,
+                "is not a member of a recurrence rule (freq, interval, by_day, by_month_day, count, until)")
         }
         let frequencyName = try fields.string("freq", required: true)!
         guard let frequency = RecurrenceRule.Frequency(rawValue: frequencyName) else {
@@ -40,7 +38,7 @@ extension ReminderEventDecoder {
             guard frequency == .weekly else { throw invalid(field, "is allowed only with freq \"weekly\"") }
             guard !items.isEmpty else { throw invalid(field, "must list at least one day") }
             for (index, item) in items.enumerated() {
-                guard case .string(let name) = item, let weekday = Weekday(rawValue: name) else {
+                guard let name = item.string, let weekday = Weekday(rawValue: name) else {
                     throw invalid("\(field)[\(index)]", "must be one of MO, TU, WE, TH, FR, SA, SU")
                 }
                 guard !weekdays.contains(weekday) else {
@@ -114,11 +112,11 @@ extension ReminderEventDecoder {
 
     /// An integer in `range`, written as a JSON number (`2` or `2.0`, as JSON Schema's
     /// `integer` takes it).
-    private static func integer(_ value: JSONValue, path: String, in range: ClosedRange<Int>)
+    private static func integer(_ value: JSONDocument.Node, path: String, in range: ClosedRange<Int>)
         throws(EventValidationError) -> Int
     {
         let bounds = "an integer from \(range.lowerBound) to \(range.upperBound)"
-        guard case .number(let text) = value, let number = Double(text) else {
+        guard let text = value.number, let number = Double(text) else {
             throw invalid(path, "must be \(bounds), not \(value.kindName)")
         }
         guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound)

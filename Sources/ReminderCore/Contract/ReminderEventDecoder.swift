@@ -21,13 +21,15 @@ public enum ReminderEventDecoder {
         guard bytes.count <= maximumMessageBytes else {
             throw invalid("$", "the message is \(bytes.count) bytes, more than the limit of \(maximumMessageBytes)")
         }
-        let document: JSONValue
+        let document: JSONDocument.Node
         do {
-            document = try JSONParser.parse(bytes)
+            document = try JSONParser.document(bytes).root
         } catch {
             throw invalid(error.path, "not valid JSON: \(error.message) at byte \(error.offset)")
         }
-        guard case .object = document else { throw invalid("$", "must be a JSON object, not \(document.kindName)") }
+        guard document.kind == .object else {
+            throw invalid("$", "must be a JSON object, not \(document.kindName)")
+        }
         let fields = Fields(document, path: "")
 
         guard try fields.number("schema_version", required: true) == 1 else {
@@ -96,7 +98,7 @@ public enum ReminderEventDecoder {
         let body = try contentFields.string("body", required: true, length: 0...4000)!
         var data: String?
         if let dataValue = contentFields.value("data") {
-            guard case .object = dataValue else {
+            guard dataValue.kind == .object else {
                 throw invalid("content.data", "must be an object, not \(dataValue.kindName)")
             }
             let text = dataValue.serialized
@@ -164,7 +166,7 @@ public enum ReminderEventDecoder {
         return url
     }
 
-    static func channel(_ value: JSONValue, path: String) throws(EventValidationError) -> Channel {
+    static func channel(_ value: JSONDocument.Node, path: String) throws(EventValidationError) -> Channel {
         let fields = try Fields.object(value, path: path)
         switch try fields.string("type", required: true)! {
         case "email":
@@ -202,16 +204,16 @@ public enum ReminderEventDecoder {
 
 /// Typed access to the members of one JSON object, with errors that name the member.
 struct Fields {
-    let value: JSONValue
+    let value: JSONDocument.Node
     let path: String
 
-    init(_ value: JSONValue, path: String) {
+    init(_ value: JSONDocument.Node, path: String) {
         self.value = value
         self.path = path
     }
 
-    static func object(_ value: JSONValue, path: String) throws(EventValidationError) -> Fields {
-        guard case .object = value else {
+    static func object(_ value: JSONDocument.Node, path: String) throws(EventValidationError) -> Fields {
+        guard value.kind == .object else {
             throw ReminderEventDecoder.invalid(path, "must be an object, not \(value.kindName)")
         }
         return Fields(value, path: path)
@@ -220,8 +222,8 @@ struct Fields {
     func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// The member, treating `null` as absent.
-    func value(_ key: String) -> JSONValue? {
-        guard let member = value[key], member != .null else { return nil }
+    func value(_ key: String) -> JSONDocument.Node? {
+        guard let member = value[key], member.kind != .null else { return nil }
         return member
     }
 
@@ -232,7 +234,7 @@ struct Fields {
             if required { throw ReminderEventDecoder.invalid(fieldPath(key), "is required") }
             return nil
         }
-        guard case .string(let text) = member else {
+        guard let text = member.string else {
             throw ReminderEventDecoder.invalid(fieldPath(key), "must be a string, not \(member.kindName)")
         }
         if let length {
@@ -256,18 +258,18 @@ struct Fields {
             if required { throw ReminderEventDecoder.invalid(fieldPath(key), "is required") }
             return nil
         }
-        guard case .number(let text) = member, let number = Double(text) else {
+        guard let text = member.number, let number = Double(text) else {
             throw ReminderEventDecoder.invalid(fieldPath(key), "must be a number, not \(member.kindName)")
         }
         return number
     }
 
-    func array(_ key: String, required: Bool = false) throws(EventValidationError) -> [JSONValue]? {
+    func array(_ key: String, required: Bool = false) throws(EventValidationError) -> [JSONDocument.Node]? {
         guard let member = value(key) else {
             if required { throw ReminderEventDecoder.invalid(fieldPath(key), "is required") }
             return nil
         }
-        guard case .array(let items) = member else {
+        guard let items = member.items else {
             throw ReminderEventDecoder.invalid(fieldPath(key), "must be an array, not \(member.kindName)")
         }
         return items
@@ -280,7 +282,7 @@ extension ReminderEventDecoder {
     /// dead letters by it; nil for anything else (not JSON, too large, no such member).
     public static func userID(ofInvalid bytes: [UInt8]?) -> String? {
         guard let bytes, !bytes.isEmpty, bytes.count <= maximumMessageBytes,
-            let document = try? JSONParser.parse(bytes), case .string(let userID)? = document["user_id"],
+            let document = try? JSONParser.document(bytes), let userID = document.root["user_id"]?.string,
             (1...128).contains(userID.unicodeScalars.count)
         else { return nil }
         return userID

@@ -29,12 +29,6 @@ extension StoredDelivery {
     /// (the first occurrence on the rule's days, UNTIL not before it) was checked at
     /// ingest.
     public static func rule(fromJSON text: String) throws(EventValidationError) -> RecurrenceRule {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(Array(text.utf8))
-        } catch {
-            throw ReminderEventDecoder.invalid("recurrence", "is not readable JSON: \(error.message)")
-        }
-        return try ReminderEventDecoder.recurrence(value, path: "recurrence")
+        try ReminderEventDecoder.recurrence(try parse(text, field: "recurrence"), path: "recurrence")
     }
 }

@@ -4,7 +4,7 @@
 public enum StoredDelivery {
     public static func channels(fromJSON text: String) throws(EventValidationError) -> [Channel] {
         let value = try parse(text, field: "channels")
-        guard case .array(let items) = value, !items.isEmpty else {
+        guard let items = value.items, !items.isEmpty else {
             throw ReminderEventDecoder.invalid("channels", "must be a non-empty array")
         }
         var channels: [Channel] = []
@@ -19,7 +19,7 @@ public enum StoredDelivery {
         let title = try fields.string("title", required: true)!
         let body = try fields.string("body") ?? ""
         var data: String?
-        if let value = fields.value("data"), value != .null { data = value.serialized }
+        if let value = fields.value("data") { data = value.serialized }
         // Checked again like the channels: the unsubscribe URL goes into a mail header.
         let html = try ReminderEventDecoder.html(fields)
         let unsubscribeURL = try ReminderEventDecoder.unsubscribeURL(fields)
@@ -94,9 +94,9 @@ public enum StoredDelivery {
         JSONValue.append(literal: literal, to: &bytes)
     }
 
-    private static func parse(_ text: String, field: String) throws(EventValidationError) -> JSONValue {
+    static func parse(_ text: String, field: String) throws(EventValidationError) -> JSONDocument.Node {
         do {
-            return try JSONParser.parse(Array(text.utf8))
+            return try JSONParser.document(Array(text.utf8)).root
         } catch {
             throw ReminderEventDecoder.invalid(field, "is not readable JSON: \(error.message)")
         }
