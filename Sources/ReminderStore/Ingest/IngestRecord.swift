@@ -5,10 +5,9 @@ import ReminderCore
 /// from, its bytes (kept for dead letters and replay), and what decoding made of it.
 public struct IngestRecord: Sendable {
     public enum Decoded: Sendable {
-        /// Boxed: a batch's records are copied and destroyed several times on their way
-        /// to the store, and an event unboxed is a dozen strings and arrays to retain and
-        /// release each time (perf, issue 19).
-        indirect case valid(ReminderEvent)
+        /// An event is one reference (`ReminderEvent`): a batch's records are copied and
+        /// destroyed several times on their way to the store.
+        case valid(ReminderEvent)
         case invalid(EventValidationError)
         /// A dead letter re-published by an operator (header `x-replay-of`): its reminder
         /// is reset for delivery, once however often it is replayed.

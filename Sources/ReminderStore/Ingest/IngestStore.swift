@@ -438,15 +438,16 @@ public struct IngestStore: Sendable {
             guard reminder < inserts.endIndex, answer.ids[offset] == status.id,
                 status.reminderID == inserts[reminder].reminderID
             else { return nil }
-            let row = inserts[reminder]
+            // The row's fields read in place: a copy of the whole row retained all it holds.
             handed.append(
                 StatusEventStore.Record(
                     id: status.id, sequence: answer.sequences[offset], type: status.update.kind.rawValue,
-                    reminderID: status.reminderID, userID: row.userID, correlationID: row.correlationID,
-                    occurrence: row.occurrence.map { Int(Int32(clamping: $0)) }, attempt: 0, channel: nil,
-                    provider: nil, willRetry: nil,
-                    dueAt: status.update.kind == .scheduled ? row.dueAt?.sixDigitText : nil, reason: nil,
-                    error: nil, detail: status.update.detail, at: at))
+                    reminderID: status.reminderID, userID: inserts[reminder].userID,
+                    correlationID: inserts[reminder].correlationID,
+                    occurrence: inserts[reminder].occurrence.map { Int(Int32(clamping: $0)) }, attempt: 0,
+                    channel: nil, provider: nil, willRetry: nil,
+                    dueAt: status.update.kind == .scheduled ? inserts[reminder].dueAt?.sixDigitText : nil,
+                    reason: nil, error: nil, detail: status.update.detail, at: at))
         }
         return handed
     }

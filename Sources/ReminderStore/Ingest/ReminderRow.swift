@@ -44,9 +44,11 @@ struct ReminderRow: BatchRow {
     /// The wall-clock instant its occurrences start after.
     let previousOccurrenceAt: Instant?
 
+    /// Borrows what it reads: a record passed as it lies in its batch's array is not
+    /// copied (with all it holds) for the call.
     init(
-        _ event: ReminderEvent, _ schedule: ReminderSchedule, state: ReminderState, source: IngestRecord,
-        continuation: IngestPlanner.Continuation? = nil
+        _ event: ReminderEvent, _ schedule: borrowing ReminderSchedule, state: ReminderState,
+        source: borrowing IngestRecord, continuation: IngestPlanner.Continuation? = nil
     ) {
         reminderID = event.reminderID
         userID = event.userID
