@@ -87,7 +87,7 @@ public func brokerSuffix(_ value: Double?) -> String {
     value.map { ", broker \(microseconds($0))" } ?? ""
 }
 
-/// "123 µs" or "n/a".
+/// "12.3 µs" or "n/a": a tenth of a microsecond, for changes of about one.
 public func microseconds(_ value: Double?) -> String {
-    value.map { String(format: "%.0f µs", $0) } ?? "n/a"
+    value.map { String(format: "%.1f µs", $0) } ?? "n/a"
 }
