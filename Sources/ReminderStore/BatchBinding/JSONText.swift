@@ -18,6 +18,8 @@ struct JSONText: NullableArrayElement {
     static var elementType: PostgresDataType { .jsonb }
     static var arrayType: PostgresDataType { .jsonbArray }
     static var sqlTypeName: String { "jsonb" }
+    /// The jsonb format's version byte, then the text.
+    var encodedByteCount: Int { 1 + bytes.count }
 
     /// `jsonb`'s binary form: a version byte (1), then the text.
     func encodeElement<JSONEncoder: PostgresJSONEncoder>(

@@ -29,8 +29,8 @@ where Elements.Element == Element? {
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
     ) {
         let count = elements.count
-        // The header, and one length word per element; the elements' own bytes grow the
-        // buffer as they come.
+        // The header, and one length word per element (written before it: its length is
+        // known); the elements' own bytes grow the buffer as they come.
         buffer.reserveCapacity(minimumWritableBytes: 20 + 4 * count)
         buffer.writeInteger(Int32(count == 0 ? 0 : 1))
         let hasNullIndex = buffer.writerIndex
@@ -46,10 +46,11 @@ where Elements.Element == Element? {
                 hasNull = true
                 continue
             }
-            let lengthIndex = buffer.writerIndex
-            buffer.writeInteger(Int32(0))
+            let length = element.encodedByteCount
+            buffer.writeInteger(Int32(length))
+            let start = buffer.writerIndex
             element.encodeElement(into: &buffer, context: context)
-            buffer.setInteger(Int32(buffer.writerIndex - lengthIndex - 4), at: lengthIndex)
+            assert(buffer.writerIndex - start == length, "\(Element.self) wrote other than its encodedByteCount")
         }
         if hasNull { buffer.setInteger(Int32(1), at: hasNullIndex) }
     }

@@ -12,6 +12,7 @@ extension Instant: NullableArrayElement {
     static var elementType: PostgresDataType { .timestamptz }
     static var arrayType: PostgresDataType { .timestamptzArray }
     static var sqlTypeName: String { "timestamptz" }
+    var encodedByteCount: Int { 8 }
 
     func encodeElement<JSONEncoder: PostgresJSONEncoder>(
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
@@ -25,6 +26,7 @@ extension LocalDateTime: NullableArrayElement {
     static var elementType: PostgresDataType { .timestamp }
     static var arrayType: PostgresDataType { .timestampArray }
     static var sqlTypeName: String { "timestamp" }
+    var encodedByteCount: Int { 8 }
 
     func encodeElement<JSONEncoder: PostgresJSONEncoder>(
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
@@ -38,6 +40,7 @@ extension LocalTime: NullableArrayElement {
     static var elementType: PostgresDataType { .time }
     static var arrayType: PostgresDataType { .timeArray }
     static var sqlTypeName: String { "time" }
+    var encodedByteCount: Int { 8 }
 
     func encodeElement<JSONEncoder: PostgresJSONEncoder>(
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>

@@ -15,6 +15,11 @@ protocol NullableArrayElement: Sendable {
     /// Appends the element's binary form, without its length.
     func encodeElement<JSONEncoder: PostgresJSONEncoder>(
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>)
+
+    /// How many bytes `encodeElement` appends: the array writes the length before the
+    /// element rather than going back to set it afterwards (a third fewer writes to the
+    /// buffer, each checked for its capacity and its own copy).
+    var encodedByteCount: Int { get }
 }
 
 /// The types PostgresNIO binds already: each element is written by PostgresNIO's own
@@ -32,26 +37,32 @@ extension NullableArrayElement where Self: PostgresArrayEncodable & PostgresNonT
 
 extension String: NullableArrayElement {
     static var sqlTypeName: String { "text" }
+    var encodedByteCount: Int { utf8.count }
 }
 
 extension Int64: NullableArrayElement {
     static var sqlTypeName: String { "int8" }
+    var encodedByteCount: Int { 8 }
 }
 
 extension Int32: NullableArrayElement {
     static var sqlTypeName: String { "int4" }
+    var encodedByteCount: Int { 4 }
 }
 
 extension Bool: NullableArrayElement {
     static var sqlTypeName: String { "bool" }
+    var encodedByteCount: Int { 1 }
 }
 
 extension Double: NullableArrayElement {
     static var sqlTypeName: String { "float8" }
+    var encodedByteCount: Int { 8 }
 }
 
 extension ByteBuffer: NullableArrayElement {
     static var sqlTypeName: String { "bytea" }
+    var encodedByteCount: Int { readableBytes }
 }
 
 /// Bytes bound as `bytea`, written straight from the array: a consumed message's value
@@ -60,6 +71,7 @@ extension [UInt8]: NullableArrayElement {
     static var elementType: PostgresDataType { .bytea }
     static var arrayType: PostgresDataType { .byteaArray }
     static var sqlTypeName: String { "bytea" }
+    var encodedByteCount: Int { count }
 
     func encodeElement<JSONEncoder: PostgresJSONEncoder>(
         into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
@@ -70,4 +82,5 @@ extension [UInt8]: NullableArrayElement {
 
 extension UUID: NullableArrayElement {
     static var sqlTypeName: String { "uuid" }
+    var encodedByteCount: Int { 16 }
 }
