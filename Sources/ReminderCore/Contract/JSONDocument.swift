@@ -39,6 +39,23 @@ public final class JSONDocument: Sendable {
             self.kind = kind
             self.flag = flag
         }
+
+        /// Its text, a string's or a number's, in a document of `bytes` and `decoded`.
+        func text(in bytes: UnsafeBufferPointer<UInt8>, decoded: [String]) -> String {
+            if kind == .string && count >= 0 { return decoded[Int(count)] }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)]), as: UTF8.self)
+        }
+
+        /// Calls `body` with its text's UTF-8 bytes, in a document of `bytes` and `decoded`.
+        func withUTF8<Result>(
+            in bytes: UnsafeBufferPointer<UInt8>, decoded: [String], _ body: (UnsafeBufferPointer<UInt8>) -> Result
+        ) -> Result {
+            if kind == .string && count >= 0 {
+                var text = decoded[Int(count)]
+                return text.withUTF8(body)
+            }
+            return body(UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)]))
+        }
     }
 
     /// The document's text.
@@ -59,26 +76,10 @@ public final class JSONDocument: Sendable {
 
     /// A string's or a number's text.
     func text(at index: Int) -> String {
-        let entry = entries[index]
-        if entry.kind == .string && entry.count >= 0 { return decoded[Int(entry.count)] }
-        return bytes.withUnsafeBufferPointer {
-            String(decoding: UnsafeBufferPointer(rebasing: $0[Int(entry.start)..<Int(entry.end)]), as: UTF8.self)
-        }
+        bytes.withUnsafeBufferPointer { entries[index].text(in: $0, decoded: decoded) }
     }
 
-    /// Whether the string `entry` of a document of `bytes` and `decoded` has the bytes of
-    /// `text` (UTF-8), that is, the same code points.
-    static func string(
-        _ entry: Entry, in bytes: UnsafeBufferPointer<UInt8>, decoded: [String], is text: UnsafeBufferPointer<UInt8>
-    ) -> Bool {
-        if entry.count >= 0 {
-            var decoded = decoded[Int(entry.count)]
-            return decoded.withUTF8 { same($0, text) }
-        }
-        return same(UnsafeBufferPointer(rebasing: bytes[Int(entry.start)..<Int(entry.end)]), text)
-    }
-
-    /// Whether two byte strings are the same.
+    /// Whether two byte strings are the same: names compared by their code points.
     static func same(_ first: UnsafeBufferPointer<UInt8>, _ second: UnsafeBufferPointer<UInt8>) -> Bool {
         guard first.count == second.count else { return false }
         guard let a = first.baseAddress, let b = second.baseAddress else { return true }
@@ -154,7 +155,9 @@ public final class JSONDocument: Sendable {
                 document.bytes.withUnsafeBufferPointer { bytes in
                     var member = index + 1
                     for _ in 0..<entries[index].count {
-                        if JSONDocument.string(entries[member], in: bytes, decoded: document.decoded, is: name) {
+                        if entries[member].withUTF8(
+                            in: bytes, decoded: document.decoded, { JSONDocument.same($0, name) })
+                        {
                             return member + 1
                         }
                         member = Int(entries[member + 1].next)

@@ -71,7 +71,7 @@ public struct JSONParser {
         for component in path {
             switch component {
             case .key(let entry):
-                let key = self.text(of: entries[entry])
+                let key = self.text(of: entry)
                 text += key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) ? ".\(key)" : "[\"\(key)\"]"
             case .index(let index): text += "[\(index)]"
             }
@@ -111,12 +111,6 @@ public struct JSONParser {
         }
     }
 
-    /// A string's or a number's text (the parser's own `JSONDocument.text(at:)`).
-    private func text(of entry: JSONDocument.Entry) -> String {
-        if entry.kind == .string && entry.count >= 0 { return decoded[Int(entry.count)] }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[Int(entry.start)..<Int(entry.end)]), as: UTF8.self)
-    }
-
     private mutating func expectLiteral(_ literal: StaticString) throws(Failure) {
         let count = literal.utf8CodeUnitCount
         guard position + count <= bytes.count,
@@ -143,7 +137,7 @@ public struct JSONParser {
             let key = entries.count
             entries.append(try parseString())
             guard isNew(key, amongMembersOf: object, count: count, index: &index) else {
-                throw fail("duplicate key \"\(text(of: entries[key]))\"")
+                throw fail("duplicate key \"\(text(of: key))\"")
             }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw fail("expected ':' after member name") }
@@ -186,30 +180,26 @@ public struct JSONParser {
             var member = object + 1
             for _ in 0..<count {
                 if count < Self.membersComparedOneByOne {
-                    let same = withUTF8(of: entries[key]) {
-                        JSONDocument.string(entries[member], in: bytes, decoded: decoded, is: $0)
+                    if withUTF8(of: key, { name in withUTF8(of: member) { JSONDocument.same($0, name) } }) {
+                        return false
                     }
-                    if same { return false }
                 } else {
-                    names.append(withUTF8(of: entries[member]) { Array($0) })
+                    names.append(withUTF8(of: member) { Array($0) })
                 }
                 member = Int(entries[member + 1].next)
             }
             guard count >= Self.membersComparedOneByOne else { return true }
             index = Set(names)
         }
-        return index!.insert(withUTF8(of: entries[key]) { Array($0) }).inserted
+        return index!.insert(withUTF8(of: key) { Array($0) }).inserted
     }
 
-    /// Calls `body` with a string's UTF-8 bytes, decoded.
-    private func withUTF8<Result>(of entry: JSONDocument.Entry, _ body: (UnsafeBufferPointer<UInt8>) -> Result)
-        -> Result
-    {
-        if entry.count >= 0 {
-            var text = decoded[Int(entry.count)]
-            return text.withUTF8(body)
-        }
-        return body(UnsafeBufferPointer(rebasing: bytes[Int(entry.start)..<Int(entry.end)]))
+    /// The text of the entry at `index`.
+    private func text(of index: Int) -> String { entries[index].text(in: bytes, decoded: decoded) }
+
+    /// Calls `body` with the UTF-8 bytes of the string at `index`.
+    private func withUTF8<Result>(of index: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        entries[index].withUTF8(in: bytes, decoded: decoded, body)
     }
 
     private mutating func parseArray(depth: Int) throws(Failure) {
