@@ -192,21 +192,31 @@ public enum IngestPlanner {
     ///   - inputs: new events in batch (partition) order.
     ///   - stored: the current state of the reminders they name, by reminder id.
     public static func plan(_ inputs: [Input], stored: [String: Stored]) -> Plan {
-        var order: [String] = []
-        var byReminder: [String: [Input]] = [:]
-        for input in inputs {
-            if byReminder[input.event.reminderID] == nil { order.append(input.event.reminderID) }
-            byReminder[input.event.reminderID, default: []].append(input)
+        // Each reminder's inputs in batch order, as a chain through `inputs`: the index of
+        // its first and, for each input, the next of the same reminder. Not an array for
+        // each reminder: nearly every reminder of a batch has one event.
+        var firsts: [(reminderID: String, index: Int)] = []
+        firsts.reserveCapacity(inputs.count)
+        var lasts: [String: Int] = [:]
+        lasts.reserveCapacity(inputs.count)
+        var nexts = [Int?](repeating: nil, count: inputs.count)
+        for index in inputs.indices {
+            if let last = lasts.updateValue(index, forKey: inputs[index].event.reminderID) {
+                nexts[last] = index
+            } else {
+                firsts.append((inputs[index].event.reminderID, index))
+            }
         }
         var plan = Plan()
-        for reminderID in order {
+        for (reminderID, first) in firsts {
+            let group = sequence(first: first) { nexts[$0] }.lazy.map { inputs[$0] }
             let existing = stored[reminderID]
             var state = existing?.state
             var owner = existing?.userID
             var contentFrom: Int?
             var pending: Pending?
             var transitions: [Transition] = []
-            for input in byReminder[reminderID]! {
+            for input in group {
                 if let owner, input.event.userID != owner {
                     plan.rejected.append(
                         Rejected(
@@ -275,7 +285,7 @@ public enum IngestPlanner {
             }
             var continuation: Continuation?
             if let position = schedulePosition,
-                let input = byReminder[reminderID]!.first(where: { $0.position == position }),
+                let input = group.first(where: { $0.position == position }),
                 case .schedule(let schedule) = input.event.action
             {
                 continuation =

@@ -26,6 +26,7 @@ public struct EventRun: Sendable {
     /// Sorts the events at `positions` of `records`; replays among them are left out.
     public init(_ positions: Range<Int>, of records: [IngestRecord]) {
         var firstByKey: [String: Int] = [:]
+        firstByKey.reserveCapacity(positions.count)
         for position in positions {
             switch records[position].decoded {
             case .replay:
