@@ -37,8 +37,7 @@ import Testing
     }
 
     @Test func anUnknownZoneHasNoDueTime() {
-        var schedule = schedule(at: .local(LocalDateTime(parsing: "2026-01-01T09:00")!))
-        schedule.timeZone = "Mars/Olympus_Mons"
+        let schedule = schedule(at: .local(LocalDateTime(parsing: "2026-01-01T09:00")!), zone: "Mars/Olympus_Mons")
         #expect(DeliveryTimeCalculator.dueInstant(for: schedule) == nil)
     }
 

@@ -9,13 +9,12 @@
 public struct ReminderEvent: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
         /// Create the reminder, or replace one with the same `reminderID` not yet sent.
-        /// Boxed too: read from the event, an action is copied.
-        indirect case schedule(ReminderSchedule)
+        case schedule(ReminderSchedule)
         /// Cancel the reminder named by `reminderID` unless it is already being sent.
         case cancel
     }
 
-    private final class Fields: Sendable {
+    private final class Storage: Sendable {
         let idempotencyKey: String
         let reminderID: String
         let userID: String
@@ -31,7 +30,7 @@ public struct ReminderEvent: Sendable, Equatable {
         }
     }
 
-    private let fields: Fields
+    private let fields: Storage
 
     public var idempotencyKey: String { fields.idempotencyKey }
     public var reminderID: String { fields.reminderID }
@@ -40,7 +39,7 @@ public struct ReminderEvent: Sendable, Equatable {
     public var action: Action { fields.action }
 
     public init(idempotencyKey: String, reminderID: String, userID: String, correlationID: String?, action: Action) {
-        fields = Fields(
+        fields = Storage(
             idempotencyKey: idempotencyKey, reminderID: reminderID, userID: userID, correlationID: correlationID,
             action: action)
     }
@@ -52,31 +51,60 @@ public struct ReminderEvent: Sendable, Equatable {
     }
 }
 
-/// What a `schedule` event asks for.
+/// What a `schedule` event asks for. Like the event, its fields live in one shared,
+/// immutable box: a copy (each time it is read out of its event) retains one reference.
 public struct ReminderSchedule: Sendable, Equatable {
+    private final class Storage: Sendable {
+        let timeZone: String
+        let deliverAt: DeliveryTime
+        let channels: [Channel]
+        let content: Content
+        let quietHours: QuietHours?
+        let expiresAt: Instant?
+        let recurrence: RecurrenceRule?
+
+        init(
+            timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
+            expiresAt: Instant?, recurrence: RecurrenceRule?
+        ) {
+            self.timeZone = timeZone
+            self.deliverAt = deliverAt
+            self.channels = channels
+            self.content = content
+            self.quietHours = quietHours
+            self.expiresAt = expiresAt
+            self.recurrence = recurrence
+        }
+    }
+
+    private let fields: Storage
+
     /// The user's IANA time zone (`UTC` when the event names none).
-    public var timeZone: String
-    public var deliverAt: DeliveryTime
+    public var timeZone: String { fields.timeZone }
+    public var deliverAt: DeliveryTime { fields.deliverAt }
     /// In fallback order; never empty.
-    public var channels: [Channel]
-    public var content: Content
-    public var quietHours: QuietHours?
-    public var expiresAt: Instant?
+    public var channels: [Channel] { fields.channels }
+    public var content: Content { fields.content }
+    public var quietHours: QuietHours? { fields.quietHours }
+    public var expiresAt: Instant? { fields.expiresAt }
     /// How it repeats; nil for a one-off reminder. A recurring schedule's `deliverAt` is
     /// `.local` (the first occurrence, on the user's wall clock).
-    public var recurrence: RecurrenceRule?
+    public var recurrence: RecurrenceRule? { fields.recurrence }
 
     public init(
         timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
         expiresAt: Instant?, recurrence: RecurrenceRule? = nil
     ) {
-        self.recurrence = recurrence
-        self.timeZone = timeZone
-        self.deliverAt = deliverAt
-        self.channels = channels
-        self.content = content
-        self.quietHours = quietHours
-        self.expiresAt = expiresAt
+        fields = Storage(
+            timeZone: timeZone, deliverAt: deliverAt, channels: channels, content: content, quietHours: quietHours,
+            expiresAt: expiresAt, recurrence: recurrence)
+    }
+
+    public static func == (lhs: ReminderSchedule, rhs: ReminderSchedule) -> Bool {
+        lhs.fields === rhs.fields
+            || (lhs.timeZone == rhs.timeZone && lhs.deliverAt == rhs.deliverAt && lhs.channels == rhs.channels
+                && lhs.content == rhs.content && lhs.quietHours == rhs.quietHours && lhs.expiresAt == rhs.expiresAt
+                && lhs.recurrence == rhs.recurrence)
     }
 }
 
