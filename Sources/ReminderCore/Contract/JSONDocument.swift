@@ -15,6 +15,18 @@ import Foundation
 public final class JSONDocument: Sendable {
     public enum Kind: UInt8, Sendable {
         case null, bool, number, string, array, object
+
+        /// What a validation message calls a value of this kind.
+        public var name: String {
+            switch self {
+            case .null: "null"
+            case .bool: "a boolean"
+            case .number: "a number"
+            case .string: "a string"
+            case .array: "an array"
+            case .object: "an object"
+            }
+        }
     }
 
     /// One value, or an object member's name (a `.string` entry just before the value).
@@ -98,24 +110,31 @@ public final class JSONDocument: Sendable {
         case .string: JSONValue.writeString(text(at: index), to: &output)
         case .array:
             output += "["
-            var item = index + 1
-            for position in 0..<entry.count {
+            forEachChild(of: index) { item, position in
                 if position > 0 { output += "," }
                 write(item, to: &output)
-                item = Int(entries[item].next)
             }
             output += "]"
         case .object:
             output += "{"
-            var member = index + 1
-            for position in 0..<entry.count {
+            forEachChild(of: index) { name, position in
                 if position > 0 { output += "," }
-                JSONValue.writeString(text(at: member), to: &output)
+                JSONValue.writeString(text(at: name), to: &output)
                 output += ":"
-                write(member + 1, to: &output)
-                member = Int(entries[member + 1].next)
+                write(name + 1, to: &output)
             }
             output += "}"
+        }
+    }
+
+    /// Calls `body` with the index and position of each item of the array at `index`, or
+    /// of each member's name of the object at `index` (its value is the next entry).
+    func forEachChild(of index: Int, _ body: (_ index: Int, _ position: Int) -> Void) {
+        let entry = entries[index]
+        var child = index + 1
+        for position in 0..<Int(entry.count) {
+            body(child, position)
+            child = Int(entries[entry.kind == .object ? child + 1 : child].next)
         }
     }
 
@@ -128,17 +147,8 @@ public final class JSONDocument: Sendable {
 
         public var kind: Kind { entry.kind }
 
-        /// What a validation message calls this kind of value (as `JSONValue.kindName`).
-        public var kindName: String {
-            switch kind {
-            case .null: "null"
-            case .bool: "a boolean"
-            case .number: "a number"
-            case .string: "a string"
-            case .array: "an array"
-            case .object: "an object"
-            }
-        }
+        /// What a validation message calls this kind of value.
+        public var kindName: String { kind.name }
 
         /// The text of a string; nil for any other kind.
         public var string: String? { kind == .string ? document.text(at: index) : nil }
@@ -173,11 +183,7 @@ public final class JSONDocument: Sendable {
             guard kind == .array else { return nil }
             var items: [Node] = []
             items.reserveCapacity(Int(entry.count))
-            var item = index + 1
-            for _ in 0..<entry.count {
-                items.append(Node(document: document, index: item))
-                item = Int(document.entries[item].next)
-            }
+            document.forEachChild(of: index) { item, _ in items.append(Node(document: document, index: item)) }
             return items
         }
 
@@ -186,11 +192,7 @@ public final class JSONDocument: Sendable {
             guard kind == .object else { return nil }
             var keys: [String] = []
             keys.reserveCapacity(Int(entry.count))
-            var member = index + 1
-            for _ in 0..<entry.count {
-                keys.append(document.text(at: member))
-                member = Int(document.entries[member + 1].next)
-            }
+            document.forEachChild(of: index) { name, _ in keys.append(document.text(at: name)) }
             return keys
         }
 
@@ -216,20 +218,12 @@ public final class JSONDocument: Sendable {
         case .array:
             var items: [JSONValue] = []
             items.reserveCapacity(Int(entry.count))
-            var item = index + 1
-            for _ in 0..<entry.count {
-                items.append(value(at: item))
-                item = Int(entries[item].next)
-            }
+            forEachChild(of: index) { item, _ in items.append(value(at: item)) }
             return .array(items)
         case .object:
             var members: [(key: String, value: JSONValue)] = []
             members.reserveCapacity(Int(entry.count))
-            var member = index + 1
-            for _ in 0..<entry.count {
-                members.append((text(at: member), value(at: member + 1)))
-                member = Int(entries[member + 1].next)
-            }
+            forEachChild(of: index) { name, _ in members.append((text(at: name), value(at: name + 1))) }
             return .object(members)
         }
     }

@@ -28,15 +28,15 @@ public enum JSONValue: Sendable, Equatable {
         return members.first { $0.key == key }?.value
     }
 
-    /// What a validation message calls this kind of value.
+    /// What a validation message calls this kind of value (`JSONDocument.Kind.name`).
     public var kindName: String {
         switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
+        case .null: JSONDocument.Kind.null.name
+        case .bool: JSONDocument.Kind.bool.name
+        case .number: JSONDocument.Kind.number.name
+        case .string: JSONDocument.Kind.string.name
+        case .array: JSONDocument.Kind.array.name
+        case .object: JSONDocument.Kind.object.name
         }
     }
 
