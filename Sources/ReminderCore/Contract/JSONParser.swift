@@ -38,6 +38,10 @@ public struct JSONParser {
     public static func document(_ input: [UInt8], maximumDepth: Int = defaultMaximumDepth) throws(Failure)
         -> JSONDocument
     {
+        // The document's entries hold offsets as 32-bit numbers.
+        guard input.count <= Int(Int32.max) else {
+            throw Failure(message: "the document is larger than 2 GiB", offset: 0, path: "$")
+        }
         let result: Result<JSONDocument, Failure> = input.withUnsafeBufferPointer { buffer in
             var parser = JSONParser(bytes: buffer, maximumDepth: maximumDepth)
             do throws(Failure) {
