@@ -174,4 +174,43 @@ import Testing
         _ = buffer.finish(.closed(operation: "test"))
         #expect(buffer.bytes == 0)
     }
+
+    /// Whether `value`'s storage is shared: writing to a shared array copies it first.
+    private func isShared(_ value: inout [UInt8]) -> Bool {
+        let before = value.withUnsafeBufferPointer { $0.baseAddress }
+        value[0] &+= 1
+        return value.withUnsafeBufferPointer { $0.baseAddress } != before
+    }
+
+    /// The poll thread appends while the caller takes a batch at a time, so the buffer
+    /// may never be empty: what it handed out must not stay alive in it meanwhile, or it
+    /// holds every message read since it was last empty.
+    @Test func aBatchHandedOutIsNoLongerHeldWhileOthersAreBuffered() {
+        var buffer = ConsumerBuffer<Int>(capacity: 1_000)
+        var delivered: [[UInt8]] = []
+        for round in 0..<40 {
+            var value: [UInt8] = [UInt8(round % 250), 1, 2]
+            _ = buffer.append([KafkaMessage(topic: "t", partition: 0, offset: Int64(round), key: nil, value: value)])
+            _ = buffer.append(messages(1, Int64(round)...Int64(round)))
+            // One batch out per two in: the buffer is never drained.
+            guard case .deliver(let batch, _) = buffer.next() else {
+                Issue.record("expected a batch")
+                return
+            }
+            if let first = batch.first?.value { delivered.append(first) }
+            #expect(isShared(&value), "still buffered or just handed out")
+        }
+        #expect(buffer.count == 40)
+        for index in delivered.indices {
+            #expect(!isShared(&delivered[index]), "batch \(index) was handed out and dropped by the caller")
+        }
+        // The rest come out in order.
+        var offsets: [String] = []
+        while case .deliver(let batch, _) = buffer.next() {
+            offsets += batch.map { "\($0.partition):\($0.offset)" }
+        }
+        #expect(offsets.count == 40)
+        #expect(offsets.first == "0:20")
+        #expect(offsets.last == "1:39")
+    }
 }

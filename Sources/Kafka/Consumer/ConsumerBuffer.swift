@@ -69,13 +69,11 @@ struct ConsumerBuffer<Waiter> {
         if head < batches.count {
             let batch = batches[head]
             let wasFull = isFull
+            batches[head] = []
             head += 1
             count -= batch.count
             bytes -= Self.byteCount(batch)
-            if head == batches.count {
-                batches.removeAll(keepingCapacity: true)
-                head = 0
-            }
+            dropDelivered()
             return .deliver(batch, wakePoller: wasFull && !isFull)
         }
         return finished ? .finished(failure) : .suspend
@@ -99,13 +97,26 @@ struct ConsumerBuffer<Waiter> {
                 batches[head].removeFirst(room)
             }
         }
-        if head == batches.count {
-            batches.removeAll(keepingCapacity: true)
-            head = 0
-        }
+        dropDelivered()
         count -= messages.count
         bytes -= Self.byteCount(messages)
         return (messages, wasFull && !isFull)
+    }
+
+    /// Forgets the slots of batches handed out. Each is emptied as it goes, so that a
+    /// message the caller is done with is not kept alive here while the poll thread keeps
+    /// appending. (They were: a buffer that was never drained held every batch it had
+    /// delivered since it last was; at the peak of an ingest benchmark's heap profile
+    /// about 38 poll batches of up to 1,000 messages were alive, for a capacity of 5,000
+    /// messages.) The slots themselves go once they are half of the array.
+    private mutating func dropDelivered() {
+        if head == batches.count {
+            batches.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 16, head * 2 >= batches.count {
+            batches.removeFirst(head)
+            head = 0
+        }
     }
 
     /// Parks the iterator. Only valid right after `next()` returned `.suspend`, under the same lock.
