@@ -206,18 +206,19 @@ import _CryptoExtras
         #expect(!settings.kafka.description.contains("pa55word"))
     }
 
-    /// The consumer bounds librdkafka's read-ahead to about a batch and fetches again soon
-    /// after ingest makes room; a pass-through property of the same name wins.
+    /// The consumer bounds librdkafka's read-ahead to about a batch in messages and half of
+    /// one in bytes, and fetches again soon after ingest makes room; a pass-through
+    /// property of the same name wins.
     @Test func theConsumerBoundsItsReadAheadAndRefillsItPromptly() throws {
         let settings = try ServiceSettings.fromEnvironment(base)
         #expect(settings.consumerClient.properties["queued.min.messages"] == "2500")
-        #expect(settings.consumerClient.properties["queued.max.messages.kbytes"] == "4096")
+        #expect(settings.consumerClient.properties["queued.max.messages.kbytes"] == "2048")
         var sized = base
         sized["INGEST_BATCH_SIZE"] = "800"
         sized["INGEST_BATCH_BYTES"] = "3145728"
         let sizedSettings = try ServiceSettings.fromEnvironment(sized)
         #expect(sizedSettings.consumerClient.properties["queued.min.messages"] == "800")
-        #expect(sizedSettings.consumerClient.properties["queued.max.messages.kbytes"] == "3072")
+        #expect(sizedSettings.consumerClient.properties["queued.max.messages.kbytes"] == "1536")
         #expect(settings.consumerClient.properties["fetch.queue.backoff.ms"] == "20")
         #expect(settings.kafka.properties["fetch.queue.backoff.ms"] == nil, "the producer's client is left alone")
         var environment = base

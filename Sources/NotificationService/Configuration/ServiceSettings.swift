@@ -52,6 +52,12 @@ public struct ServiceSettings: Sendable {
     /// has room for, the service peaked at 101–104 MiB against 104–108, at 1.05–1.10 of
     /// the rate (scripts/bench-ingest.sh, issue 19); a smaller threshold than a batch
     /// lowered nothing, since a fetch's answer, not the threshold, fills the queue.
+    /// `queued.min.messages` counts per partition, so with several partitions it is the
+    /// bytes that bound the queue: half a batch's (`INGEST_BATCH_BYTES`), since librdkafka
+    /// keeps each fetch's whole answer until the last of its messages is taken. At a whole
+    /// batch's 4 MiB its fetch answers were 7–10 MB of the service's peak heap; at half,
+    /// the service peaked 3–4 MiB lower (96.2–97.6 MiB against 98.4–101.7) at the same
+    /// rate (scripts/bench-ingest.sh, issue 19).
     ///
     /// Once the read-ahead reaches those limits librdkafka stops fetching for
     /// `fetch.queue.backoff.ms`, 1,000 by default: ingest emptied the read-ahead in about
@@ -60,7 +66,8 @@ public struct ServiceSettings: Sendable {
     /// 20 ms the next fetch follows as soon as ingest has made room.
     public var consumerPrefetchLimits: [String: String] {
         [
-            "queued.min.messages": String(batchSize), "queued.max.messages.kbytes": String(max(1, batchBytes / 1024)),
+            "queued.min.messages": String(batchSize),
+            "queued.max.messages.kbytes": String(max(1, batchBytes / 2048)),
             "fetch.queue.backoff.ms": "20",
         ]
     }

@@ -28,7 +28,7 @@ public struct IngestStore: Sendable {
         statusHandOff: StatusHandOff? = nil
     ) {
         self.init(
-            client: client, logger: logger, statusEvents: statusEvents, sealer: sealer, statementBytes: 1 << 20,
+            client: client, logger: logger, statusEvents: statusEvents, sealer: sealer, statementBytes: 768 << 10,
             statusHandOff: statusHandOff)
     }
 
@@ -36,7 +36,11 @@ public struct IngestStore: Sendable {
     /// reminders carries. One statement for a whole batch of large events was a message of
     /// a hundred megabytes and more, which PostgresNIO then kept as the connection's send
     /// buffer, and PostgreSQL spent 3.5 times the CPU per event on it (issue 19,
-    /// `ingest-benchmark --html-bytes 50000`: 2,540 µs against 724 in parts).
+    /// `ingest-benchmark --html-bytes 50000`: 2,540 µs against 724 in parts). The default,
+    /// 768 KiB of estimated row bytes, keeps a part's bind message under 1 MiB (the rows'
+    /// transitions and status records ride along): the binding's and the connection's
+    /// buffers grow by powers of two, so a part of 1 MiB kept 2 MiB in each, and a batch
+    /// of 2,500 small events takes three parts either way.
     init(
         client: PostgresClient, logger: Logger, statusEvents: Bool, sealer: DataSealer?, statementBytes: Int,
         statusHandOff: StatusHandOff? = nil
