@@ -37,10 +37,10 @@ public struct IngestStore: Sendable {
     /// a hundred megabytes and more, which PostgresNIO then kept as the connection's send
     /// buffer, and PostgreSQL spent 3.5 times the CPU per event on it (issue 19,
     /// `ingest-benchmark --html-bytes 50000`: 2,540 µs against 724 in parts). The default,
-    /// 768 KiB of estimated row bytes, keeps a part's bind message under 1 MiB (the rows'
-    /// transitions and status records ride along): the binding's and the connection's
-    /// buffers grow by powers of two, so a part of 1 MiB kept 2 MiB in each, and a batch
-    /// of 2,500 small events takes three parts either way.
+    /// 768 KiB of estimated row bytes, kept the ingest benchmark's bind messages under
+    /// 1 MiB with the rows' transitions and status records bound alongside. The binding's
+    /// and the connection's buffers grow by powers of two, so parts of 1 MiB kept 2 MiB in
+    /// each; a batch of 2,500 of those events takes three parts either way.
     init(
         client: PostgresClient, logger: Logger, statusEvents: Bool, sealer: DataSealer?, statementBytes: Int,
         statusHandOff: StatusHandOff? = nil
