@@ -66,7 +66,7 @@ mkdir -p "$log_dir"
 log="$log_dir/swift-test-$(date -u +%Y%m%dT%H%M%SZ).log"
 # The ten newest runs' logs stay.
 find "$log_dir" -name 'swift-test-*.log' -printf '%T@ %p\n' | sort -rn | tail -n +10 | cut -d' ' -f2- |
-    while read -r old; do rm -f "$old" "$old.stacks" "$old.stopped" "$old.core"; done
+    while read -r old; do rm -f "$old" "$old.stacks" "$old.stopped" "$old.core" "$old.started"; done
 
 # Every process below $1, children before parents.
 descendants() {
@@ -152,13 +152,14 @@ stack_digest() {
 crash_report() {
     local pattern core binary
     pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null || echo "?")
-    core=$(find "$NS_ROOT" -maxdepth 1 -name 'core*' -type f -newer "$log" 2>/dev/null | head -1)
+    core=$(find "$NS_ROOT" -maxdepth 1 -name 'core*' -type f -newer "$log.started" 2>/dev/null | head -1)
     if [ -z "$core" ]; then
         ns_log "no core file of the crash in $NS_ROOT (kernel.core_pattern: $pattern)"
         return
     fi
     mv "$core" "$log.core"
-    binary=$(find "$NS_SCRATCH_PATH/debug" -maxdepth 1 -name '*PackageTests.xctest' -type f | head -1)
+    # `debug` is a link to the triple's folder: the slash makes find read through it.
+    binary=$(find "$NS_SCRATCH_PATH/debug/" -maxdepth 1 -name '*PackageTests.xctest' -type f | head -1)
     if command -v gdb >/dev/null && [ -n "$binary" ]; then
         ns_log "the crashed thread (core: $log.core):"
         timeout 300s gdb -batch -nx -ex 'info threads' -ex 'bt 40' "$binary" "$log.core" 2>/dev/null |
@@ -211,8 +212,11 @@ tee_pid=$!
 # which test was stuck). Line-buffered, the log has every line the tests printed.
 line_buffered=()
 command -v stdbuf >/dev/null && line_buffered=(stdbuf -oL -eL)
-# Room for a core file if the test process crashes (crash_report).
+# Room for a core file if the test process crashes (crash_report), and the time the run
+# started to find it by: the log is written after the crash (by swift test's own error),
+# so a core is older than the log's last change.
 ulimit -c unlimited 2>/dev/null || true
+touch "$log.started"
 "${line_buffered[@]}" swift test --skip-build --scratch-path "$NS_SCRATCH_PATH" "${filter[@]}" "$@" >&"$log_fd" 2>&1 &
 run_pid=$!
 # A background command ignores SIGINT in a script: an interrupted test.sh ends the run
