@@ -14,47 +14,34 @@ public struct ReminderEvent: Sendable, Equatable {
         case cancel
     }
 
-    private final class Storage: Sendable {
+    private struct Fields: Sendable, Equatable {
         let idempotencyKey: String
         let reminderID: String
         let userID: String
         let correlationID: String?
         let action: Action
-
-        init(idempotencyKey: String, reminderID: String, userID: String, correlationID: String?, action: Action) {
-            self.idempotencyKey = idempotencyKey
-            self.reminderID = reminderID
-            self.userID = userID
-            self.correlationID = correlationID
-            self.action = action
-        }
     }
 
-    private let fields: Storage
+    private let fields: SharedFields<Fields>
 
-    public var idempotencyKey: String { fields.idempotencyKey }
-    public var reminderID: String { fields.reminderID }
-    public var userID: String { fields.userID }
-    public var correlationID: String? { fields.correlationID }
-    public var action: Action { fields.action }
+    public var idempotencyKey: String { fields.value.idempotencyKey }
+    public var reminderID: String { fields.value.reminderID }
+    public var userID: String { fields.value.userID }
+    public var correlationID: String? { fields.value.correlationID }
+    public var action: Action { fields.value.action }
 
     public init(idempotencyKey: String, reminderID: String, userID: String, correlationID: String?, action: Action) {
-        fields = Storage(
-            idempotencyKey: idempotencyKey, reminderID: reminderID, userID: userID, correlationID: correlationID,
-            action: action)
-    }
-
-    public static func == (lhs: ReminderEvent, rhs: ReminderEvent) -> Bool {
-        lhs.fields === rhs.fields
-            || (lhs.idempotencyKey == rhs.idempotencyKey && lhs.reminderID == rhs.reminderID
-                && lhs.userID == rhs.userID && lhs.correlationID == rhs.correlationID && lhs.action == rhs.action)
+        fields = SharedFields(
+            Fields(
+                idempotencyKey: idempotencyKey, reminderID: reminderID, userID: userID, correlationID: correlationID,
+                action: action))
     }
 }
 
 /// What a `schedule` event asks for. Like the event, its fields live in one shared,
 /// immutable box: a copy (each time it is read out of its event) retains one reference.
 public struct ReminderSchedule: Sendable, Equatable {
-    private final class Storage: Sendable {
+    private struct Fields: Sendable, Equatable {
         let timeZone: String
         let deliverAt: DeliveryTime
         let channels: [Channel]
@@ -62,50 +49,42 @@ public struct ReminderSchedule: Sendable, Equatable {
         let quietHours: QuietHours?
         let expiresAt: Instant?
         let recurrence: RecurrenceRule?
-
-        init(
-            timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
-            expiresAt: Instant?, recurrence: RecurrenceRule?
-        ) {
-            self.timeZone = timeZone
-            self.deliverAt = deliverAt
-            self.channels = channels
-            self.content = content
-            self.quietHours = quietHours
-            self.expiresAt = expiresAt
-            self.recurrence = recurrence
-        }
     }
 
-    private let fields: Storage
+    private let fields: SharedFields<Fields>
 
     /// The user's IANA time zone (`UTC` when the event names none).
-    public var timeZone: String { fields.timeZone }
-    public var deliverAt: DeliveryTime { fields.deliverAt }
+    public var timeZone: String { fields.value.timeZone }
+    public var deliverAt: DeliveryTime { fields.value.deliverAt }
     /// In fallback order; never empty.
-    public var channels: [Channel] { fields.channels }
-    public var content: Content { fields.content }
-    public var quietHours: QuietHours? { fields.quietHours }
-    public var expiresAt: Instant? { fields.expiresAt }
+    public var channels: [Channel] { fields.value.channels }
+    public var content: Content { fields.value.content }
+    public var quietHours: QuietHours? { fields.value.quietHours }
+    public var expiresAt: Instant? { fields.value.expiresAt }
     /// How it repeats; nil for a one-off reminder. A recurring schedule's `deliverAt` is
     /// `.local` (the first occurrence, on the user's wall clock).
-    public var recurrence: RecurrenceRule? { fields.recurrence }
+    public var recurrence: RecurrenceRule? { fields.value.recurrence }
 
     public init(
         timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
         expiresAt: Instant?, recurrence: RecurrenceRule? = nil
     ) {
-        fields = Storage(
-            timeZone: timeZone, deliverAt: deliverAt, channels: channels, content: content, quietHours: quietHours,
-            expiresAt: expiresAt, recurrence: recurrence)
+        fields = SharedFields(
+            Fields(
+                timeZone: timeZone, deliverAt: deliverAt, channels: channels, content: content,
+                quietHours: quietHours, expiresAt: expiresAt, recurrence: recurrence))
     }
+}
 
-    public static func == (lhs: ReminderSchedule, rhs: ReminderSchedule) -> Bool {
-        lhs.fields === rhs.fields
-            || (lhs.timeZone == rhs.timeZone && lhs.deliverAt == rhs.deliverAt && lhs.channels == rhs.channels
-                && lhs.content == rhs.content && lhs.quietHours == rhs.quietHours && lhs.expiresAt == rhs.expiresAt
-                && lhs.recurrence == rhs.recurrence)
-    }
+/// A value's fields in one immutable box that copies of the value share: copying it
+/// retains one reference instead of each string and array in it. Two boxes are equal when
+/// they are the same box or hold equal fields.
+final class SharedFields<Value: Sendable & Equatable>: Sendable, Equatable {
+    let value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    static func == (lhs: SharedFields, rhs: SharedFields) -> Bool { lhs === rhs || lhs.value == rhs.value }
 }
 
 /// When to deliver: an absolute instant, or a wall-clock time in the user's zone.
