@@ -29,22 +29,27 @@ import Testing
         }
 
         let memory: MemoryIngestStore
+        /// The partitions whose calls it holds (nil: every call).
+        let heldPartitions: Set<Int32>?
         private let state = Mutex(State())
 
-        init(_ memory: MemoryIngestStore) {
+        init(_ memory: MemoryIngestStore, holding partitions: Set<Int32>? = nil) {
             self.memory = memory
+            self.heldPartitions = partitions
         }
 
         func ingest(_ records: [IngestRecord]) async throws(StoreError) -> IngestSummary {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let (pass, arrived) = state.withLock { state in
                     state.calls += 1
-                    state.partitions.append(Set(records.map(\.partition)))
+                    let partitions = Set(records.map(\.partition))
+                    state.partitions.append(partitions)
                     let calls = state.calls
                     let arrived = state.watchers.filter { $0.calls <= calls }.map(\.continuation)
                     state.watchers.removeAll { $0.calls <= calls }
-                    if state.held { state.holding.append(continuation) }
-                    return (!state.held, arrived)
+                    let held = state.held && heldPartitions.map { !$0.isDisjoint(with: partitions) } ?? true
+                    if held { state.holding.append(continuation) }
+                    return (!held, arrived)
                 }
                 arrived.forEach { $0.resume() }
                 if pass { continuation.resume() }
@@ -136,6 +141,10 @@ import Testing
         }
     }
 
+    /// The test pipeline's commit interval: a tenth of it (the least time between two
+    /// commits) is none of the backoff's waits.
+    static let commitInterval = Duration.seconds(2)
+
     static func pipeline(
         _ source: MemoryIngestSource, _ store: any IngestStoring, clock: ManualClock, lanes: Int = 1,
         batchSize: Int = 100
@@ -145,7 +154,7 @@ import Testing
         return IngestPipeline(
             source: source, store: store,
             configuration: IngestPipelineConfiguration(
-                topic: topic, batchSize: batchSize, linger: .zero, lanes: lanes, commitInterval: .seconds(1),
+                topic: topic, batchSize: batchSize, linger: .zero, lanes: lanes, commitInterval: commitInterval,
                 retry: backoff, storeTimeout: .seconds(10)),
             logger: logger, clock: clock)
     }
@@ -167,9 +176,11 @@ import Testing
         let running = Task { try await Self.pipeline(source, store, clock: clock).run() }
         await store.waitForCalls(1)
         // The commit timer comes round while the batch is being stored: nothing to commit.
-        await clock.waitForSleep(until: Self.instant(.seconds(1)))
-        clock.advance(by: .seconds(1))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(200)))
+        clock.advance(by: .milliseconds(200))
         await clock.waitForSleep(until: Self.instant(.seconds(2)))
+        clock.advance(by: .milliseconds(1_800))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(2_200)))
         #expect(source.marked.isEmpty)
         #expect(source.commits.isEmpty)
         store.release()
@@ -182,7 +193,44 @@ import Testing
         #expect(source.isClosed)
     }
 
-    @Test func theCommitTimerCommitsStoredBatchesAndTheLagCountsWhatIsNotCommittedYet() async throws {
+    @Test func whileALaneIsStoringTheCommitTimerCommitsWhatOthersStoredAndTheLagCountsTheRest() async throws {
+        let clock = ManualClock()
+        let memory = MemoryIngestStore()
+        // Lane 1 (partition 1) is held mid-store; lane 0 stores partition 0's messages.
+        let store = HeldStore(memory, holding: [1])
+        let source = MemoryIngestSource(
+            Self.messages(
+                (0..<3).map { Published(value: Self.schedule(key: "k\($0)", reminder: "r-\($0)")) }
+                    + [Published(partition: 1, value: Self.schedule(key: "h", reminder: "r-h"))]),
+            ending: .whenClosed)
+        let pipeline = Self.pipeline(source, store, clock: clock, lanes: 2)
+        let running = Task { try await pipeline.run() }
+        await source.waitUntilMarked { $0[Self.partition(0)] == 3 }
+        await store.waitForCalls(2)
+        #expect(source.committed.isEmpty)
+        #expect(await pipeline.lag() == [Self.partition(0): 3, Self.partition(1): 1], "counted from the start")
+        // A tenth of the interval after the start, a batch is still being stored: no commit yet.
+        await clock.waitForSleep(until: Self.instant(.milliseconds(200)))
+        clock.advance(by: .milliseconds(200))
+        await clock.waitForSleep(until: Self.instant(.seconds(2)))
+        #expect(source.committed.isEmpty)
+        clock.advance(by: .milliseconds(1_800))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(2_200)))
+        #expect(source.committed == [Self.partition(0): 3])
+        #expect(await pipeline.lag() == [Self.partition(0): 0, Self.partition(1): 1])
+        // The held batch is stored: everything read is, and it is committed a tenth of the
+        // interval after the last commit, not a whole one.
+        store.release()
+        await source.waitUntilMarked { $0[Self.partition(1)] == 1 }
+        clock.advance(by: .milliseconds(200))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(2_400)))
+        #expect(source.committed == [Self.partition(0): 3, Self.partition(1): 1])
+        source.requestClose()
+        try await running.value
+        #expect(source.commits.count == 2, "a commit with nothing new marked commits nothing")
+    }
+
+    @Test func onceEverythingReadIsStoredItIsCommittedATenthOfTheIntervalAfterTheLastCommit() async throws {
         let clock = ManualClock()
         let source = MemoryIngestSource(
             Self.messages((0..<3).map { Published(value: Self.schedule(key: "k\($0)", reminder: "r-\($0)")) }),
@@ -190,13 +238,16 @@ import Testing
         let pipeline = Self.pipeline(source, MemoryIngestStore(), clock: clock)
         let running = Task { try await pipeline.run() }
         await source.waitUntilMarked { $0[Self.partition(0)] == 3 }
-        #expect(source.committed.isEmpty)
-        #expect(await pipeline.lag() == [Self.partition(0): 3], "nothing committed: counted from the start")
-        await clock.waitForSleep(until: Self.instant(.seconds(1)))
-        clock.advance(by: .seconds(1))
-        await clock.waitForSleep(until: Self.instant(.seconds(2)))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(200)))
+        clock.advance(by: .milliseconds(199))
+        #expect(source.committed.isEmpty, "no sooner than a tenth of the interval after the last commit")
+        clock.advance(by: .milliseconds(1))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(400)))
         #expect(source.committed == [Self.partition(0): 3])
         #expect(await pipeline.lag() == [Self.partition(0): 0])
+        // Nothing new: the next commit waits for the interval.
+        clock.advance(by: .milliseconds(200))
+        await clock.waitForSleep(until: Self.instant(.milliseconds(2_200)))
         source.requestClose()
         try await running.value
         #expect(source.commits.count == 1, "a commit with nothing new marked commits nothing")

@@ -171,6 +171,10 @@ final class IngestHandOff: Sendable {
 
     var isStopping: Bool { state.withLock { $0.stopping } }
 
+    /// Whether everything queued has been stored (or dropped): nothing is queued and no
+    /// lane has a batch in hand.
+    var holdsNothing: Bool { state.withLock { $0.queued == 0 && $0.inHand == 0 } }
+
     /// Messages queued and not taken by a lane yet.
     var queued: Int { state.withLock { $0.queued } }
 

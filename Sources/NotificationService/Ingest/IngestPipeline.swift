@@ -33,6 +33,9 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
     private let metrics: ServiceMetrics
     private let started = Mutex<C.Instant?>(nil)
     private let retry: RetryLoop<C>
+    /// Told when the lanes have stored everything read, so that the committer need not
+    /// wait for the interval.
+    private let caughtUp = WakeSignal()
 
     /// `clock`: what the pipeline's waits are measured on.
     public init(
@@ -128,6 +131,7 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
             // ones are not started either.
             if state.beginProcessing() { _ = try await ingest(batch, lane: number) }
             if state.endProcessing() { source.requestClose() }
+            if state.holdsNothing { caughtUp.signal() }
         }
     }
 
@@ -228,8 +232,23 @@ public final class IngestPipeline<C: Clock>: Service, Sendable where C.Duration 
             ])
     }
 
+    /// Commits what the lanes marked once the commit interval has passed since the last
+    /// commit, or sooner once the lanes have stored everything read: then a tenth of the
+    /// interval after the last commit. A consumer that has caught up has its offsets, and
+    /// its lag, current within that, without committing every small batch of a trickle.
     private func commitPeriodically() async {
-        while (try? await retry.clock.sleep(for: configuration.commitInterval)) != nil {
+        let clock = retry.clock
+        let interval = configuration.commitInterval
+        var last = clock.now
+        while true {
+            do {
+                try await clock.sleep(until: last.advanced(by: interval / 10), tolerance: nil)
+            } catch {
+                return
+            }
+            await caughtUp.wait(timeout: clock.now.duration(to: last.advanced(by: interval)), on: clock)
+            if Task.isCancelled { return }
+            last = clock.now
             do {
                 try await source.commitMarked(timeout: .seconds(10))
             } catch  where error.category == .closed {
@@ -269,8 +288,9 @@ public struct IngestPipelineConfiguration: Sendable {
     public var linger: Duration
     /// Transactions in flight at once, each for its own partitions.
     public var lanes: Int
-    /// How often marked offsets are committed (they are also committed on
-    /// revocation and shutdown).
+    /// How often marked offsets are committed while the lanes are storing; once they
+    /// have stored everything read, a tenth of it after the last commit. They are also
+    /// committed on revocation and shutdown.
     public var commitInterval: Duration
     public var retry: ExponentialBackoff
     /// How long one attempt to store a batch may take, waiting for a connection
