@@ -23,4 +23,35 @@ extension ServiceUnderTest {
         }
         return url.string!
     }
+
+    /// Drops the database `name` (closing any session still on it, autovacuum's
+    /// included), then settles (`settle`): what one contender left behind is not done in
+    /// the next one's window.
+    public func dropDatabaseAndSettle(_ name: String) async throws {
+        let logger = quietLogger("benchmark-support")
+        try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) {
+            try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        }
+        try await settle()
+    }
+
+    /// Has PostgreSQL write a checkpoint and waits, up to a minute, until no autovacuum
+    /// worker runs, so that a measurement starts with no dirty pages and no vacuum left
+    /// from before it.
+    public func settle() async throws {
+        let logger = quietLogger("benchmark-support")
+        try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) { client in
+            try await client.query("CHECKPOINT", logger: logger)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                let workers =
+                    try await client.query(
+                        "SELECT count(*)::int8 FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+                        logger: logger
+                    ).collect().first?.decode(Int.self) ?? 0
+                if workers == 0 { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
 }

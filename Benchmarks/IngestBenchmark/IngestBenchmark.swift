@@ -11,9 +11,11 @@ import ReminderStore
 /// process, beside two others that store the same rows from the same topic in the same
 /// run: a plain Python pipeline (the peer, Benchmarks/peers/ingest_peer.py) and plain
 /// batched `INSERT … ON CONFLICT DO NOTHING` (raw insert). Several rounds, the order of
-/// the contenders turning each round, each on a fresh database; prints every round, the
-/// medians of the rates and of the ratios, the CPU per event of each contender and of
-/// PostgreSQL, and the service's peak RSS.
+/// the contenders turning each round, each on a fresh database, which is dropped after it
+/// with a checkpoint and autovacuum waited for (what a contender leaves for the server to
+/// do is not charged to the next one); prints every round, the medians of the rates and
+/// of the ratios, the CPU per event of each contender and of PostgreSQL, and the
+/// service's peak RSS.
 @main
 struct IngestBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -103,6 +105,7 @@ struct IngestBenchmark: AsyncParsableCommand {
             "published \(events) events (\(unique) distinct keys, \(Self.event(0, htmlBytes: htmlBytes).count) bytes "
                 + "each) to \(topic), \(partitions) partitions")
 
+        try await target.settle()
         var contenders: [Contender] = [.service, .peer, .raw]
         if twoInstances { contenders.append(.pair) }
         if target.alsoEncrypted { contenders.append(.sealed) }
@@ -122,6 +125,7 @@ struct IngestBenchmark: AsyncParsableCommand {
                     contender, topic: topic, database: database, client: client, unique: unique)
                 say(measurement.line(contender, events: events))
                 measured[contender] = measurement
+                try await target.dropDatabaseAndSettle(database)
             }
             say(IngestSummary.ratios(measured))
             results.append(measured)
