@@ -24,6 +24,22 @@ extension ServiceUnderTest {
         return url.string!
     }
 
+    /// Runs `VACUUM (ANALYZE)` on every table of the database `name`, the work
+    /// autovacuum would do after what was written there (dead rows above all), then a
+    /// checkpoint, which writes its dirty pages: what a contender leaves for the server
+    /// after its window. Returns PostgreSQL's CPU seconds for it (nil: not measured).
+    public func vacuumAndCheckpoint(_ name: String) async throws -> Double? {
+        let logger = quietLogger("benchmark-support")
+        var url = URLComponents(string: databaseURL)!
+        url.path = "/" + name
+        let window = CPUWindow(processes: [], postmaster: postmaster)
+        try await DatabaseConfiguration(url: url.string!).withClient(logger: logger) { client in
+            try await client.query("VACUUM (ANALYZE)", logger: logger)
+            try await client.query("CHECKPOINT", logger: logger)
+        }
+        return window.close().postgresSeconds
+    }
+
     /// Drops the database `name` (closing any session still on it, autovacuum's
     /// included), then settles (`settle`): what one contender left behind is not done in
     /// the next one's window.

@@ -27,6 +27,9 @@ struct Measurement {
     /// The WAL PostgreSQL wrote over the window, in bytes (the whole cluster: autovacuum
     /// included; only one contender runs at a time).
     var walBytes: Int64?
+    /// PostgreSQL's CPU seconds after the window for what the contender left it: a
+    /// `VACUUM (ANALYZE)` of its database and a checkpoint (`vacuumAndCheckpoint`).
+    var afterWindowSeconds: Double?
 }
 
 extension IngestBenchmark {

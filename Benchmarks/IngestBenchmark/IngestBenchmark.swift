@@ -11,11 +11,12 @@ import ReminderStore
 /// process, beside two others that store the same rows from the same topic in the same
 /// run: a plain Python pipeline (the peer, Benchmarks/peers/ingest_peer.py) and plain
 /// batched `INSERT … ON CONFLICT DO NOTHING` (raw insert). Several rounds, the order of
-/// the contenders turning each round, each on a fresh database, which is dropped after it
-/// with a checkpoint and autovacuum waited for (what a contender leaves for the server to
-/// do is not charged to the next one); prints every round, the medians of the rates and
-/// of the ratios, the CPU per event of each contender and of PostgreSQL, and the
-/// service's peak RSS.
+/// the contenders turning each round, each on a fresh database. After its window a
+/// contender's database is vacuumed and checkpointed (PostgreSQL's CPU for that is
+/// printed apart: what the contender left it to do), then dropped, and autovacuum waited
+/// for, so that none of it falls in the next contender's window. Prints every round, the
+/// medians of the rates and of the ratios, the CPU per event of each contender and of
+/// PostgreSQL, and the service's peak RSS.
 @main
 struct IngestBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -121,8 +122,9 @@ struct IngestBenchmark: AsyncParsableCommand {
             var measured: [Contender: Measurement] = [:]
             for contender in order {
                 let database = "bench_\(runID)_r\(round + 1)_\(contender.databaseSuffix)"
-                let measurement = try await measure(
+                var measurement = try await measure(
                     contender, topic: topic, database: database, client: client, unique: unique)
+                measurement.afterWindowSeconds = try await target.vacuumAndCheckpoint(database)
                 say(measurement.line(contender, events: events))
                 measured[contender] = measurement
                 try await target.dropDatabaseAndSettle(database)

@@ -3,6 +3,11 @@ import Foundation
 
 extension Measurement {
     /// One contender's line of a round.
+    /// `afterWindowSeconds` per event, in microseconds.
+    func afterWindowMicroseconds(per events: Int) -> Double? {
+        afterWindowSeconds.map { $0 * 1_000_000 / Double(max(events, 1)) }
+    }
+
     func line(_ contender: Contender, events: Int) -> String {
         var text = "  " + contender.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
         text += String(format: "%7.0f events/s", rate)
@@ -15,6 +20,9 @@ extension Measurement {
         }
         cpu.append("PostgreSQL \(microseconds(cost.postgresMicroseconds(per: events)))")
         if let broker = cost.brokerMicroseconds(per: events) { cpu.append("broker \(microseconds(broker))") }
+        if let after = afterWindowMicroseconds(per: events) {
+            cpu.append("PostgreSQL after (vacuum, checkpoint) \(microseconds(after))")
+        }
         text += "   CPU per event: " + cpu.joined(separator: ", ")
         if let walBytes { text += "   WAL per event \(walBytes / Int64(max(events, 1))) bytes" }
         if !peakRSS.isEmpty {
@@ -77,9 +85,11 @@ struct IngestSummary {
             let own = median(rounds.map { $0[contender]?.cost.processMicroseconds(per: events) })
             let server = median(rounds.map { $0[contender]?.cost.postgresMicroseconds(per: events) })
             let broker = median(rounds.map { $0[contender]?.cost.brokerMicroseconds(per: events) })
+            let after = median(rounds.map { $0[contender]?.afterWindowMicroseconds(per: events) })
             let label = ("CPU per event, " + contender.rawValue + ":").column(32)
             let ownText = own.map { "own \(microseconds($0)), " } ?? ""
-            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))\(brokerSuffix(broker))")
+            let afterText = after.map { ", PostgreSQL after (vacuum, checkpoint) \(microseconds($0))" } ?? ""
+            say("  \(label)\(ownText)PostgreSQL \(microseconds(server))\(brokerSuffix(broker))\(afterText)")
         }
         for contender in Contender.allCases {
             let bytes = rounds.compactMap { $0[contender]?.walBytes }.map { Double($0) / Double(max(events, 1)) }
