@@ -5,7 +5,9 @@ unreachable and reachable again without stopping it.
     tcp_proxy.py TARGET_PORT
 
 Listens on a free 127.0.0.1 port and prints it on the first line of stdout. SIGUSR1
-cuts: every open connection is reset and new ones are refused. SIGHUP freezes: the
+cuts: every open connection is reset, and so is every new one as soon as it is accepted
+(the port stays bound: closed, it could be taken by another program's connection before
+the restore, as happened in CI, and the proxy would never listen again). SIGHUP freezes: the
 connections stay open but nothing more is passed on, either way (a peer that stops
 answering mid-call). SIGUSR2 restores both. SIGTERM ends it. Only 127.0.0.1 is ever
 targeted.
@@ -20,15 +22,13 @@ from parent_watch import exit_with_parent
 
 async def main(target_port: int) -> None:
     connections: set[asyncio.StreamWriter] = set()
-    server = None
-    port = 0
     # Counts cuts: a connection accepted before a cut whose upstream connect finishes
     # after it would otherwise outlive the cut.
     cuts = 0
     # Cleared while frozen: what is read waits here instead of being passed on.
     flowing = asyncio.Event()
     flowing.set()
-    listening = False
+    cut_off = False
 
     async def pipe(reader, writer):
         try:
@@ -48,6 +48,9 @@ async def main(target_port: int) -> None:
         writer.transport.abort()
 
     async def handle(client_reader, client_writer):
+        if cut_off:
+            reset(client_writer)
+            return
         cuts_at_accept = cuts
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
@@ -62,28 +65,21 @@ async def main(target_port: int) -> None:
         await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
         connections.difference_update([client_writer, upstream_writer])
 
-    async def listen():
-        nonlocal server, port, listening
-        server = await asyncio.start_server(handle, "127.0.0.1", port, reuse_address=True)
-        port = server.sockets[0].getsockname()[1]
-        listening = True
-
     def restore():
+        nonlocal cut_off
         flowing.set()
-        if not listening:
-            asyncio.ensure_future(listen())
+        cut_off = False
 
     def cut():
-        nonlocal cuts, listening
+        nonlocal cuts, cut_off
         cuts += 1
-        listening = False
-        server.close()
+        cut_off = True
         for writer in list(connections):
             reset(writer)
         connections.clear()
 
-    await listen()
-    print(port, flush=True)
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGUSR1, cut)
