@@ -3,9 +3,9 @@
 # topic once, then in each of --rounds rounds (default 3) lets three contenders store them,
 # each on a fresh database with the migrations applied (after its window vacuumed and
 # checkpointed, PostgreSQL's CPU for that printed apart, then dropped and autovacuum
-# waited for: none of it falls in the next contender's window), in an order that turns by
-# one each round: a release build of `notification-service serve` (until every event is stored and
-# every offset committed), the Python peer Benchmarks/peers/ingest_peer.py (confluent-kafka
+# waited for: none of it falls in the next contender's window), in an order that turns
+# by one each round: a release build of `notification-service serve` (until every event
+# is stored and every offset committed), the Python peer Benchmarks/peers/ingest_peer.py (confluent-kafka
 # and psycopg, batches of 500, its own consumer group on the same topic) and plain batched
 # INSERT … ON CONFLICT DO NOTHING of the same rows (raw insert). Prints every round's
 # rates and ratios, then the medians: rates, service / peer, service / raw insert, CPU

@@ -5,12 +5,12 @@ unreachable and reachable again without stopping it.
     tcp_proxy.py TARGET_PORT
 
 Listens on a free 127.0.0.1 port and prints it on the first line of stdout. SIGUSR1
-cuts: every open connection is reset, and so is every new one as soon as it is accepted
-(the port stays bound: closed, it could be taken by another program's connection before
-the restore, as happened in CI, and the proxy would never listen again). SIGHUP freezes: the
-connections stay open but nothing more is passed on, either way (a peer that stops
-answering mid-call). SIGUSR2 restores both. SIGTERM ends it. Only 127.0.0.1 is ever
-targeted.
+cuts: every open connection is reset, and so is every new one as soon as it is
+accepted (the port stays bound: closed, it could be taken by another program's
+connection before the restore, as happened in CI, and the proxy would never listen
+again). SIGHUP freezes: the connections stay open but nothing more is passed on, either
+way (a peer that stops answering mid-call). SIGUSR2 restores both. SIGTERM ends it.
+Only 127.0.0.1 is ever targeted.
 """
 import asyncio
 import signal

@@ -2,12 +2,12 @@ import BenchmarkSupport
 import Foundation
 
 extension Measurement {
-    /// One contender's line of a round.
     /// `afterWindowSeconds` per event, in microseconds.
     func afterWindowMicroseconds(per events: Int) -> Double? {
         afterWindowSeconds.map { $0 * 1_000_000 / Double(max(events, 1)) }
     }
 
+    /// One contender's line of a round.
     func line(_ contender: Contender, events: Int) -> String {
         var text = "  " + contender.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
         text += String(format: "%7.0f events/s", rate)
