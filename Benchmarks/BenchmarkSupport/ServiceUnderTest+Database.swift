@@ -13,14 +13,20 @@ extension ServiceUnderTest {
         _ = try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) {
             try await $0.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
         }
-        var url = URLComponents(string: databaseURL)!
-        url.path = "/" + name
+        let url = databaseURL(of: name)
         if migrated {
             let migrator = try Migrator(directory: URL(fileURLWithPath: migrations))
-            _ = try await DatabaseConfiguration(url: url.string!).withClient(logger: logger) {
+            _ = try await DatabaseConfiguration(url: url).withClient(logger: logger) {
                 try await migrator.migrate($0, logger: logger)
             }
         }
+        return url
+    }
+
+    /// The URL of the database `name` on the server of `databaseURL`.
+    func databaseURL(of name: String) -> String {
+        var url = URLComponents(string: databaseURL)!
+        url.path = "/" + name
         return url.string!
     }
 
@@ -30,10 +36,8 @@ extension ServiceUnderTest {
     /// after its window. Returns PostgreSQL's CPU seconds for it (nil: not measured).
     public func vacuumAndCheckpoint(_ name: String) async throws -> Double? {
         let logger = quietLogger("benchmark-support")
-        var url = URLComponents(string: databaseURL)!
-        url.path = "/" + name
         let window = CPUWindow(processes: [], postmaster: postmaster)
-        try await DatabaseConfiguration(url: url.string!).withClient(logger: logger) { client in
+        try await DatabaseConfiguration(url: databaseURL(of: name)).withClient(logger: logger) { client in
             try await client.query("VACUUM (ANALYZE)", logger: logger)
             try await client.query("CHECKPOINT", logger: logger)
         }
@@ -45,10 +49,11 @@ extension ServiceUnderTest {
     /// the next one's window.
     public func dropDatabaseAndSettle(_ name: String) async throws {
         let logger = quietLogger("benchmark-support")
-        try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) {
-            try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+        try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) { client in
+            try await client.query(
+                PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+            try await Self.settle(client, logger: logger)
         }
-        try await settle()
     }
 
     /// Has PostgreSQL write a checkpoint and waits, up to a minute, until no autovacuum
@@ -56,18 +61,22 @@ extension ServiceUnderTest {
     /// from before it.
     public func settle() async throws {
         let logger = quietLogger("benchmark-support")
-        try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) { client in
-            try await client.query("CHECKPOINT", logger: logger)
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline {
-                let workers =
-                    try await client.query(
-                        "SELECT count(*)::int8 FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
-                        logger: logger
-                    ).collect().first?.decode(Int.self) ?? 0
-                if workers == 0 { return }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+        try await DatabaseConfiguration(url: databaseURL).withClient(logger: logger) {
+            try await Self.settle($0, logger: logger)
+        }
+    }
+
+    private static func settle(_ client: PostgresClient, logger: Logger) async throws {
+        try await client.query("CHECKPOINT", logger: logger)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let workers =
+                try await client.query(
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+                    logger: logger
+                ).collect().first?.decode(Int.self) ?? 0
+            if workers == 0 { return }
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 }
