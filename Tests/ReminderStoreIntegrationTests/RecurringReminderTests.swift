@@ -15,14 +15,16 @@ struct RecurringReminderTests {
         DispatchStore(client: $0, logger: TestDatabase.logger)
     }
 
-    /// Tomorrow's date in Berlin: a series that starts in the future, whose occurrences
-    /// are never already due when the one before is done.
-    private static var tomorrow: CivilDate {
-        let berlin = TimeZone(identifier: zone)!
+    /// Tomorrow's date in Berlin when the test started: a series that starts in the future,
+    /// whose occurrences are never already due when the one before is done. Taken once per
+    /// test (each test has its own instance), so that a test running across Berlin's
+    /// midnight compares every day with the one its series started on.
+    private let tomorrow: CivilDate = {
+        let berlin = TimeZone(identifier: RecurringReminderTests.zone)!
         let now = Date()
         let seconds = Int64(now.timeIntervalSince1970) + Int64(berlin.secondsFromGMT(for: now))
         return LocalDateTime(wallSeconds: seconds).date.adding(days: 1)
-    }
+    }()
 
     private static func schedule(
         _ id: String, key: String, rule: RecurrenceRule, start: LocalDateTime, title: String = "Water the plants",
@@ -136,21 +138,21 @@ struct RecurringReminderTests {
 
     @Test func eachOutcomeMovesTheSeriesOnToItsNextOccurrenceUntilCountEndsIt() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             let rule = RecurrenceRule(frequency: .daily, end: .count(3))
             try await ingest(client, [Self.schedule("r-1", key: "k-1", rule: rule, start: start)], offset: 0)
             #expect(
                 try await row(client, "r-1")
                     == Row(
                         state: "SCHEDULED", occurrence: 1, index: 1, local: start.description,
-                        dueAt: Self.berlinNine(Self.tomorrow), attempts: 0))
+                        dueAt: Self.berlinNine(tomorrow), attempts: 0))
             for number in 1...3 {
                 let claimed = try #require(try await claimDue(client).first)
                 #expect(claimed.occurrence == number)
                 #expect(try await complete(client, claimed, .delivered) == DispatchStore.CompletionReport())
                 let after = try await row(client, "r-1")
                 if number < 3 {
-                    let day = Self.tomorrow.adding(days: number)
+                    let day = tomorrow.adding(days: number)
                     #expect(
                         after
                             == Row(
@@ -182,7 +184,7 @@ struct RecurringReminderTests {
 
     @Test func aTransientFailureRetriesTheSameOccurrenceAndADeadLetteredOneDoesNotEndTheSeries() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             try await ingest(
                 client, [Self.schedule("r-2", key: "k-2", rule: RecurrenceRule(frequency: .daily), start: start)],
                 offset: 0)
@@ -221,7 +223,7 @@ struct RecurringReminderTests {
     /// outcome and its lease renewal must not land on occurrence 2.
     @Test func aStaleSenderOfAnEarlierOccurrenceRecordsNothingOnTheNextOne() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             try await ingest(
                 client, [Self.schedule("r-6", key: "k-6", rule: RecurrenceRule(frequency: .daily), start: start)],
                 offset: 0)
@@ -263,7 +265,7 @@ struct RecurringReminderTests {
     /// `STATUS_EVENTS=false`: the same changes, and nothing in the status outbox.
     @Test func withStatusEventsOffNothingIsWrittenToTheOutbox() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             try await ingest(
                 client, [Self.schedule("r-7", key: "k-7", rule: RecurrenceRule(frequency: .daily), start: start)],
                 offset: 0, statusEvents: false)
@@ -277,7 +279,7 @@ struct RecurringReminderTests {
 
     @Test func aCancelEndsTheSeriesAlsoWhenTheOccurrenceInFlightIsDelivered() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             let rule = RecurrenceRule(frequency: .daily)
             try await ingest(
                 client,
@@ -306,7 +308,7 @@ struct RecurringReminderTests {
 
     @Test func aReplacementTakesOverFromTheNextOccurrenceWithANewNumber() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             try await ingest(
                 client, [Self.schedule("r-5", key: "k-5", rule: RecurrenceRule(frequency: .daily), start: start)],
                 offset: 0)
@@ -314,11 +316,11 @@ struct RecurringReminderTests {
             // Arrives while occurrence 1 is in flight: same start, new time and title.
             let replacement = Self.schedule(
                 "r-5", key: "k-5b", rule: RecurrenceRule(frequency: .daily),
-                start: LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 7, minute: 30)!), title: "New")
+                start: LocalDateTime(date: tomorrow, time: LocalTime(hour: 7, minute: 30)!), title: "New")
             try await ingest(client, [replacement], offset: 10)
             _ = try await complete(client, first, .delivered)
             // Not 07:30 on the day already served at 09:00: the first 07:30 after it.
-            let day = Self.tomorrow.adding(days: 1)
+            let day = tomorrow.adding(days: 1)
             let after = try await row(client, "r-5")
             #expect(after.state == "SCHEDULED" && after.occurrence == 2 && after.index == 2)
             #expect(after.local == LocalDateTime(date: day, time: LocalTime(hour: 7, minute: 30)!).description)
@@ -329,21 +331,21 @@ struct RecurringReminderTests {
                 [
                     Self.schedule(
                         "r-5", key: "k-5c", rule: RecurrenceRule(frequency: .weekly),
-                        start: LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 18, minute: 0)!))
+                        start: LocalDateTime(date: tomorrow, time: LocalTime(hour: 18, minute: 0)!))
                 ], offset: 20)
             // Its first occurrence, the evening of the day whose 09:00 was the last one done.
             let weekly = try await row(client, "r-5")
             #expect(weekly.occurrence == 3 && weekly.index == 1)
             #expect(
-                weekly.local == LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 18, minute: 0)!).description)
+                weekly.local == LocalDateTime(date: tomorrow, time: LocalTime(hour: 18, minute: 0)!).description)
         }
     }
 
     @Test func expiryEndsTheSeries() async throws {
         try await TestDatabase.withDatabase { client, _ in
-            let start = LocalDateTime(date: Self.tomorrow, time: LocalTime(hour: 9, minute: 0)!)
+            let start = LocalDateTime(date: tomorrow, time: LocalTime(hour: 9, minute: 0)!)
             let expires = RecurrenceCalculator.wallInstant(
-                LocalDateTime(date: Self.tomorrow.adding(days: 1), time: LocalTime(hour: 12, minute: 0)!),
+                LocalDateTime(date: tomorrow.adding(days: 1), time: LocalTime(hour: 12, minute: 0)!),
                 inZone: Self.zone)
             try await ingest(
                 client,
