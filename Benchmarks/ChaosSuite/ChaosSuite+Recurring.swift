@@ -18,8 +18,9 @@ extension ChaosSuite {
     ///
     /// Its row counts occurrences (stored: the series' rows). Every occurrence 1...10 of
     /// every series must reach the receiver under `<reminder_id>#<occurrence>` (else it is
-    /// lost); a key accepted again is a duplicate, inside the window when that occurrence
-    /// was taken over from a sender whose lease ran out. Violations, counted as duplicates:
+    /// lost); a key accepted again is a duplicate, inside the windows when that occurrence
+    /// was taken over from a sender whose lease ran out or its send timed out
+    /// (`ScenarioRun.windowCondition`). Violations, counted as duplicates:
     /// a request whose key does not name its body's reminder and occurrence, or names an
     /// occurrence outside the rule; a reminder that does not end `DELIVERED` at its last
     /// occurrence; an occurrence without exactly one `delivered` row in `delivery_attempts`.
@@ -75,7 +76,7 @@ extension ChaosSuite {
     }
 
     /// The row of `recurringSeries`: the receiver's arrivals by idempotency key, the
-    /// takeovers of each occurrence, and where every series and its records ended.
+    /// takeovers and timed-out sends of each occurrence, and where every series and its records ended.
     private func recurringOutcome(_ run: ScenarioRun, ids: [String], occurrences: Int, seconds: Double)
         async throws -> Outcome
     {
@@ -95,7 +96,7 @@ extension ChaosSuite {
             }
             if arrival.answer.accepted { accepted[arrival.idempotencyKey, default: 0] += 1 }
         }
-        var takeovers: [String: Int] = [:]
+        var windows: [String: Int] = [:]
         var finals: [String: (state: String, occurrence: Int?)] = [:]
         var deliveredRows: [String: Int] = [:]
         try await run.withClient { client in
@@ -103,11 +104,11 @@ extension ChaosSuite {
                 """
                 SELECT r.reminder_id, t.occurrence, count(*)::int8 FROM reminder_history t
                 JOIN reminders r ON r.id = t.reminder_id
-                WHERE t.event = 'claim' AND t.from_state = 'SENDING' AND t.occurrence IS NOT NULL
+                WHERE \(unescaped: ScenarioRun.windowCondition) AND t.occurrence IS NOT NULL
                 GROUP BY r.reminder_id, t.occurrence
                 """, logger: benchLogger)
             for try await (id, occurrence, count) in claims.decode((String, Int32, Int).self) {
-                takeovers["\(id)#\(occurrence)"] = count
+                windows["\(id)#\(occurrence)"] = count
             }
             let rows = try await client.query(
                 "SELECT reminder_id, state, occurrence FROM reminders", logger: benchLogger)
@@ -145,7 +146,7 @@ extension ChaosSuite {
                 }
                 guard let times = accepted[key] else { continue }
                 delivered += 1
-                let explained = min(times - 1, takeovers[key] ?? 0)
+                let explained = min(times - 1, windows[key] ?? 0)
                 windowDuplicates += explained
                 duplicates += times - 1 - explained
             }

@@ -7,7 +7,7 @@ import TestSupport
 /// The fault suite: end-to-end scenarios against the real broker, PostgreSQL and a
 /// loopback HTTPS receiver, each with its own topic and database, bounded in time and
 /// traffic. Prints one row per scenario (published, stored, delivered at the receiver,
-/// dead-lettered, cancelled, duplicates inside and outside the documented window, lost)
+/// dead-lettered, cancelled, duplicates inside and outside the documented windows, lost)
 /// and exits 1 if any scenario lost or doubled anything.
 @main
 struct ChaosSuite: AsyncParsableCommand {
