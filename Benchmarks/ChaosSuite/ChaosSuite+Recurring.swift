@@ -76,7 +76,8 @@ extension ChaosSuite {
     }
 
     /// The row of `recurringSeries`: the receiver's arrivals by idempotency key, the
-    /// takeovers and timed-out sends of each occurrence, and where every series and its records ended.
+    /// takeovers and timed-out sends of each occurrence, and where every series and its
+    /// records ended.
     private func recurringOutcome(_ run: ScenarioRun, ids: [String], occurrences: Int, seconds: Double)
         async throws -> Outcome
     {
@@ -100,14 +101,14 @@ extension ChaosSuite {
         var finals: [String: (state: String, occurrence: Int?)] = [:]
         var deliveredRows: [String: Int] = [:]
         try await run.withClient { client in
-            let claims = try await client.query(
+            let windowRows = try await client.query(
                 """
                 SELECT r.reminder_id, t.occurrence, count(*)::int8 FROM reminder_history t
                 JOIN reminders r ON r.id = t.reminder_id
                 WHERE \(unescaped: ScenarioRun.windowCondition) AND t.occurrence IS NOT NULL
                 GROUP BY r.reminder_id, t.occurrence
                 """, logger: benchLogger)
-            for try await (id, occurrence, count) in claims.decode((String, Int32, Int).self) {
+            for try await (id, occurrence, count) in windowRows.decode((String, Int32, Int).self) {
                 windows["\(id)#\(occurrence)"] = count
             }
             let rows = try await client.query(
