@@ -57,7 +57,11 @@ struct InjectedFaultTests {
         let error = await #expect(throws: KafkaError.self) {
             try await consumer.commit([.init(partition, offset: 2)], timeout: .seconds(3))
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // The commit's own timeout ended it, not the broker's late answer. The time is
+        // bounded by that answer only: in two CI runs, with the whole suite sharing two
+        // cores, this wait took 10.0 and 10.6 s.
+        #expect(error?.message.contains("no answer from the group coordinator within") == true)
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(error?.isRetriable == true, "a broker not answering is worth retrying: \(String(describing: error))")
 
         try cluster.setRoundTrip(ofBroker: 1, to: .zero)
