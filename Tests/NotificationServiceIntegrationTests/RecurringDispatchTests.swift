@@ -15,11 +15,7 @@ struct RecurringDispatchTests {
         initialDelay: .milliseconds(200), multiplier: 2, maximumDelay: .seconds(2), maximumAttempts: 5, jitter: 0)
 
     private static func tomorrowAtNine() -> LocalDateTime {
-        let zone = TimeZone(identifier: "Europe/Berlin")!
-        let now = Date()
-        let wall = Int64(now.timeIntervalSince1970) + Int64(zone.secondsFromGMT(for: now))
-        return LocalDateTime(
-            date: LocalDateTime(wallSeconds: wall).date.adding(days: 1), time: LocalTime(hour: 9, minute: 0)!)
+        LocalDateTime(date: .tomorrow(in: "Europe/Berlin"), time: LocalTime(hour: 9, minute: 0)!)
     }
 
     private func schedule(_ client: PostgresClient, url: String, count: Int) async throws {

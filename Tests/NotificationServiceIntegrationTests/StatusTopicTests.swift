@@ -16,11 +16,7 @@ struct StatusTopicTests {
     private static let user = "user-status"
 
     private static func tomorrowAtNine() -> String {
-        let zone = TimeZone(identifier: "Europe/Berlin")!
-        let now = Date()
-        let wall = Int64(now.timeIntervalSince1970) + Int64(zone.secondsFromGMT(for: now))
-        let date = LocalDateTime(wallSeconds: wall).date.adding(days: 1)
-        return LocalDateTime(date: date, time: LocalTime(hour: 9, minute: 0)!).description
+        LocalDateTime(date: .tomorrow(in: "Europe/Berlin"), time: LocalTime(hour: 9, minute: 0)!).description
     }
 
     /// Publishes the events to `topic`, keyed by the suite's user, and waits for the broker.

@@ -19,12 +19,7 @@ struct RecurringReminderTests {
     /// whose occurrences are never already due when the one before is done. Taken once per
     /// test (each test has its own instance), so that a test running across Berlin's
     /// midnight compares every day with the one its series started on.
-    private let tomorrow: CivilDate = {
-        let berlin = TimeZone(identifier: RecurringReminderTests.zone)!
-        let now = Date()
-        let seconds = Int64(now.timeIntervalSince1970) + Int64(berlin.secondsFromGMT(for: now))
-        return LocalDateTime(wallSeconds: seconds).date.adding(days: 1)
-    }()
+    private let tomorrow = CivilDate.tomorrow(in: RecurringReminderTests.zone)
 
     private static func schedule(
         _ id: String, key: String, rule: RecurrenceRule, start: LocalDateTime, title: String = "Water the plants",
