@@ -10,6 +10,14 @@ let rdkafkaRunPath: [LinkerSetting] = {
     return [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", path])]
 }()
 
+// The service links with lld and packs its relative relocations (DT_RELR, glibc 2.36+):
+// as a position-independent executable it has some 62,000 of them, and gold's table of
+// 1.8 MiB was read whole at start and stayed resident (docs/benchmarks.md, "Decoding the
+// next batch while storing one").
+let packedRelocations: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(platforms: [.linux]))
+]
+
 let package = Package(
     name: "notification-service",
     platforms: [.macOS(.v15)],
@@ -118,7 +126,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            linkerSettings: rdkafkaRunPath
+            linkerSettings: rdkafkaRunPath + packedRelocations
         ),
         // Unit tests: no broker, database or child process (scripts/test.sh --unit).
         .testTarget(
