@@ -31,7 +31,8 @@ public final class JSONDocument: Sendable {
 
     /// One value, or an object member's name (a `.string` entry just before the value).
     struct Entry: Sendable {
-        /// A string's bytes between its quotes, a number's as written.
+        /// A string's bytes between its quotes, a number's as written, a container's from
+        /// its opening bracket to past its closing one.
         var start: Int32
         var end: Int32
         /// The index just past this value and everything inside it.
@@ -200,9 +201,14 @@ public final class JSONDocument: Sendable {
         public var value: JSONValue { document.value(at: index) }
 
         /// Compact JSON text of the value, as `value.serialized` writes it, without the tree.
+        /// Room is made for the value's text as it stands in the document, which its compact
+        /// form does not pass unless it spells out characters the document has as they are:
+        /// a string that stays (`content.data` of every event that has one) is then no larger
+        /// than its text, and one of up to 15 bytes needs no storage of its own.
         public var serialized: String {
+            let entry = document.entries[index]
             var output = ""
-            output.reserveCapacity(128)
+            output.reserveCapacity(Int(entry.end - entry.start))
             document.write(index, to: &output)
             return output
         }

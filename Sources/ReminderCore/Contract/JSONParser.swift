@@ -125,14 +125,15 @@ public struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws(Failure) {
         if depth > maximumDepth { throw fail("nesting deeper than \(maximumDepth) levels") }
-        position += 1
         let object = entries.count
-        entries.append(JSONDocument.Entry(.object, next: object + 1))
+        entries.append(JSONDocument.Entry(.object, start: position, next: object + 1))
+        position += 1
         var count = 0
         var index: Set<[UInt8]>?
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
+            close(object, count: 0)
             return
         }
         while true {
@@ -163,10 +164,12 @@ public struct JSONParser {
         }
     }
 
-    /// Records a container's size and where it ends, once everything in it is read.
+    /// Records a container's size and where it ends, once everything in it is read (its
+    /// closing bracket included).
     private mutating func close(_ container: Int, count: Int) {
         entries[container].count = Int32(count)
         entries[container].next = Int32(entries.count)
+        entries[container].end = Int32(position)
     }
 
     /// Objects up to this many members find a duplicate key by comparing the new key with
@@ -208,13 +211,14 @@ public struct JSONParser {
 
     private mutating func parseArray(depth: Int) throws(Failure) {
         if depth > maximumDepth { throw fail("nesting deeper than \(maximumDepth) levels") }
-        position += 1
         let array = entries.count
-        entries.append(JSONDocument.Entry(.array, next: array + 1))
+        entries.append(JSONDocument.Entry(.array, start: position, next: array + 1))
+        position += 1
         var count = 0
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             position += 1
+            close(array, count: 0)
             return
         }
         while true {

@@ -40,12 +40,24 @@ public struct ReminderEvent: Sendable, Equatable {
 
 /// What a `schedule` event asks for. Like the event, its fields live in one shared,
 /// immutable box: a copy (each time it is read out of its event) retains one reference.
+/// What most schedules leave out (an HTML body, an unsubscribe link, quiet hours, an
+/// expiry, a rule) is in a second box, absent when all of it is: held inline, those
+/// fields made every schedule's box 273 bytes (an allocation of 320), where it is now 152
+/// (160), and a lane holds the batch it stores and the next one it decodes (issue 19).
 public struct ReminderSchedule: Sendable, Equatable {
     private struct Fields: Sendable, Equatable {
         let timeZone: String
         let deliverAt: DeliveryTime
         let channels: [Channel]
-        let content: Content
+        let title: String
+        let body: String
+        let data: String?
+        let extras: SharedFields<Extras>?
+    }
+
+    private struct Extras: Sendable, Equatable {
+        let html: String?
+        let unsubscribeURL: String?
         let quietHours: QuietHours?
         let expiresAt: Instant?
         let recurrence: RecurrenceRule?
@@ -58,21 +70,35 @@ public struct ReminderSchedule: Sendable, Equatable {
     public var deliverAt: DeliveryTime { fields.value.deliverAt }
     /// In fallback order; never empty.
     public var channels: [Channel] { fields.value.channels }
-    public var content: Content { fields.value.content }
-    public var quietHours: QuietHours? { fields.value.quietHours }
-    public var expiresAt: Instant? { fields.value.expiresAt }
+    public var content: Content {
+        let fields = fields.value
+        return Content(
+            title: fields.title, body: fields.body, data: fields.data, html: fields.extras?.value.html,
+            unsubscribeURL: fields.extras?.value.unsubscribeURL)
+    }
+    public var quietHours: QuietHours? { fields.value.extras?.value.quietHours }
+    public var expiresAt: Instant? { fields.value.extras?.value.expiresAt }
     /// How it repeats; nil for a one-off reminder. A recurring schedule's `deliverAt` is
     /// `.local` (the first occurrence, on the user's wall clock).
-    public var recurrence: RecurrenceRule? { fields.value.recurrence }
+    public var recurrence: RecurrenceRule? { fields.value.extras?.value.recurrence }
 
     public init(
         timeZone: String, deliverAt: DeliveryTime, channels: [Channel], content: Content, quietHours: QuietHours?,
         expiresAt: Instant?, recurrence: RecurrenceRule? = nil
     ) {
+        let hasExtras =
+            content.html != nil || content.unsubscribeURL != nil || quietHours != nil || expiresAt != nil
+            || recurrence != nil
+        let extras =
+            hasExtras
+            ? SharedFields(
+                Extras(
+                    html: content.html, unsubscribeURL: content.unsubscribeURL, quietHours: quietHours,
+                    expiresAt: expiresAt, recurrence: recurrence)) : nil
         fields = SharedFields(
             Fields(
-                timeZone: timeZone, deliverAt: deliverAt, channels: channels, content: content,
-                quietHours: quietHours, expiresAt: expiresAt, recurrence: recurrence))
+                timeZone: timeZone, deliverAt: deliverAt, channels: channels, title: content.title,
+                body: content.body, data: content.data, extras: extras))
     }
 }
 
