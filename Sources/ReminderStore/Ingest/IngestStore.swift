@@ -245,7 +245,10 @@ public struct IngestStore: Sendable {
         _ plan: IngestPlanner.Plan, _ records: [IngestRecord],
         on connection: PostgresConnection, handing: inout [StatusEventStore.Record]?
     ) async throws -> Int {
-        var inserts: [ReminderRow] = []
+        // The new reminders' rows are made a part at a time as they are sent
+        // (`insertNewReminders`): made all at once they were held, all of them, beside
+        // the batch's records until the last part was sent.
+        var inserts: [NewReminder] = []
         var replacements: [ReminderRow] = []
         var newTransitions: [IngestTransitionRow] = []
         var laterTransitions: [IngestTransitionRow] = []
@@ -275,13 +278,16 @@ public struct IngestStore: Sendable {
             } else if let position = write.contentFrom, case .valid(let event) = records[position].decoded,
                 case .schedule(let schedule) = event.action
             {
-                let row = ReminderRow(
-                    event, schedule, state: write.finalState, source: records[position],
-                    continuation: write.continuation)
                 if write.existing == nil {
-                    inserts.append(row)
+                    inserts.append(
+                        NewReminder(
+                            event: event, schedule: schedule, position: position, state: write.finalState,
+                            continuation: write.continuation))
                 } else {
-                    replacements.append(row)
+                    replacements.append(
+                        ReminderRow(
+                            event, schedule, state: write.finalState, source: records[position],
+                            continuation: write.continuation))
                 }
             } else if let id = write.existing {
                 stateChanges.append(ReminderStateChange(id: id, state: write.finalState))
@@ -311,37 +317,35 @@ public struct IngestStore: Sendable {
             if write.existing == nil { insertEnds.append((newTransitions.count, newStatuses.count)) }
         }
         if sealer != nil {
-            inserts = inserts.map { $0.sealed(by: sealer) }
             replacements = replacements.map { $0.sealed(by: sealer) }
             pendingReplacements = pendingReplacements.map { $0.sealed(by: sealer) }
         }
         // New reminders and, in the same statement, the transitions after their creation
         // (a replace or cancel in the same batch) and their status events: these take the
         // new rows from the insert itself, not by looking each reminder up again. A
-        // statement carries about `statementBytes` of rows (`ReminderRow.boundBytes`).
-        var start = 0
-        for end in ReminderRow.parts(of: inserts, bytes: statementBytes) {
-            let transitions = (start == 0 ? 0 : insertEnds[start - 1].transitions)..<insertEnds[end - 1].transitions
-            let statuses = (start == 0 ? 0 : insertEnds[start - 1].statuses)..<insertEnds[end - 1].statuses
-            var binds = PostgresBindings(
-                capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count
-                    + IngestStatusRow.columns.count)
-            ReminderRow.bind(inserts[start..<end], into: &binds)
-            IngestTransitionRow.bind(newTransitions[transitions], into: &binds)
-            if statusEvents { IngestStatusRow.bind(newStatuses[statuses], into: &binds) }
-            if handing != nil {
-                let rows = try await connection.query(
-                    PostgresQuery(unsafeSQL: Self.insertWithStatusHandedSQL, binds: binds), logger: logger)
-                let handed = try await Self.handed(
-                    rows, newStatuses[statuses], inserts[start..<end], insertEnds[start..<end].map(\.statuses))
-                // Records that cannot be matched to the rows are left to the relay's scans.
-                if let handed { handing?.append(contentsOf: handed) } else { handing = nil }
-            } else {
-                try await connection.query(
-                    PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
-                    logger: logger)
+        // statement carries about `statementBytes` of rows (`ReminderRow.boundBytes`), cut
+        // as `StatementParts` cuts them.
+        var part: [ReminderRow] = []
+        var partBytes = 0
+        var partStart = 0
+        let newRows = NewRows(transitions: newTransitions, statuses: newStatuses, ends: insertEnds)
+        for (index, insert) in inserts.enumerated() {
+            let row = ReminderRow(
+                insert.event, insert.schedule, state: insert.state, source: records[insert.position],
+                continuation: insert.continuation
+            ).sealed(by: sealer)
+            let rowBytes = row.boundBytes
+            if !part.isEmpty, partBytes + rowBytes > statementBytes {
+                try await insertNewReminders(part, at: partStart, of: newRows, on: connection, handing: &handing)
+                part.removeAll(keepingCapacity: true)
+                partBytes = 0
+                partStart = index
             }
-            start = end
+            partBytes += rowBytes
+            part.append(row)
+        }
+        if !part.isEmpty {
+            try await insertNewReminders(part, at: partStart, of: newRows, on: connection, handing: &handing)
         }
         try await runInParts(Self.replaceSQL, replacements, on: connection)
         if !inserts.isEmpty || !replacements.isEmpty {
@@ -356,6 +360,53 @@ public struct IngestStore: Sendable {
         try await run(Self.insertLaterTransitionsSQL, laterTransitions, on: connection)
         try await run(Self.insertStatusSQL, laterStatuses, on: connection)
         return inserts.count
+    }
+
+    /// A new reminder as planned: its row is made when its part of the insert is sent.
+    private struct NewReminder {
+        let event: ReminderEvent
+        let schedule: ReminderSchedule
+        /// Its record in the batch.
+        let position: Int
+        let state: ReminderState
+        let continuation: IngestPlanner.Continuation?
+    }
+
+    /// The transitions and status events of a batch's new reminders, and where each
+    /// reminder's end in them.
+    private struct NewRows {
+        let transitions: [IngestTransitionRow]
+        let statuses: [IngestStatusRow]
+        let ends: [(transitions: Int, statuses: Int)]
+    }
+
+    /// Inserts `rows`, the new reminders from the `start`th on, with their transitions and
+    /// status events (`insertWithStatusSQL`); adds the status records to `handing` when it
+    /// is not nil, or sets it to nil when the answer does not match them.
+    private func insertNewReminders(
+        _ rows: [ReminderRow], at start: Int, of new: NewRows, on connection: PostgresConnection,
+        handing: inout [StatusEventStore.Record]?
+    ) async throws {
+        let end = start + rows.count
+        let transitions = (start == 0 ? 0 : new.ends[start - 1].transitions)..<new.ends[end - 1].transitions
+        let statuses = (start == 0 ? 0 : new.ends[start - 1].statuses)..<new.ends[end - 1].statuses
+        var binds = PostgresBindings(
+            capacity: ReminderRow.columns.count + IngestTransitionRow.columns.count + IngestStatusRow.columns.count)
+        ReminderRow.bind(rows, into: &binds)
+        IngestTransitionRow.bind(new.transitions[transitions], into: &binds)
+        if statusEvents { IngestStatusRow.bind(new.statuses[statuses], into: &binds) }
+        if handing != nil {
+            let answer = try await connection.query(
+                PostgresQuery(unsafeSQL: Self.insertWithStatusHandedSQL, binds: binds), logger: logger)
+            let handed = try await Self.handed(
+                answer, new.statuses[statuses], rows[...], new.ends[start..<end].map(\.statuses))
+            // Records that cannot be matched to the rows are left to the relay's scans.
+            if let handed { handing?.append(contentsOf: handed) } else { handing = nil }
+        } else {
+            try await connection.query(
+                PostgresQuery(unsafeSQL: statusEvents ? Self.insertWithStatusSQL : Self.insertSQL, binds: binds),
+                logger: logger)
+        }
     }
 
     /// Runs `sql` with `rows` bound as its arrays, unless there are none.
