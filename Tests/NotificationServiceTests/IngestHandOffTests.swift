@@ -167,8 +167,57 @@ import Testing
         #expect(Self.endedEmpty(await Self.settled(lane)))
         #expect(await handOff.next(for: 0) == nil, "what is queued is dropped")
         #expect(!handOff.add([Self.message(0, 3)]))
-        #expect(!handOff.beginProcessing())
+        #expect(!handOff.beginProcessing(lane: 0))
         #expect(await handOff.readyForMore() == false)
+    }
+
+    @Test func aLaneTakesItsNextBatchAheadOnlyWhenAWholeOneIsQueuedAndItStaysQueuedUntilBegun() async {
+        let handOff = IngestHandOff(lanes: 1, batchSize: 2)
+        #expect(handOff.add([Self.message(0, 0)]))
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0"])
+        #expect(handOff.beginProcessing(lane: 0))
+        #expect(handOff.add([Self.message(0, 1)]))
+        #expect(handOff.nextIfFull(for: 0) == nil, "half a batch queued: the lane waits for the rest, as before")
+        #expect(handOff.add([Self.message(0, 2), Self.message(0, 3)]))
+        #expect(Self.origins(handOff.nextIfFull(for: 0)) == ["0:1", "0:2"])
+        #expect(handOff.nextIfFull(for: 0) == nil, "one batch ahead at most")
+        #expect(handOff.takenAhead == 2)
+        #expect(handOff.queued == 3, "taken ahead, not begun: still counted against the queue's bound")
+        let reader = Task { await handOff.readyForMore() }
+        await Self.eventually { handOff.readerWaits }
+        #expect(handOff.readerWaits, "no room: a batch for the lane is queued")
+        #expect(!handOff.endProcessing(), "the first batch is done")
+        #expect(handOff.beginProcessing(lane: 0), "the batch taken ahead starts")
+        #expect(handOff.takenAhead == 0)
+        #expect(handOff.queued == 1)
+        #expect(await Self.settled(reader) == true, "room again: the reader reads on")
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:3"], "in the order read")
+    }
+
+    @Test func aBatchWholeByItsBytesIsTakenAheadToo() async {
+        let handOff = IngestHandOff(lanes: 1, batchSize: 10, batchBytes: 1_000)
+        #expect(handOff.add([Self.large(0, 0, bytes: 500)]))
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0"])
+        #expect(handOff.beginProcessing(lane: 0))
+        #expect(handOff.add([Self.large(0, 1, bytes: 500)]))
+        #expect(handOff.nextIfFull(for: 0) == nil, "500 bytes: half a batch")
+        #expect(handOff.add((2..<4).map { Self.large(0, $0, bytes: 500) }))
+        #expect(Self.origins(handOff.nextIfFull(for: 0)) == ["0:1", "0:2"], "1,000 bytes: a whole batch")
+    }
+
+    @Test func aBatchTakenAheadIsNotBegunOnceStopping() async {
+        let handOff = IngestHandOff(lanes: 1, batchSize: 1)
+        #expect(handOff.add((0..<3).map { Self.message(0, $0) }))
+        #expect(Self.origins(await handOff.next(for: 0)) == ["0:0"])
+        #expect(handOff.beginProcessing(lane: 0))
+        #expect(Self.origins(handOff.nextIfFull(for: 0)) == ["0:1"])
+        #expect(!handOff.requestStop(), "two batches in hand")
+        #expect(handOff.nextIfFull(for: 0) == nil, "nothing more is taken once stopping")
+        #expect(!handOff.endProcessing())
+        #expect(!handOff.beginProcessing(lane: 0), "stopping: the batch taken ahead is left unstored")
+        #expect(!handOff.endProcessing())
+        #expect(handOff.takenAhead == 0)
+        #expect(handOff.queued == 1, "the message not taken stays dropped")
     }
 
     @Test func onStopTheConsumerIsClosedOnlyOnceNoBatchIsInHand() async {

@@ -430,6 +430,51 @@ import Testing
         #expect(source.isClosed)
     }
 
+    /// Four messages read at once (an idle lane lets the reader read twice a batch), and a
+    /// pipeline of one lane storing batches of two into a store that holds every call until
+    /// released: the lane takes two, and while it stores them it takes the other two ahead.
+    static func fourReadAtOnce(ending: MemoryIngestSource.Ending) -> (
+        pipeline: IngestPipeline<ManualClock>, store: HeldStore, memory: MemoryIngestStore, source: MemoryIngestSource
+    ) {
+        let memory = MemoryIngestStore()
+        let store = HeldStore(memory)
+        let source = MemoryIngestSource(
+            Self.messages((0..<4).map { Published(value: Self.schedule(key: "k\($0)", reminder: "r-\($0)")) }),
+            pollSize: 4, ending: ending)
+        return (Self.pipeline(source, store, clock: ManualClock(), batchSize: 2), store, memory, source)
+    }
+
+    @Test func aLaneStoresTheBatchItTookAheadRightAfterTheOneItWasStoring() async throws {
+        let (pipeline, store, memory, source) = Self.fourReadAtOnce(ending: .whenDrained)
+        let running = Task { try await pipeline.run() }
+        await store.waitForCalls(1)
+        await IngestHandOffTests.eventually { pipeline.state.takenAhead == 2 }
+        #expect(pipeline.state.takenAhead == 2, "taken while the first batch is stored")
+        #expect(source.marked.isEmpty)
+        store.release()
+        try await running.value
+        #expect(memory.calls.map { $0.map(\.offset) } == [[0, 1], [2, 3]])
+        #expect(memory.inboxKeys == ["k0", "k1", "k2", "k3"])
+        #expect(source.committed == [Self.partition(0): 4])
+    }
+
+    @Test func aBatchTakenAheadIsNeitherStoredNorCommittedWhenShutdownComesFirst() async throws {
+        let (pipeline, store, memory, source) = Self.fourReadAtOnce(ending: .whenClosed)
+        try await testGracefulShutdown { trigger in
+            let running = Task { try await pipeline.run() }
+            await store.waitForCalls(1)
+            await IngestHandOffTests.eventually { pipeline.state.takenAhead == 2 }
+            #expect(pipeline.state.takenAhead == 2)
+            trigger.triggerGracefulShutdown()
+            store.release()
+            try await running.value
+        }
+        #expect(memory.calls.count == 1, "the batch taken ahead is not started once stopping")
+        #expect(memory.inboxKeys == ["k0", "k1"])
+        #expect(source.committed == [Self.partition(0): 2])
+        #expect(source.isClosed)
+    }
+
     @Test func aBatchStillFailingAtShutdownIsLeftUncommittedForTheNextOwner() async throws {
         let clock = ManualClock()
         let memory = MemoryIngestStore()

@@ -32,6 +32,9 @@ final class IngestHandOff: Sendable {
         var waiting = false
         /// Batches taken by a lane and not finished yet.
         var inHand = 0
+        /// Each lane's batch taken ahead (`nextIfFull`) and not started yet: its messages
+        /// and bytes, still counted in `queued` and `queuedBytes`.
+        var ahead: [(count: Int, bytes: Int)]
     }
 
     let lanes: Int
@@ -51,7 +54,10 @@ final class IngestHandOff: Sendable {
         self.capacity = self.lanes * self.batchSize
         let (bytes, overflow) = self.batchBytes.multipliedReportingOverflow(by: self.lanes)
         self.capacityBytes = overflow ? .max : bytes
-        self.state = Mutex(State(queues: Array(repeating: [], count: self.lanes)))
+        self.state = Mutex(
+            State(
+                queues: Array(repeating: [], count: self.lanes),
+                ahead: Array(repeating: (0, 0), count: self.lanes)))
     }
 
     static func lane(of partition: Int32, lanes: Int) -> Int { Int(partition) % lanes }
@@ -129,6 +135,20 @@ final class IngestHandOff: Sendable {
         }
     }
 
+    /// A whole batch of `lane`'s queue (`batchSize` messages, or fewer when they reach
+    /// `batchBytes`), taken as `next(for:)` takes it, if the queue holds that much already:
+    /// nil without waiting otherwise, or when stopping. A lane takes its next batch this way
+    /// while it stores the one before, to decode it meanwhile; a smaller one it waits for,
+    /// as it would have, since smaller batches cost the database more per message.
+    func nextIfFull(for lane: Int) -> [KafkaMessage]? {
+        state.withLock { state in
+            guard !state.stopping, state.ahead[lane].count == 0 else { return nil }
+            let end = batchEnd(in: state.queues[lane])
+            guard end.count == batchSize || end.count < state.queues[lane].count else { return nil }
+            return take(from: lane, &state, ending: end, ahead: true)
+        }
+    }
+
     /// The reader reads no more: lanes store what is queued, then end.
     func finish() {
         let idle = state.withLock { state in
@@ -139,9 +159,19 @@ final class IngestHandOff: Sendable {
         idle.forEach { $0.resume(returning: nil) }
     }
 
-    /// A lane starts a batch it took; false when stopping (it is left unstored).
-    func beginProcessing() -> Bool {
-        state.withLock { !$0.stopping }
+    /// `lane` starts the batch it took last; false when stopping (it is left unstored).
+    /// A batch taken ahead leaves the queue's count only now, and the reader reads on.
+    func beginProcessing(lane: Int) -> Bool {
+        let (begin, reader) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
+            let ahead = state.ahead[lane]
+            guard ahead.count > 0 else { return (!state.stopping, nil) }
+            state.ahead[lane] = (0, 0)
+            state.queued -= ahead.count
+            state.queuedBytes -= ahead.bytes
+            return (!state.stopping, wakeReader(&state))
+        }
+        reader?.resume(returning: true)
+        return begin
     }
 
     /// A lane is done with a batch. True when the consumer must now be closed: stopping,
@@ -175,8 +205,11 @@ final class IngestHandOff: Sendable {
     /// lane has a batch in hand.
     var holdsNothing: Bool { state.withLock { $0.queued == 0 && $0.inHand == 0 } }
 
-    /// Messages queued and not taken by a lane yet.
+    /// Messages queued and not begun by a lane yet (those taken ahead included).
     var queued: Int { state.withLock { $0.queued } }
+
+    /// Messages the lanes took ahead (`nextIfFull`) and have not begun yet.
+    var takenAhead: Int { state.withLock { $0.ahead.reduce(0) { $0 + $1.count } } }
 
     /// Their bytes.
     var queuedBytes: Int { state.withLock { $0.queuedBytes } }
@@ -210,16 +243,13 @@ final class IngestHandOff: Sendable {
     }
 
     /// The oldest of `lane`'s queue, up to a batch: `batchSize` messages, and no more than
-    /// `batchBytes` unless the first message alone is larger.
-    private func take(from lane: Int, _ state: inout State) -> [KafkaMessage] {
-        var count = 0
-        var bytes = 0
-        for message in state.queues[lane].prefix(batchSize) {
-            let size = message.byteCount
-            if count > 0, bytes + size > batchBytes { break }
-            count += 1
-            bytes += size
-        }
+    /// `batchBytes` unless the first message alone is larger (`ending` there, when the
+    /// caller found where already). A batch taken `ahead` stays counted as queued until its
+    /// lane begins it.
+    private func take(
+        from lane: Int, _ state: inout State, ending end: (count: Int, bytes: Int)? = nil, ahead: Bool = false
+    ) -> [KafkaMessage] {
+        let (count, bytes) = end ?? batchEnd(in: state.queues[lane])
         let batch: [KafkaMessage]
         if count == state.queues[lane].count {
             batch = state.queues[lane]
@@ -228,10 +258,28 @@ final class IngestHandOff: Sendable {
             batch = Array(state.queues[lane][..<count])
             state.queues[lane].removeFirst(count)
         }
-        state.queued -= count
-        state.queuedBytes -= bytes
+        if ahead {
+            state.ahead[lane] = (count, bytes)
+        } else {
+            state.queued -= count
+            state.queuedBytes -= bytes
+        }
         state.inHand += 1
         return batch
+    }
+
+    /// How many of `queue`'s oldest messages make a batch, and their bytes: `batchSize`
+    /// messages, and no more than `batchBytes` unless the first message alone is larger.
+    private func batchEnd(in queue: [KafkaMessage]) -> (count: Int, bytes: Int) {
+        var count = 0
+        var bytes = 0
+        for message in queue.prefix(batchSize) {
+            let size = message.byteCount
+            if count > 0, bytes + size > batchBytes { break }
+            count += 1
+            bytes += size
+        }
+        return (count, bytes)
     }
 
     /// The reader, when it waits for room and there is some now.
