@@ -6,18 +6,35 @@ enum StatementParts {
     /// is a part alone. No rows, no parts.
     static func ends(sizes: some Sequence<Int>, limit: Int) -> [Int] {
         var ends: [Int] = []
+        var part = Filling(limit: limit)
         var index = 0
-        var size = 0
         for rowSize in sizes {
-            // The part so far holds a row and this one would pass the limit: end it here.
-            if index > (ends.last ?? 0), size + rowSize > limit {
-                ends.append(index)
-                size = 0
-            }
+            if part.add(rowSize) { ends.append(index) }
             index += 1
-            size += rowSize
         }
         if index > (ends.last ?? 0) { ends.append(index) }
         return ends
+    }
+
+    /// The part being filled, for a caller that makes its rows as it sends them.
+    struct Filling {
+        let limit: Int
+        private var rows = 0
+        private var size = 0
+
+        init(limit: Int) { self.limit = limit }
+
+        /// Counts in a row of `rowSize`; true when it starts a new part, because the part
+        /// so far holds a row and this one would pass the limit (that part ends before it).
+        mutating func add(_ rowSize: Int) -> Bool {
+            let startsPart = rows > 0 && size + rowSize > limit
+            if startsPart {
+                rows = 0
+                size = 0
+            }
+            rows += 1
+            size += rowSize
+            return startsPart
+        }
     }
 }

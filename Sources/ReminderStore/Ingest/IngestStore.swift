@@ -326,7 +326,7 @@ public struct IngestStore: Sendable {
         // statement carries about `statementBytes` of rows (`ReminderRow.boundBytes`), cut
         // as `StatementParts` cuts them.
         var part: [ReminderRow] = []
-        var partBytes = 0
+        var filling = StatementParts.Filling(limit: statementBytes)
         var partStart = 0
         let newRows = NewRows(transitions: newTransitions, statuses: newStatuses, ends: insertEnds)
         for (index, insert) in inserts.enumerated() {
@@ -334,14 +334,11 @@ public struct IngestStore: Sendable {
                 insert.event, insert.schedule, state: insert.state, source: records[insert.position],
                 continuation: insert.continuation
             ).sealed(by: sealer)
-            let rowBytes = row.boundBytes
-            if !part.isEmpty, partBytes + rowBytes > statementBytes {
+            if filling.add(row.boundBytes) {
                 try await insertNewReminders(part, at: partStart, of: newRows, on: connection, handing: &handing)
                 part.removeAll(keepingCapacity: true)
-                partBytes = 0
                 partStart = index
             }
-            partBytes += rowBytes
             part.append(row)
         }
         if !part.isEmpty {
