@@ -21,7 +21,9 @@
 # --rounds 5, --two-instances (the service also as two processes in one group: rate
 # two / one, CPU of both, the machine's idle share), --also-encrypted (the service also
 # with personal data sealed at rest, DATA_ENCRYPTION_KEYS a fresh key: ratio sealed /
-# plaintext, every round) or --compare-service PATH [--compare-migrations DIR] (another
+# plaintext, every round), --also-without-status-events (the service also with
+# STATUS_EVENTS=false, every round: ratios without / with and without / raw insert, what
+# the status outbox costs) or --compare-service PATH [--compare-migrations DIR] (another
 # build of notification-service, e.g. the commit before a change, measured in every round
 # beside this one: ratio service / compared build, its CPU and RSS).
 # NS_BUILD_LOCK: when set, the builds take this flock(1) lock (a machine whose builds

@@ -60,6 +60,14 @@ struct IngestBenchmark: AsyncParsableCommand {
             """)
     var twoInstances = false
 
+    @Flag(
+        help: """
+            In each round also run the service with STATUS_EVENTS=false (no status record written, published or \
+            deleted), and print the rate without / with status events and without status events / raw insert: what \
+            the status outbox costs, beside what the baselines (which write none) do.
+            """)
+    var alsoWithoutStatusEvents = false
+
     @Option(
         help: """
             Another build of notification-service to measure in each round beside --service (for example the \
@@ -110,6 +118,7 @@ struct IngestBenchmark: AsyncParsableCommand {
         var contenders: [Contender] = [.service, .peer, .raw]
         if twoInstances { contenders.append(.pair) }
         if target.alsoEncrypted { contenders.append(.sealed) }
+        if alsoWithoutStatusEvents { contenders.append(.withoutStatus) }
         if compared != nil { contenders.append(.compared) }
         var results: [[Contender: Measurement]] = []
         for round in 0..<rounds {
@@ -149,6 +158,10 @@ struct IngestBenchmark: AsyncParsableCommand {
             return try await measureService(
                 instances: 1, topic: topic, database: database, client: client, unique: unique,
                 settings: ServiceUnderTest.encryptionSettings())
+        case .withoutStatus:
+            return try await measureService(
+                instances: 1, topic: topic, database: database, client: client, unique: unique,
+                settings: ["STATUS_EVENTS": "false"])
         case .compared:
             return try await measureService(
                 instances: 1, topic: topic, database: database, client: client, unique: unique, build: compared)
@@ -204,6 +217,7 @@ enum Contender: String, CaseIterable {
     case raw = "raw insert"
     case pair = "service ×2"
     case sealed = "service sealed"
+    case withoutStatus = "service, no status"
     case compared = "compared build"
 
     var databaseSuffix: String {
@@ -213,6 +227,7 @@ enum Contender: String, CaseIterable {
         case .raw: "raw"
         case .pair: "pair"
         case .sealed: "sealed"
+        case .withoutStatus: "nostatus"
         case .compared: "compared"
         }
     }

@@ -56,6 +56,8 @@ struct IngestSummary {
     static let ratioNames: [(String, Contender, Contender)] = [
         ("service / peer", .service, .peer), ("service / raw insert", .service, .raw),
         ("two instances / one", .pair, .service), ("sealed / plaintext", .sealed, .service),
+        ("no status events / with", .withoutStatus, .service),
+        ("no status events / raw insert", .withoutStatus, .raw),
         ("service / compared build", .service, .compared),
     ]
 
