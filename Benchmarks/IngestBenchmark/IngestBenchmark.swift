@@ -217,7 +217,7 @@ enum Contender: String, CaseIterable {
     case raw = "raw insert"
     case pair = "service ×2"
     case sealed = "service sealed"
-    case withoutStatus = "service, no status"
+    case withoutStatus = "no status events"
     case compared = "compared build"
 
     var databaseSuffix: String {

@@ -99,7 +99,7 @@ struct IngestSummary {
             let label = ("WAL per event, " + contender.rawValue + ":").column(32)
             say(String(format: "  \(label)%.0f bytes  (rounds: \(list(bytes, "%.0f")))", median(bytes)))
         }
-        for contender in [Contender.service, .compared] {
+        for contender in [Contender.service, .withoutStatus, .compared] {
             let peaks = rounds.compactMap { $0[contender] }.filter { !$0.peakRSS.isEmpty }
             guard let peak = peaks.max(by: { $0.peakRSS[0] < $1.peakRSS[0] }) else { continue }
             let label = (contender.rawValue + " peak RSS:").column(32)
