@@ -22,8 +22,8 @@
 # two / one, CPU of both, the machine's idle share), --also-encrypted (the service also
 # with personal data sealed at rest, DATA_ENCRYPTION_KEYS a fresh key: ratio sealed /
 # plaintext, every round), --also-without-status-events (the service also with
-# STATUS_EVENTS=false, every round: ratios without / with and without / raw insert, what
-# the status outbox costs) or --compare-service PATH [--compare-migrations DIR] (another
+# STATUS_EVENTS=false, every round: ratios without / with, without / raw insert and
+# without / peer, what the status outbox costs) or --compare-service PATH [--compare-migrations DIR] (another
 # build of notification-service, e.g. the commit before a change, measured in every round
 # beside this one: ratio service / compared build, its CPU and RSS).
 # NS_BUILD_LOCK: when set, the builds take this flock(1) lock (a machine whose builds

@@ -63,8 +63,8 @@ struct IngestBenchmark: AsyncParsableCommand {
     @Flag(
         help: """
             In each round also run the service with STATUS_EVENTS=false (no status record written, published or \
-            deleted), and print the rate without / with status events and without status events / raw insert: what \
-            the status outbox costs, beside what the baselines (which write none) do.
+            deleted), and print the rate without / with status events and without status events / raw insert and / \
+            peer: what the status outbox costs, beside what the baselines (which write none) do.
             """)
     var alsoWithoutStatusEvents = false
 

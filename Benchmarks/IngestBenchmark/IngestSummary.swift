@@ -57,7 +57,7 @@ struct IngestSummary {
         ("service / peer", .service, .peer), ("service / raw insert", .service, .raw),
         ("two instances / one", .pair, .service), ("sealed / plaintext", .sealed, .service),
         ("no status events / with", .withoutStatus, .service),
-        ("no status events / raw insert", .withoutStatus, .raw),
+        ("no status events / raw insert", .withoutStatus, .raw), ("no status events / peer", .withoutStatus, .peer),
         ("service / compared build", .service, .compared),
     ]
 
